@@ -1,0 +1,67 @@
+"""The one error hierarchy of jupyter_pipes.
+
+Every error the library raises on purpose is a :class:`PipesError`. Each subclass maps to one
+HTTP status (the server does the mapping in one place) and carries structured fields so that a
+surface can render it without parsing the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PipesError(Exception):
+    """Base class of every error jupyter_pipes raises on purpose.
+
+    Parameters
+    ----------
+    message:
+        One clear sentence for a human.
+    **fields:
+        Structured details (``repo=``, ``path=``, ``field=`` ...), kept in :attr:`fields`.
+    """
+
+    http_status = 500
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description: the class name, the message and the fields."""
+        return {"error": type(self).__name__, "message": self.message, **self.fields}
+
+
+class InvalidArgument(PipesError, ValueError):
+    """Bad input: a malformed name, path, ref, spec or option. Nothing was changed."""
+
+    http_status = 400
+
+
+class NotFound(PipesError, LookupError):
+    """A repo, branch, commit, file or object that does not exist."""
+
+    http_status = 404
+
+
+class Conflict(PipesError):
+    """The request is valid but clashes with the current state (exists already, in use, moved)."""
+
+    http_status = 409
+
+
+class AlreadyExists(Conflict):
+    """Creating something that exists already."""
+
+
+class CorruptObject(PipesError):
+    """Stored bytes whose hash does not match their address, or an unreadable object."""
+
+    http_status = 500
+
+
+class StorageError(PipesError, OSError):
+    """The object store or the metadata database failed (disk full, permission, network)."""
+
+    http_status = 503

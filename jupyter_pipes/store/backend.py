@@ -1,0 +1,144 @@
+"""Where object bytes live: a thin layer over fsspec (the one place that talks to it).
+
+Keys are ``/``-separated relative names (``packs/0183...``). A write is atomic: readers see the
+whole object or nothing. On a local folder the bytes are written to a temporary name, fsynced, and
+renamed into place (then the folder is fsynced), so an object that exists is durable. Remote object
+stores (S3) give atomic puts natively.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from ..errors import NotFound, StorageError
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectStat:
+    """One stored object: its key, size and modification time (epoch seconds)."""
+
+    key: str
+    size: int
+    mtime: float
+
+
+class Backend:
+    """An fsspec filesystem rooted at a folder or bucket prefix.
+
+    Parameters
+    ----------
+    url:
+        ``/some/folder``, ``file:///...``, ``memory://name`` or ``s3://bucket/prefix``;
+        anything fsspec understands.
+    storage_options:
+        Passed to fsspec (credentials, endpoint URL, ...). Never logged.
+    """
+
+    def __init__(self, url: str, **storage_options: object) -> None:
+        fs, root = fsspec.core.url_to_fs(url, **storage_options)
+        self.url = url
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root = root.rstrip("/")
+        self.is_local = isinstance(fs, LocalFileSystem)
+        if self.is_local:
+            os.makedirs(self.root, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
+        """Store ``data`` under ``key`` atomically and durably."""
+        path = self._path(key)
+        try:
+            if self.is_local:
+                self._put_local(path, data)
+            else:
+                self.fs.pipe_file(path, bytes(data))
+        except OSError as exc:
+            raise StorageError(f"could not write object {key}: {exc}", key=key) from exc
+
+    def _put_local(self, path: str, data: bytes | bytearray | memoryview) -> None:
+        folder = os.path.dirname(path)
+        tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        os.close(fd)
+        os.replace(tmp, path)
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def get(self, key: str, start: int = 0, length: int | None = None) -> bytes:
+        """Read ``length`` bytes of ``key`` from ``start`` (all of it by default)."""
+        path = self._path(key)
+        try:
+            if self.is_local:
+                with open(path, "rb") as f:
+                    f.seek(start)
+                    return f.read(-1 if length is None else length)
+            end = None if length is None else start + length
+            return self.fs.cat_file(path, start=start, end=end)
+        except FileNotFoundError as exc:
+            raise NotFound(f"object {key} is missing from the store", key=key) from exc
+        except OSError as exc:
+            raise StorageError(f"could not read object {key}: {exc}", key=key) from exc
+
+    def open_local(self, key: str) -> str | None:
+        """The local file path of ``key`` when the store is a local folder (for fast reads)."""
+        return self._path(key) if self.is_local else None
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (missing is fine)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._path(key))
+
+    def list(self, prefix: str) -> Iterator[ObjectStat]:
+        """Every object whose key starts with the folder ``prefix``."""
+        base = self._path(prefix).rstrip("/")
+        try:
+            found = self.fs.find(base, detail=True)
+        except FileNotFoundError:
+            return
+        for path, info in found.items():
+            key = path[len(self.root) + 1 :] if path.startswith(self.root) else path
+            name = key.rsplit("/", 1)[-1]
+            if name.startswith(".tmp-"):
+                continue
+            mtime = info.get("mtime") or info.get("created") or info.get("LastModified") or 0.0
+            if hasattr(mtime, "timestamp"):
+                mtime = mtime.timestamp()
+            yield ObjectStat(key, int(info.get("size") or 0), float(mtime))
+
+    def list_temporary(self, prefix: str) -> Iterator[ObjectStat]:
+        """Left-over temporary files of interrupted local writes (for gc)."""
+        if not self.is_local:
+            return
+        folder = self._path(prefix)
+        if not os.path.isdir(folder):
+            return
+        for entry in os.scandir(folder):
+            if entry.name.startswith(".tmp-"):
+                st = entry.stat()
+                yield ObjectStat(f"{prefix}/{entry.name}", st.st_size, st.st_mtime)

@@ -1,0 +1,139 @@
+"""Typed, frozen records returned by the store and the :class:`~jupyter_pipes.Client`.
+
+They are plain values: safe to keep, compare and serialise (``to_dict``), with no handle back
+into the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+Origin = Literal["user", "auto", "revert"]
+CommitState = Literal["open", "finished"]
+FileType = Literal["file", "dir"]
+Change = Literal["added", "removed", "modified"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of this record (datetimes as ISO 8601 strings)."""
+        out = _plain(self)
+        assert isinstance(out, dict)
+        return out
+
+
+def utc(ts: float | None) -> datetime | None:
+    """An epoch timestamp as an aware UTC datetime (``None`` stays ``None``)."""
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRef(_Record):
+    """A pointer to one commit of one repo, as recorded in provenance."""
+
+    repo: str
+    id: str
+    branch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo(_Record):
+    """One commit: an immutable snapshot of a repo's tree."""
+
+    id: str
+    repo: str
+    branch: str | None
+    parent: str | None
+    origin: Origin
+    message: str
+    state: CommitState
+    started: datetime
+    finished: datetime | None
+    size_bytes: int
+    file_count: int
+    provenance: tuple[CommitRef, ...] = ()
+    restores: str | None = None
+    """For a revert commit: the id of the commit whose tree it restores."""
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo(_Record):
+    """A movable pointer to a head commit."""
+
+    repo: str
+    name: str
+    head: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RepoInfo(_Record):
+    """A named, versioned file tree."""
+
+    name: str
+    description: str
+    created: datetime
+    branches: tuple[str, ...] = ()
+    size_bytes: int = 0
+    """Size of the ``master`` head (or of the newest head if there is no master)."""
+    last_commit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo(_Record):
+    """A file or directory in a commit. Directory paths end with ``/``, as in Pachyderm 2.x."""
+
+    path: str
+    type: FileType
+    size_bytes: int
+    hash: str
+    commit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiffEntry(_Record):
+    """One path that differs between two commits."""
+
+    path: str
+    change: Change
+    old: FileInfo | None
+    new: FileInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class FsckReport(_Record):
+    """What :meth:`Client.fsck` checked and what it found."""
+
+    commits: int
+    trees: int
+    files: int
+    chunks: int
+    bytes_verified: int
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport(_Record):
+    """What :meth:`Client.gc` removed."""
+
+    packs_removed: int
+    bytes_removed: int
+    chunks_forgotten: int
+    open_commits_removed: int

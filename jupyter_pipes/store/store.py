@@ -1,0 +1,475 @@
+"""The versioned data store: repos, branches, commits, files and provenance.
+
+:class:`Store` joins the object backend (fsspec), the Merkle trees and the SQL metadata. It knows
+nothing of pipelines, notebooks, Jupyter or Dask; the :class:`~jupyter_pipes.Client` is the public
+face over it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from . import glob as globmod
+from .backend import Backend
+from .commit import OpenCommit
+from .metadata import Metadata, branches, commits, provenance, repos
+from .names import check_branch_name, check_repo_name, clean_path, join_path
+from .objects import BlobReader
+from .records import BranchInfo, CommitInfo, CommitRef, DiffEntry, FileInfo, RepoInfo, utc
+from .refs import Ref
+from .trees import EMPTY_ROOT, Entry, Root, TreeStore
+
+ENV_STORE = "JUPYTER_PIPES_STORE"
+ENV_DB = "JUPYTER_PIPES_DB"
+DEFAULT_STORE = ".pipes"
+_HEX = set("0123456789abcdef")
+
+
+def default_store_url() -> str:
+    """``$JUPYTER_PIPES_STORE``, else ``.pipes`` in the working directory."""
+    return os.environ.get(ENV_STORE) or str(Path.cwd() / DEFAULT_STORE)
+
+
+def default_db_url(backend: Backend) -> str:
+    """SQLite inside a local store; an in-memory SQLite for ``memory://``; else required."""
+    if os.environ.get(ENV_DB):
+        return os.environ[ENV_DB]
+    if backend.is_local:
+        return f"sqlite:///{backend.root}/metadata.sqlite"
+    if backend.url.startswith("memory://"):
+        return "sqlite://"
+    raise InvalidArgument(
+        f"a store at {backend.url} needs a shared metadata database: pass db_url= or set "
+        f"{ENV_DB} (for example postgresql+psycopg://user@host/db)",
+        store=backend.url,
+    )
+
+
+class Store:
+    """A versioned file store on an fsspec URL with SQL metadata.
+
+    Parameters
+    ----------
+    url:
+        Where objects live: a local folder (default ``.pipes``), ``memory://name`` or
+        ``s3://bucket/prefix``. Created on first use.
+    db_url:
+        SQLAlchemy URL of the metadata database (default: ``metadata.sqlite`` in a local store).
+    """
+
+    def __init__(self, url: str | os.PathLike[str] | None = None, *, db_url: str | None = None,
+                 **storage_options: Any) -> None:
+        self.url = os.fspath(url) if url is not None else default_store_url()
+        self.backend = Backend(self.url, **storage_options)
+        self.meta = Metadata(db_url or default_db_url(self.backend))
+        self.reader = BlobReader(self.backend)
+        self.trees = TreeStore(self.reader)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.meta.close()
+
+    # -- records -------------------------------------------------------------------------------
+
+    def _commit_infos(self, conn: Connection, rows: list[Row[Any]]) -> list[CommitInfo]:
+        prov = self.meta.provenance_of(conn, [r.id for r in rows])
+        return [
+            CommitInfo(
+                id=r.id, repo=r.repo, branch=r.branch, parent=r.parent, origin=r.origin,
+                message=r.message, state=r.state, started=utc(r.started_at),  # type: ignore[arg-type]
+                finished=utc(r.finished_at), size_bytes=r.size, file_count=r.file_count,
+                provenance=tuple(
+                    CommitRef(p.upstream_repo, p.upstream, p.upstream_branch)
+                    for p in prov.get(r.id, [])
+                ),
+                restores=r.restores,
+            )
+            for r in rows
+        ]
+
+    def inspect_commit_id(self, cid: str) -> CommitInfo:
+        """The commit with exactly this id."""
+        with self.meta.read() as conn:
+            row = self.meta.get_commit(conn, cid)
+            if row is None:
+                raise NotFound(f"commit {cid} not found", commit=cid)
+            return self._commit_infos(conn, [row])[0]
+
+    @staticmethod
+    def _file_info(path: str, e: Entry, commit: str | None) -> FileInfo:
+        if e.is_dir:
+            path = path.rstrip("/") + "/"
+        return FileInfo(path, "dir" if e.is_dir else "file", e.size, e.hash, commit)
+
+    # -- repos ---------------------------------------------------------------------------------
+
+    def create_repo(self, name: str, description: str = "", *, exist_ok: bool = False) -> RepoInfo:
+        """Create an empty repo with a ``master`` branch (no commits yet)."""
+        check_repo_name(name)
+        with self.meta.write() as conn:
+            if self.meta.get_repo(conn, name) is not None:
+                if exist_ok:
+                    return self._repo_info(conn, name)
+                raise AlreadyExists(f"repo {name!r} already exists", repo=name)
+            now = time.time()
+            conn.execute(sa.insert(repos).values(name=name, description=description, created_at=now))
+            conn.execute(sa.insert(branches).values(repo=name, name="master", head=None, created_at=now))
+            return self._repo_info(conn, name)
+
+    def _repo_info(self, conn: Connection, name: str) -> RepoInfo:
+        r = self.meta.get_repo(conn, name)
+        if r is None:
+            raise NotFound(f"repo {name!r} not found", repo=name)
+        bs = self.meta.list_branches(conn, name)
+        heads = {b.name: b.head for b in bs}
+        head = heads.get("master")
+        if head is None:
+            newest = self.meta.repo_commits(conn, name, limit=1)
+            head = newest[0].id if newest else None
+        row = self.meta.get_commit(conn, head) if head else None
+        return RepoInfo(
+            name=r.name, description=r.description, created=utc(r.created_at),  # type: ignore[arg-type]
+            branches=tuple(b.name for b in bs), size_bytes=row.size if row else 0,
+            last_commit=head,
+        )
+
+    def inspect_repo(self, name: str) -> RepoInfo:
+        """One repo."""
+        check_repo_name(name)
+        with self.meta.read() as conn:
+            return self._repo_info(conn, name)
+
+    def list_repo(self) -> list[RepoInfo]:
+        """Every repo, by name."""
+        with self.meta.read() as conn:
+            names = conn.scalars(sa.select(repos.c.name).order_by(repos.c.name)).all()
+            return [self._repo_info(conn, n) for n in names]
+
+    def delete_repo(self, name: str, *, force: bool = False) -> None:
+        """Delete a repo, its branches and commits (objects go at the next ``gc``).
+
+        Refused when commits of other repos have provenance in it, unless ``force``.
+        """
+        check_repo_name(name)
+        with self.meta.write() as conn:
+            if self.meta.get_repo(conn, name) is None:
+                raise NotFound(f"repo {name!r} not found", repo=name)
+            ids = sa.select(commits.c.id).where(commits.c.repo == name)
+            users = conn.execute(
+                sa.select(commits.c.repo).distinct()
+                .join(provenance, provenance.c.commit == commits.c.id)
+                .where(provenance.c.upstream_repo == name, commits.c.repo != name)
+            ).scalars().all()
+            if users and not force:
+                raise Conflict(
+                    f"repo {name!r} is upstream of {', '.join(sorted(users))}; "
+                    "delete those first or use force",
+                    repo=name, downstream=sorted(users),
+                )
+            conn.execute(sa.delete(provenance).where(provenance.c.commit.in_(ids)))
+            conn.execute(sa.delete(branches).where(branches.c.repo == name))
+            conn.execute(sa.delete(commits).where(commits.c.repo == name))
+            conn.execute(sa.delete(repos).where(repos.c.name == name))
+
+    # -- refs ----------------------------------------------------------------------------------
+
+    def _resolve(self, conn: Connection, ref: Ref) -> Row[Any]:
+        if self.meta.get_repo(conn, ref.repo) is None:
+            raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
+        b = self.meta.get_branch(conn, ref.repo, ref.base)
+        if b is not None:
+            if b.head is None:
+                raise NotFound(f"branch {ref.repo}@{ref.base} has no commits yet", ref=str(ref))
+            row = self.meta.get_commit(conn, b.head)
+        elif set(ref.base) <= _HEX and len(ref.base) >= 4:
+            found = self.meta.find_commits(conn, ref.repo, ref.base, limit=6)
+            found = [r for r in found if r.state == "finished"] or found
+            if not found:
+                raise NotFound(f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref))
+            if len(found) > 1:
+                raise InvalidArgument(
+                    f"commit prefix {ref.base!r} is ambiguous in {ref.repo!r}: matches "
+                    + ", ".join(r.id for r in found[:5]),
+                    ref=str(ref),
+                )
+            row = found[0]
+        else:
+            raise NotFound(f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref))
+        for i in range(ref.ancestors):
+            if row.parent is None:
+                raise NotFound(f"{ref.repo}@{ref.base} has only {i} ancestor(s)", ref=str(ref))
+            row = self.meta.get_commit(conn, row.parent)
+        assert row is not None
+        return row
+
+    def resolve(self, ref: Ref) -> CommitInfo:
+        """The commit a ref names."""
+        with self.meta.read() as conn:
+            return self._commit_infos(conn, [self._resolve(conn, ref)])[0]
+
+    def _root(self, ref: Ref) -> tuple[str, Root]:
+        with self.meta.read() as conn:
+            row = self._resolve(conn, ref)
+            if row.state != "finished":
+                raise Conflict(f"commit {row.id} is still open", commit=row.id)
+            return row.id, Root.from_json(row.root)
+
+    # -- branches ------------------------------------------------------------------------------
+
+    def create_branch(self, repo: str, name: str, head: Ref | None = None) -> BranchInfo:
+        """Create a branch, or move an existing one to ``head`` (compare-and-swap)."""
+        check_branch_name(name)
+        with self.meta.write() as conn:
+            target = None
+            if head is not None:
+                if head.repo != repo:
+                    raise InvalidArgument(
+                        f"a branch of {repo!r} cannot point at a commit of {head.repo!r}", ref=str(head)
+                    )
+                target = self._resolve(conn, head).id
+            elif self.meta.get_repo(conn, repo) is None:
+                raise NotFound(f"repo {repo!r} not found", repo=repo)
+            b = self.meta.get_branch(conn, repo, name)
+            if b is None:
+                conn.execute(
+                    sa.insert(branches).values(repo=repo, name=name, head=target, created_at=time.time())
+                )
+            elif head is None:
+                raise AlreadyExists(f"branch {repo}@{name} already exists", repo=repo, branch=name)
+            elif not self.meta.move_branch(conn, repo, name, b.head, target):  # pragma: no cover
+                raise Conflict(f"branch {repo}@{name} moved concurrently; try again")
+            return BranchInfo(repo, name, target)
+
+    def list_branch(self, repo: str) -> list[BranchInfo]:
+        """The branches of a repo."""
+        with self.meta.read() as conn:
+            if self.meta.get_repo(conn, repo) is None:
+                raise NotFound(f"repo {repo!r} not found", repo=repo)
+            return [BranchInfo(b.repo, b.name, b.head) for b in self.meta.list_branches(conn, repo)]
+
+    def delete_branch(self, repo: str, name: str) -> None:
+        """Delete a branch pointer; its commits stay reachable by id."""
+        with self.meta.write() as conn:
+            res = conn.execute(
+                sa.delete(branches).where(branches.c.repo == repo, branches.c.name == name)
+            )
+            if res.rowcount == 0:
+                raise NotFound(f"branch {repo}@{name} not found", repo=repo, branch=name)
+
+    # -- commits -------------------------------------------------------------------------------
+
+    def start_commit(self, repo: str, branch: str, **kw: Any) -> OpenCommit:
+        """Open a commit on a branch (created if missing); see :class:`OpenCommit`."""
+        check_repo_name(repo)
+        check_branch_name(branch)
+        return OpenCommit(self, repo, branch, **kw)
+
+    def list_commit(self, ref: Ref, *, limit: int | None = None, offset: int = 0) -> list[CommitInfo]:
+        """History newest first: a branch's (or commit's) ancestry, or every commit of a repo."""
+        with self.meta.read() as conn:
+            if not ref.explicit:
+                if self.meta.get_repo(conn, ref.repo) is None:
+                    raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
+                rows = list(self.meta.repo_commits(conn, ref.repo, limit, offset))
+            else:
+                b = self.meta.get_branch(conn, ref.repo, ref.base)
+                if b is not None and b.head is None and not ref.ancestors:
+                    return []
+                head = self._resolve(conn, ref).id
+                rows = self.meta.ancestry(conn, head, limit, offset)
+            return self._commit_infos(conn, rows)
+
+    def list_subvenance(self, ref: Ref) -> list[CommitInfo]:
+        """Commits whose provenance names this commit (downstream results)."""
+        with self.meta.read() as conn:
+            row = self._resolve(conn, ref)
+            return self._commit_infos(conn, list(self.meta.subvenance_of(conn, row.id)))
+
+    def revert(self, repo: str, branch: str, to: Ref, message: str | None = None) -> CommitInfo:
+        """A new commit on ``branch`` whose tree equals ``to``'s (origin ``revert``)."""
+        cid, root = self._root(to)
+        if to.repo != repo:
+            raise InvalidArgument(f"cannot revert {repo!r} to a commit of {to.repo!r}", ref=str(to))
+        with self.meta.read() as conn:
+            if self.meta.get_branch(conn, repo, branch) is None:
+                raise NotFound(f"branch {repo}@{branch} not found", repo=repo, branch=branch)
+        oc = self.start_commit(
+            repo, branch, message=message or f"revert to {cid}", origin="revert", root=root,
+            restores=cid,
+        )
+        return oc.finish()
+
+    def squash_commit(self, ref: Ref) -> None:
+        """Remove a commit from history; its children keep their (full) trees, so nothing is lost."""
+        with self.meta.write() as conn:
+            row = self._resolve(conn, ref)
+            self._check_removable(conn, row, "squash")
+            if not self.meta.children(conn, row.id):
+                raise Conflict(
+                    f"commit {row.id} has no children to squash into; use delete_commit",
+                    commit=row.id,
+                )
+            conn.execute(sa.update(commits).where(commits.c.parent == row.id).values(parent=row.parent))
+            conn.execute(sa.delete(provenance).where(provenance.c.commit == row.id))
+            conn.execute(sa.delete(commits).where(commits.c.id == row.id))
+
+    def delete_commit(self, ref: Ref) -> None:
+        """Delete a branch head with no children; the branch moves back to its parent."""
+        with self.meta.write() as conn:
+            row = self._resolve(conn, ref)
+            self._check_removable(conn, row, "delete")
+            if self.meta.children(conn, row.id):
+                raise Conflict(
+                    f"commit {row.id} has children; only a head can be deleted (squash instead)",
+                    commit=row.id,
+                )
+            for b in conn.execute(sa.select(branches).where(branches.c.head == row.id)):
+                self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent)
+            conn.execute(sa.delete(provenance).where(provenance.c.commit == row.id))
+            conn.execute(sa.delete(commits).where(commits.c.id == row.id))
+
+    def _check_removable(self, conn: Connection, row: Row[Any], verb: str) -> None:
+        downstream = self.meta.subvenance_of(conn, row.id)
+        if downstream:
+            raise Conflict(
+                f"cannot {verb} commit {row.id}: results in "
+                + ", ".join(sorted({d.repo for d in downstream}))
+                + " were computed from it",
+                commit=row.id,
+            )
+        if verb == "squash" and conn.execute(
+            sa.select(branches.c.name).where(branches.c.head == row.id)
+        ).first():
+            raise Conflict(f"commit {row.id} is a branch head; use delete_commit", commit=row.id)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def inspect_file(self, ref: Ref, path: str) -> FileInfo:
+        """The file or directory at ``path``."""
+        cid, root = self._root(ref)
+        path = clean_path(path)
+        return self._file_info(path, self.trees.require(root, path), cid)
+
+    def list_file(self, ref: Ref, path: str = "/") -> list[FileInfo]:
+        """A directory's entries (or the file itself), directories ending in ``/``."""
+        cid, root = self._root(ref)
+        path = clean_path(path)
+        if path == "/" and root.count == 0:
+            return []
+        e = self.trees.require(root, path)
+        if not e.is_dir:
+            return [self._file_info(path, e, cid)]
+        return [
+            self._file_info(join_path(path, n), c, cid) for n, c in self.trees.children(e).items()
+        ]
+
+    def walk_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:
+        """Every file and directory under ``path``, depth first, in path order."""
+        cid, root = self._root(ref)
+        path = clean_path(path)
+        e = self.trees.lookup(root, path)
+        if e is None:
+            if path == "/":
+                return
+            raise NotFound(f"no file or directory at {path}", path=path)
+        if not e.is_dir:
+            yield self._file_info(path, e, cid)
+            return
+        for p, c in self.trees.walk_all(e, path):
+            yield self._file_info(p, c, cid)
+
+    def glob_file(self, ref: Ref, pattern: str) -> list[FileInfo]:
+        """Entries matching a Pachyderm glob, in Pachyderm's (lexicographic) order."""
+        cid, root = self._root(ref)
+        prefix = globmod.literal_prefix(pattern).rstrip("/") or "/"
+        start = self.trees.lookup(root, prefix)
+        if start is None:
+            return []
+        files = [p for p, _ in self.trees.walk(start, prefix)] if start.is_dir else [prefix]
+        out = []
+        for p in globmod.glob_entries(files, pattern):
+            e = self.trees.lookup(root, p.rstrip("/") or "/")
+            if e is not None:
+                out.append(self._file_info(p, e, cid))
+        return out
+
+    def iter_file(self, ref: Ref, path: str) -> tuple[FileInfo, Iterator[bytes]]:
+        """A file's info and its verified bytes, chunk by chunk."""
+        cid, root = self._root(ref)
+        path = clean_path(path)
+        e = self.trees.require(root, path)
+        if e.is_dir:
+            raise InvalidArgument(f"{path} is a directory; give a file path or a destination", path=path)
+        return self._file_info(path, e, cid), self.reader.read_many(e.refs)
+
+    def get_file(self, ref: Ref, path: str) -> bytes:
+        """A whole file's bytes."""
+        _, chunks = self.iter_file(ref, path)
+        return b"".join(chunks)
+
+    def get_to(
+        self, ref: Ref, path: str, dest: str | os.PathLike[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> Path:
+        """Write a file, or a directory recursively, to a local path (atomically per file)."""
+        cid, root = self._root(ref)
+        path = clean_path(path)
+        e = self.trees.require(root, path)
+        dest = Path(dest)
+        if not e.is_dir:
+            if dest.is_dir():
+                dest = dest / (path.rsplit("/", 1)[-1] or "file")
+            self._write_local(e, dest, progress)
+            return dest
+        dest.mkdir(parents=True, exist_ok=True)
+        for p, c in self.trees.walk(e, path):
+            rel = p[len(path):].lstrip("/") if path != "/" else p.lstrip("/")
+            self._write_local(c, dest / rel, progress)
+        return dest
+
+    def _write_local(self, e: Entry, dest: Path, progress: Callable[[int], None] | None) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.is_symlink():
+            raise InvalidArgument(f"refusing to write through symlink {dest}", path=str(dest))
+        tmp = dest.with_name(f".{dest.name}.pipes-tmp")
+        with open(tmp, "wb") as f:
+            for chunk in self.reader.read_many(e.refs):
+                f.write(chunk)
+                if progress:
+                    progress(len(chunk))
+        os.replace(tmp, dest)
+
+    def entry(self, ref: Ref, path: str) -> Entry:
+        """The raw tree entry at ``path`` (for copy)."""
+        _, root = self._root(ref)
+        return self.trees.require(root, clean_path(path))
+
+    def diff_file(self, new: Ref, old: Ref | None = None, path: str = "/") -> list[DiffEntry]:
+        """Files added, removed or modified between ``old`` (default: new's parent) and ``new``."""
+        path = clean_path(path)
+        with self.meta.read() as conn:
+            nrow = self._resolve(conn, new)
+            orow = self._resolve(conn, old) if old is not None else (
+                self.meta.get_commit(conn, nrow.parent) if nrow.parent else None
+            )
+        nroot = Root.from_json(nrow.root)
+        oroot = Root.from_json(orow.root) if orow is not None else EMPTY_ROOT
+        out = []
+        for p, a, b in self.trees.diff(
+            self.trees.lookup(oroot, path), self.trees.lookup(nroot, path), path
+        ):
+            change = "added" if a is None else "removed" if b is None else "modified"
+            out.append(DiffEntry(
+                p, change,  # type: ignore[arg-type]
+                self._file_info(p, a, orow.id if orow else None) if a else None,
+                self._file_info(p, b, nrow.id) if b else None,
+            ))
+        return out
