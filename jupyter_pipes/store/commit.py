@@ -112,11 +112,13 @@ class OpenCommit:
                 path = join_path("/", clean_path(os.path.basename(os.fspath(source))).lstrip("/"))
         elif path == "/":
             raise InvalidArgument("a file needs a path inside the repo, not '/'", path=path)
-        refs = self._store_chunks(iter_chunks(source), progress)
         if append:
-            self.patch.append(path, refs)
-        else:
-            self.patch.put(path, file_entry("", refs))
+            data = _read_all(source)
+            self.patch.append(path, data)
+            if progress:
+                progress(len(data))
+            return
+        self.patch.put(path, file_entry("", self._store_chunks(iter_chunks(source), progress)))
 
     def _store_chunks(self, chunks: Iterator[memoryview], progress: Progress | None) -> list[BlobRef]:
         refs: list[BlobRef] = []
@@ -260,6 +262,15 @@ class OpenCommit:
             self.finish()
         else:
             self.abort()
+
+
+def _read_all(source: Source) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as f:
+            return f.read()
+    return source.read()
 
 
 def _stat(source: str | os.PathLike[str]) -> os.stat_result:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import blake3
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from .objects import BlobReader, BlobRef, PackWriter, hash_bytes
+from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 from .names import join_path, split_path
 
 EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
@@ -64,19 +64,36 @@ def _content_hash(entries: list[Entry]) -> str:
 
 
 def encode_tree(entries: list[Entry]) -> bytes:
-    """Serialise a directory's entries (sorted by name)."""
-    rows = [
-        [e.name, 1 if e.is_dir else 0, e.size, e.hash, e.count, [r.to_list() for r in e.refs]]
-        for e in entries
-    ]
+    """Serialise a directory's entries (sorted by name), compactly.
+
+    Rows: a file of one chunk ``[name, 0, size, hash, [pack, offset, length]]`` (the chunk's
+    hash is the file's); a file of many chunks ``[name, 0, size, hash, [[hash, pack, offset,
+    length], ...]]``; a directory ``[name, 1, size, hash, count, [hash, pack, offset, length]]``.
+    """
+    rows: list[list[object]] = []
+    for e in entries:
+        if e.is_dir:
+            rows.append([e.name, 1, e.size, e.hash, e.count, e.refs[0].to_list()])
+        elif len(e.refs) == 1:
+            r = e.refs[0]
+            rows.append([e.name, 0, e.size, e.hash, [r.pack, r.offset, r.length]])
+        else:
+            rows.append([e.name, 0, e.size, e.hash, [r.to_list() for r in e.refs]])
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decode_tree(data: bytes) -> dict[str, Entry]:
     """Inverse of :func:`encode_tree`: entries by name, in name order."""
     out: dict[str, Entry] = {}
-    for name, is_dir, size, h, count, refs in json.loads(data):
-        out[name] = Entry(name, bool(is_dir), size, h, tuple(BlobRef.from_list(r) for r in refs), count)
+    for row in json.loads(data):
+        name, is_dir, size, h = row[0], row[1], row[2], row[3]
+        if is_dir:
+            out[name] = Entry(name, True, size, h, (BlobRef.from_list(row[5]),), row[4])
+        elif isinstance(row[4][0], str):
+            pack, off, length = row[4]
+            out[name] = Entry(name, False, size, h, (BlobRef(h, pack, off, length),))
+        else:
+            out[name] = Entry(name, False, size, h, tuple(BlobRef.from_list(r) for r in row[4]))
     return out
 
 
@@ -122,9 +139,14 @@ class _Put:
     entry: Entry
 
 
+_FROM_TREE = object()
+
+
 @dataclass(slots=True)
 class _Append:
-    refs: list[BlobRef]
+    data: bytearray
+    base: object = _FROM_TREE
+    """The file appended to: an :class:`Entry`, ``None`` (a new file), or the base tree's."""
 
 
 @dataclass(slots=True)
@@ -174,18 +196,23 @@ class Patch:
         node.children[name] = _Put(entry.renamed(name))
         self.changes += 1
 
-    def append(self, path: str, refs: list[BlobRef]) -> None:
-        """Stage appending chunks to the file at ``path`` (created if missing)."""
+    def append(self, path: str, data: bytes) -> None:
+        """Stage appending ``data`` to the file at ``path`` (created if missing).
+
+        The bytes are kept in memory until the commit finishes, when the file's last chunk and
+        the new bytes are re-chunked together: the result is chunked exactly as if the whole
+        file had been written at once, so equal content keeps equal hashes.
+        """
         node, name = self._parent(path)
         cur = node.children.get(name)
         if isinstance(cur, _Put) and not cur.entry.is_dir:
-            node.children[name] = _Put(file_entry(name, [*cur.entry.refs, *refs]))
+            node.children[name] = _Append(bytearray(data), cur.entry)
         elif isinstance(cur, _Append):
-            cur.refs.extend(refs)
+            cur.data += data
         elif isinstance(cur, _Delete):
-            node.children[name] = _Put(file_entry(name, refs))
+            node.children[name] = _Append(bytearray(data), None)
         elif cur is None:
-            node.children[name] = _Append(list(refs))
+            node.children[name] = _Append(bytearray(data))
         else:
             raise Conflict(f"{path} is a directory; cannot append to it", path=path)
         self.changes += 1
@@ -281,9 +308,11 @@ class TreeStore:
                     raise Conflict(f"{p} is a directory; delete it before writing a file there", path=p)
                 entries[name] = change.entry
             elif isinstance(change, _Append):
-                if old is not None and old.is_dir:
+                target = old if change.base is _FROM_TREE else change.base
+                assert target is None or isinstance(target, Entry)
+                if target is not None and target.is_dir:
                     raise Conflict(f"{p} is a directory; cannot append to it", path=p)
-                entries[name] = file_entry(name, [*(old.refs if old else ()), *change.refs])
+                entries[name] = self._appended(name, target, change.data, writer)
             else:
                 if old is not None and not old.is_dir and not change.replace:
                     raise Conflict(f"{p} is a file, not a directory", path=p)
@@ -303,6 +332,14 @@ class TreeStore:
             "", True, sum(e.size for e in ordered), _content_hash(ordered), (ref,),
             sum(e.count for e in ordered),
         )
+
+    def _appended(self, name: str, base: Entry | None, data: bytes, writer: PackWriter) -> Entry:
+        keep: tuple[BlobRef, ...] = ()
+        tail = b""
+        if base is not None and base.refs:
+            keep, tail = base.refs[:-1], self._reader.read(base.refs[-1])
+        new = writer.add_many(list(iter_chunks(tail + bytes(data))))
+        return file_entry(name, [*keep, *new])
 
     # -- diff ----------------------------------------------------------------------------------
 
