@@ -2,8 +2,8 @@
 
 __version__ = "0.1.0"
 
-from .client import Client  # noqa: E402
-from .errors import (  # noqa: E402
+from .client import Client
+from .errors import (
     AlreadyExists,
     Conflict,
     CorruptObject,

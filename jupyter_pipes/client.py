@@ -55,8 +55,13 @@ class Client:
         Passed to fsspec (e.g. ``endpoint_url`` for S3).
     """
 
-    def __init__(self, store: str | os.PathLike[str] | None = None, *, db_url: str | None = None,
-                 **storage_options: Any) -> None:
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        **storage_options: Any,
+    ) -> None:
         self._store = Store(store, db_url=db_url, **storage_options)
 
     @property
@@ -94,14 +99,18 @@ class Client:
         return self._store.inspect_repo(name)
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
-        """Delete a repo. Refused while other repos hold results computed from it, unless ``force``."""
+        """Delete a repo; refused while other repos hold results computed from it (unless force)."""
         self._store.delete_repo(name, force=force)
 
     # -- writing files -------------------------------------------------------------------------
 
     @contextmanager
     def start_commit(
-        self, branch: str, *, message: str = "", provenance: tuple[CommitRef, ...] = (),
+        self,
+        branch: str,
+        *,
+        message: str = "",
+        provenance: tuple[CommitRef, ...] = (),
         origin: str = "user",
     ) -> Iterator[OpenCommit]:
         """Open a commit on ``repo@branch`` for several changes in one atomic commit.
@@ -116,7 +125,11 @@ class Client:
         """
         repo, name = parse_branch(branch)
         oc = self._store.start_commit(
-            repo, name, message=message, provenance=provenance, origin=origin  # type: ignore[arg-type]
+            repo,
+            name,
+            message=message,
+            provenance=provenance,
+            origin=origin,  # type: ignore[arg-type]
         )
         try:
             yield oc
@@ -126,8 +139,14 @@ class Client:
         oc.finish()
 
     def put_file(
-        self, branch: str, path: str, source: Source, *, append: bool = False,
-        message: str = "", progress: Progress | None = None,
+        self,
+        branch: str,
+        path: str,
+        source: Source,
+        *,
+        append: bool = False,
+        message: str = "",
+        progress: Progress | None = None,
     ) -> CommitInfo:
         """Write one file (or a local folder, recursively) as a new commit on ``repo@branch``.
 
@@ -161,8 +180,14 @@ class Client:
 
     # -- reading files -------------------------------------------------------------------------
 
-    def get_file(self, ref: str, path: str, *, dest: str | os.PathLike[str] | None = None,
-                 progress: Progress | None = None) -> Any:
+    def get_file(
+        self,
+        ref: str,
+        path: str,
+        *,
+        dest: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
         """A file's bytes; with ``dest``, write the file (or a directory, recursively) to that
         local path instead and return the path."""
         r = parse_ref(ref)
@@ -196,7 +221,9 @@ class Client:
 
     # -- commits -------------------------------------------------------------------------------
 
-    def list_commit(self, ref: str, *, limit: int | None = None, offset: int = 0) -> list[CommitInfo]:
+    def list_commit(
+        self, ref: str, *, limit: int | None = None, offset: int = 0
+    ) -> list[CommitInfo]:
         """Commits newest first: ``"repo"`` lists all of a repo's, ``"repo@branch"`` that
         branch's history (its head and ancestors)."""
         return self._store.list_commit(parse_ref(ref), limit=limit, offset=offset)

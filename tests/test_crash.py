@@ -7,19 +7,22 @@ Several processes committing to one branch at once must all land, in one linear 
 
 from __future__ import annotations
 
-import os
+import itertools
 import random
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import blake3
 import pytest
 
 from jupyter_pipes import Client
+
+from .conftest import postgres_database
 
 WRITER = textwrap.dedent(
     """
@@ -60,10 +63,14 @@ def check_store(store: Path) -> int:
             return 0
         info = c.inspect_commit(f"data@{head}")
         assert info.state == "finished"
-        names = [f.path.rsplit("/", 1)[-1][: -len(".bin")] for f in c.list_file("data@master", "/big")]
+        names = [
+            f.path.rsplit("/", 1)[-1][: -len(".bin")] for f in c.list_file("data@master", "/big")
+        ]
         for name in names:
             i = int(name.rsplit("-", 1)[1])
-            assert c.get_file("data@master", f"/big/{name}.bin") == expected(name, 6_000_000 + i * 1000)
+            assert c.get_file("data@master", f"/big/{name}.bin") == expected(
+                name, 6_000_000 + i * 1000
+            )
             smalls = c.list_file("data@master", f"/small/{name}")
             assert len(smalls) == 200  # never half a commit
             assert c.get_file("data@master", f"/small/{name}/7.txt") == expected(f"{name}/7", 300)
@@ -80,7 +87,8 @@ def test_sigkill_during_puts_leaves_a_consistent_store(tmp_path: Path) -> None:
     for k in range(kills):
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(store), f"w{k}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         time.sleep(rng.uniform(0.3, 2.5))
         proc.send_signal(signal.SIGKILL)
@@ -97,6 +105,7 @@ def test_sigkill_during_puts_leaves_a_consistent_store(tmp_path: Path) -> None:
     gc = c.gc(grace_seconds=0)
     assert c.fsck().ok
     c.close()
+    c.close()
     assert check_store(store) == landed
     print(f"{kills} kills survived, {landed} commits landed, gc removed {gc.packs_removed} packs")
 
@@ -105,31 +114,39 @@ CONCURRENT = textwrap.dedent(
     """
     import sys
     from jupyter_pipes import Client
-    c = Client(sys.argv[1])
+    c = Client(sys.argv[1], db_url=sys.argv[4] or None)
     for i in range(int(sys.argv[3])):
         c.put_file("data@master", f"/{sys.argv[2]}/{i}.txt", f"{sys.argv[2]}-{i}".encode())
     """
 )
 
 
-@pytest.mark.parametrize("writers,commits", [(4, 15)])
-def test_concurrent_commits_to_one_branch_all_land(tmp_path: Path, writers: int, commits: int) -> None:
-    store = tmp_path / "store"
-    Client(str(store)).create_repo("data")
+@pytest.mark.parametrize("metadata", ["sqlite", "postgres"])
+def test_concurrent_commits_to_one_branch_all_land(tmp_path: Path, metadata: str) -> None:
+    writers, commits = 4, 15
+    with ExitStack() as stack:
+        db = stack.enter_context(postgres_database()) if metadata == "postgres" else ""
+        _concurrent(tmp_path / "store", db, writers, commits)
+
+
+def _concurrent(store: Path, db: str, writers: int, commits: int) -> None:
+    with Client(str(store), db_url=db or None) as setup:
+        setup.create_repo("data")
     procs = [
-        subprocess.Popen([sys.executable, "-c", CONCURRENT, str(store), f"w{w}", str(commits)])
+        subprocess.Popen([sys.executable, "-c", CONCURRENT, str(store), f"w{w}", str(commits), db])
         for w in range(writers)
     ]
     for p in procs:
         assert p.wait(timeout=240) == 0
-    c = Client(str(store))
+    c = Client(str(store), db_url=db or None)
     history = c.list_commit("data@master")
     assert len(history) == writers * commits
     assert len({h.id for h in history}) == writers * commits
-    for newer, older in zip(history, history[1:], strict=False):
+    for newer, older in itertools.pairwise(history):
         assert newer.parent == older.id  # linear
     assert history[-1].parent is None
     files = {f.path for f in c.walk_file("data@master") if f.type == "file"}
     assert files == {f"/w{w}/{i}.txt" for w in range(writers) for i in range(commits)}
     assert c.get_file("data@master", "/w2/7.txt") == b"w2-7"
     assert c.fsck().ok
+    c.close()

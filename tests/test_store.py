@@ -84,7 +84,10 @@ def test_put_folder_recursively_and_get_it_back(client: Client, tmp_path: Path) 
     ci = client.put_file("d@master", "/data", src)
     assert ci.file_count == 31
     assert [f.path for f in client.list_file("d@master", "/data")] == [
-        "/data/big.bin", "/data/dir0/", "/data/dir1/", "/data/dir2/",
+        "/data/big.bin",
+        "/data/dir0/",
+        "/data/dir1/",
+        "/data/dir2/",
     ]
     out = client.get_file("d@master", "/data", dest=tmp_path / "out")
     for p in src.rglob("*"):
@@ -165,7 +168,10 @@ def test_delete_and_copy(client: Client) -> None:
             oc.put_file(f"/dir/sub/f{i}", f"{i}".encode())
         oc.put_file("/top", b"t")
     client.copy_file("d@master:/dir", "d@master", "/copy")
-    assert client.inspect_file("d@master", "/copy/").hash == client.inspect_file("d@master", "/dir").hash
+    assert (
+        client.inspect_file("d@master", "/copy/").hash
+        == client.inspect_file("d@master", "/dir").hash
+    )
     assert client.get_file("d@master", "/copy/sub/f3") == b"3"
     client.create_repo("other")
     client.copy_file("d@master:/top", "other@master", "/from-d")
@@ -173,7 +179,13 @@ def test_delete_and_copy(client: Client) -> None:
     client.delete_file("d@master", "/dir/sub/f0")
     client.delete_file("d@master", "/copy")
     assert [f.path for f in client.walk_file("d@master")] == [
-        "/dir/", "/dir/sub/", "/dir/sub/f1", "/dir/sub/f2", "/dir/sub/f3", "/dir/sub/f4", "/top",
+        "/dir/",
+        "/dir/sub/",
+        "/dir/sub/f1",
+        "/dir/sub/f2",
+        "/dir/sub/f3",
+        "/dir/sub/f4",
+        "/top",
     ]
     client.delete_file("d@master", "/dir")  # empty directories do not exist
     assert [f.path for f in client.list_file("d@master")] == ["/top"]
@@ -200,12 +212,16 @@ def test_listing_walk_glob_and_inspect(client: Client) -> None:
         oc.put_file("/dir/sub/y.txt", b"yyyy")
     root = client.list_file("d@master")
     assert [(f.path, f.type, f.size_bytes) for f in root] == [
-        ("/a.txt", "file", 1), ("/b.csv", "file", 2), ("/dir/", "dir", 7),
+        ("/a.txt", "file", 1),
+        ("/b.csv", "file", 2),
+        ("/dir/", "dir", 7),
     ]
     assert client.list_file("d@master", "/dir/x.txt")[0].path == "/dir/x.txt"
     assert [f.path for f in client.glob_file("d@master", "/*")] == ["/a.txt", "/b.csv", "/dir/"]
     assert [f.path for f in client.glob_file("d@master", "/**.txt")] == [
-        "/a.txt", "/dir/sub/y.txt", "/dir/x.txt",
+        "/a.txt",
+        "/dir/sub/y.txt",
+        "/dir/x.txt",
     ]
     assert [f.path for f in client.glob_file("d@master", "/dir/*")] == ["/dir/sub/", "/dir/x.txt"]
     assert [f.path for f in client.glob_file("d@master", "/")] == ["/"]
@@ -246,7 +262,11 @@ def test_diff(client: Client) -> None:
         oc.delete_file("/gone")
         oc.put_file("/new/n.txt", b"n")
     changes = {(d.path, d.change) for d in client.diff_file("d@master")}
-    assert changes == {("/mod.txt", "modified"), ("/gone/g.txt", "removed"), ("/new/n.txt", "added")}
+    assert changes == {
+        ("/mod.txt", "modified"),
+        ("/gone/g.txt", "removed"),
+        ("/new/n.txt", "added"),
+    }
     assert client.diff_file("d@master", old=f"d@{first}", path="/same") == []
     first_diff = client.diff_file(f"d@{first}")
     assert {d.change for d in first_diff} == {"added"} and len(first_diff) == 3
@@ -257,7 +277,9 @@ def test_diff(client: Client) -> None:
 
 def test_history_refs_and_pagination(client: Client) -> None:
     client.create_repo("d")
-    ids = [client.put_file("d@master", "/f", f"v{i}".encode(), message=f"m{i}").id for i in range(6)]
+    ids = [
+        client.put_file("d@master", "/f", f"v{i}".encode(), message=f"m{i}").id for i in range(6)
+    ]
     hist = client.list_commit("d@master")
     assert [c.id for c in hist] == ids[::-1]
     assert [c.parent for c in hist] == [*ids[::-1][1:], None]
@@ -327,7 +349,10 @@ def test_revert_keeps_history(client: Client) -> None:
     client.put_file("model@master", "/extra.txt", b"extra")
     r = client.revert("model@master", to=v1)
     assert (r.origin, r.restores) == ("revert", v1)
-    assert client.inspect_file(f"model@{r.id}", "/").hash == client.inspect_file(f"model@{v1}", "/").hash
+    assert (
+        client.inspect_file(f"model@{r.id}", "/").hash
+        == client.inspect_file(f"model@{v1}", "/").hash
+    )
     assert [f.path for f in client.walk_file("model@master")] == ["/model.pkl"]
     assert client.get_file("model@master", "/model.pkl") == b"v1"
     assert len(client.list_commit("model@master")) == 4
@@ -415,9 +440,10 @@ def test_small_edit_to_a_large_file_stores_only_changed_chunks(client: Client) -
     grown = pack_bytes(client) - before
     assert grown < len(extra) + (1 << 20), (grown, len(rows))
     assert client.get_file("d@master", "/copy.csv") == rows + extra
-    assert client.inspect_file("d@master", "/copy.csv").hash == client.inspect_file(
-        "d@master", "/big.csv"
-    ).hash
+    assert (
+        client.inspect_file("d@master", "/copy.csv").hash
+        == client.inspect_file("d@master", "/big.csv").hash
+    )
 
 
 def test_many_small_files_become_few_objects(client: Client, tmp_path: Path) -> None:

@@ -81,9 +81,17 @@ class OpenCommit:
             b = store.meta.get_branch(conn, repo, branch)
             conn.execute(
                 sa.insert(commits).values(
-                    id=self.id, repo=repo, branch=branch, parent=b.head if b else None,
-                    origin=origin, message=message, state="open", started_at=time.time(),
-                    size=0, file_count=0, restores=restores,
+                    id=self.id,
+                    repo=repo,
+                    branch=branch,
+                    parent=b.head if b else None,
+                    origin=origin,
+                    message=message,
+                    state="open",
+                    started_at=time.time(),
+                    size=0,
+                    file_count=0,
+                    restores=restores,
                 )
             )
 
@@ -103,7 +111,9 @@ class OpenCommit:
             st = _stat(source)
             if stat.S_ISDIR(st.st_mode):
                 if append:
-                    raise InvalidArgument("append is for files, not folders", path=os.fspath(source))
+                    raise InvalidArgument(
+                        "append is for files, not folders", path=os.fspath(source)
+                    )
                 self._put_folder(path, os.fspath(source), progress)
                 return
             if not stat.S_ISREG(st.st_mode):
@@ -120,7 +130,9 @@ class OpenCommit:
             return
         self.patch.put(path, file_entry("", self._store_chunks(iter_chunks(source), progress)))
 
-    def _store_chunks(self, chunks: Iterator[memoryview], progress: Progress | None) -> list[BlobRef]:
+    def _store_chunks(
+        self, chunks: Iterator[memoryview], progress: Progress | None
+    ) -> list[BlobRef]:
         refs: list[BlobRef] = []
         batch: list[memoryview] = []
         for c in chunks:
@@ -197,7 +209,9 @@ class OpenCommit:
                         if b is None and meta.get_branch(conn, self.repo, self.branch) is None:
                             conn.execute(
                                 sa.insert(branches).values(
-                                    repo=self.repo, name=self.branch, head=None,
+                                    repo=self.repo,
+                                    name=self.branch,
+                                    head=None,
                                     created_at=time.time(),
                                 )
                             )
@@ -222,16 +236,24 @@ class OpenCommit:
             sa.update(commits)
             .where(commits.c.id == self.id)
             .values(
-                state="finished", parent=head, finished_at=time.time(), root=root.to_json(),
-                size=root.size, file_count=root.count,
+                state="finished",
+                parent=head,
+                finished_at=time.time(),
+                root=root.to_json(),
+                size=root.size,
+                file_count=root.count,
             )
         )
         if self.provenance:
             conn.execute(
                 sa.insert(provenance),
                 [
-                    {"commit": self.id, "upstream": p.id, "upstream_repo": p.repo,
-                     "upstream_branch": p.branch}
+                    {
+                        "commit": self.id,
+                        "upstream": p.id,
+                        "upstream_repo": p.repo,
+                        "upstream_branch": p.branch,
+                    }
                     for p in dict.fromkeys(self.provenance)
                 ],
             )

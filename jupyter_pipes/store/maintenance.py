@@ -56,19 +56,24 @@ def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
     problems: list[str] = []
     with store.meta.read() as conn:
         finished = {
-            r.id: r for r in conn.execute(
+            r.id: r
+            for r in conn.execute(
                 sa.select(commits.c.id, commits.c.parent, commits.c.state, commits.c.repo)
             )
         }
         for b in conn.execute(sa.select(branches)):
-            if b.head is not None and (b.head not in finished or finished[b.head].state != "finished"):
+            if b.head is not None and (
+                b.head not in finished or finished[b.head].state != "finished"
+            ):
                 problems.append(f"branch {b.repo}@{b.name}: head {b.head} is not a finished commit")
         for r in finished.values():
             if r.state == "finished" and r.parent is not None and r.parent not in finished:
                 problems.append(f"commit {r.id}: parent {r.parent} is missing")
         for p in conn.execute(sa.select(provenance)):
             if p.upstream not in finished:
-                problems.append(f"commit {p.commit}: provenance {p.upstream_repo}@{p.upstream} is missing")
+                problems.append(
+                    f"commit {p.commit}: provenance {p.upstream_repo}@{p.upstream} is missing"
+                )
         ncommits = sum(1 for r in finished.values() if r.state == "finished")
     pack_sizes = {s.key.rsplit("/", 1)[-1]: s.size for s in store.backend.list(PACK_PREFIX)}
     trees = files = nchunks = nbytes = 0
@@ -107,9 +112,15 @@ def gc(store: Store, *, grace_seconds: float = 3600.0) -> GcReport:
     """Remove unreachable packs, stale index rows, temp files and abandoned open commits."""
     cutoff = time.time() - grace_seconds
     with store.meta.write() as conn:
-        stale = conn.execute(
-            sa.select(commits.c.id).where(commits.c.state == "open", commits.c.started_at < cutoff)
-        ).scalars().all()
+        stale = (
+            conn.execute(
+                sa.select(commits.c.id).where(
+                    commits.c.state == "open", commits.c.started_at < cutoff
+                )
+            )
+            .scalars()
+            .all()
+        )
         if stale:
             conn.execute(sa.delete(commits).where(commits.c.id.in_(stale)))
     problems: list[str] = []
@@ -136,7 +147,8 @@ def gc(store: Store, *, grace_seconds: float = 3600.0) -> GcReport:
     with store.meta.write() as conn:  # index rows whose pack is gone (e.g. the pack never landed)
         existing = {s.key.rsplit("/", 1)[-1] for s in store.backend.list(PACK_PREFIX)}
         orphan = [
-            p for p in conn.execute(sa.select(packs.c.id)).scalars()
+            p
+            for p in conn.execute(sa.select(packs.c.id)).scalars()
             if p not in existing and p not in live
         ]
         for p in orphan:

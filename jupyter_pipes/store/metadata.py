@@ -28,20 +28,23 @@ SCHEMA_VERSION = 1
 md = sa.MetaData()
 
 repos = sa.Table(
-    "repos", md,
+    "repos",
+    md,
     sa.Column("name", sa.String(63), primary_key=True),
     sa.Column("description", sa.Text, nullable=False, default=""),
     sa.Column("created_at", sa.Float, nullable=False),
 )
 branches = sa.Table(
-    "branches", md,
+    "branches",
+    md,
     sa.Column("repo", sa.String(63), sa.ForeignKey("repos.name"), primary_key=True),
     sa.Column("name", sa.String(63), primary_key=True),
     sa.Column("head", sa.String(32), nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
 )
 commits = sa.Table(
-    "commits", md,
+    "commits",
+    md,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("repo", sa.String(63), sa.ForeignKey("repos.name"), nullable=False),
     sa.Column("branch", sa.String(63), nullable=True),
@@ -59,7 +62,8 @@ commits = sa.Table(
     sa.Index("ix_commits_parent", "parent"),
 )
 provenance = sa.Table(
-    "provenance", md,
+    "provenance",
+    md,
     sa.Column("commit", sa.String(32), primary_key=True),
     sa.Column("upstream", sa.String(32), primary_key=True),
     sa.Column("upstream_repo", sa.String(63), nullable=False),
@@ -67,7 +71,8 @@ provenance = sa.Table(
     sa.Index("ix_provenance_upstream", "upstream"),
 )
 chunks = sa.Table(
-    "chunks", md,
+    "chunks",
+    md,
     sa.Column("hash", sa.String(64), primary_key=True),
     sa.Column("pack", sa.String(32), nullable=False),
     sa.Column("offset", sa.BigInteger, nullable=False),
@@ -75,13 +80,15 @@ chunks = sa.Table(
     sa.Index("ix_chunks_pack", "pack"),
 )
 packs = sa.Table(
-    "packs", md,
+    "packs",
+    md,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
 info = sa.Table(
-    "pipes_info", md,
+    "pipes_info",
+    md,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -168,7 +175,9 @@ class Metadata:
         return conn.execute(q).all()
 
     @staticmethod
-    def move_branch(conn: Connection, repo: str, name: str, old: str | None, new: str | None) -> bool:
+    def move_branch(
+        conn: Connection, repo: str, name: str, old: str | None, new: str | None
+    ) -> bool:
         """Compare-and-swap a branch head; True when it moved (False: someone else moved it)."""
         cond = branches.c.head.is_(None) if old is None else branches.c.head == old
         res = conn.execute(
@@ -185,7 +194,9 @@ class Metadata:
         return conn.execute(sa.select(commits).where(commits.c.id == cid)).first()
 
     @staticmethod
-    def find_commits(conn: Connection, repo: str, prefix: str, limit: int = 2) -> Sequence[Row[Any]]:
+    def find_commits(
+        conn: Connection, repo: str, prefix: str, limit: int = 2
+    ) -> Sequence[Row[Any]]:
         return conn.execute(
             sa.select(commits)
             .where(commits.c.repo == repo, commits.c.id.startswith(prefix, autoescape=True))
@@ -220,7 +231,11 @@ class Metadata:
 
     @staticmethod
     def repo_commits(
-        conn: Connection, repo: str, limit: int | None, offset: int = 0, state: str | None = "finished"
+        conn: Connection,
+        repo: str,
+        limit: int | None,
+        offset: int = 0,
+        state: str | None = "finished",
     ) -> Sequence[Row[Any]]:
         q = (
             sa.select(commits)
@@ -243,9 +258,9 @@ class Metadata:
         out: dict[str, list[Row[Any]]] = {}
         for batch in _batches(list(ids)):
             for row in conn.execute(
-                sa.select(provenance).where(provenance.c.commit.in_(batch)).order_by(
-                    provenance.c.upstream_repo, provenance.c.upstream
-                )
+                sa.select(provenance)
+                .where(provenance.c.commit.in_(batch))
+                .order_by(provenance.c.upstream_repo, provenance.c.upstream)
             ):
                 out.setdefault(row.commit, []).append(row)
         return out
@@ -284,7 +299,11 @@ class Metadata:
             have = set()
             for batch in _batches(list(new_packs)):
                 have.update(conn.scalars(sa.select(packs.c.id).where(packs.c.id.in_(batch))))
-            rows = [{"id": p, "size": s, "created_at": now} for p, s in new_packs.items() if p not in have]
+            rows = [
+                {"id": p, "size": s, "created_at": now}
+                for p, s in new_packs.items()
+                if p not in have
+            ]
             if rows:
                 conn.execute(sa.insert(packs), rows)
         if not blobs:

@@ -62,7 +62,9 @@ def clean_path(path: str) -> str:
     if not isinstance(path, str):
         raise InvalidArgument(f"invalid path {path!r}: it must be a string", path=path)
     if _CONTROL.search(path):
-        raise InvalidArgument(f"invalid path {path!r}: control characters are not allowed", path=path)
+        raise InvalidArgument(
+            f"invalid path {path!r}: control characters are not allowed", path=path
+        )
     parts = [p for p in path.split("/") if p]
     for p in parts:
         if p in (".", ".."):

@@ -77,7 +77,9 @@ def pack_key(pack: str) -> str:
     return f"{PACK_PREFIX}/{pack}"
 
 
-def iter_chunks(source: str | os.PathLike[str] | BinaryIO | bytes | memoryview) -> Iterator[memoryview]:
+def iter_chunks(
+    source: str | os.PathLike[str] | BinaryIO | bytes | memoryview,
+) -> Iterator[memoryview]:
     """Cut a file (path, binary stream or bytes) into content-defined chunks."""
     if isinstance(source, bytes | bytearray | memoryview):
         if len(source) <= SMALL_FILE:

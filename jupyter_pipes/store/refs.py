@@ -39,7 +39,9 @@ class Ref:
 def parse_ref(text: str) -> Ref:
     """Parse ``repo``, ``repo@branch``, ``repo@<id>``, ``repo@branch^2`` or ``repo@branch~3``."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidArgument(f"invalid ref {text!r}: expected repo@branch or repo@commit", ref=text)
+        raise InvalidArgument(
+            f"invalid ref {text!r}: expected repo@branch or repo@commit", ref=text
+        )
     repo, sep, rest = text.strip().partition("@")
     check_repo_name(repo)
     if not sep:

@@ -65,8 +65,13 @@ class Store:
         SQLAlchemy URL of the metadata database (default: ``metadata.sqlite`` in a local store).
     """
 
-    def __init__(self, url: str | os.PathLike[str] | None = None, *, db_url: str | None = None,
-                 **storage_options: Any) -> None:
+    def __init__(
+        self,
+        url: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        **storage_options: Any,
+    ) -> None:
         self.url = os.fspath(url) if url is not None else default_store_url()
         self.backend = Backend(self.url, **storage_options)
         self.meta = Metadata(db_url or default_db_url(self.backend))
@@ -83,9 +88,17 @@ class Store:
         prov = self.meta.provenance_of(conn, [r.id for r in rows])
         return [
             CommitInfo(
-                id=r.id, repo=r.repo, branch=r.branch, parent=r.parent, origin=r.origin,
-                message=r.message, state=r.state, started=utc(r.started_at),  # type: ignore[arg-type]
-                finished=utc(r.finished_at), size_bytes=r.size, file_count=r.file_count,
+                id=r.id,
+                repo=r.repo,
+                branch=r.branch,
+                parent=r.parent,
+                origin=r.origin,
+                message=r.message,
+                state=r.state,
+                started=utc(r.started_at),  # type: ignore[arg-type]
+                finished=utc(r.finished_at),
+                size_bytes=r.size,
+                file_count=r.file_count,
                 provenance=tuple(
                     CommitRef(p.upstream_repo, p.upstream, p.upstream_branch)
                     for p in prov.get(r.id, [])
@@ -120,8 +133,12 @@ class Store:
                     return self._repo_info(conn, name)
                 raise AlreadyExists(f"repo {name!r} already exists", repo=name)
             now = time.time()
-            conn.execute(sa.insert(repos).values(name=name, description=description, created_at=now))
-            conn.execute(sa.insert(branches).values(repo=name, name="master", head=None, created_at=now))
+            conn.execute(
+                sa.insert(repos).values(name=name, description=description, created_at=now)
+            )
+            conn.execute(
+                sa.insert(branches).values(repo=name, name="master", head=None, created_at=now)
+            )
             return self._repo_info(conn, name)
 
     def _repo_info(self, conn: Connection, name: str) -> RepoInfo:
@@ -136,8 +153,11 @@ class Store:
             head = newest[0].id if newest else None
         row = self.meta.get_commit(conn, head) if head else None
         return RepoInfo(
-            name=r.name, description=r.description, created=utc(r.created_at),  # type: ignore[arg-type]
-            branches=tuple(b.name for b in bs), size_bytes=row.size if row else 0,
+            name=r.name,
+            description=r.description,
+            created=utc(r.created_at),  # type: ignore[arg-type]
+            branches=tuple(b.name for b in bs),
+            size_bytes=row.size if row else 0,
             last_commit=head,
         )
 
@@ -163,16 +183,22 @@ class Store:
             if self.meta.get_repo(conn, name) is None:
                 raise NotFound(f"repo {name!r} not found", repo=name)
             ids = sa.select(commits.c.id).where(commits.c.repo == name)
-            users = conn.execute(
-                sa.select(commits.c.repo).distinct()
-                .join(provenance, provenance.c.commit == commits.c.id)
-                .where(provenance.c.upstream_repo == name, commits.c.repo != name)
-            ).scalars().all()
+            users = (
+                conn.execute(
+                    sa.select(commits.c.repo)
+                    .distinct()
+                    .join(provenance, provenance.c.commit == commits.c.id)
+                    .where(provenance.c.upstream_repo == name, commits.c.repo != name)
+                )
+                .scalars()
+                .all()
+            )
             if users and not force:
                 raise Conflict(
                     f"repo {name!r} is upstream of {', '.join(sorted(users))}; "
                     "delete those first or use force",
-                    repo=name, downstream=sorted(users),
+                    repo=name,
+                    downstream=sorted(users),
                 )
             conn.execute(sa.delete(provenance).where(provenance.c.commit.in_(ids)))
             conn.execute(sa.delete(branches).where(branches.c.repo == name))
@@ -193,7 +219,9 @@ class Store:
             found = self.meta.find_commits(conn, ref.repo, ref.base, limit=6)
             found = [r for r in found if r.state == "finished"] or found
             if not found:
-                raise NotFound(f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref))
+                raise NotFound(
+                    f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref)
+                )
             if len(found) > 1:
                 raise InvalidArgument(
                     f"commit prefix {ref.base!r} is ambiguous in {ref.repo!r}: matches "
@@ -232,7 +260,8 @@ class Store:
             if head is not None:
                 if head.repo != repo:
                     raise InvalidArgument(
-                        f"a branch of {repo!r} cannot point at a commit of {head.repo!r}", ref=str(head)
+                        f"a branch of {repo!r} cannot point at a commit of {head.repo!r}",
+                        ref=str(head),
                     )
                 target = self._resolve(conn, head).id
             elif self.meta.get_repo(conn, repo) is None:
@@ -240,7 +269,9 @@ class Store:
             b = self.meta.get_branch(conn, repo, name)
             if b is None:
                 conn.execute(
-                    sa.insert(branches).values(repo=repo, name=name, head=target, created_at=time.time())
+                    sa.insert(branches).values(
+                        repo=repo, name=name, head=target, created_at=time.time()
+                    )
                 )
             elif head is None:
                 raise AlreadyExists(f"branch {repo}@{name} already exists", repo=repo, branch=name)
@@ -272,7 +303,9 @@ class Store:
         check_branch_name(branch)
         return OpenCommit(self, repo, branch, **kw)
 
-    def list_commit(self, ref: Ref, *, limit: int | None = None, offset: int = 0) -> list[CommitInfo]:
+    def list_commit(
+        self, ref: Ref, *, limit: int | None = None, offset: int = 0
+    ) -> list[CommitInfo]:
         """History newest first: a branch's (or commit's) ancestry, or every commit of a repo."""
         with self.meta.read() as conn:
             if not ref.explicit:
@@ -302,13 +335,17 @@ class Store:
             if self.meta.get_branch(conn, repo, branch) is None:
                 raise NotFound(f"branch {repo}@{branch} not found", repo=repo, branch=branch)
         oc = self.start_commit(
-            repo, branch, message=message or f"revert to {cid}", origin="revert", root=root,
+            repo,
+            branch,
+            message=message or f"revert to {cid}",
+            origin="revert",
+            root=root,
             restores=cid,
         )
         return oc.finish()
 
     def squash_commit(self, ref: Ref) -> None:
-        """Remove a commit from history; its children keep their (full) trees, so nothing is lost."""
+        """Remove a commit from history; its children keep their full trees: nothing is lost."""
         with self.meta.write() as conn:
             row = self._resolve(conn, ref)
             self._check_removable(conn, row, "squash")
@@ -317,7 +354,9 @@ class Store:
                     f"commit {row.id} has no children to squash into; use delete_commit",
                     commit=row.id,
                 )
-            conn.execute(sa.update(commits).where(commits.c.parent == row.id).values(parent=row.parent))
+            conn.execute(
+                sa.update(commits).where(commits.c.parent == row.id).values(parent=row.parent)
+            )
             conn.execute(sa.delete(provenance).where(provenance.c.commit == row.id))
             conn.execute(sa.delete(commits).where(commits.c.id == row.id))
 
@@ -345,9 +384,10 @@ class Store:
                 + " were computed from it",
                 commit=row.id,
             )
-        if verb == "squash" and conn.execute(
-            sa.select(branches.c.name).where(branches.c.head == row.id)
-        ).first():
+        if (
+            verb == "squash"
+            and conn.execute(sa.select(branches.c.name).where(branches.c.head == row.id)).first()
+        ):
             raise Conflict(f"commit {row.id} is a branch head; use delete_commit", commit=row.id)
 
     # -- files ---------------------------------------------------------------------------------
@@ -407,7 +447,9 @@ class Store:
         path = clean_path(path)
         e = self.trees.require(root, path)
         if e.is_dir:
-            raise InvalidArgument(f"{path} is a directory; give a file path or a destination", path=path)
+            raise InvalidArgument(
+                f"{path} is a directory; give a file path or a destination", path=path
+            )
         return self._file_info(path, e, cid), self.reader.read_many(e.refs)
 
     def get_file(self, ref: Ref, path: str) -> bytes:
@@ -416,11 +458,14 @@ class Store:
         return b"".join(chunks)
 
     def get_to(
-        self, ref: Ref, path: str, dest: str | os.PathLike[str],
+        self,
+        ref: Ref,
+        path: str,
+        dest: str | os.PathLike[str],
         progress: Callable[[int], None] | None = None,
     ) -> Path:
         """Write a file, or a directory recursively, to a local path (atomically per file)."""
-        cid, root = self._root(ref)
+        _, root = self._root(ref)
         path = clean_path(path)
         e = self.trees.require(root, path)
         dest = Path(dest)
@@ -431,7 +476,7 @@ class Store:
             return dest
         dest.mkdir(parents=True, exist_ok=True)
         for p, c in self.trees.walk(e, path):
-            rel = p[len(path):].lstrip("/") if path != "/" else p.lstrip("/")
+            rel = p[len(path) :].lstrip("/") if path != "/" else p.lstrip("/")
             self._write_local(c, dest / rel, progress)
         return dest
 
@@ -457,8 +502,10 @@ class Store:
         path = clean_path(path)
         with self.meta.read() as conn:
             nrow = self._resolve(conn, new)
-            orow = self._resolve(conn, old) if old is not None else (
-                self.meta.get_commit(conn, nrow.parent) if nrow.parent else None
+            orow = (
+                self._resolve(conn, old)
+                if old is not None
+                else (self.meta.get_commit(conn, nrow.parent) if nrow.parent else None)
             )
         nroot = Root.from_json(nrow.root)
         oroot = Root.from_json(orow.root) if orow is not None else EMPTY_ROOT
@@ -467,9 +514,12 @@ class Store:
             self.trees.lookup(oroot, path), self.trees.lookup(nroot, path), path
         ):
             change = "added" if a is None else "removed" if b is None else "modified"
-            out.append(DiffEntry(
-                p, change,  # type: ignore[arg-type]
-                self._file_info(p, a, orow.id if orow else None) if a else None,
-                self._file_info(p, b, nrow.id) if b else None,
-            ))
+            out.append(
+                DiffEntry(
+                    p,
+                    change,  # type: ignore[arg-type]
+                    self._file_info(p, a, orow.id if orow else None) if a else None,
+                    self._file_info(p, b, nrow.id) if b else None,
+                )
+            )
         return out

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import blake3
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 from .names import join_path, split_path
+from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 
 EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
 
@@ -109,8 +109,12 @@ class Root:
     def to_json(self) -> str:
         """Compact JSON for the metadata row."""
         return json.dumps(
-            {"hash": self.hash, "size": self.size, "count": self.count,
-             "ref": self.ref.to_list() if self.ref else None},
+            {
+                "hash": self.hash,
+                "size": self.size,
+                "count": self.count,
+                "ref": self.ref.to_list() if self.ref else None,
+            },
             separators=(",", ":"),
         )
 
@@ -120,7 +124,9 @@ class Root:
         if not text:
             return EMPTY_ROOT
         d = json.loads(text)
-        return cls(d["hash"], d["size"], d["count"], BlobRef.from_list(d["ref"]) if d["ref"] else None)
+        return cls(
+            d["hash"], d["size"], d["count"], BlobRef.from_list(d["ref"]) if d["ref"] else None
+        )
 
     def as_entry(self) -> Entry:
         """This root as a directory entry named ``''``."""
@@ -186,7 +192,9 @@ class Patch:
                     path=path,
                 )
             elif not isinstance(child, _Dir):
-                raise Conflict(f"{'/' + '/'.join(parts[: i + 1])} is a file, not a directory", path=path)
+                raise Conflict(
+                    f"{'/' + '/'.join(parts[: i + 1])} is a file, not a directory", path=path
+                )
             node = child
         return node, parts[-1]
 
@@ -304,8 +312,14 @@ class TreeStore:
             if isinstance(change, _Delete):
                 entries.pop(name, None)
             elif isinstance(change, _Put):
-                if old is not None and old.is_dir != change.entry.is_dir and not change.entry.is_dir:
-                    raise Conflict(f"{p} is a directory; delete it before writing a file there", path=p)
+                if (
+                    old is not None
+                    and old.is_dir != change.entry.is_dir
+                    and not change.entry.is_dir
+                ):
+                    raise Conflict(
+                        f"{p} is a directory; delete it before writing a file there", path=p
+                    )
                 entries[name] = change.entry
             elif isinstance(change, _Append):
                 target = old if change.base is _FROM_TREE else change.base
@@ -316,7 +330,9 @@ class TreeStore:
             else:
                 if old is not None and not old.is_dir and not change.replace:
                     raise Conflict(f"{p} is a file, not a directory", path=p)
-                sub_base = {} if change.replace or old is None or not old.is_dir else self.children(old)
+                sub_base = (
+                    {} if change.replace or old is None or not old.is_dir else self.children(old)
+                )
                 sub = self._apply_dir(sub_base, change, p, writer)
                 if sub is None:
                     entries.pop(name, None)
@@ -329,7 +345,11 @@ class TreeStore:
         ref = writer.add(data)
         self._cache[ref.hash] = {e.name: e for e in ordered}
         return Entry(
-            "", True, sum(e.size for e in ordered), _content_hash(ordered), (ref,),
+            "",
+            True,
+            sum(e.size for e in ordered),
+            _content_hash(ordered),
+            (ref,),
             sum(e.count for e in ordered),
         )
 
@@ -347,17 +367,23 @@ class TreeStore:
         self, old: Entry | None, new: Entry | None, path: str
     ) -> Iterator[tuple[str, Entry | None, Entry | None]]:
         """Changed files between two entries, skipping identical subtrees by hash."""
-        if old is not None and new is not None and old.hash == new.hash and old.is_dir == new.is_dir:
+        if (
+            old is not None
+            and new is not None
+            and old.hash == new.hash
+            and old.is_dir == new.is_dir
+        ):
             return
         if old is not None and new is not None and old.is_dir and new.is_dir:
             a, b = self.children(old), self.children(new)
             for name in sorted(a.keys() | b.keys()):
                 yield from self.diff(a.get(name), b.get(name), join_path(path, name))
             return
-        for side_old, side_new in ((old, None), (None, new)) if (
-            old is not None and new is not None
-            and old.is_dir != new.is_dir
-        ) else ((old, new),):
+        for side_old, side_new in (
+            ((old, None), (None, new))
+            if (old is not None and new is not None and old.is_dir != new.is_dir)
+            else ((old, new),)
+        ):
             entry = side_old or side_new
             if entry is None:
                 continue
