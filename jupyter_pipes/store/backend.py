@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +20,8 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import NotFound, StorageError
+
+_MAX_FDS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,28 @@ class Backend:
         self.is_local = isinstance(fs, LocalFileSystem)
         if self.is_local:
             os.makedirs(self.root, exist_ok=True)
+        # Objects are immutable, so open descriptors can be kept and read with pread.
+        self._fds: OrderedDict[str, int] = OrderedDict()
+        self._fd_lock = threading.Lock()
+
+    def _fd(self, path: str) -> int:
+        with self._fd_lock:
+            fd = self._fds.get(path)
+            if fd is not None:
+                self._fds.move_to_end(path)
+                return fd
+            fd = os.open(path, os.O_RDONLY)
+            self._fds[path] = fd
+            if len(self._fds) > _MAX_FDS:
+                os.close(self._fds.popitem(last=False)[1])
+            return fd
+
+    def close(self) -> None:
+        """Close cached file descriptors."""
+        with self._fd_lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
@@ -95,9 +121,10 @@ class Backend:
         path = self._path(key)
         try:
             if self.is_local:
-                with open(path, "rb") as f:
-                    f.seek(start)
-                    return f.read(-1 if length is None else length)
+                fd = self._fd(path)
+                if length is None:
+                    length = os.fstat(fd).st_size - start
+                return os.pread(fd, length, start)
             end = None if length is None else start + length
             return self.fs.cat_file(path, start=start, end=end)
         except FileNotFoundError as exc:
@@ -111,6 +138,10 @@ class Backend:
 
     def delete(self, key: str) -> None:
         """Remove ``key`` (missing is fine)."""
+        with self._fd_lock:
+            fd = self._fds.pop(self._path(key), None)
+            if fd is not None:
+                os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(key))
 

@@ -79,8 +79,9 @@ class Store:
         self.trees = TreeStore(self.reader)
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and open files."""
         self.meta.close()
+        self.backend.close()
 
     # -- records -------------------------------------------------------------------------------
 
