@@ -164,7 +164,9 @@ class Client:
         return oc.finish()
 
     def delete_file(self, branch: str, path: str, *, message: str = "") -> CommitInfo:
-        """Delete a file or directory, as a new commit."""
+        """Delete a file or directory, as a new commit (``NotFound`` if it does not exist)."""
+        repo, name = parse_branch(branch)
+        self._store.inspect_file(parse_ref(f"{repo}@{name}"), path)
         with self.start_commit(branch, message=message) as oc:
             oc.delete_file(path)
         return self._store.inspect_commit_id(oc.id)

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
@@ -28,11 +29,11 @@ COMMIT_ID = re.compile(r"[0-9a-f]{32}")
 class Result:
     """A finished CLI run: exit code, raw stdout bytes, stderr text."""
 
-    def __init__(self, proc: subprocess.CompletedProcess[bytes]) -> None:
-        self.rc = proc.returncode
-        self.raw = proc.stdout
-        self.out = proc.stdout.decode("utf-8", "replace")
-        self.err = proc.stderr.decode("utf-8", "replace")
+    def __init__(self, rc: int, out: bytes, err: bytes) -> None:
+        self.rc = rc
+        self.raw = out
+        self.out = out.decode("utf-8", "replace")
+        self.err = err.decode("utf-8", "replace")
 
     def json(self) -> Any:
         return json.loads(self.out)
@@ -48,22 +49,39 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _start(
+    args: Sequence[str | Path], store: Path | None, cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[list[str], subprocess.Popen[bytes]]:
+    cmd = [sys.executable, "-m", "jupyter_pipes.cli"]
+    if store is not None:
+        cmd += ["--store", str(store)]
+    cmd += [str(a) for a in args]
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen(cmd, stdin=pipe, stdout=pipe, stderr=pipe, cwd=cwd, env=env or _env())
+    return cmd, proc
+
+
+def _finish(
+    started: tuple[list[str], subprocess.Popen[bytes]], rc: int, stdin: bytes | None = None
+) -> Result:
+    cmd, proc = started
+    try:
+        out, err = proc.communicate(stdin or b"", timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    res = Result(proc.returncode, out, err)
+    assert res.rc == rc, f"{cmd} -> {res.rc}\nstdout: {res.out}\nstderr: {res.err}"
+    return res
+
+
 def run_cli(
     *args: str | Path, store: Path | None = None, rc: int = 0, stdin: bytes | None = None,
     cwd: Path | None = None, env: dict[str, str] | None = None,
 ) -> Result:
     """Run ``python -m jupyter_pipes.cli [--store STORE] ARGS`` and check its exit code."""
-    cmd = [sys.executable, "-m", "jupyter_pipes.cli"]
-    if store is not None:
-        cmd += ["--store", str(store)]
-    cmd += [str(a) for a in args]
-    proc = subprocess.run(
-        cmd, input=stdin if stdin is not None else b"", capture_output=True, cwd=cwd,
-        env=env or _env(), timeout=120, check=False,
-    )
-    res = Result(proc)
-    assert res.rc == rc, f"{cmd} -> {res.rc}\nstdout: {res.out}\nstderr: {res.err}"
-    return res
+    return _finish(_start(args, store, cwd, env), rc, stdin)
 
 
 class Pipes:
@@ -74,6 +92,13 @@ class Pipes:
 
     def __call__(self, *args: str | Path, **kw: Any) -> Result:
         return run_cli(*args, store=self.store, **kw)
+
+    def batch(self, *commands: Sequence[str | Path], rc: Sequence[int] = ()) -> list[Result]:
+        """Run independent read-only commands concurrently (to keep the suite fast); each
+        must exit with its ``rc`` (default 0)."""
+        started = [_start(c, self.store) for c in commands]
+        codes = list(rc) or [0] * len(commands)
+        return [_finish(st, code) for st, code in zip(started, codes, strict=True)]
 
     def head(self, branch: str) -> str | None:
         """A branch's head, read in-process through the library (no subprocess)."""
@@ -143,31 +168,36 @@ def test_every_command_has_help_with_an_example() -> None:
 
 
 def test_help_version_and_usage_errors(pipes: Pipes) -> None:
-    res = pipes("--help")
-    assert "VERB NOUN" in res.out and "create" in res.out and "revert" in res.out
-    assert jupyter_pipes.__version__ in pipes("--version").out
-    bad = pipes("list", "foo", rc=2)
+    helped, version, bad, bad_noun, missing = pipes.batch(
+        ["--help"], ["--version"], ["list", "foo"], ["put", "repo", "x"], ["create", "repo"],
+        rc=[0, 0, 2, 2, 2],
+    )
+    assert "VERB NOUN" in helped.out and "create" in helped.out and "revert" in helped.out
+    assert jupyter_pipes.__version__ in version.out
     assert "No such command 'foo'" in bad.err and "Usage: jupyter pipes list" in bad.err
-    assert "No such command 'repo'" in pipes("put", "repo", "x", rc=2).err
-    assert "Missing argument" in pipes("create", "repo", rc=2).err
+    assert "No such command 'repo'" in bad_noun.err
+    assert "Missing argument" in missing.err
     assert not pipes.store.exists(), "help and usage errors must not create the store"
 
 
 def test_repo_lifecycle(pipes: Pipes) -> None:
     assert pipes("create", "repo", "images", "-d", "raw images").out == ""
     pipes("create", "repo", "labels")
-    _error(pipes("create", "repo", "images", rc=1), "already exists")
-    _error(pipes("create", "repo", "bad name!", rc=1), "invalid repo name")
-
-    table = pipes("list", "repo").lines()
-    assert table[0].split() == ["NAME", "CREATED", "SIZE", "(MASTER)", "DESCRIPTION"]
-    assert table[1].startswith("images ") and "ago" in table[1] and table[1].endswith("raw images")
-    assert [r["name"] for r in pipes("list", "repo", "--json").json()] == ["images", "labels"]
-
-    info = pipes("inspect", "repo", "images", "--json").json()
-    assert info["description"] == "raw images" and info["branches"] == ["master"]
-    assert "Name: images" in pipes("inspect", "repo", "images").out
-    _error(pipes("inspect", "repo", "nope", rc=1), "repo 'nope' not found")
+    dup, bad, table, js, info, text, nope = pipes.batch(
+        ["create", "repo", "images"], ["create", "repo", "bad name!"], ["list", "repo"],
+        ["list", "repo", "--json"], ["inspect", "repo", "images", "--json"],
+        ["inspect", "repo", "images"], ["inspect", "repo", "nope"],
+        rc=[1, 1, 0, 0, 0, 0, 1],
+    )
+    _error(dup, "repo 'images' already exists")
+    _error(bad, "invalid repo name 'bad name!'")
+    _error(nope, "repo 'nope' not found")
+    rows = table.lines()
+    assert rows[0].split() == ["NAME", "CREATED", "SIZE", "(MASTER)", "DESCRIPTION"]
+    assert rows[1].startswith("images ") and "ago" in rows[1] and rows[1].endswith("raw images")
+    assert [r["name"] for r in js.json()] == ["images", "labels"]
+    assert info.json()["description"] == "raw images" and info.json()["branches"] == ["master"]
+    assert "Name: images\n" in text.out and "Size of HEAD on master: 0B" in text.out
 
     pipes("delete", "repo", "labels")
     assert [r["name"] for r in pipes("list", "repo", "--json").json()] == ["images"]
@@ -176,7 +206,7 @@ def test_repo_lifecycle(pipes: Pipes) -> None:
 def test_put_and_get_round_trip(pipes: Pipes, tmp_path: Path) -> None:
     local = tmp_path / "local"
     (local / "photos" / "sub").mkdir(parents=True)
-    blob = bytes(range(256)) * 700 + b"\r\n\x00end"  # binary, > one CDC chunk
+    blob = bytes(range(256)) * 700 + b"\r\n\x00end"  # binary, bigger than one CDC chunk
     (local / "blob.bin").write_bytes(blob)
     (local / "a.txt").write_bytes(b"alpha\n")
     (local / "photos" / "1.png").write_bytes(b"\x89PNG one")
@@ -184,44 +214,49 @@ def test_put_and_get_round_trip(pipes: Pipes, tmp_path: Path) -> None:
     pipes("create", "repo", "data")
 
     # PATH omitted: the local basename lands at the root; stdout is exactly the commit id.
-    c1 = pipes("put", "file", "data@master", "-f", local / "blob.bin", "-m", "first").out.strip()
-    assert COMMIT_ID.fullmatch(c1) and pipes.head("data@master") == c1
-    # Several -f: one commit; PATH ending in '/' is a folder.
-    pipes("put", "file", "data@master:/docs/", "-f", local / "a.txt", "-f", local / "blob.bin")
-    # An exact PATH; a folder with -r goes under PATH; stdin with --append.
+    c1 = pipes("put", "file", "data@master", "-f", local / "blob.bin", "-m", "first").out
+    assert COMMIT_ID.fullmatch(c1.strip()) and pipes.head("data@master") == c1.strip()
+    # Several -f make one commit; a PATH ending in '/' is a folder.
+    c2 = pipes("put", "file", "data@master:/docs/", "-f", local / "a.txt", "-f", local / "blob.bin")
+    assert pipes.head("data@master") == c2.out.strip()
+    # An exact PATH; a folder with -r goes under PATH; stdin, with --append.
     pipes("put", "file", "data@master:/renamed.txt", "-f", local / "a.txt")
     pipes("put", "file", "data@master:/pics", "-r", "-f", local / "photos")
     pipes("put", "file", "data@master:/renamed.txt", "-f", "-", "--append", stdin=b"beta\n")
-    pipes("put", "file", "data@master:/stdin.bin", "-f", "-", stdin=blob)
+    # Progress bar on stderr only when asked (stderr is not a TTY here).
+    res = pipes("put", "file", "data@master:/stdin.bin", "-f", "-", "--progress", stdin=blob)
+    assert COMMIT_ID.fullmatch(res.out.strip()) and "put" in res.err
 
-    names = [f["path"] for f in pipes("list", "file", "data@master", "--json").json()]
-    assert names == ["/blob.bin", "/docs/", "/pics/", "/renamed.txt", "/stdin.bin"]
-    walk = pipes("glob", "file", "data@master:/**", "--json").json()
-    assert {f["path"] for f in walk if f["type"] == "file"} == {
+    out_file, out_dir = tmp_path / "got.bin", tmp_path / "pics"
+    ls, walk, b1, b2, renamed, prefixed, to_file, to_dir, dir_out, progress = pipes.batch(
+        ["list", "file", "data@master", "--json"],
+        ["glob", "file", "data@master:/**", "--json"],
+        ["get", "file", "data@master:/blob.bin"],
+        ["get", "file", "data@master:/stdin.bin"],
+        ["get", "file", "data@master:/renamed.txt"],
+        ["get", "file", f"data@{c1[:8]}:/blob.bin"],  # a unique commit-id prefix
+        ["get", "file", "data@master:/docs/blob.bin", "-o", out_file],
+        ["get", "file", "data@master:/pics", "-o", out_dir],
+        ["get", "file", "data@master:/pics"],
+        ["get", "file", "data@master:/docs/blob.bin", "--progress"],
+        rc=[0, 0, 0, 0, 0, 0, 0, 0, 1, 0],
+    )
+    assert [f["path"] for f in ls.json()] == [
+        "/blob.bin", "/docs/", "/pics/", "/renamed.txt", "/stdin.bin",
+    ]
+    assert {f["path"] for f in walk.json() if f["type"] == "file"} == {
         "/blob.bin", "/docs/a.txt", "/docs/blob.bin", "/pics/1.png", "/pics/sub/2.png",
         "/renamed.txt", "/stdin.bin",
     }
-
     # get file: stdout is binary-safe; -o writes a file, or a directory recursively.
-    assert pipes("get", "file", "data@master:/blob.bin").raw == blob
-    assert pipes("get", "file", "data@master:/stdin.bin").raw == blob
-    assert pipes("get", "file", "data@master:/renamed.txt").raw == b"alpha\nbeta\n"
-    assert pipes("get", "file", f"data@{c1[:8]}:/blob.bin").raw == blob  # unique prefix
-    out_file = tmp_path / "got.bin"
-    assert pipes("get", "file", "data@master:/docs/blob.bin", "-o", out_file).out == ""
-    assert out_file.read_bytes() == blob
-    pipes("get", "file", "data@master:/pics", "-o", tmp_path / "pics")
-    assert (tmp_path / "pics" / "1.png").read_bytes() == b"\x89PNG one"
-    assert (tmp_path / "pics" / "sub" / "2.png").read_bytes() == b"\x89PNG two"
-    _error(pipes("get", "file", "data@master:/pics", rc=1), "/pics/ is a directory", "-o")
-
-    # Progress bars: on stderr only, when asked (stderr is not a TTY here).
-    res = pipes("put", "file", "data@master:/p/", "-r", "-f", local, "--progress")
-    assert COMMIT_ID.fullmatch(res.out.strip()) and "100%" in res.err
-    res = pipes("get", "file", "data@master:/blob.bin", "--progress")
-    assert res.raw == blob and "100%" in res.err
-    res = pipes("get", "file", "data@master:/blob.bin")
-    assert res.err == ""
+    assert b1.raw == blob and b2.raw == blob and prefixed.raw == blob
+    assert b1.err == ""  # no progress bar unless asked
+    assert renamed.raw == b"alpha\nbeta\n"
+    assert to_file.out == "" and out_file.read_bytes() == blob
+    assert to_dir.out == "" and (out_dir / "1.png").read_bytes() == b"\x89PNG one"
+    assert (out_dir / "sub" / "2.png").read_bytes() == b"\x89PNG two"
+    _error(dir_out, "/pics/ is a directory", "-o LOCAL")
+    assert progress.raw == blob and "100%" in progress.err
 
 
 def test_put_and_get_errors(pipes: Pipes, tmp_path: Path) -> None:
@@ -229,17 +264,31 @@ def test_put_and_get_errors(pipes: Pipes, tmp_path: Path) -> None:
     f.write_bytes(b"a")
     _error(pipes("put", "file", "nope@master", "-f", f, rc=1), "repo 'nope' not found")
     pipes("create", "repo", "data")
-    _error(pipes("put", "file", "data@master:/a/../b", "-f", f, rc=1), "'..'")
-    _error(pipes("put", "file", "data@master", "-f", tmp_path / "missing", rc=1), "not found")
-    assert "use -r" in pipes("put", "file", "data@master", "-f", tmp_path, rc=2).err
-    assert "needs a file path" in pipes("put", "file", "data@master", "-f", "-", rc=2).err
-    assert "Missing option '-f'" in pipes("put", "file", "data@master", rc=2).err
-    _error(pipes("put", "file", "data@bad^ref", "-f", f, rc=1), "invalid ref")
-    assert pipes("list", "commit", "data", "--json").json() == []  # nothing was committed
+    dotdot, missing, folder, stdin, no_f, bad_ref, empty = pipes.batch(
+        ["put", "file", "data@master:/a/../b", "-f", f],
+        ["put", "file", "data@master", "-f", tmp_path / "missing"],
+        ["put", "file", "data@master", "-f", tmp_path],
+        ["put", "file", "data@master", "-f", "-"],
+        ["put", "file", "data@master"],
+        ["put", "file", "data@bad^ref", "-f", f],
+        ["list", "file", "data@master"],
+        rc=[1, 1, 2, 2, 2, 1, 1],
+    )
+    _error(dotdot, "invalid path '/a/../b'", "'..'")
+    _error(missing, "local file", "not found")
+    assert "is a directory: use -r" in folder.err
+    assert "reading stdin needs a file path" in stdin.err
+    assert "Missing option '-f'" in no_f.err
+    _error(bad_ref, "invalid ref")
+    _error(empty, "has no commits yet")  # none of the failed puts committed anything
     pipes("put", "file", "data@master", "-f", f)
-    _error(pipes("get", "file", "data@nope:/a.txt", rc=1), "no branch or commit 'nope'")
-    _error(pipes("get", "file", "data@master:/missing", rc=1), "/missing")
-    _error(pipes("list", "file", "data@master:/x/../y", rc=1), "'..'")
+    unknown, absent, dotdot_ls = pipes.batch(
+        ["get", "file", "data@nope:/a.txt"], ["get", "file", "data@master:/missing"],
+        ["list", "file", "data@master:/x/../y"], rc=[1, 1, 1],
+    )
+    _error(unknown, "no branch or commit 'nope' in repo 'data'")
+    _error(absent, "/missing")
+    _error(dotdot_ls, "'..'")
 
 
 def test_list_inspect_glob_diff_delete_copy_file(pipes: Pipes, tmp_path: Path) -> None:
@@ -248,62 +297,65 @@ def test_list_inspect_glob_diff_delete_copy_file(pipes: Pipes, tmp_path: Path) -
     for name, body in [("a.csv", b"1,2\n"), ("b.csv", b"3" * 2000), ("c.txt", b"c")]:
         (tmp_path / name).write_bytes(body)
     pipes("put", "file", "data@master:/csv/", "-f", tmp_path / "a.csv", "-f", tmp_path / "b.csv")
-    pipes("put", "file", "data@master", "-f", tmp_path / "c.txt")
+    head = pipes("put", "file", "data@master", "-f", tmp_path / "c.txt").out.strip()
 
-    table = pipes("list", "file", "data@master:/csv").lines()
-    assert table[0].split() == ["NAME", "TYPE", "SIZE"]
-    assert table[2].split() == ["/csv/b.csv", "file", "1.953KiB"]
-    assert pipes("list", "file", "data@master").lines()[1].split() == ["/c.txt", "file", "1B"]
-    matches = pipes("glob", "file", "data@master:/csv/*.csv", "--json").json()
-    assert [m["path"] for m in matches] == ["/csv/a.csv", "/csv/b.csv"]
-    assert "/csv/b.csv" in pipes("glob", "file", "data@master:/*/b*").out
+    ls_csv, ls_root, glob_js, glob_txt, info, info_txt, diff = pipes.batch(
+        ["list", "file", "data@master:/csv"], ["list", "file", "data@master"],
+        ["glob", "file", "data@master:/csv/*.csv", "--json"], ["glob", "file", "data@master:/*/b*"],
+        ["inspect", "file", "data@master:/csv/b.csv", "--json"],
+        ["inspect", "file", "data@master:/csv/b.csv"], ["diff", "file", "data@master"],
+    )
+    assert ls_csv.lines()[0].split() == ["NAME", "TYPE", "SIZE"]
+    assert [r.split() for r in ls_csv.lines()[1:]] == [
+        ["/csv/a.csv", "file", "4B"], ["/csv/b.csv", "file", "1.953KiB"],
+    ]
+    assert [r.split() for r in ls_root.lines()[1:]] == [["/c.txt", "file", "1B"],
+                                                        ["/csv/", "dir", "1.957KiB"]]
+    assert [m["path"] for m in glob_js.json()] == ["/csv/a.csv", "/csv/b.csv"]
+    assert [r.split()[0] for r in glob_txt.lines()[1:]] == ["/csv/b.csv"]
+    assert info.json()["size_bytes"] == 2000 and info.json()["type"] == "file"
+    assert info.json()["commit"] == head
+    assert "Size: 1.953KiB (2000 bytes)" in info_txt.out and "Type: file" in info_txt.out
+    assert diff.lines() == ["+ /c.txt"]  # default: against the parent
 
-    info = pipes("inspect", "file", "data@master:/csv/b.csv", "--json").json()
-    assert info["size_bytes"] == 2000 and info["type"] == "file"
-    assert info["commit"] == pipes.head("data@master")
-    assert "Size: 1.953KiB (2000 bytes)" in pipes("inspect", "file", "data@master:/csv/b.csv").out
-
-    # diff: default is against the parent; an explicit old ref and a path narrow it.
-    assert pipes("diff", "file", "data@master").lines() == ["+ /c.txt"]
     pipes("put", "file", "data@master:/csv/a.csv", "-f", tmp_path / "c.txt")
     d = pipes("delete", "file", "data@master:/c.txt", "-m", "drop c").out.strip()
     assert COMMIT_ID.fullmatch(d) and pipes.head("data@master") == d
-    lines = pipes("diff", "file", "data@master", "data@master~2").lines()
-    assert sorted(lines) == ["- /c.txt", "~ /csv/a.csv"]
-    assert pipes("diff", "file", "data@master:/csv", "data@master~2").lines() == ["~ /csv/a.csv"]
-    js = pipes("diff", "file", "data@master", "data@master~3", "--json").json()
-    assert {(e["path"], e["change"]) for e in js} == {("/csv/a.csv", "modified")}
-    assert "same PATH" in pipes("diff", "file", "data@master:/a", "data@master~1:/b", rc=2).err
-    assert "path to delete" in pipes("delete", "file", "data@master", rc=2).err
+    two, narrowed, js, mismatch, no_path = pipes.batch(
+        ["diff", "file", "data@master", "data@master~2"],
+        ["diff", "file", "data@master:/csv", "data@master~2"],
+        ["diff", "file", "data@master", "data@master~3", "--json"],
+        ["diff", "file", "data@master:/a", "data@master~1:/b"],
+        ["delete", "file", "data@master"],
+        rc=[0, 0, 0, 2, 2],
+    )
+    assert sorted(two.lines()) == ["- /c.txt", "~ /csv/a.csv"]
+    assert narrowed.lines() == ["~ /csv/a.csv"]
+    assert {(e["path"], e["change"]) for e in js.json()} == {("/csv/a.csv", "modified")}
+    assert "same PATH" in mismatch.err and "path to delete" in no_path.err
 
-    # copy: a file to a new path, a whole directory to another repo (default: same path).
+    # copy: a file to a new path; a whole directory to another repo (default: the same path).
     c = pipes("copy", "file", "data@master:/csv/b.csv", "data@master:/kept.csv").out.strip()
     assert pipes.head("data@master") == c
-    assert pipes("get", "file", "data@master:/kept.csv").raw == b"3" * 2000
     pipes("copy", "file", "data@master~1:/csv", "archive@master", "-m", "archive")
-    assert [f["path"] for f in pipes("list", "file", "archive@master:/csv", "--json").json()] == [
-        "/csv/a.csv", "/csv/b.csv",
-    ]
-    assert pipes("get", "file", "archive@master:/csv/a.csv").raw == b"c"
-    _error(pipes("copy", "file", "data@master:/nothing", "archive@master:/x", rc=1), "/nothing")
+    kept, archived, a_csv, nothing = pipes.batch(
+        ["get", "file", "data@master:/kept.csv"], ["list", "file", "archive@master:/csv", "--json"],
+        ["get", "file", "archive@master:/csv/a.csv"],
+        ["copy", "file", "data@master:/nothing", "archive@master:/x"],
+        rc=[0, 0, 0, 1],
+    )
+    assert kept.raw == b"3" * 2000 and a_csv.raw == b"c"
+    assert [f["path"] for f in archived.json()] == ["/csv/a.csv", "/csv/b.csv"]
+    _error(nothing, "/nothing")
 
 
-def test_commits(pipes: Pipes, tmp_path: Path) -> None:
+def test_commits(pipes: Pipes) -> None:
     pipes("create", "repo", "raw")
     ids = [
         pipes("put", "file", f"raw@master:/f{i}.txt", "-f", "-", "-m", f"commit {i}",
               stdin=b"x" * (i + 1)).out.strip()
         for i in range(3)
     ]
-    table = pipes("list", "commit", "raw@master").lines()
-    assert table[0].split() == ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
-                                "DESCRIPTION"]
-    assert [row.split()[2] for row in table[1:]] == ids[::-1]  # newest first
-    assert "ago" in table[1] and table[1].endswith("commit 2") and " user " in table[1]
-    listed = pipes("list", "commit", "raw", "-n", "1", "--offset", "1", "--json").json()
-    assert [c["id"] for c in listed] == [ids[1]]
-    assert [c["id"] for c in pipes("list", "commit", "raw@master^1", "--json").json()] == ids[1::-1]
-
     # Provenance and subvenance (a downstream commit written through the Python API).
     with Client(str(pipes.store)) as client:
         client.create_repo("model")
@@ -311,25 +363,44 @@ def test_commits(pipes: Pipes, tmp_path: Path) -> None:
             "model@master", provenance=(CommitRef("raw", ids[2], "master"),)
         ) as oc:
             oc.put_file("/m.bin", b"weights")
-    up = pipes("inspect", "commit", "raw@master", "--json").json()
-    assert up["id"] == ids[2] and up["parent"] == ids[1] and up["message"] == "commit 2"
-    assert [s["repo"] for s in up["subvenance"]] == ["model"]
-    down = pipes("inspect", "commit", "model@master", "--json").json()
-    assert down["provenance"] == [{"repo": "raw", "id": ids[2], "branch": "master"}]
-    text = pipes("inspect", "commit", "model@master").out
-    assert f"Provenance: raw@{ids[2]} (master)" in text and "Origin: user" in text
-    assert "Subvenance: model@" in pipes("inspect", "commit", f"raw@{ids[2][:10]}").out
-    _error(pipes("delete", "repo", "raw", rc=1), "upstream of model")
-    _error(pipes("delete", "commit", "raw@master", rc=1), "computed from it")
-    _error(pipes("inspect", "commit", "raw@master~5", rc=1), "ancestor")
+    table, paged, ancestors, up, down, text, sub, no_del, no_rm, too_far = pipes.batch(
+        ["list", "commit", "raw@master"],
+        ["list", "commit", "raw", "-n", "1", "--offset", "1", "--json"],
+        ["list", "commit", "raw@master^1", "--json"],
+        ["inspect", "commit", "raw@master", "--json"],
+        ["inspect", "commit", "model@master", "--json"],
+        ["inspect", "commit", "model@master"],
+        ["inspect", "commit", f"raw@{ids[2][:10]}"],
+        ["delete", "repo", "raw"], ["delete", "commit", "raw@master"],
+        ["inspect", "commit", "raw@master~5"],
+        rc=[0, 0, 0, 0, 0, 0, 0, 1, 1, 1],
+    )
+    rows = table.lines()
+    assert rows[0].split() == ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
+                               "DESCRIPTION"]
+    assert [row.split()[2] for row in rows[1:]] == ids[::-1]  # newest first
+    assert "ago" in rows[1] and " 6B " in rows[1] and " user " in rows[1]
+    assert rows[1].endswith("commit 2")
+    assert [c["id"] for c in paged.json()] == [ids[1]]
+    assert [c["id"] for c in ancestors.json()] == ids[1::-1]
+    u = up.json()
+    assert (u["id"], u["parent"], u["message"], u["origin"]) == (ids[2], ids[1], "commit 2", "user")
+    assert [s["repo"] for s in u["subvenance"]] == ["model"]
+    assert down.json()["provenance"] == [{"repo": "raw", "id": ids[2], "branch": "master"}]
+    assert down.json()["subvenance"] == []
+    assert f"Provenance: raw@{ids[2]} (master)" in text.out and "Origin: user" in text.out
+    assert "Subvenance: model@" in sub.out
+    _error(no_del, "upstream of model")
+    _error(no_rm, "computed from it")
+    _error(too_far, "ancestor")
 
-    # squash keeps the files; delete moves the branch back to the parent.
+    # squash keeps the files (in the child); delete moves the branch back to the parent.
     pipes("squash", "commit", "raw@master^1")
-    assert [c["id"] for c in pipes("list", "commit", "raw@master", "--json").json()] == [
-        ids[2], ids[0],
-    ]
-    assert pipes("get", "file", "raw@master:/f1.txt").raw == b"xx"
     pipes("delete", "repo", "model")
+    squashed, f1 = pipes.batch(
+        ["list", "commit", "raw@master", "--json"], ["get", "file", "raw@master:/f1.txt"]
+    )
+    assert [c["id"] for c in squashed.json()] == [ids[2], ids[0]] and f1.raw == b"xx"
     pipes("delete", "commit", "raw@master")
     assert pipes.head("raw@master") == ids[0]
     _error(pipes("squash", "commit", "raw@master", rc=1), "branch head")
@@ -341,64 +412,76 @@ def test_branches_and_revert(pipes: Pipes) -> None:
     v2 = pipes("put", "file", "model@master:/m.txt", "-f", "-", stdin=b"v2").out.strip()
 
     pipes("create", "branch", "model@empty")
-    pipes("create", "branch", "model@old", "--head", v1[:12])
+    pipes("create", "branch", "model@old", "--head", v1[:12])  # a commit-id prefix
     pipes("create", "branch", "model@prev", "--head", "model@master^1")
-    heads = {b["name"]: b["head"] for b in pipes("list", "branch", "model", "--json").json()}
-    assert heads == {"master": v2, "empty": None, "old": v1, "prev": v1}
-    table = pipes("list", "branch", "model").lines()
-    assert table[0].split() == ["BRANCH", "HEAD"] and f"master   {v2}" in table
-    assert pipes("inspect", "branch", "model@old").out == f"Name: model@old\nHead: {v1}\n"
-    _error(pipes("create", "branch", "model@old", rc=1), "already exists")
-    _error(pipes("create", "branch", "model@x", "--head", "nope", rc=1), "'nope'")
+    js, table, text, dup, unknown, bad = pipes.batch(
+        ["list", "branch", "model", "--json"], ["list", "branch", "model"],
+        ["inspect", "branch", "model@old"], ["create", "branch", "model@old"],
+        ["create", "branch", "model@x", "--head", "nope"],
+        ["create", "branch", "model@bad!name"],
+        rc=[0, 0, 0, 1, 1, 1],
+    )
+    assert {b["name"]: b["head"] for b in js.json()} == {
+        "master": v2, "empty": None, "old": v1, "prev": v1,
+    }
+    assert table.lines()[0].split() == ["BRANCH", "HEAD"] and f"master   {v2}" in table.lines()
+    assert text.out == f"Name: model@old\nHead: {v1}\n"
+    _error(dup, "already exists")
+    _error(unknown, "'nope'")
+    _error(bad, "invalid")
 
-    # --head on an existing branch moves it.
-    pipes("create", "branch", "model@old", "--head", "master")
+    pipes("create", "branch", "model@old", "--head", "master")  # --head moves an existing one
     assert pipes.head("model@old") == v2
 
     # revert: a new commit whose files equal the target's; the branch head moves to it.
     r = pipes("revert", "branch", "model@master", "--to", "master^1", "-m", "undo").out.strip()
     assert COMMIT_ID.fullmatch(r) and pipes.head("model@master") == r
-    assert pipes("get", "file", "model@master:/m.txt").raw == b"v1"
-    info = pipes("inspect", "commit", "model@master", "--json").json()
-    assert (info["origin"], info["restores"], info["parent"], info["message"]) == (
-        "revert", v1, v2, "undo",
+    m, info, no_to, bad_to = pipes.batch(
+        ["get", "file", "model@master:/m.txt"], ["inspect", "commit", "model@master", "--json"],
+        ["revert", "branch", "model@master"], ["revert", "branch", "model@master", "--to", "zzz"],
+        rc=[0, 0, 2, 1],
     )
+    assert m.raw == b"v1"
+    i = info.json()
+    assert (i["origin"], i["restores"], i["parent"], i["message"]) == ("revert", v1, v2, "undo")
+    assert "Missing option '--to'" in no_to.err
+    _error(bad_to, "'zzz'")
     r2 = pipes("revert", "branch", "model@master", "--to", f"model@{v2}").out.strip()
     assert pipes.head("model@master") == r2
-    assert pipes("get", "file", "model@master:/m.txt").raw == b"v2"
-    assert "Missing option '--to'" in pipes("revert", "branch", "model@master", rc=2).err
-    _error(pipes("revert", "branch", "model@master", "--to", "zzz", rc=1), "'zzz'")
+    with Client(str(pipes.store)) as client:
+        assert client.get_file("model@master", "/m.txt") == b"v2"
 
     pipes("delete", "branch", "model@prev")
-    assert "prev" not in {b["name"] for b in pipes("list", "branch", "model", "--json").json()}
-    _error(pipes("inspect", "branch", "model@prev", rc=1), "not found")
-    _error(pipes("create", "branch", "model@bad!name", rc=1), "invalid")
+    gone = pipes("inspect", "branch", "model@prev", rc=1)
+    _error(gone, "branch model@prev not found")
 
 
 def test_fsck_and_gc(pipes: Pipes) -> None:
     pipes("create", "repo", "data")
     pipes("put", "file", "data@master:/a.bin", "-f", "-", stdin=os.urandom(100_000))
     pipes("put", "file", "data@master:/b.bin", "-f", "-", stdin=b"b" * 10)
-    res = pipes("fsck")
-    assert res.lines()[0].startswith("checked 2 commits, ") and res.lines()[-1] == "ok"
-    report = pipes("fsck", "--no-verify-data", "--json").json()
+    text, js, young, bad_grace = pipes.batch(
+        ["fsck"], ["fsck", "--no-verify-data", "--json"], ["gc", "--json"],
+        ["gc", "--grace", "-1"], rc=[0, 0, 0, 2],
+    )
+    assert text.lines()[0].startswith("checked 2 commits, ") and text.lines()[-1] == "ok"
+    report = js.json()
     assert report["ok"] is True and report["problems"] == [] and report["bytes_verified"] == 0
+    assert young.json()["packs_removed"] == 0
+    assert "x>=0" in bad_grace.err
 
     pipes("delete", "commit", "data@master")  # b.bin's objects are now unreachable
-    assert pipes("gc", "--json").json()["packs_removed"] == 0  # still inside the grace period
     res = pipes("gc", "--grace", "0")
-    assert res.out.startswith("removed ") and "pack" in res.out
-    assert "x>=0" in pipes("gc", "--grace", "-1", rc=2).err
+    assert re.match(r"removed [1-9]\d* packs? \(", res.out), res.out
 
     for pack in (pipes.store / "packs").iterdir():  # corrupt every stored byte
         data = pack.read_bytes()
         pack.chmod(0o644)
         pack.write_bytes(bytes(b ^ 0xFF for b in data))
-    res = pipes("fsck", rc=1)
-    assert any(line.startswith("problem: ") for line in res.lines())
-    assert "found" in res.lines()[-1]
-    report = pipes("fsck", "--json", rc=1).json()
-    assert report["ok"] is False and report["problems"]
+    text, js = pipes.batch(["fsck"], ["fsck", "--json"], rc=[1, 1])
+    assert any(line.startswith("problem: ") for line in text.lines())
+    assert text.lines()[-1].endswith("found")
+    assert js.json()["ok"] is False and js.json()["problems"]
 
 
 def test_env_var_selects_the_store(tmp_path: Path) -> None:
@@ -407,13 +490,19 @@ def test_env_var_selects_the_store(tmp_path: Path) -> None:
     run_cli("create", "repo", "envrepo", env=env, cwd=tmp_path)
     assert (store / "metadata.sqlite").exists() and not (tmp_path / ".pipes").exists()
     assert [r["name"] for r in run_cli("list", "repo", "--json", env=env).json()] == ["envrepo"]
-    assert run_cli("--store", tmp_path / "other", "list", "repo", "--json", env=env).json() == []
+    # --store and --db override the environment.
+    other, db = tmp_path / "other", tmp_path / "meta.sqlite"
+    run_cli("--store", other, "--db", f"sqlite:///{db}", "create", "repo", "x", env=env)
+    assert db.exists() and other.exists() and not (other / "metadata.sqlite").exists()
+    with Client(str(other), db_url=f"sqlite:///{db}") as client:
+        assert [r.name for r in client.list_repo()] == ["x"]
 
 
 def test_default_store_is_dot_pipes_in_cwd(tmp_path: Path) -> None:
     run_cli("create", "repo", "here", cwd=tmp_path)
     assert (tmp_path / ".pipes" / "metadata.sqlite").exists()
-    assert [r["name"] for r in run_cli("list", "repo", "--json", cwd=tmp_path).json()] == ["here"]
+    with Client(str(tmp_path / ".pipes")) as client:
+        assert [r.name for r in client.list_repo()] == ["here"]
 
 
 def test_jupyter_pipes_subcommand(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ export JUPYTER_PIPES_STORE=${JUPYTER_PIPES_STORE:-$PWD/quickstart-store}
 rm -rf "$JUPYTER_PIPES_STORE"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pipes() { echo "\$ jupyter pipes $*" >&2; jupyter pipes "$@"; }
+pipes() { printf '\n$ jupyter pipes'; printf ' %q' "$@"; printf '\n'; jupyter pipes "$@"; }
 
 # A small housing dataset, generated (no downloads).
 python3 - "$work" <<'PY'

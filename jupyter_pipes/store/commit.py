@@ -62,6 +62,7 @@ class OpenCommit:
         provenance: tuple[CommitRef, ...] = (),
         root: Root | None = None,
         restores: str | None = None,
+        on_finish: Callable[[sa.Connection, str], None] | None = None,
     ) -> None:
         self.store = store
         self.repo = repo
@@ -70,6 +71,7 @@ class OpenCommit:
         self.origin = origin
         self.provenance = provenance
         self.restores = restores
+        self.on_finish = on_finish
         self.id = uuid.uuid4().hex
         self._root_override = root
         self.patch = Patch()
@@ -218,6 +220,9 @@ class OpenCommit:
                         if not meta.move_branch(conn, self.repo, self.branch, head, self.id):
                             raise _HeadMoved
                         self._record(conn, head, root)
+                        self.store.head_moved(conn, self.repo, self.branch, head, self.id)
+                        if self.on_finish is not None:
+                            self.on_finish(conn, self.id)
                     break
                 except _HeadMoved:
                     time.sleep(min(0.001 * (attempt + 1), 0.05))

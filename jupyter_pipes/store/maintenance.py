@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from ..errors import PipesError
+from ..errors import CorruptObject, PipesError
 from .metadata import branches, chunks, commits, packs, provenance
 from .objects import PACK_PREFIX, BlobRef, pack_key
 from .records import FsckReport, GcReport
@@ -129,7 +129,11 @@ def gc(store: Store, *, grace_seconds: float = 3600.0) -> GcReport:
         live.update(r.pack for r in e.refs)
     if problems:
         # Never delete on a partial view of what is reachable.
-        raise PipesError("gc stopped: the store has problems; run fsck", problems=problems)
+        raise CorruptObject(
+            f"gc stopped: {len(problems)} problem(s) found while tracing reachable objects "
+            f"(first: {problems[0]}); run fsck",
+            problems=problems,
+        )
     removed = nbytes = forgotten = 0
     for s in store.backend.list(PACK_PREFIX):
         pack = s.key.rsplit("/", 1)[-1]

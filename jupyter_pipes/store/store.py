@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,19 @@ from .objects import BlobReader
 from .records import BranchInfo, CommitInfo, CommitRef, DiffEntry, FileInfo, RepoInfo, utc
 from .refs import Ref
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
+
+
+@dataclass(frozen=True, slots=True)
+class HeadMove:
+    """A branch head that moved: what a head hook is told."""
+
+    repo: str
+    branch: str
+    old: str | None
+    new: str | None
+
+
+HeadHook = Callable[[Connection, HeadMove], None]
 
 ENV_STORE = "JUPYTER_PIPES_STORE"
 ENV_DB = "JUPYTER_PIPES_DB"
@@ -77,6 +91,18 @@ class Store:
         self.meta = Metadata(db_url or default_db_url(self.backend))
         self.reader = BlobReader(self.backend)
         self.trees = TreeStore(self.reader)
+        self.head_hooks: list[HeadHook] = []
+        """Called inside the transaction that moves any branch head (the pipeline layer
+        registers one to create downstream jobs atomically with the move)."""
+
+    def head_moved(
+        self, conn: Connection, repo: str, branch: str, old: str | None, new: str | None
+    ) -> None:
+        """Tell the hooks that ``repo@branch`` moved from ``old`` to ``new`` (in ``conn``'s
+        transaction; a hook that raises rolls the move back)."""
+        if old != new:
+            for hook in self.head_hooks:
+                hook(conn, HeadMove(repo, branch, old, new))
 
     def close(self) -> None:
         """Release database connections and open files."""
@@ -197,7 +223,7 @@ class Store:
             if users and not force:
                 raise Conflict(
                     f"repo {name!r} is upstream of {', '.join(sorted(users))}; "
-                    "delete those first or use force",
+                    "delete those first, or force the deletion",
                     repo=name,
                     downstream=sorted(users),
                 )
@@ -274,10 +300,13 @@ class Store:
                         repo=repo, name=name, head=target, created_at=time.time()
                     )
                 )
+                self.head_moved(conn, repo, name, None, target)
             elif head is None:
                 raise AlreadyExists(f"branch {repo}@{name} already exists", repo=repo, branch=name)
             elif not self.meta.move_branch(conn, repo, name, b.head, target):  # pragma: no cover
                 raise Conflict(f"branch {repo}@{name} moved concurrently; try again")
+            else:
+                self.head_moved(conn, repo, name, b.head, target)
             return BranchInfo(repo, name, target)
 
     def list_branch(self, repo: str) -> list[BranchInfo]:
@@ -352,7 +381,7 @@ class Store:
             self._check_removable(conn, row, "squash")
             if not self.meta.children(conn, row.id):
                 raise Conflict(
-                    f"commit {row.id} has no children to squash into; use delete_commit",
+                    f"commit {row.id} has no children to squash into; delete it instead",
                     commit=row.id,
                 )
             conn.execute(
@@ -368,11 +397,12 @@ class Store:
             self._check_removable(conn, row, "delete")
             if self.meta.children(conn, row.id):
                 raise Conflict(
-                    f"commit {row.id} has children; only a head can be deleted (squash instead)",
+                    f"commit {row.id} has children; only a head can be deleted (squash it instead)",
                     commit=row.id,
                 )
             for b in conn.execute(sa.select(branches).where(branches.c.head == row.id)):
-                self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent)
+                if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent):
+                    self.head_moved(conn, b.repo, b.name, row.id, row.parent)
             conn.execute(sa.delete(provenance).where(provenance.c.commit == row.id))
             conn.execute(sa.delete(commits).where(commits.c.id == row.id))
 
@@ -389,7 +419,9 @@ class Store:
             verb == "squash"
             and conn.execute(sa.select(branches.c.name).where(branches.c.head == row.id)).first()
         ):
-            raise Conflict(f"commit {row.id} is a branch head; use delete_commit", commit=row.id)
+            raise Conflict(
+                f"commit {row.id} is a branch head; delete it instead of squashing", commit=row.id
+            )
 
     # -- files ---------------------------------------------------------------------------------
 

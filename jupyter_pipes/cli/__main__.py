@@ -1,0 +1,5 @@
+"""``python -m jupyter_pipes.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,150 @@
+"""The root command, the verb groups (pachctl's grammar: ``VERB NOUN``) and shared helpers.
+
+Noun modules (``repos``, ``branches``, ``commits``, ``files``, ``transfer``, ``admin``) register
+their commands on the verb groups defined here; :mod:`jupyter_pipes.cli` imports them all.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..client import Client
+from ..errors import PipesError
+
+PROG = "jupyter pipes"
+ENV_STORE = "JUPYTER_PIPES_STORE"
+ENV_DB = "JUPYTER_PIPES_DB"
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Settings:
+    """The global options, and the :class:`Client` built from them on first use."""
+
+    store: str | None
+    db: str | None
+    _client: Client | None = field(default=None, repr=False)
+
+    def client(self) -> Client:
+        """The client for this invocation (opened once, closed when the command ends)."""
+        if self._client is None:
+            self._client = Client(self.store, db_url=self.db)
+            click.get_current_context().find_root().call_on_close(self._client.close)
+        return self._client
+
+
+class PipesGroup(click.Group):
+    """The root group: turns every :class:`PipesError` into ``error: <message>`` and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PipesError as e:
+            click.echo(f"error: {e.message}", err=True)
+            ctx.exit(1)
+        except OSError as e:  # local files: permission denied, disk full, not a directory ...
+            if e.errno == errno.EPIPE:
+                raise  # click handles a closed pipe (``| head``) quietly
+            detail = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
+            click.echo(f"error: {detail}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=PipesGroup, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--store", metavar="PATH_OR_URL", envvar=ENV_STORE, show_envvar=True,
+    help="The store: a local folder, memory://name or s3://bucket/prefix. "
+    "Default: .pipes in the working directory (created on first use).",
+)
+@click.option(
+    "--db", metavar="URL", envvar=ENV_DB, show_envvar=True,
+    help="SQLAlchemy URL of the metadata database. Default: a SQLite file inside a local store.",
+)
+@click.version_option(__version__, "--version", prog_name=PROG)
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, db: str | None) -> None:
+    """Versioned data repos, with pachctl's grammar: jupyter pipes VERB NOUN ...
+
+    \b
+    Nouns: repo, branch, commit, file. Refs: repo (= repo@master), repo@branch,
+    repo@<commit id or unique prefix>, repo@branch^2 / repo@branch~2 (ancestors).
+    File refs add a path: repo@branch:/dir/file.csv
+
+    \b
+    Examples:
+      jupyter pipes create repo images
+      jupyter pipes put file images@master:/raw/ -f a.png -f b.png
+      jupyter pipes list file images@master:/raw
+      jupyter pipes get file images@master:/raw/a.png -o a.png
+      jupyter pipes list commit images@master
+      jupyter pipes revert branch images@master --to images@master^1
+    """
+    ctx.obj = Settings(store, db)
+
+
+class CliError(click.ClickException):
+    """A user error found by the CLI itself: printed as ``error: <message>``, exit 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+def client() -> Client:
+    """The :class:`Client` of the running command."""
+    settings = click.get_current_context().find_root().obj
+    assert isinstance(settings, Settings)
+    return settings.client()
+
+
+def json_option(f: F) -> F:
+    """``--json``: print the records as JSON on stdout (nothing else goes to stdout)."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON (of the records' to_dict()) instead."
+    )(f)
+
+
+def message_option(f: F) -> F:
+    """``-m/--message``: the new commit's message."""
+    return click.option("-m", "--message", default="", help="Commit message.")(f)
+
+
+def split_file_ref(text: str) -> tuple[str, str | None]:
+    """``repo@ref:/path`` as ``("repo@ref", "/path")``; the path is ``None`` when absent.
+
+    Repo, branch and commit names never contain ``:``, so the first ``:`` separates the path
+    (which may itself contain ``:``). Validation is the library's job.
+    """
+    ref, sep, path = text.partition(":")
+    return ref, (path if sep and path else None)
+
+
+def commit_ref(ref: str, commit_id: str | None) -> str:
+    """``repo@<commit id>`` for the repo of ``ref`` (to read one consistent snapshot)."""
+    return f"{ref.partition('@')[0]}@{commit_id}" if commit_id else ref
+
+
+def _verb(name: str, help_text: str) -> click.Group:
+    group = click.Group(name, help=help_text, context_settings=CONTEXT_SETTINGS)
+    cli.add_command(group)
+    return group
+
+
+create = _verb("create", "Create a repo or a branch.")
+list_ = _verb("list", "List repos, branches, commits or files.")
+inspect = _verb("inspect", "Show one repo, branch, commit or file in detail.")
+delete = _verb("delete", "Delete a repo, branch, commit or file.")
+put = _verb("put", "Upload files into a new commit.")
+get = _verb("get", "Download files from a commit.")
+glob = _verb("glob", "Find files matching a Pachyderm glob pattern.")
+diff = _verb("diff", "Show what changed between two commits.")
+copy = _verb("copy", "Copy files between commits without copying bytes.")
+squash = _verb("squash", "Remove a commit from history, keeping its files in its children.")
+revert = _verb("revert", "Restore a branch to an older commit, as a new commit.")

@@ -1,0 +1,162 @@
+"""``list|glob|inspect|diff|delete|copy file`` (``put`` and ``get`` live in :mod:`.transfer`)."""
+
+from __future__ import annotations
+
+import click
+
+from ..store.records import FileInfo
+from . import render
+from .base import (
+    client,
+    copy,
+    delete,
+    diff,
+    glob,
+    inspect,
+    json_option,
+    list_,
+    message_option,
+    split_file_ref,
+)
+
+DIFF_MARKS = {"added": "+", "removed": "-", "modified": "~"}
+
+
+def _file_table(files: list[FileInfo]) -> str:
+    return render.table(
+        ["NAME", "TYPE", "SIZE"], [[f.path, f.type, render.human_size(f.size_bytes)] for f in files]
+    )
+
+
+@list_.command("file")
+@click.argument("target", metavar="REPO@REF[:PATH]")
+@json_option
+def list_file(target: str, as_json: bool) -> None:
+    """List a directory's entries (directories end in '/'), or show the file itself.
+
+    \b
+    Examples:
+      jupyter pipes list file images@master
+      jupyter pipes list file images@master^1:/raw
+    """
+    ref, path = split_file_ref(target)
+    files = client().list_file(ref, path or "/")
+    if as_json:
+        render.echo_json(files)
+        return
+    click.echo(_file_table(files))
+
+
+@glob.command("file")
+@click.argument("target", metavar="REPO@REF:PATTERN")
+@json_option
+def glob_file(target: str, as_json: bool) -> None:
+    """List the files and directories matching a Pachyderm glob pattern.
+
+    Quote the pattern so the shell does not expand it.
+
+    \b
+    Examples:
+      jupyter pipes glob file 'images@master:/raw/*.png'
+      jupyter pipes glob file 'data@master:/**.csv' --json
+    """
+    ref, pattern = split_file_ref(target)
+    if pattern is None:
+        raise click.UsageError("give a pattern after ':', for example repo@master:/*")
+    files = client().glob_file(ref, pattern)
+    if as_json:
+        render.echo_json(files)
+        return
+    click.echo(_file_table(files))
+
+
+@inspect.command("file")
+@click.argument("target", metavar="REPO@REF:PATH")
+@json_option
+def inspect_file(target: str, as_json: bool) -> None:
+    """Show one file or directory: type, size, content hash and commit.
+
+    \b
+    Example:
+      jupyter pipes inspect file images@master:/raw/a.png
+    """
+    ref, path = split_file_ref(target)
+    f = client().inspect_file(ref, path or "/")
+    if as_json:
+        render.echo_json(f)
+        return
+    click.echo(render.key_values([
+        ("Path", f.path),
+        ("Type", f.type),
+        ("Size", f"{render.human_size(f.size_bytes)} ({f.size_bytes} bytes)"),
+        ("Hash", f.hash),
+        ("Commit", f.commit),
+    ]))
+
+
+@diff.command("file")
+@click.argument("new", metavar="NEW_REF[:PATH]")
+@click.argument("old", metavar="[OLD_REF[:PATH]]", required=False)
+@json_option
+def diff_file(new: str, old: str | None, as_json: bool) -> None:
+    """Show the files that differ between OLD_REF (default: NEW_REF's parent) and NEW_REF.
+
+    One line per changed path: '+ PATH' added, '- PATH' removed, '~ PATH' modified.
+    With PATH, only that file or directory is compared (the same PATH in both commits).
+
+    \b
+    Examples:
+      jupyter pipes diff file images@master
+      jupyter pipes diff file images@master:/raw images@master~3
+    """
+    new_ref, path = split_file_ref(new)
+    old_ref = None
+    if old is not None:
+        old_ref, old_path = split_file_ref(old)
+        if old_path is not None and path is not None and old_path != path:
+            raise click.UsageError("diff compares the same PATH in both commits")
+        path = path or old_path
+    changes = client().diff_file(new_ref, path or "/", old=old_ref)
+    if as_json:
+        render.echo_json(changes)
+        return
+    for d in changes:
+        click.echo(f"{DIFF_MARKS.get(d.change, '?')} {d.path}")
+
+
+@delete.command("file")
+@click.argument("target", metavar="REPO@BRANCH:PATH")
+@message_option
+def delete_file(target: str, message: str) -> None:
+    """Delete a file or a directory as a new commit; print the commit id.
+
+    The path is required (REPO@BRANCH:/ empties the whole repo).
+
+    \b
+    Example:
+      jupyter pipes delete file images@master:/raw/bad.png -m "drop a corrupt image"
+    """
+    branch, path = split_file_ref(target)
+    if path is None:
+        raise click.UsageError("give the path to delete: REPO@BRANCH:PATH")
+    click.echo(client().delete_file(branch, path, message=message).id)
+
+
+@copy.command("file")
+@click.argument("src", metavar="SRC_REPO@REF:PATH")
+@click.argument("dst", metavar="DST_REPO@BRANCH[:PATH]")
+@message_option
+def copy_file(src: str, dst: str, message: str) -> None:
+    """Copy a file or a whole directory to another path or repo, as a new commit (no bytes
+    are copied); print the commit id. Without a destination PATH, the source PATH is used.
+
+    \b
+    Examples:
+      jupyter pipes copy file images@master:/raw/a.png images@master:/keep/a.png
+      jupyter pipes copy file images@v1:/raw archive@master:/2024/raw
+    """
+    if split_file_ref(src)[1] is None:
+        raise click.UsageError("give the source path: SRC_REPO@REF:PATH")
+    branch, dst_path = split_file_ref(dst)
+    path = dst_path or split_file_ref(src)[1] or "/"
+    click.echo(client().copy_file(src, branch, path, message=message).id)

@@ -1,0 +1,103 @@
+"""Rendering for the CLI: aligned tables, key/value blocks, sizes, relative times and JSON.
+
+Everything here is presentation only; it never talks to the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+NONE = "-"
+
+
+def human_size(n: int | float) -> str:
+    """A byte count the way pachctl prints it (Go's ``units.BytesSize``): ``1.205KiB``."""
+    size = float(n)
+    i = 0
+    while size >= 1024 and i < len(_BINARY_UNITS) - 1:
+        size /= 1024
+        i += 1
+    return f"{size:.4g}{_BINARY_UNITS[i]}"
+
+
+def human_duration(seconds: float) -> str:
+    """A duration the way pachctl (Go's ``units.HumanDuration``) says it: ``3 minutes``."""
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // (24 * 30)} months"
+    return f"{hours // (24 * 365)} years"
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    """``"3 minutes ago"`` for a timestamp; ``-`` for none."""
+    if when is None:
+        return NONE
+    now = now or datetime.now(timezone.utc)
+    return human_duration(max(0.0, (now - when).total_seconds())) + " ago"
+
+
+def first_line(text: str | None) -> str:
+    """The first line of a message (tables stay one row per record)."""
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 pack"``, ``"2 packs"``."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """An aligned text table with a header row, columns separated by at least three spaces."""
+    cells = [[str(h) for h in headers]] + [
+        [NONE if c is None else str(c) for c in r] for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        padded = [c.ljust(w) for c, w in zip(row, widths, strict=True)]
+        lines.append("   ".join(padded).rstrip())
+    return "\n".join(lines)
+
+
+def key_values(pairs: Iterable[tuple[str, object]]) -> str:
+    """``Key: value`` lines (pachctl's ``inspect`` layout); ``None`` values print as ``-``."""
+    return "\n".join(f"{k}: {NONE if v is None else v}" for k, v in pairs)
+
+
+def to_plain(value: Any) -> Any:
+    """Records (anything with ``to_dict``) and lists of them as JSON-able values."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def echo_json(value: Any) -> None:
+    """Print a record, a list of records or a plain value as indented JSON on stdout."""
+    click.echo(json.dumps(to_plain(value), indent=2, sort_keys=False))
