@@ -511,3 +511,21 @@ def test_gc_removes_abandoned_open_commits(client: Client) -> None:
     assert client.gc(grace_seconds=0).open_commits_removed == 1
     with pytest.raises(NotFound):
         client.inspect_commit(f"d@{oc.id}")
+
+
+def test_get_directory_onto_existing_file_is_refused(client: Client, tmp_path: Path) -> None:
+    client.create_repo("d")
+    client.put_file("d@master", "/dir/a", b"a")
+    target = tmp_path / "afile"
+    target.write_text("keep me")
+    with pytest.raises(InvalidArgument, match="existing file"):
+        client.get_file("d@master", "/dir", dest=target)
+    assert target.read_text() == "keep me"
+
+
+def test_deleting_a_missing_path_is_an_error(client: Client) -> None:
+    client.create_repo("d")
+    client.put_file("d@master", "/a", b"a")
+    with pytest.raises(NotFound):
+        client.delete_file("d@master", "/typo")
+    assert len(client.list_commit("d")) == 1

@@ -22,25 +22,23 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from .local import Source, ingest_folder, ingest_source
 from .metadata import branches, commits, provenance
 from .names import clean_path, join_path
-from .objects import SMALL_FILE, BlobRef, PackWriter, iter_chunks
+from .objects import PackWriter
 from .records import CommitInfo, CommitRef, Origin
-from .trees import EMPTY_ROOT, Entry, Patch, Root, file_entry
+from .trees import EMPTY_ROOT, Entry, Patch, Root
 
 if TYPE_CHECKING:
     from .store import Store
 
-Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 Progress = Callable[[int], None]
-_CHUNK_BATCH = 64
-_SMALL_BATCH = 1024
 _MAX_REBASES = 1000
 
 
@@ -130,48 +128,11 @@ class OpenCommit:
             if progress:
                 progress(len(data))
             return
-        self.patch.put(path, file_entry("", self._store_chunks(iter_chunks(source), progress)))
-
-    def _store_chunks(
-        self, chunks: Iterator[memoryview], progress: Progress | None
-    ) -> list[BlobRef]:
-        refs: list[BlobRef] = []
-        batch: list[memoryview] = []
-        for c in chunks:
-            batch.append(c)
-            if len(batch) >= _CHUNK_BATCH:
-                refs += self.writer.add_many(batch)
-                if progress:
-                    progress(sum(len(b) for b in batch))
-                batch = []
-        if batch or not refs:
-            refs += self.writer.add_many(batch or [b""])
-            if progress:
-                progress(sum(len(b) for b in batch))
-        return refs
+        self.patch.put(path, ingest_source(self.writer, source, progress))
 
     def _put_folder(self, dest: str, folder: str, progress: Progress | None) -> None:
-        small: list[tuple[str, bytes]] = []
-
-        def flush_small() -> None:
-            refs = self.writer.add_many([d for _, d in small])
-            for (p, d), r in zip(small, refs, strict=True):
-                self.patch.put(p, file_entry("", [r]))
-                if progress:
-                    progress(len(d))
-            small.clear()
-
-        for local, rel in _walk_folder(folder):
-            p = clean_path(join_path(dest, rel))
-            size = os.path.getsize(local)
-            if size <= SMALL_FILE:
-                with open(local, "rb") as f:
-                    small.append((p, f.read()))
-                if len(small) >= _SMALL_BATCH:
-                    flush_small()
-            else:
-                self.patch.put(p, file_entry("", self._store_chunks(iter_chunks(local), progress)))
-        flush_small()
+        for rel, entry in ingest_folder(self.writer, folder, progress):
+            self.patch.put(clean_path(join_path(dest, rel)), entry)
 
     def delete_file(self, path: str) -> None:
         """Stage deleting a file or a directory (``/`` empties the repo)."""
@@ -305,19 +266,3 @@ def _stat(source: str | os.PathLike[str]) -> os.stat_result:
         return os.stat(source)
     except FileNotFoundError as e:
         raise NotFound(f"local file {os.fspath(source)!r} not found", path=os.fspath(source)) from e
-
-
-def _walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str]]:
-    """(local path, relative path) of every regular file under ``folder``; symlinks refused."""
-    with os.scandir(folder) as it:
-        entries = sorted(it, key=lambda e: e.name)
-    for e in entries:
-        r = f"{rel}/{e.name}" if rel else e.name
-        if e.is_symlink():
-            raise InvalidArgument(
-                f"refusing to upload symlink {e.path!r}: copy the target instead", path=e.path
-            )
-        if e.is_dir():
-            yield from _walk_folder(e.path, r)
-        elif e.is_file():
-            yield e.path, r

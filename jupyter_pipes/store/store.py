@@ -21,6 +21,7 @@ from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from . import glob as globmod
 from .backend import Backend
 from .commit import OpenCommit
+from .local import export_entry
 from .metadata import Metadata, branches, commits, provenance, repos
 from .names import check_branch_name, check_repo_name, clean_path, join_path
 from .objects import BlobReader
@@ -501,29 +502,7 @@ class Store:
         _, root = self._root(ref)
         path = clean_path(path)
         e = self.trees.require(root, path)
-        dest = Path(dest)
-        if not e.is_dir:
-            if dest.is_dir():
-                dest = dest / (path.rsplit("/", 1)[-1] or "file")
-            self._write_local(e, dest, progress)
-            return dest
-        dest.mkdir(parents=True, exist_ok=True)
-        for p, c in self.trees.walk(e, path):
-            rel = p[len(path) :].lstrip("/") if path != "/" else p.lstrip("/")
-            self._write_local(c, dest / rel, progress)
-        return dest
-
-    def _write_local(self, e: Entry, dest: Path, progress: Callable[[int], None] | None) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.is_symlink():
-            raise InvalidArgument(f"refusing to write through symlink {dest}", path=str(dest))
-        tmp = dest.with_name(f".{dest.name}.pipes-tmp")
-        with open(tmp, "wb") as f:
-            for chunk in self.reader.read_many(e.refs):
-                f.write(chunk)
-                if progress:
-                    progress(len(chunk))
-        os.replace(tmp, dest)
+        return Path(export_entry(self.trees, self.reader, e, path, dest, progress))
 
     def entry(self, ref: Ref, path: str) -> Entry:
         """The raw tree entry at ``path`` (for copy)."""

@@ -1,0 +1,145 @@
+"""Moving files between the local file system and the store.
+
+:func:`ingest_folder` and :func:`ingest_source` turn local bytes into blobs and tree entries (used
+by commits and by pipeline workers uploading outputs); :func:`export_entry` writes an entry
+(a file or a whole directory) back to local files (used by ``get_file`` and by workers
+materialising datum inputs). Symlinks are refused both ways so nothing escapes its folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from ..errors import InvalidArgument, NotFound
+from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, iter_chunks
+from .trees import Entry, TreeStore, file_entry
+
+Progress = Callable[[int], None]
+Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
+_CHUNK_BATCH = 64
+_SMALL_BATCH = 1024
+
+
+def ingest_source(writer: PackWriter, source: Source, progress: Progress | None = None) -> Entry:
+    """Store one file's content (bytes, a local file path, or a binary stream) as a file entry."""
+    refs: list[BlobRef] = []
+    batch: list[memoryview] = []
+    for c in iter_chunks(source):
+        batch.append(c)
+        if len(batch) >= _CHUNK_BATCH:
+            refs += writer.add_many(batch)
+            if progress:
+                progress(sum(len(b) for b in batch))
+            batch = []
+    if batch or not refs:
+        refs += writer.add_many(batch or [b""])
+        if progress:
+            progress(sum(len(b) for b in batch))
+    return file_entry("", refs)
+
+
+def ingest_folder(
+    writer: PackWriter, folder: str | os.PathLike[str], progress: Progress | None = None
+) -> Iterator[tuple[str, Entry]]:
+    """Store every file under ``folder``; yields (relative path, file entry).
+
+    Small files are read and hashed in batches (one index lookup per batch) and packed together.
+    """
+    small: list[tuple[str, bytes]] = []
+
+    def flush() -> Iterator[tuple[str, Entry]]:
+        refs = writer.add_many([d for _, d in small])
+        for (rel, d), r in zip(small, refs, strict=True):
+            if progress:
+                progress(len(d))
+            yield rel, file_entry("", [r])
+        small.clear()
+
+    for local, rel in walk_folder(os.fspath(folder)):
+        if os.path.getsize(local) <= SMALL_FILE:
+            with open(local, "rb") as f:
+                small.append((rel, f.read()))
+            if len(small) >= _SMALL_BATCH:
+                yield from flush()
+        else:
+            yield rel, ingest_source(writer, local, progress)
+    yield from flush()
+
+
+def walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str]]:
+    """(local path, relative path) of every regular file under ``folder``, in name order.
+
+    Raises
+    ------
+    InvalidArgument
+        On a symlink: uploading one could leak files from outside the folder.
+    """
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except FileNotFoundError as exc:
+        raise NotFound(f"local folder {folder!r} not found", path=folder) from exc
+    for e in entries:
+        r = f"{rel}/{e.name}" if rel else e.name
+        if e.is_symlink():
+            raise InvalidArgument(
+                f"refusing to upload symlink {e.path!r}: copy the target instead", path=e.path
+            )
+        if e.is_dir():
+            yield from walk_folder(e.path, r)
+        elif e.is_file():
+            yield e.path, r
+
+
+def export_entry(
+    trees: TreeStore,
+    reader: BlobReader,
+    entry: Entry,
+    path: str,
+    dest: str | os.PathLike[str],
+    progress: Progress | None = None,
+) -> str:
+    """Write the file or directory ``entry`` (found at store ``path``) to ``dest``.
+
+    A file lands at ``dest`` (or inside it, if ``dest`` is an existing folder); a directory's
+    files land under ``dest``. Each file is written to a temporary name and renamed.
+    """
+    dest = os.fspath(dest)
+    if not entry.is_dir:
+        if os.path.isdir(dest):
+            dest = os.path.join(dest, path.rsplit("/", 1)[-1] or "file")
+        write_file(reader, entry, dest, progress)
+        return dest
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise InvalidArgument(f"{path} is a directory but {dest} is an existing file", path=dest)
+    made: set[str] = set()
+    skip = len(path.rstrip("/"))
+    for p, child in trees.walk(entry, path):
+        local = dest + p[skip:]
+        folder = os.path.dirname(local)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        write_file(reader, child, local, progress)
+    os.makedirs(dest, exist_ok=True)
+    return dest
+
+
+def write_file(
+    reader: BlobReader, entry: Entry, dest: str, progress: Progress | None = None
+) -> None:
+    """Write one file entry to ``dest`` atomically (temporary name, then rename)."""
+    folder, name = os.path.split(dest)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    if os.path.islink(dest):
+        raise InvalidArgument(f"refusing to write through symlink {dest}", path=dest)
+    tmp = os.path.join(folder, f".{name}.pipes-tmp")
+    with open(tmp, "wb") as f:
+        for chunk in reader.read_many(entry.refs):
+            f.write(chunk)
+            if progress:
+                progress(len(chunk))
+    os.replace(tmp, dest)
