@@ -21,6 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import Conflict, InvalidArgument, NotFound
+from .pipeline.controller import Controller
+from .pipeline.executor import Executor
+from .pipeline.manager import Pipelines
+from .pipeline.records import DatumInfo, JobInfo, PipelineInfo
 from .store import maintenance
 from .store.commit import OpenCommit, Source
 from .store.records import (
@@ -60,9 +65,14 @@ class Client:
         store: str | os.PathLike[str] | None = None,
         *,
         db_url: str | None = None,
+        scheduler: str | None = None,
         **storage_options: Any,
     ) -> None:
         self._store = Store(store, db_url=db_url, **storage_options)
+        self._pipelines = Pipelines(self._store)
+        self._store.gc_roots.append(self._pipelines.gc_roots)
+        self._scheduler = scheduler
+        self._executor: Executor | None = None
 
     @property
     def store(self) -> Store:
@@ -75,7 +85,10 @@ class Client:
         return self._store.url
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and stop a local Dask cluster this client started."""
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
         self._store.close()
 
     def __enter__(self) -> Client:
@@ -99,7 +112,20 @@ class Client:
         return self._store.inspect_repo(name)
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
-        """Delete a repo; refused while other repos hold results computed from it (unless force)."""
+        """Delete a repo; refused while pipelines read it or other repos hold results computed
+        from it (unless ``force``), and for a pipeline's output repo (delete the pipeline)."""
+        if self._pipelines.is_pipeline(name):
+            raise Conflict(
+                f"repo {name!r} is the output of pipeline {name!r}; delete the pipeline instead",
+                repo=name,
+            )
+        users = self._pipelines.users_of_repo(name)
+        if users and not force:
+            raise Conflict(
+                f"repo {name!r} is an input of pipeline(s) {', '.join(users)}; "
+                "delete those first, or force the deletion",
+                repo=name, pipelines=users,
+            )
         self._store.delete_repo(name, force=force)
 
     # -- writing files -------------------------------------------------------------------------
@@ -271,8 +297,6 @@ class Client:
         for b in self._store.list_branch(repo):
             if b.name == name:
                 return b
-        from .errors import NotFound
-
         raise NotFound(f"branch {repo}@{name} not found", repo=repo, branch=name)
 
     def delete_branch(self, branch: str) -> None:
@@ -288,6 +312,126 @@ class Client:
     def gc(self, *, grace_seconds: float = 3600.0) -> GcReport:
         """Remove unreachable objects and abandoned open commits older than ``grace_seconds``."""
         return maintenance.gc(self._store, grace_seconds=grace_seconds)
+
+    # -- pipelines -----------------------------------------------------------------------------
+
+    def create_pipeline(
+        self, spec: str | bytes | dict[str, Any] | os.PathLike[str], *,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo:
+        """Create a pipeline from a spec (a dict, YAML/JSON text, or a spec file's path).
+
+        The spec and the notebook are snapshotted into the output repo's ``spec`` branch, and a
+        first job is queued on the current input heads (see :meth:`wait_job`). A relative
+        notebook path is read from ``base_dir`` (default: the spec file's folder, or the
+        working directory).
+        """
+        return self._pipelines.create_pipeline(spec, base_dir=base_dir)
+
+    def update_pipeline(
+        self, spec: str | bytes | dict[str, Any] | os.PathLike[str], *, reprocess: bool = False,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo:
+        """Update a pipeline (new spec and notebook version) and queue a job; unchanged datums
+        are skipped unless ``reprocess``."""
+        return self._pipelines.create_pipeline(
+            spec, update=True, reprocess=reprocess, base_dir=base_dir
+        )
+
+    def list_pipeline(self) -> list[PipelineInfo]:
+        """Every pipeline."""
+        return self._pipelines.list_pipeline()
+
+    def inspect_pipeline(self, name: str) -> PipelineInfo:
+        """One pipeline: spec, version, spec commit, newest job."""
+        return self._pipelines.inspect_pipeline(name)
+
+    def delete_pipeline(self, name: str, *, keep_repo: bool = False) -> None:
+        """Delete a pipeline, its jobs and (unless ``keep_repo``) its output repo."""
+        self._pipelines.delete_pipeline(name, keep_repo=keep_repo)
+
+    def run_pipeline(self, name: str, *, reprocess: bool = False) -> JobInfo:
+        """Queue a job of ``name`` on the current heads of its inputs."""
+        return self._pipelines.run_pipeline(name, reprocess=reprocess)
+
+    def list_job(
+        self, pipeline: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[JobInfo]:
+        """Jobs newest first, of one pipeline or all."""
+        return self._pipelines.list_job(pipeline, limit=limit, offset=offset)
+
+    def inspect_job(self, job_id: str) -> JobInfo:
+        """One job: state, inputs, output commit, datum counts, timings, error."""
+        return self._pipelines.inspect_job(job_id)
+
+    def list_datum(
+        self, job_id: str | None = None, *, input: dict[str, Any] | None = None,
+        limit: int | None = None, offset: int = 0,
+    ) -> list[Any]:
+        """The datums of a job, or (``input=`` an input spec) a dry run on the current heads:
+        each datum then a list of items with ``.name`` (input name) and ``.path``."""
+        if (job_id is None) == (input is None):
+            raise InvalidArgument("give a job id or input=, not both")
+        if input is not None:
+            return [list(d.inputs) for d in self._pipelines.dry_run_datums(input)]
+        assert job_id is not None
+        return self._pipelines.list_datum(job_id, limit=limit, offset=offset)
+
+    def inspect_datum(self, job_id: str, datum_id: str) -> DatumInfo:
+        """One datum of a job."""
+        return self._pipelines.inspect_datum(job_id, datum_id)
+
+    def get_datum_notebook(self, job_id: str, datum_id: str) -> bytes:
+        """The executed notebook of a datum (also kept for failed datums)."""
+        return self._pipelines.datum_blob(job_id, datum_id, "notebook")
+
+    def get_logs(self, job_id: str, datum_id: str | None = None) -> str:
+        """The log of one datum, or of every datum of a job (each headed by its id)."""
+        if datum_id is not None:
+            return self._pipelines.datum_blob(job_id, datum_id, "log").decode(errors="replace")
+        parts = []
+        for d in self._pipelines.list_datum(job_id):
+            if d.state == "skipped":
+                continue
+            text = self._pipelines.datum_blob(job_id, d.id, "log").decode(errors="replace")
+            parts.append(f"--- datum {d.id} ({d.state})\n{text}")
+        return "\n".join(parts)
+
+    # -- running jobs --------------------------------------------------------------------------
+
+    def controller(self, progress: Any = None) -> Controller:
+        """A controller that runs this store's jobs on this client's Dask cluster."""
+        if self._executor is None:
+            memory = self._store.url.startswith("memory://")
+            self._executor = Executor(self._scheduler, processes=False if memory else None)
+        return Controller(self._pipelines, self._executor, progress=progress)
+
+    def wait_job(
+        self, job_id: str, *, timeout: float | None = None, progress: Any = None
+    ) -> JobInfo:
+        """Run pending jobs here until ``job_id`` is done (another controller may run it)."""
+        job = self.inspect_job(job_id)
+        self.controller(progress).run_until(
+            lambda: self.inspect_job(job.id).done, timeout_s=timeout
+        )
+        return self.inspect_job(job.id)
+
+    def wait_commit(
+        self, ref: str, *, timeout: float | None = None, progress: Any = None
+    ) -> list[JobInfo]:
+        """Run pending jobs until every job triggered (transitively) by this commit is done;
+        those jobs, oldest first."""
+        commit = self.inspect_commit(ref).id
+        self.controller(progress).run_until(
+            lambda: not self._pipelines.pending(commit), timeout_s=timeout
+        )
+        return self._pipelines.jobs_of(commit)
+
+    def run_jobs(self, *, timeout: float | None = None, progress: Any = None) -> None:
+        """Run every pending job (and those they trigger) until none is left."""
+        self.controller(progress).run_until(
+            lambda: not self._pipelines.pending(None), timeout_s=timeout
+        )
 
 
 __all__ = ["Client"]

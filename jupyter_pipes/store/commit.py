@@ -181,9 +181,9 @@ class OpenCommit:
                         if not meta.move_branch(conn, self.repo, self.branch, head, self.id):
                             raise _HeadMoved
                         self._record(conn, head, root)
-                        self.store.head_moved(conn, self.repo, self.branch, head, self.id)
                         if self.on_finish is not None:
                             self.on_finish(conn, self.id)
+                        self.store.head_moved(conn, self.repo, self.branch, head, self.id)
                     break
                 except _HeadMoved:
                     time.sleep(min(0.001 * (attempt + 1), 0.05))

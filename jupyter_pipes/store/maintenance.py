@@ -127,6 +127,8 @@ def gc(store: Store, *, grace_seconds: float = 3600.0) -> GcReport:
     live: set[str] = set()
     for _, e in _reachable(store, problems):
         live.update(r.pack for r in e.refs)
+    for roots in store.gc_roots:
+        live.update(r.pack for r in roots())
     if problems:
         # Never delete on a partial view of what is reachable.
         raise CorruptObject(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from .commit import OpenCommit
 from .local import export_entry
 from .metadata import Metadata, branches, commits, provenance, repos
 from .names import check_branch_name, check_repo_name, clean_path, join_path
-from .objects import BlobReader
+from .objects import BlobReader, BlobRef
 from .records import BranchInfo, CommitInfo, CommitRef, DiffEntry, FileInfo, RepoInfo, utc
 from .refs import Ref
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
@@ -92,6 +92,8 @@ class Store:
         self.meta = Metadata(db_url or default_db_url(self.backend))
         self.reader = BlobReader(self.backend)
         self.trees = TreeStore(self.reader)
+        self.gc_roots: list[Callable[[], Iterable[BlobRef]]] = []
+        """Extra blobs gc must keep (e.g. executed notebooks, which no commit tree holds)."""
         self.head_hooks: list[HeadHook] = []
         """Called inside the transaction that moves any branch head (the pipeline layer
         registers one to create downstream jobs atomically with the move)."""

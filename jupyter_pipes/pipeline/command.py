@@ -1,0 +1,171 @@
+"""Run a Pachyderm-style ``transform.cmd`` and the result types shared with notebook runs.
+
+:class:`RunResult` and :class:`CellError` live here, in the light module (no papermill), and
+are re-exported by :mod:`jupyter_pipes.pipeline.notebook`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+from jupyter_pipes.errors import InvalidArgument, NotFound
+
+__all__ = ["CellError", "RunResult", "run_command", "strip_ansi"]
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_TAIL = 20  # lines of output kept in a failed command's traceback
+_GRACE_S = 5.0  # after a kill, how long to wait for the output pipe to close
+
+
+@dataclass(frozen=True)
+class CellError:
+    """Where and how a run failed.
+
+    Attributes
+    ----------
+    cell_index:
+        0-based index into the *original* notebook's ``cells`` (all cell types; papermill's
+        injected-parameters cell not counted); -1 when no cell of the notebook was running
+        (kernel start, the injected cell) and for commands.
+    ename, evalue:
+        Exception class name and message (``"TimeoutError"`` for a timeout,
+        ``"CommandFailed"`` for a command's non-zero exit).
+    traceback:
+        Plain-text traceback, ANSI colour codes stripped (a command's last output lines).
+    """
+
+    cell_index: int
+    ename: str
+    evalue: str
+    traceback: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one notebook or command run.
+
+    Attributes
+    ----------
+    ok:
+        True when the run completed without error.
+    duration_s:
+        Wall-clock seconds (kernel start included).
+    executed_path:
+        Where the executed notebook was written (``""`` for commands).
+    log:
+        Stream output (stdout and stderr) in the order written, then the error if any.
+    error:
+        The failure, or None.
+    """
+
+    ok: bool
+    duration_s: float
+    executed_path: str
+    log: str
+    error: CellError | None
+
+
+def strip_ansi(text: str) -> str:
+    """Remove ANSI escape sequences (terminal colours) from ``text``."""
+    return _ANSI.sub("", text)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the command and everything it started (its own process group on POSIX)."""
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_command(
+    cmd: list[str],
+    stdin: list[str] | None,
+    *,
+    cwd: str | os.PathLike[str],
+    env: dict[str, str] | None,
+    timeout_s: float | None,
+) -> RunResult:
+    """Run a Pachyderm ``transform.cmd``, feeding ``transform.stdin`` as its standard input.
+
+    As in Pachyderm, ``cmd`` is not run through a shell: to run a script, make ``cmd`` a shell
+    (``["bash"]``) and pass the script's lines as ``stdin``. The lines are joined with ``"\\n"``
+    and a final newline is added. Never raises for a failing command.
+
+    Parameters
+    ----------
+    cmd:
+        Program and arguments.
+    stdin:
+        Lines for standard input; None gives an empty standard input.
+    cwd:
+        Working directory (must exist).
+    env:
+        Variables added to (overriding) this process's environment.
+    timeout_s:
+        Limit for the run; on expiry the command and its children are killed.
+
+    Returns
+    -------
+    RunResult
+        ``log`` is stdout and stderr interleaved. A non-zero exit gives
+        ``CellError(-1, "CommandFailed", "exit code N", <last output lines>)``, a program that
+        cannot be started ``"CommandFailed"`` with the OS error, a timeout ``"TimeoutError"``.
+
+    Raises
+    ------
+    InvalidArgument
+        Empty ``cmd``, non-string env, non-positive timeout.
+    NotFound
+        ``cwd`` does not exist.
+    """
+    if not cmd or not all(isinstance(a, str) for a in cmd):
+        raise InvalidArgument("cmd must be a non-empty list of strings", field="cmd")
+    if env and not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise InvalidArgument("env names and values must be strings", field="env")
+    if timeout_s is not None and not timeout_s > 0:
+        raise InvalidArgument(f"timeout_s must be positive, got {timeout_s!r}", field="timeout_s")
+    workdir = os.path.abspath(os.fspath(cwd))
+    if not os.path.isdir(workdir):
+        raise NotFound(f"working directory {workdir!r} does not exist", path=workdir)
+    data = None if stdin is None else ("\n".join(stdin) + "\n").encode("utf-8")
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env={**os.environ, **(env or {})},
+            start_new_session=os.name == "posix",  # a process group to kill on timeout
+        )
+    except OSError as e:
+        error = CellError(-1, "CommandFailed", f"cannot run {cmd[0]!r}: {e.strerror or e}", "")
+        return RunResult(False, time.monotonic() - start, "", f"{error.evalue}\n", error)
+    with proc:
+        try:
+            output, _ = proc.communicate(data, timeout=timeout_s)
+            error = None
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            try:  # a grandchild that left the group may hold the pipe open: do not wait forever
+                output, _ = proc.communicate(timeout=_GRACE_S)
+            except subprocess.TimeoutExpired:
+                output = b""
+            error = CellError(-1, "TimeoutError", f"command exceeded {timeout_s:g} s", "")
+    log = output.decode("utf-8", "replace")
+    if error is None and proc.returncode != 0:
+        tail = "\n".join(strip_ansi(log).splitlines()[-_TAIL:])
+        error = CellError(-1, "CommandFailed", f"exit code {proc.returncode}", tail)
+    if error is not None:
+        log += ("" if not log or log.endswith("\n") else "\n") + f"{error.ename}: {error.evalue}\n"
+    return RunResult(error is None, time.monotonic() - start, "", log, error)

@@ -1,0 +1,377 @@
+"""Run one notebook with papermill, and fingerprint notebooks (the one module importing papermill).
+
+:func:`run_notebook` executes a notebook in a fresh kernel with injected parameters and always
+returns a :class:`RunResult`: a failing cell, a timeout or a dead kernel is a result, not an
+exception. :func:`fingerprint` hashes what a notebook *does* for incremental processing.
+
+papermill (and nbformat) are imported lazily, so hashing notebooks costs no papermill import.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+import uuid
+from typing import Any
+
+import blake3
+
+from jupyter_pipes.errors import InvalidArgument, NotFound
+from jupyter_pipes.pipeline.command import CellError, RunResult, strip_ansi
+
+__all__ = ["CellError", "RunResult", "fingerprint", "run_notebook", "strip_ansi"]
+
+_FINGERPRINT_VERSION = 1
+#: Cell tags that change what runs: papermill's injection point, nbclient's skip and allowed errors.
+_BEHAVIOUR_TAGS = frozenset(
+    {"parameters", "injected-parameters", "raises-exception", "skip-execution"}
+)
+_LOGGER = "jupyter_pipes.pipeline.notebook"
+_KERNEL_TAIL = 40  # lines of a dead kernel's own output kept in its error
+
+
+def _source(cell: dict[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _as_dict(notebook: str | os.PathLike[str] | bytes | dict[str, Any]) -> dict[str, Any]:
+    """The notebook as a v4 JSON dict; ``str`` and path-likes are file paths."""
+    if isinstance(notebook, dict):
+        raw = notebook
+    else:
+        if isinstance(notebook, bytes):
+            data = notebook
+        else:
+            try:
+                with open(notebook, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                raise NotFound(
+                    f"notebook {os.fspath(notebook)!r} does not exist", path=os.fspath(notebook)
+                ) from None
+        try:
+            raw = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise InvalidArgument(f"not a notebook (invalid JSON): {e}") from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise InvalidArgument("not a notebook: no 'nbformat' field")
+    if raw["nbformat"] < 4:  # v3 keeps cells in worksheets; let nbformat convert
+        import nbformat
+
+        raw = nbformat.convert(nbformat.from_dict(raw), 4)
+    return raw
+
+
+def fingerprint(notebook: str | os.PathLike[str] | bytes | dict[str, Any]) -> str:
+    """BLAKE3 hex digest of what a notebook executes, for incremental processing.
+
+    The digest covers, in order:
+
+    * the kernel name (``metadata.kernelspec.name``);
+    * for every code cell, in order: its source with line endings normalised to ``\\n``
+      (nothing else: trailing spaces can matter inside string literals), and those of its tags
+      that change execution (``parameters``, ``injected-parameters``, ``raises-exception``,
+      ``skip-execution``). A cell tagged ``skip-execution`` contributes its tags only.
+      Whitespace-only code cells without such tags are left out (nbclient never runs them).
+
+    Everything else is ignored: outputs, execution counts, cell ids, other cell and notebook
+    metadata, markdown and raw cells. So re-running or re-documenting a notebook keeps its
+    fingerprint; editing code, moving the ``parameters`` tag or switching kernel changes it.
+
+    Parameters
+    ----------
+    notebook:
+        A path (``str`` or path-like), the file's bytes, or the parsed JSON dict / NotebookNode.
+
+    Returns
+    -------
+    str
+        64 hex characters.
+
+    Raises
+    ------
+    NotFound
+        The path does not exist.
+    InvalidArgument
+        The content is not a notebook.
+    """
+    nb = _as_dict(notebook)
+    cells = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        tags = sorted(_BEHAVIOUR_TAGS.intersection(cell.get("metadata", {}).get("tags", [])))
+        src = _source(cell).replace("\r\n", "\n").replace("\r", "\n")
+        if "skip-execution" in tags:
+            src = ""
+        elif not src.strip() and not tags:
+            continue
+        cells.append([tags, src])
+    kernel = (nb.get("metadata", {}).get("kernelspec") or {}).get("name", "")
+    payload = {"fingerprint": _FINGERPRINT_VERSION, "kernel": kernel, "cells": cells}
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return blake3.blake3(text.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _client_class() -> type:
+    """papermill's notebook client, tracking the running cell and failing fast on timeout."""
+    from nbclient.exceptions import CellTimeoutError
+    from papermill.clientwrap import PapermillNotebookClient
+
+    class _Client(PapermillNotebookClient):  # type: ignore[misc]
+        current_index = -1  # index (in the executed notebook) of the cell being run
+
+        def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            self.current_index = cell_index
+            return super().execute_cell(cell, cell_index, *args, **kwargs)
+
+        async def _async_handle_timeout(self, timeout: float, cell: Any = None) -> None:
+            # The kernel is busy: a graceful shutdown would wait seconds for it; kill it.
+            self.shutdown_kernel = "immediate"
+            raise CellTimeoutError.error_from_timeout_and_cell(
+                "Cell execution timed out", timeout, cell
+            )
+
+    return _Client
+
+
+def _read(path: str) -> Any:
+    """Read a notebook as nbformat v4.5 with papermill's metadata slots, without warnings."""
+    import nbformat
+    from papermill import __version__
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise NotFound(f"notebook {path!r} does not exist", path=path) from None
+    try:
+        nb = nbformat.reader.reads(text)
+    except (nbformat.reader.NotJSONError, ValueError) as e:
+        raise InvalidArgument(f"{path!r} is not a notebook: {e}", path=path) from None
+    if nb.nbformat != 4:
+        nb = nbformat.convert(nb, 4)
+    nb = nbformat.v4.upgrade(nb)
+    nb.metadata.setdefault(
+        "papermill",
+        {
+            "default_parameters": {},
+            "parameters": {},
+            "environment_variables": {},
+            "version": __version__,
+        },
+    )
+    for cell in nb.cells:
+        cell.setdefault("id", uuid.uuid4().hex[:8])  # missing ids warn on write
+        cell.metadata.setdefault("tags", [])
+        cell.metadata.setdefault("papermill", {})
+    return nb
+
+
+def _inject(nb: Any, parameters: dict[str, Any], kernel: str) -> tuple[int, bool]:
+    """Inject papermill's parameters cell; return (its index, whether it replaced a cell)."""
+    import nbformat
+    from papermill.exceptions import PapermillException
+    from papermill.translators import translate_parameters
+
+    spec = nb.metadata.get("kernelspec") or {}
+    language = spec.get("language") or (nb.metadata.get("language_info") or {}).get("name")
+    try:
+        code = translate_parameters(kernel, language, parameters, "Parameters")
+    except PapermillException as e:
+        raise InvalidArgument(str(e), kernel=kernel) from None
+    cell = nbformat.v4.new_code_cell(source=code)
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.metadata["papermill"] = {}
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
+    params = [i for i, t in enumerate(tags) if "parameters" in t]
+    if injected:
+        nb.cells[injected[0]] = cell
+        return injected[0], True
+    index = params[0] + 1 if params else 0
+    nb.cells.insert(index, cell)
+    return index, False
+
+
+def _log_text(nb: Any) -> str:
+    parts = [
+        out.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream"
+    ]
+    return "".join(parts)
+
+
+def _mark_failure(
+    nb: Any, index: int, ename: str, evalue: str, lines: list[str]
+) -> CellError | None:
+    """Record a failure papermill cannot see (timeout, dead kernel) as the cell's error output.
+
+    Returns the error itself when no cell was running (kernel start).
+    """
+    traceback = [f"{ename}: {evalue}", *lines]
+    if index < 0:
+        return CellError(-1, ename, evalue, "\n".join(traceback))
+    cell = nb.cells[index]
+    cell.outputs.append(
+        {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback}
+    )
+    cell.metadata["papermill"].update(exception=True, status="failed")
+    nb.metadata["papermill"]["exception"] = True
+    return None
+
+
+def run_notebook(
+    notebook: str | os.PathLike[str],
+    executed_path: str | os.PathLike[str],
+    parameters: dict[str, Any],
+    *,
+    cwd: str | os.PathLike[str],
+    kernel_name: str | None = None,
+    timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
+) -> RunResult:
+    """Execute a notebook in a fresh kernel with papermill; never raise for notebook errors.
+
+    Parameters are injected as papermill does: a cell tagged ``injected-parameters`` right after
+    the first cell tagged ``parameters`` (replacing an existing injected cell; at the top when
+    there is no ``parameters`` cell); nothing is injected when ``parameters`` is empty.
+
+    Thread-safe: the working directory and environment go to the kernel process only (no
+    ``os.chdir``, no ``os.environ`` change), so concurrent runs do not interfere.
+
+    Parameters
+    ----------
+    notebook:
+        The notebook file.
+    executed_path:
+        Where to write the executed notebook, always (on failure too: it holds the traceback and
+        papermill's error markers). Written atomically; the parent folder is created.
+    parameters:
+        Values to inject (anything papermill can translate for the kernel's language).
+    cwd:
+        The kernel's working directory (must exist).
+    kernel_name:
+        Overrides the notebook's kernelspec; ``python3`` when neither names one.
+    timeout_s:
+        Limit for the whole run, kernel start included. On expiry the kernel is killed and the
+        error is a ``TimeoutError`` at the running cell.
+    env:
+        Variables added to (overriding) this process's environment, for the kernel.
+
+    Returns
+    -------
+    RunResult
+        ``error.cell_index`` counts cells of the original notebook file (see :class:`CellError`).
+        A kernel that dies gives ``ename="DeadKernelError"`` with its own last output lines.
+
+    Raises
+    ------
+    NotFound
+        The notebook or ``cwd`` does not exist.
+    InvalidArgument
+        No such kernel, bad timeout or env, or parameters the kernel's language cannot take.
+    """
+    start = time.monotonic()
+    src, out = os.fspath(notebook), os.path.abspath(os.fspath(executed_path))
+    workdir = os.path.abspath(os.fspath(cwd))
+    if timeout_s is not None and not timeout_s > 0:
+        raise InvalidArgument(f"timeout_s must be positive, got {timeout_s!r}", field="timeout_s")
+    if env and not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise InvalidArgument("env names and values must be strings", field="env")
+    nb = _read(src)
+    if not os.path.isdir(workdir):
+        raise NotFound(f"working directory {workdir!r} does not exist", path=workdir)
+    kernel = kernel_name or (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
+    injected = _inject(nb, parameters, kernel) if parameters else None
+    recorded = json.loads(json.dumps(parameters, default=str))  # the notebook must stay JSON
+    nb.metadata["papermill"].update(parameters=recorded, input_path=src, output_path=out)
+    deadline = None if timeout_s is None else start + timeout_s
+    early = _execute(nb, kernel, workdir, {**os.environ, **(env or {})}, deadline, timeout_s)
+    return _finish(nb, out, injected, early, start)
+
+
+def _execute(
+    nb: Any, kernel: str, cwd: str, env: dict[str, str], deadline: float | None, timeout_s: Any
+) -> CellError | None:
+    """Run ``nb`` in place; turn a timeout or dead kernel into an error output (or CellError)."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import DeadKernelError
+    from papermill.engines import NotebookExecutionManager
+
+    def remaining() -> float | None:
+        return None if deadline is None else max(deadline - time.monotonic(), 0.001)
+
+    nb_man = NotebookExecutionManager(nb, progress_bar=False, autosave_cell_every=0)
+    whole = None if timeout_s is None else math.ceil(timeout_s)  # nbclient wants integers
+    client = _client_class()(
+        nb_man,
+        kernel_name=kernel,
+        timeout=whole,
+        timeout_func=lambda _cell: remaining(),
+        startup_timeout=min(60, whole or 60),
+        log=logging.getLogger(_LOGGER),
+    )
+    nb_man.notebook_start()
+    # The kernel process's own stdout/stderr: noise, except for the last words of a dead kernel.
+    with tempfile.TemporaryFile() as kernel_out:
+        try:
+            client.execute(cwd=cwd, env=env, stdout=kernel_out, stderr=kernel_out)
+        except NoSuchKernel:
+            raise InvalidArgument(f"no such kernel: {kernel!r}", kernel=kernel) from None
+        except (TimeoutError, RuntimeError) as e:  # DeadKernelError is a RuntimeError
+            if deadline is not None and time.monotonic() >= deadline - 0.01:
+                failure = ("TimeoutError", f"notebook run exceeded {timeout_s:g} s", [])
+            elif isinstance(e, TimeoutError):
+                failure = ("TimeoutError", str(e), [])
+            elif isinstance(e, DeadKernelError):
+                kernel_out.seek(0)
+                text = kernel_out.read().decode("utf-8", "replace")
+                failure = ("DeadKernelError", str(e), text.splitlines()[-_KERNEL_TAIL:])
+            else:
+                raise
+            return _mark_failure(nb, client.current_index, *failure)
+        finally:
+            nb_man.notebook_complete()
+    return None
+
+
+def _finish(
+    nb: Any, out: str, injected: tuple[int, bool] | None, early: CellError | None, start: float
+) -> RunResult:
+    """Write the executed notebook atomically and turn its first error into a CellError."""
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
+    from papermill.execute import raise_for_execution_errors
+
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(out), f".{uuid.uuid4().hex}.tmp.ipynb")
+    error = early
+    try:
+        try:  # papermill writes the notebook with its error markers, then raises
+            raise_for_execution_errors(nb, tmp)
+            nbformat.write(nb, tmp)
+        except PapermillExecutionError as e:
+            index = e.cell_index  # counts the injected cell: map back to the original notebook
+            if injected is not None and not injected[1] and index >= injected[0]:
+                index = -1 if index == injected[0] else index - 1
+            tb = "\n".join(strip_ansi(line) for line in e.traceback)
+            error = CellError(index, e.ename, strip_ansi(e.evalue), tb)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    log = _log_text(nb)
+    if error is not None:
+        log += (error.traceback or f"{error.ename}: {error.evalue}") + "\n"
+    return RunResult(error is None, time.monotonic() - start, out, log, error)

@@ -1,0 +1,98 @@
+"""Typed, frozen records of pipelines, jobs and datums (the Client returns these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from ..store.records import CommitRef, _Record
+
+JobState = Literal["created", "running", "success", "failure", "killed", "unrunnable"]
+DatumState = Literal["success", "skipped", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineInfo(_Record):
+    """A pipeline: its current spec version and the state of its newest job."""
+
+    name: str
+    version: int
+    spec: dict[str, Any]
+    spec_commit: str
+    """Commit of the output repo's ``spec`` branch holding this version's spec and notebook."""
+    description: str
+    inputs: tuple[str, ...]
+    """``repo@branch`` of every input."""
+    output_branch: str
+    created: datetime
+    updated: datetime
+    last_job: str | None = None
+    last_job_state: JobState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo(_Record):
+    """One run of a pipeline over one set of input commits."""
+
+    id: str
+    pipeline: str
+    version: int
+    state: JobState
+    reason: str
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+    inputs: tuple[CommitRef, ...]
+    """The input commits (pinned when the job became runnable)."""
+    spec_commit: str | None
+    output_commit: str | None
+    total: int
+    processed: int
+    skipped: int
+    failed: int
+    error: dict[str, Any] | None = None
+    """For a failed job: ``datum``, ``cell_index``, ``ename``, ``evalue``."""
+    blocked_on: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the job can change no more."""
+        return self.state in ("success", "failure", "killed", "unrunnable")
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to finish (``None`` while running)."""
+        if self.started is None or self.finished is None:
+            return None
+        return (self.finished - self.started).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class DatumItem(_Record):
+    """One input item of a datum: input ``name`` gets ``path`` (directories end in ``/``)."""
+
+    name: str
+    repo: str
+    path: str
+    hash: str
+    size_bytes: int
+    commit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatumInfo(_Record):
+    """One datum of a job: its inputs, state, outputs and where its notebook and log are."""
+
+    id: str
+    job: str
+    state: DatumState
+    inputs: tuple[DatumItem, ...]
+    outputs: tuple[str, ...]
+    tries: int
+    duration_s: float
+    hash: str
+    error: dict[str, Any] | None = None
+    has_notebook: bool = False
+    reused_from: str | None = None
+    """For a skipped datum: the job whose result was reused."""
