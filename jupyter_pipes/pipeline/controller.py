@@ -199,7 +199,11 @@ class Controller:
                 results,
             )
             return
-        outputs = self._merge(datums, results, reuse)
+        try:
+            outputs = self._merge(datums, results, reuse)
+        except JobFailed as f:
+            self._finish_failed(row.id, f.error, f.reason, rows, results)
+            return
         self._commit_output(row, spec, pins, outputs, results, rows)
 
     def _reusable(self, row: Row[Any]) -> dict[str, tuple[str, Any, str]]:
