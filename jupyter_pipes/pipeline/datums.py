@@ -2,7 +2,7 @@
 
 - ``pfs``: one datum per entry the glob matches (the caller's lister runs the glob on a commit).
 - ``cross``: the cartesian product of the children's datums (an empty child gives no datums).
-- ``union``: the children's datums, one after the other (duplicates stay).
+- ``union``: the children's datums, one after the other.
 - ``join``: every item of every child datum is keyed by its ``join_on`` (the glob captures
   substituted into the template); for each key, the cartesian product of the items of the
   children that have that key. A combination covering every child is a datum; otherwise only

@@ -9,15 +9,18 @@ papermill (and nbformat) are imported lazily, so hashing notebooks costs no pape
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
 import math
 import os
 import tempfile
+import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import blake3
 
@@ -31,7 +34,10 @@ _FINGERPRINT_VERSION = 1
 _BEHAVIOUR_TAGS = frozenset(
     {"parameters", "injected-parameters", "raises-exception", "skip-execution"}
 )
-_LOGGER = "jupyter_pipes.pipeline.notebook"
+# nbclient logs what the RunResult reports anyway; stay silent unless the app configures logging.
+_LOG = logging.getLogger(__name__)
+_LOG.addHandler(logging.NullHandler())
+T = TypeVar("T")
 _KERNEL_TAIL = 40  # lines of a dead kernel's own output kept in its error
 
 
@@ -117,6 +123,26 @@ def fingerprint(notebook: str | os.PathLike[str] | bytes | dict[str, Any]) -> st
     payload = {"fingerprint": _FINGERPRINT_VERSION, "kernel": kernel, "cells": cells}
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return blake3.blake3(text.encode("utf-8")).hexdigest()
+
+
+def _kernel_config() -> Any:
+    """Encrypt kernel traffic (CurveZMQ) where jupyter_client and the kernelspec support it.
+
+    It also keeps ipykernel's "running over TCP without encryption" warning out of the way.
+    """
+    from traitlets.config import Config
+
+    if not _can_encrypt():
+        return Config()
+    return Config({"KernelManager": {"transport_encryption": "auto"}})
+
+
+@functools.cache
+def _can_encrypt() -> bool:
+    import zmq
+    from jupyter_client import KernelManager
+
+    return "transport_encryption" in KernelManager.class_trait_names() and bool(zmq.has("curve"))
 
 
 @functools.cache
@@ -219,13 +245,14 @@ def _mark_failure(
 
     Returns the error itself when no cell was running (kernel start).
     """
+    import nbformat
+
     traceback = [f"{ename}: {evalue}", *lines]
     if index < 0:
         return CellError(-1, ename, evalue, "\n".join(traceback))
     cell = nb.cells[index]
-    cell.outputs.append(
-        {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback}
-    )
+    output = nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=traceback)
+    cell.outputs.append(output)
     cell.metadata["papermill"].update(exception=True, status="failed")
     nb.metadata["papermill"]["exception"] = True
     return None
@@ -301,6 +328,36 @@ def run_notebook(
     return _finish(nb, out, injected, early, start)
 
 
+def _in_own_thread(fn: Callable[[], T]) -> T:
+    """Call ``fn`` in a new thread, then close the event loop nbclient made for that thread.
+
+    nbclient runs its coroutines on a per-thread loop that it never closes: a short-lived
+    caller thread (a pool worker) would leak one loop per thread. A thread of our own also
+    never finds a running loop (the caller may be inside one, e.g. a Jupyter server) and leaves
+    the main thread's signal handlers alone. Costs well under a millisecond.
+    """
+    from jupyter_core.utils import ensure_event_loop
+
+    box: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            box.append((True, fn()))
+        except BaseException as e:
+            box.append((False, e))
+        finally:
+            ensure_event_loop().close()
+            asyncio.set_event_loop(None)
+
+    thread = threading.Thread(target=target, name="jupyter-pipes-notebook", daemon=True)
+    thread.start()
+    thread.join()
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
 def _execute(
     nb: Any, kernel: str, cwd: str, env: dict[str, str], deadline: float | None, timeout_s: Any
 ) -> CellError | None:
@@ -320,13 +377,16 @@ def _execute(
         timeout=whole,
         timeout_func=lambda _cell: remaining(),
         startup_timeout=min(60, whole or 60),
-        log=logging.getLogger(_LOGGER),
+        log=_LOG,
+        config=_kernel_config(),
     )
     nb_man.notebook_start()
     # The kernel process's own stdout/stderr: noise, except for the last words of a dead kernel.
     with tempfile.TemporaryFile() as kernel_out:
         try:
-            client.execute(cwd=cwd, env=env, stdout=kernel_out, stderr=kernel_out)
+            _in_own_thread(
+                lambda: client.execute(cwd=cwd, env=env, stdout=kernel_out, stderr=kernel_out)
+            )
         except NoSuchKernel:
             raise InvalidArgument(f"no such kernel: {kernel!r}", kernel=kernel) from None
         except (TimeoutError, RuntimeError) as e:  # DeadKernelError is a RuntimeError
@@ -334,10 +394,11 @@ def _execute(
                 failure = ("TimeoutError", f"notebook run exceeded {timeout_s:g} s", [])
             elif isinstance(e, TimeoutError):
                 failure = ("TimeoutError", str(e), [])
-            elif isinstance(e, DeadKernelError):
+            elif isinstance(e, DeadKernelError) or client.current_index < 0:
+                # A kernel that died or never started: its own last words say why.
                 kernel_out.seek(0)
                 text = kernel_out.read().decode("utf-8", "replace")
-                failure = ("DeadKernelError", str(e), text.splitlines()[-_KERNEL_TAIL:])
+                failure = (type(e).__name__, str(e), text.splitlines()[-_KERNEL_TAIL:])
             else:
                 raise
             return _mark_failure(nb, client.current_index, *failure)

@@ -211,8 +211,9 @@ class Transform(_Model):
         if self.cmd is not None:
             if not self.cmd or not self.cmd[0]:
                 raise _fail("give a command and its arguments, e.g. ['python3', 'run.py']", "cmd")
-            for key in ("parameters", "kernel", "isolation"):
-                if key in self.model_fields_set:
+            defaults: dict[str, object] = {"parameters": {}, "kernel": None, "isolation": "fresh"}
+            for key, default in defaults.items():
+                if getattr(self, key) != default:
                     raise _fail(f"{key!r} is for a notebook transform, not for cmd", key)
         elif not self.notebook or not self.notebook.endswith(".ipynb"):
             raise _fail(f"expected the path of a .ipynb file, got {self.notebook!r}", "notebook")
@@ -253,7 +254,9 @@ class ResourceSpec(_Model):
     @field_validator("memory", "disk")
     @classmethod
     def _quantity(cls, v: str | None) -> str | None:
-        return v if v is None else (parse_quantity(v) and v)
+        if v is not None:
+            parse_quantity(v)
+        return v
 
     @property
     def memory_bytes(self) -> int | None:
@@ -380,9 +383,10 @@ def _check_name(pfs: PfsInput, where: str, notebook: bool) -> None:
     if notebook and (not name.isidentifier() or keyword.iskeyword(name)):
         hint = re.sub(r"\W", "_", name)
         hint = "_" + hint if hint[0].isdigit() or keyword.iskeyword(hint) else hint
+        what = "is a Python keyword" if keyword.iskeyword(name) else "is not a Python identifier"
         raise _fail(
-            f"input name {name!r}{origin} is not a valid Python identifier, and a notebook gets "
-            f"each input as a parameter of that name: set pfs.name (e.g. {hint!r})",
+            f"input name {name!r}{origin} {what}, but a notebook gets each input as a parameter "
+            f"of that name: set pfs.name (e.g. {hint!r})",
             where,
         )
     if notebook and name in NOTEBOOK_RESERVED:
@@ -393,7 +397,9 @@ def _check_template(pfs: PfsInput, key: str, where: str) -> None:
     template, groups = getattr(pfs, key), pfs.compiled_glob().regex.groups
     for m in _TEMPLATE_REF.finditer(template):
         ref = m[2] or m[3]
-        if ref is not None and (int(ref) > groups or (len(ref) > 1 and ref[0] == "0")):
+        if ref is not None and len(ref) > 1 and ref[0] == "0":
+            raise _fail(f"{template!r}: ${ref} is not a group reference (leading zero)", where)
+        if ref is not None and int(ref) > groups:
             raise _fail(
                 f"{template!r} refers to capture group {ref}, but the glob {pfs.glob!r} has "
                 f"{groups} capture group(s) (only parenthesised parts such as '(*)' capture)",
@@ -423,11 +429,8 @@ def parse_spec(source: str | bytes | Mapping[str, Any] | os.PathLike[str]) -> Pi
         If the text does not parse or the spec is invalid: the message starts with the field's
         path, ``fields["field"]`` holds it and ``fields["problems"]`` lists every problem.
     """
-    if (
-        isinstance(source, str)
-        and "\n" not in source
-        and source.endswith((".yaml", ".yml", ".json"))
-    ):
+    suffixes = (".yaml", ".yml", ".json")
+    if isinstance(source, str) and "\n" not in source and source.endswith(suffixes):
         source = Path(source)
     if isinstance(source, os.PathLike):
         try:
@@ -441,9 +444,7 @@ def parse_spec(source: str | bytes | Mapping[str, Any] | os.PathLike[str]) -> Pi
     else:
         data = source
     if not isinstance(data, Mapping):
-        raise InvalidArgument(
-            f"a spec is a mapping (a YAML/JSON object), not {type(data).__name__}"
-        )
+        raise InvalidArgument(f"a spec is a mapping (YAML/JSON object), not {type(data).__name__}")
     try:
         return PipelineSpec.model_validate(dict(data))
     except ValidationError as exc:
@@ -500,6 +501,8 @@ def _load(text: str, json_text: bool) -> Any:
         raise InvalidArgument(
             f"the spec is not valid {'JSON' if json_text else 'YAML'}: {exc}"
         ) from None
+    if not docs:
+        raise InvalidArgument("the spec is empty")
     if len(docs) != 1:
         raise InvalidArgument(f"expected one spec, found {len(docs)} YAML documents")
     return docs[0]

@@ -86,7 +86,7 @@ class Backend:
             if self.is_local:
                 self._put_local(path, data)
             else:
-                self.fs.pipe_file(path, bytes(data))
+                self.fs.pipe_file(path, bytes(data))  # a copy: callers may reuse their buffer
         except OSError as exc:
             raise StorageError(f"could not write object {key}: {exc}", key=key) from exc
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
@@ -20,6 +21,7 @@ Progress = Callable[[int], None]
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 _CHUNK_BATCH = 64
 _SMALL_BATCH = 1024
+_READERS = 8
 
 
 def ingest_source(writer: PackWriter, source: Source, progress: Progress | None = None) -> Entry:
@@ -45,31 +47,44 @@ def ingest_folder(
 ) -> Iterator[tuple[str, Entry]]:
     """Store every file under ``folder``; yields (relative path, file entry).
 
-    Small files are read and hashed in batches (one index lookup per batch) and packed together.
+    Small files are read by a few threads at once (reads release the GIL, and a cold read is
+    mostly waiting), then hashed in batches (one index lookup per batch) and packed together.
     """
-    small: list[tuple[str, bytes]] = []
+    small: list[tuple[str, str]] = []
 
-    def flush() -> Iterator[tuple[str, Entry]]:
-        refs = writer.add_many([d for _, d in small])
-        for (rel, d), r in zip(small, refs, strict=True):
+    def flush(pool: ThreadPoolExecutor) -> Iterator[tuple[str, Entry]]:
+        datas = list(pool.map(_read_file, [local for local, _ in small]))
+        refs = writer.add_many(datas)
+        for (_, rel), d, r in zip(small, datas, refs, strict=True):
             if progress:
                 progress(len(d))
             yield rel, file_entry("", [r])
         small.clear()
 
-    for local, rel in walk_folder(os.fspath(folder)):
-        if os.path.getsize(local) <= SMALL_FILE:
-            with open(local, "rb") as f:
-                small.append((rel, f.read()))
-            if len(small) >= _SMALL_BATCH:
-                yield from flush()
-        else:
-            yield rel, ingest_source(writer, local, progress)
-    yield from flush()
+    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="pipes-read") as pool:
+        for local, rel, size in walk_folder(os.fspath(folder)):
+            if size <= SMALL_FILE:
+                small.append((local, rel))
+                if len(small) >= _SMALL_BATCH:
+                    yield from flush(pool)
+            else:
+                yield rel, ingest_source(writer, local, progress)
+        yield from flush(pool)
 
 
-def walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str]]:
-    """(local path, relative path) of every regular file under ``folder``, in name order.
+def _read_file(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = []
+        while chunk := os.read(fd, SMALL_FILE + 1):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str, int]]:
+    """(local path, relative path, size) of every regular file under ``folder``, in name order.
 
     Raises
     ------
@@ -90,7 +105,7 @@ def walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str]]:
         if e.is_dir():
             yield from walk_folder(e.path, r)
         elif e.is_file():
-            yield e.path, r
+            yield e.path, r, e.stat().st_size
 
 
 def export_entry(

@@ -293,32 +293,34 @@ class Metadata:
     def record_blobs(
         conn: Connection, blobs: dict[str, BlobRef], new_packs: dict[str, int]
     ) -> None:
-        """Add blobs and packs to the index (existing hashes are kept)."""
+        """Add blobs and packs to the index (hashes already there keep their first location)."""
         now = time.time()
         if new_packs:
-            have = set()
-            for batch in _batches(list(new_packs)):
-                have.update(conn.scalars(sa.select(packs.c.id).where(packs.c.id.in_(batch))))
-            rows = [
-                {"id": p, "size": s, "created_at": now}
-                for p, s in new_packs.items()
-                if p not in have
-            ]
-            if rows:
-                conn.execute(sa.insert(packs), rows)
-        if not blobs:
-            return
-        hashes = list(blobs)
-        have = set()
-        for batch in _batches(hashes):
-            have.update(conn.scalars(sa.select(chunks.c.hash).where(chunks.c.hash.in_(batch))))
-        rows = [
-            {"hash": r.hash, "pack": r.pack, "offset": r.offset, "length": r.length}
-            for h, r in blobs.items()
-            if h not in have
-        ]
-        if rows:
-            conn.execute(sa.insert(chunks), rows)
+            conn.execute(
+                _insert_ignore(conn, packs),
+                [{"id": p, "size": s, "created_at": now} for p, s in new_packs.items()],
+            )
+        if blobs:
+            conn.execute(
+                _insert_ignore(conn, chunks),
+                [
+                    {"hash": r.hash, "pack": r.pack, "offset": r.offset, "length": r.length}
+                    for r in blobs.values()
+                ],
+            )
+
+
+def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    return sa.insert(table).prefix_with("IGNORE")  # MySQL-style; other engines untested
 
 
 def _batches(items: list[str], n: int = _BATCH) -> Iterator[list[str]]:

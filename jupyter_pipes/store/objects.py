@@ -102,8 +102,10 @@ def iter_chunks(
 class PackWriter:
     """Appends blobs to packs, deduplicating against the store and against itself.
 
-    Packs are uploaded on a background thread as they fill, so hashing and chunking overlap with
-    writing. :meth:`flush` returns once every pack is durable; only then may a commit refer to them.
+    Packs are uploaded on a background thread as they fill, so chunking and hashing overlap with
+    writing. Pack buffers are handed to the upload thread without copying and reused once
+    written (growing and first-touching a fresh 32 MiB buffer per pack costs more than hashing
+    it). :meth:`flush` returns once every pack is durable; only then may a commit refer to them.
     """
 
     def __init__(self, backend: Backend, lookup: Lookup, pack_target: int = PACK_TARGET) -> None:
@@ -113,6 +115,8 @@ class PackWriter:
         self._pending: dict[str, BlobRef] = {}
         self._known: dict[str, BlobRef] = {}
         self._buf = bytearray()
+        self._pos = 0
+        self._free: list[bytearray] = []
         self._pack = new_pack_id()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipes-pack")
         self._uploads: list[Future[None]] = []
@@ -138,22 +142,38 @@ class PackWriter:
         ref = self._pending.get(h) or self._known.get(h)
         if ref is not None:
             return ref
-        ref = BlobRef(h, self._pack, len(self._buf), len(data))
-        self._buf += data
+        n = len(data)
+        ref = BlobRef(h, self._pack, self._pos, n)
+        end = self._pos + n
+        if end <= len(self._buf):
+            self._buf[self._pos : end] = data  # same length: no reallocation
+        else:
+            self._buf[self._pos :] = data
+        self._pos = end
         self._pending[h] = ref
         self.new_blobs[h] = ref
-        if len(self._buf) >= self._target:
+        if self._pos >= self._target:
             self._seal()
         return ref
 
+    def _upload(self, key: str, buf: bytearray, n: int) -> None:
+        try:
+            with memoryview(buf) as whole, whole[:n] as view:
+                self._backend.put(key, view)
+        finally:
+            with self._lock:
+                self._free.append(buf)
+
     def _seal(self) -> None:
-        if not self._buf:
+        if not self._pos:
             return
-        data, pack = bytes(self._buf), self._pack
-        self.new_packs[pack] = len(data)
-        self.bytes_written += len(data)
-        self._uploads.append(self._pool.submit(self._backend.put, pack_key(pack), data))
-        self._buf = bytearray()
+        buf, n, pack = self._buf, self._pos, self._pack
+        self.new_packs[pack] = n
+        self.bytes_written += n
+        self._uploads.append(self._pool.submit(self._upload, pack_key(pack), buf, n))
+        with self._lock:
+            self._buf = self._free.pop() if self._free else bytearray()
+        self._pos = 0
         self._pack = new_pack_id()
         # Only blobs of the open pack can still be appended to; keep refs of sealed ones for dedup.
         self._known.update(self._pending)
