@@ -124,7 +124,8 @@ class Client:
             raise Conflict(
                 f"repo {name!r} is an input of pipeline(s) {', '.join(users)}; "
                 "delete those first, or force the deletion",
-                repo=name, pipelines=users,
+                repo=name,
+                pipelines=users,
             )
         self._store.delete_repo(name, force=force)
 
@@ -316,7 +317,9 @@ class Client:
     # -- pipelines -----------------------------------------------------------------------------
 
     def create_pipeline(
-        self, spec: str | bytes | dict[str, Any] | os.PathLike[str], *,
+        self,
+        spec: str | bytes | dict[str, Any] | os.PathLike[str],
+        *,
         base_dir: str | os.PathLike[str] | None = None,
     ) -> PipelineInfo:
         """Create a pipeline from a spec (a dict, YAML/JSON text, or a spec file's path).
@@ -329,7 +332,10 @@ class Client:
         return self._pipelines.create_pipeline(spec, base_dir=base_dir)
 
     def update_pipeline(
-        self, spec: str | bytes | dict[str, Any] | os.PathLike[str], *, reprocess: bool = False,
+        self,
+        spec: str | bytes | dict[str, Any] | os.PathLike[str],
+        *,
+        reprocess: bool = False,
         base_dir: str | os.PathLike[str] | None = None,
     ) -> PipelineInfo:
         """Update a pipeline (new spec and notebook version) and queue a job; unchanged datums
@@ -365,8 +371,12 @@ class Client:
         return self._pipelines.inspect_job(job_id)
 
     def list_datum(
-        self, job_id: str | None = None, *, input: dict[str, Any] | None = None,
-        limit: int | None = None, offset: int = 0,
+        self,
+        job_id: str | None = None,
+        *,
+        input: dict[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Any]:
         """The datums of a job, or (``input=`` an input spec) a dry run on the current heads:
         each datum then a list of items with ``.name`` (input name) and ``.path``."""

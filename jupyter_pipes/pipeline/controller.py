@@ -32,7 +32,7 @@ from ..store.trees import EMPTY_ROOT, Entry
 from . import state
 from .datums import Datum, compute_datums
 from .executor import Executor
-from .manager import NOTEBOOK_FILE, SPEC_FILE, Pipelines, job_info, lister
+from .manager import NOTEBOOK_FILE, SPEC_FILE, Pipelines, lister
 from .records import JobInfo
 from .spec import PipelineSpec, parse_spec
 from .worker import DatumResult, DatumTask, TaskInput, Transform
@@ -321,9 +321,10 @@ class Controller:
         results: dict[str, DatumResult],
         rows: list[dict[str, Any]],
     ) -> None:
-        provenance = tuple(
+        inputs = [
             CommitRef(k.split("@")[0], v, k.split("@")[1]) for k, v in sorted(pins.items()) if v
-        ) + (CommitRef(row.pipeline, row.spec_commit, "spec"),)
+        ]
+        provenance = (*inputs, CommitRef(row.pipeline, row.spec_commit, "spec"))
 
         def on_finish(conn: Connection, commit_id: str) -> None:
             self._record_datums(conn, rows, results)

@@ -30,8 +30,8 @@ class Executor:
     Parameters
     ----------
     scheduler:
-        Address of an existing scheduler (``tcp://host:8786``). Default: ``$JUPYTER_PIPES_DASK_SCHEDULER``,
-        else a local cluster started on demand.
+        Address of an existing scheduler (``tcp://host:8786``). Default:
+        ``$JUPYTER_PIPES_DASK_SCHEDULER``, else a local cluster started on demand.
     n_workers:
         Workers of the local cluster (default: the number of CPUs, at most 4).
     processes:

@@ -10,6 +10,7 @@ papermill (and nbformat) are imported lazily, so hashing notebooks costs no pape
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import logging
@@ -37,13 +38,8 @@ _BEHAVIOUR_TAGS = frozenset(
 # nbclient logs what the RunResult reports anyway; stay silent unless the app configures logging.
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
-T = TypeVar("T")
+_T = TypeVar("_T")
 _KERNEL_TAIL = 40  # lines of a dead kernel's own output kept in its error
-
-
-def _source(cell: dict[str, Any]) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
 
 
 def _as_dict(notebook: str | os.PathLike[str] | bytes | dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +109,9 @@ def fingerprint(notebook: str | os.PathLike[str] | bytes | dict[str, Any]) -> st
         if cell.get("cell_type") != "code":
             continue
         tags = sorted(_BEHAVIOUR_TAGS.intersection(cell.get("metadata", {}).get("tags", [])))
-        src = _source(cell).replace("\r\n", "\n").replace("\r", "\n")
+        src = cell.get("source", "")
+        src = ("".join(src) if isinstance(src, list) else src).replace("\r\n", "\n")
+        src = src.replace("\r", "\n")
         if "skip-execution" in tags:
             src = ""
         elif not src.strip() and not tags:
@@ -121,28 +119,22 @@ def fingerprint(notebook: str | os.PathLike[str] | bytes | dict[str, Any]) -> st
         cells.append([tags, src])
     kernel = (nb.get("metadata", {}).get("kernelspec") or {}).get("name", "")
     payload = {"fingerprint": _FINGERPRINT_VERSION, "kernel": kernel, "cells": cells}
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return blake3.blake3(text.encode("utf-8")).hexdigest()
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return blake3.blake3(text.encode("ascii")).hexdigest()
 
 
-def _kernel_config() -> Any:
+@functools.cache
+def _kernel_config() -> dict[str, Any]:
     """Encrypt kernel traffic (CurveZMQ) where jupyter_client and the kernelspec support it.
 
     It also keeps ipykernel's "running over TCP without encryption" warning out of the way.
     """
-    from traitlets.config import Config
-
-    if not _can_encrypt():
-        return Config()
-    return Config({"KernelManager": {"transport_encryption": "auto"}})
-
-
-@functools.cache
-def _can_encrypt() -> bool:
     import zmq
     from jupyter_client import KernelManager
 
-    return "transport_encryption" in KernelManager.class_trait_names() and bool(zmq.has("curve"))
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
+        return {"KernelManager": {"transport_encryption": "auto"}}
+    return {}
 
 
 @functools.cache
@@ -185,15 +177,8 @@ def _read(path: str) -> Any:
     if nb.nbformat != 4:
         nb = nbformat.convert(nb, 4)
     nb = nbformat.v4.upgrade(nb)
-    nb.metadata.setdefault(
-        "papermill",
-        {
-            "default_parameters": {},
-            "parameters": {},
-            "environment_variables": {},
-            "version": __version__,
-        },
-    )
+    slots = {"default_parameters": {}, "parameters": {}, "environment_variables": {}}
+    nb.metadata.setdefault("papermill", {**slots, "version": __version__})
     for cell in nb.cells:
         cell.setdefault("id", uuid.uuid4().hex[:8])  # missing ids warn on write
         cell.metadata.setdefault("tags", [])
@@ -291,8 +276,9 @@ def run_notebook(
     kernel_name:
         Overrides the notebook's kernelspec; ``python3`` when neither names one.
     timeout_s:
-        Limit for the whole run, kernel start included. On expiry the kernel is killed and the
-        error is a ``TimeoutError`` at the running cell.
+        Limit for the run, kernel start included (nbclient rounds the start-up limit up to whole
+        seconds; the final graceful kernel shutdown, ~0.2 s, is not counted). On expiry the
+        kernel is killed and the error is a ``TimeoutError`` at the running cell.
     env:
         Variables added to (overriding) this process's environment, for the kernel.
 
@@ -300,7 +286,8 @@ def run_notebook(
     -------
     RunResult
         ``error.cell_index`` counts cells of the original notebook file (see :class:`CellError`).
-        A kernel that dies gives ``ename="DeadKernelError"`` with its own last output lines.
+        A kernel that dies (``DeadKernelError``) or cannot start (``RuntimeError``, index -1)
+        is a result too, its traceback ending with the kernel process's own last output lines.
 
     Raises
     ------
@@ -328,28 +315,34 @@ def run_notebook(
     return _finish(nb, out, injected, early, start)
 
 
-def _in_own_thread(fn: Callable[[], T]) -> T:
-    """Call ``fn`` in a new thread, then close the event loop nbclient made for that thread.
+def _in_own_thread(fn: Callable[[], _T]) -> _T:
+    """Call ``fn`` in a new thread and empty context, then close the loops nbclient used there.
 
-    nbclient runs its coroutines on a per-thread loop that it never closes: a short-lived
-    caller thread (a pool worker) would leak one loop per thread. A thread of our own also
-    never finds a running loop (the caller may be inside one, e.g. a Jupyter server) and leaves
-    the main thread's signal handlers alone. Costs well under a millisecond.
+    nbclient runs its coroutines on a per-thread event loop that it never closes, so a
+    short-lived caller thread (a pool worker) would leak one. Our own thread also never finds a
+    running loop (the caller may be inside one) and leaves the main thread's signal handlers
+    alone. Costs well under a millisecond.
     """
-    from jupyter_core.utils import ensure_event_loop
-
     box: list[tuple[bool, Any]] = []
 
     def target() -> None:
+        loop = asyncio.new_event_loop()  # what jupyter_core < 5.7 picks up
+        asyncio.set_event_loop(loop)
         try:
             box.append((True, fn()))
         except BaseException as e:
             box.append((False, e))
         finally:
-            ensure_event_loop().close()
+            try:  # jupyter_core >= 5.7 keeps its own loop in a context variable
+                from jupyter_core.utils import ensure_event_loop
+            except ImportError:
+                pass
+            else:
+                ensure_event_loop().close()
+            loop.close()
             asyncio.set_event_loop(None)
 
-    thread = threading.Thread(target=target, name="jupyter-pipes-notebook", daemon=True)
+    thread = threading.Thread(target=contextvars.Context().run, args=(target,), daemon=True)
     thread.start()
     thread.join()
     ok, value = box[0]
@@ -365,6 +358,7 @@ def _execute(
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import DeadKernelError
     from papermill.engines import NotebookExecutionManager
+    from traitlets.config import Config
 
     def remaining() -> float | None:
         return None if deadline is None else max(deadline - time.monotonic(), 0.001)
@@ -378,7 +372,7 @@ def _execute(
         timeout_func=lambda _cell: remaining(),
         startup_timeout=min(60, whole or 60),
         log=_LOG,
-        config=_kernel_config(),
+        config=Config(_kernel_config()),
     )
     nb_man.notebook_start()
     # The kernel process's own stdout/stderr: noise, except for the last words of a dead kernel.

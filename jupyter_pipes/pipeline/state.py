@@ -64,6 +64,8 @@ jobs = sa.Table(
     sa.Index("ix_jobs_pipeline", "pipeline", "created_at"),
     sa.Index("ix_jobs_state", "state"),
     sa.Index("ix_jobs_root", "root_commit"),
+    sa.Index("ix_jobs_output", "output_commit"),
+    sa.Index("ix_jobs_blocked", "blocked_on"),
 )
 datums = sa.Table(
     "datums",
@@ -277,8 +279,15 @@ def jobs_by_root(conn: Connection, root_commit: str) -> Sequence[Row[Any]]:
 def insert_datums(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert datum rows (missing columns are NULL/default: executemany needs equal keys)."""
     if rows:
-        blank = {"outputs": None, "notebook": None, "log": None, "error": None, "tries": 0,
-                 "duration": 0.0, "reused_from": None}
+        blank = {
+            "outputs": None,
+            "notebook": None,
+            "log": None,
+            "error": None,
+            "tries": 0,
+            "duration": 0.0,
+            "reused_from": None,
+        }
         conn.execute(sa.insert(datums), [{**blank, **r} for r in rows])
 
 
