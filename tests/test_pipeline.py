@@ -59,18 +59,24 @@ def test_notebook_pipeline_runs_skips_and_records_provenance(pipes: Client, tmp_
     with pipes.start_commit("data@master") as oc:
         for name in ("a", "b", "c"):
             oc.put_file(f"/{name}.txt", name.encode())
-    info = pipes.create_pipeline(spec("upper", {"pfs": {"repo": "data", "glob": "/*"}},
-                                      notebook=str(nb)))
+    info = pipes.create_pipeline(
+        spec("upper", {"pfs": {"repo": "data", "glob": "/*"}}, notebook=str(nb))
+    )
     assert info.version == 1 and info.inputs == ("data@master",)
     job = pipes.wait_job(info.last_job, timeout=180)
     assert (job.state, job.total, job.processed, job.skipped, job.failed) == ("success", 3, 3, 0, 0)
-    assert [f.path for f in pipes.list_file("upper@master")] == ["/a.txt.up", "/b.txt.up", "/c.txt.up"]
+    assert [f.path for f in pipes.list_file("upper@master")] == [
+        "/a.txt.up",
+        "/b.txt.up",
+        "/c.txt.up",
+    ]
     assert pipes.get_file("upper@master", "/b.txt.up") == b"B"
     out = pipes.inspect_commit("upper@master")
     data_head = pipes.inspect_commit("data@master").id
     assert out.origin == "auto" and out.id == job.output_commit
     assert {(p.repo, p.id) for p in out.provenance} == {
-        ("data", data_head), ("upper", info.spec_commit)
+        ("data", data_head),
+        ("upper", info.spec_commit),
     }
     assert pipes.get_file(f"upper@{info.spec_commit}", "/notebook.ipynb") == nb.read_bytes()
     assert [c.id for c in pipes.list_subvenance(f"data@{data_head}")] == [out.id]
@@ -90,7 +96,11 @@ def test_notebook_pipeline_runs_skips_and_records_provenance(pipes: Client, tmp_
         oc.put_file("/b.txt", b"bee")
     (job3,) = pipes.wait_commit("data@master", timeout=180)
     assert (job3.total, job3.processed, job3.skipped) == (3, 1, 2)
-    assert [f.path for f in pipes.list_file("upper@master")] == ["/b.txt.up", "/c.txt.up", "/d.txt.up"]
+    assert [f.path for f in pipes.list_file("upper@master")] == [
+        "/b.txt.up",
+        "/c.txt.up",
+        "/d.txt.up",
+    ]
     assert pipes.get_file("upper@master", "/b.txt.up") == b"BEE"
 
     # every processed datum keeps its executed notebook and log
@@ -137,19 +147,27 @@ def test_failing_notebook_fails_the_job_keeps_the_notebook_and_blocks_downstream
     pipes: Client, tmp_path: Path
 ) -> None:
     bad = write_notebook(
-        tmp_path / "bad.ipynb", "x = 1", "raise ValueError('bad row ' + str(x))",
+        tmp_path / "bad.ipynb",
+        "x = 1",
+        "raise ValueError('bad row ' + str(x))",
         params="data = ''\nout = ''",
     )
     pipes.create_repo("data")
     pipes.put_file("data@master", "/a.txt", b"a")
-    pipes.create_pipeline(spec("stage1", {"pfs": {"repo": "data", "glob": "/"}},
-                               notebook=str(bad)) | {"datum_tries": 2})
-    pipes.create_pipeline(cmd_spec("stage2", {"pfs": {"repo": "stage1", "glob": "/"}},
-                                   'cp -r "$stage1"/. "$out"/'))
+    pipes.create_pipeline(
+        spec("stage1", {"pfs": {"repo": "data", "glob": "/"}}, notebook=str(bad))
+        | {"datum_tries": 2}
+    )
+    pipes.create_pipeline(
+        cmd_spec("stage2", {"pfs": {"repo": "stage1", "glob": "/"}}, 'cp -r "$stage1"/. "$out"/')
+    )
     pipes.run_jobs(timeout=180)  # the creation jobs
     pipes.put_file("data@master", "/b.txt", b"b")
     jobs = pipes.wait_commit("data@master", timeout=180)
-    assert [(j.pipeline, j.state) for j in jobs] == [("stage1", "failure"), ("stage2", "unrunnable")]
+    assert [(j.pipeline, j.state) for j in jobs] == [
+        ("stage1", "failure"),
+        ("stage2", "unrunnable"),
+    ]
     failed = jobs[0]
     assert failed.error["ename"] == "ValueError" and failed.error["evalue"] == "bad row 1"
     assert failed.error["cell_index"] == 2  # the third cell of the original notebook
@@ -177,8 +195,12 @@ def test_retries_until_a_datum_succeeds(pipes: Client, tmp_path: Path) -> None:
     pipes.create_repo("data")
     pipes.put_file("data@master", "/a.txt", b"a")
     info = pipes.create_pipeline(
-        spec("flaky", {"pfs": {"repo": "data", "glob": "/"}}, notebook=str(flaky),
-             parameters={"counter": str(counter)})
+        spec(
+            "flaky",
+            {"pfs": {"repo": "data", "glob": "/"}},
+            notebook=str(flaky),
+            parameters={"counter": str(counter)},
+        )
     )
     job = pipes.wait_job(info.last_job, timeout=180)
     assert job.state == "success"
@@ -200,26 +222,63 @@ def test_every_input_type_with_commands(pipes: Client) -> None:
         with pipes.start_commit(f"{repo}@master") as oc:
             for f in files:
                 oc.put_file(f, f.encode())
-    list_inputs = 'for n in $NAMES; do ls "${!n}"; done | sort | tr "\\n" " " > "$out/$PACH_DATUM_ID"'
+    list_inputs = (
+        'for n in $NAMES; do ls "${!n}"; done | sort | tr "\\n" " " > "$out/$PACH_DATUM_ID"'
+    )
     cases = {
         "pfs": ({"pfs": {"repo": "a", "glob": "/*"}}, "a", 2),
-        "cross": ({"cross": [{"pfs": {"repo": "a", "glob": "/*"}},
-                             {"pfs": {"repo": "b", "glob": "/*"}}]}, "a b", 4),
-        "union": ({"union": [{"pfs": {"repo": "a", "glob": "/*", "name": "u"}},
-                             {"pfs": {"repo": "b", "glob": "/*", "name": "u"}}]}, "u", 4),
-        "join": ({"join": [
-            {"pfs": {"repo": "left", "glob": "/(*)-left.csv", "join_on": "$1"}},
-            {"pfs": {"repo": "right", "glob": "/(*)-right.csv", "join_on": "$1"}},
-        ]}, "left right", 2),
-        "outer": ({"join": [
-            {"pfs": {"repo": "left", "glob": "/(*)-left.csv", "join_on": "$1",
-                     "outer_join": True}},
-            {"pfs": {"repo": "right", "glob": "/(*)-right.csv", "join_on": "$1"}},
-        ]}, "left right", 3),
-        "group": ({"group": [
-            {"pfs": {"repo": "left", "glob": "/(k*)-*.csv", "group_by": "$1"}},
-            {"pfs": {"repo": "right", "glob": "/(k*)-*.csv", "group_by": "$1"}},
-        ]}, "left right", 3),
+        "cross": (
+            {"cross": [{"pfs": {"repo": "a", "glob": "/*"}}, {"pfs": {"repo": "b", "glob": "/*"}}]},
+            "a b",
+            4,
+        ),
+        "union": (
+            {
+                "union": [
+                    {"pfs": {"repo": "a", "glob": "/*", "name": "u"}},
+                    {"pfs": {"repo": "b", "glob": "/*", "name": "u"}},
+                ]
+            },
+            "u",
+            4,
+        ),
+        "join": (
+            {
+                "join": [
+                    {"pfs": {"repo": "left", "glob": "/(*)-left.csv", "join_on": "$1"}},
+                    {"pfs": {"repo": "right", "glob": "/(*)-right.csv", "join_on": "$1"}},
+                ]
+            },
+            "left right",
+            2,
+        ),
+        "outer": (
+            {
+                "join": [
+                    {
+                        "pfs": {
+                            "repo": "left",
+                            "glob": "/(*)-left.csv",
+                            "join_on": "$1",
+                            "outer_join": True,
+                        }
+                    },
+                    {"pfs": {"repo": "right", "glob": "/(*)-right.csv", "join_on": "$1"}},
+                ]
+            },
+            "left right",
+            3,
+        ),
+        "group": (
+            {
+                "group": [
+                    {"pfs": {"repo": "left", "glob": "/(k*)-*.csv", "group_by": "$1"}},
+                    {"pfs": {"repo": "right", "glob": "/(k*)-*.csv", "group_by": "$1"}},
+                ]
+            },
+            "left right",
+            3,
+        ),
     }
     for name, (inp, names, expected) in cases.items():
         s = cmd_spec(name, inp, list_inputs)
@@ -245,8 +304,9 @@ def test_pachyderm_skipped_datums_scenario(pipes: Client) -> None:
     data = json.loads((Path(__file__).parent / "data" / "pachyderm_conformance.json").read_text())
     assert any(s["id"] == "scenario/TestSkippedDatums" for s in data["scenarios"])
     pipes.create_repo("data")
-    info = pipes.create_pipeline(cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}},
-                                          'cp "$data"/* "$out"/'))
+    info = pipes.create_pipeline(
+        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp "$data"/* "$out"/')
+    )
     job0 = pipes.wait_job(info.last_job, timeout=120)  # creation runs a job on the empty head
     assert (job0.state, job0.total) == ("success", 0)
     pipes.put_file("data@master", "/file", b"foo\n")
@@ -266,9 +326,12 @@ def test_duplicate_output_paths_fail_the_job_naming_both_datums(pipes: Client) -
     with pipes.start_commit("data@master") as oc:
         oc.put_file("/a", b"a")
         oc.put_file("/b", b"b")
-    job = pipes.wait_job(pipes.create_pipeline(
-        cmd_spec("clash", {"pfs": {"repo": "data", "glob": "/*"}}, 'echo x > "$out/same.txt"')
-    ).last_job, timeout=120)
+    job = pipes.wait_job(
+        pipes.create_pipeline(
+            cmd_spec("clash", {"pfs": {"repo": "data", "glob": "/*"}}, 'echo x > "$out/same.txt"')
+        ).last_job,
+        timeout=120,
+    )
     assert job.state == "failure" and job.error["ename"] == "DuplicateOutput"
     ids = {d.id for d in pipes.list_datum(job.id)}
     assert set(job.error["datums"]) == ids and "/same.txt" in job.error["evalue"]
@@ -282,8 +345,12 @@ def test_model_revert_reruns_inference(pipes: Client) -> None:
     with pipes.start_commit("images@master") as oc:
         oc.put_file("/i1", b"1")
         oc.put_file("/i2", b"2")
-    inp = {"cross": [{"pfs": {"repo": "images", "glob": "/*"}},
-                     {"pfs": {"repo": "model", "glob": "/"}}]}
+    inp = {
+        "cross": [
+            {"pfs": {"repo": "images", "glob": "/*"}},
+            {"pfs": {"repo": "model", "glob": "/"}},
+        ]
+    }
     script = 'for f in "$images"/*; do echo "$(cat $model/model.txt) $(cat $f)" > "$out/$(basename $f)"; done'
     pipes.wait_job(pipes.create_pipeline(cmd_spec("predict", inp, script)).last_job, timeout=120)
     assert pipes.get_file("predict@master", "/i1") == b"v2 1\n"
@@ -298,10 +365,12 @@ def test_model_revert_reruns_inference(pipes: Client) -> None:
 def test_transitive_propagation_and_pipeline_management(pipes: Client, tmp_path: Path) -> None:
     pipes.create_repo("raw")
     pipes.put_file("raw@master", "/r.txt", b"r")
-    pipes.create_pipeline(cmd_spec("clean", {"pfs": {"repo": "raw", "glob": "/"}},
-                                   'cp "$raw"/* "$out"/'))
-    pipes.create_pipeline(cmd_spec("train", {"pfs": {"repo": "clean", "glob": "/"}},
-                                   'ls "$clean" > "$out/files.txt"'))
+    pipes.create_pipeline(
+        cmd_spec("clean", {"pfs": {"repo": "raw", "glob": "/"}}, 'cp "$raw"/* "$out"/')
+    )
+    pipes.create_pipeline(
+        cmd_spec("train", {"pfs": {"repo": "clean", "glob": "/"}}, 'ls "$clean" > "$out/files.txt"')
+    )
     pipes.run_jobs(timeout=120)
     pipes.put_file("raw@master", "/s.txt", b"s")
     jobs = pipes.wait_commit("raw@master", timeout=120)
@@ -321,9 +390,14 @@ def test_transitive_propagation_and_pipeline_management(pipes: Client, tmp_path:
         pipes.create_pipeline(cmd_spec("x", {"pfs": {"repo": "nope", "glob": "/"}}, "true"))
     with pytest.raises(InvalidArgument, match="cycle"):
         pipes.update_pipeline(cmd_spec("clean", {"pfs": {"repo": "train", "glob": "/"}}, "true"))
-    with pytest.raises(InvalidArgument, match="transform.notebook"):
-        pipes.create_pipeline(spec("nb", {"pfs": {"repo": "raw", "glob": "/"}},
-                                   notebook=str(tmp_path / "missing.ipynb")))
+    with pytest.raises(InvalidArgument, match=r"transform\.notebook"):
+        pipes.create_pipeline(
+            spec(
+                "nb",
+                {"pfs": {"repo": "raw", "glob": "/"}},
+                notebook=str(tmp_path / "missing.ipynb"),
+            )
+        )
     pipes.delete_pipeline("train")
     assert [p.name for p in pipes.list_pipeline()] == ["clean"]
     with pytest.raises(NotFound):
@@ -335,8 +409,9 @@ def test_transitive_propagation_and_pipeline_management(pipes: Client, tmp_path:
 def test_a_dead_controllers_job_is_taken_over(pipes: Client) -> None:
     pipes.create_repo("data")
     pipes.put_file("data@master", "/a", b"a")
-    info = pipes.create_pipeline(cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}},
-                                          'cp "$data"/* "$out"/'))
+    info = pipes.create_pipeline(
+        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp "$data"/* "$out"/')
+    )
     store = pipes.store
     with store.meta.write() as conn:  # a controller claims the job, then dies
         claimed = state.claim_job(conn, "dead-controller", lease_s=1.0)
