@@ -351,7 +351,10 @@ def test_model_revert_reruns_inference(pipes: Client) -> None:
             {"pfs": {"repo": "model", "glob": "/"}},
         ]
     }
-    script = 'for f in "$images"/*; do echo "$(cat $model/model.txt) $(cat $f)" > "$out/$(basename $f)"; done'
+    script = (
+        'for f in "$images"/*; do '
+        'echo "$(cat $model/model.txt) $(cat $f)" > "$out/$(basename $f)"; done'
+    )
     pipes.wait_job(pipes.create_pipeline(cmd_spec("predict", inp, script)).last_job, timeout=120)
     assert pipes.get_file("predict@master", "/i1") == b"v2 1\n"
     revert = pipes.revert("model@master", to=v1)
