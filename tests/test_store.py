@@ -394,6 +394,10 @@ def test_provenance_and_subvenance(client: Client) -> None:
         client.delete_repo("data")
     with pytest.raises(Conflict, match="computed from it"):
         client.delete_commit("data@master")
+    # a revert carries the provenance of the commit it restores
+    client.put_file("model@master", "/model.pkl", b"retrained")
+    r = client.revert("model@master", to=oc.id)
+    assert r.restores == oc.id and r.provenance == m.provenance
     client.delete_repo("data", force=True)
     assert [r.name for r in client.list_repo()] == ["model"]
 

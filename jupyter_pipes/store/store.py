@@ -360,20 +360,26 @@ class Store:
             return self._commit_infos(conn, list(self.meta.subvenance_of(conn, row.id)))
 
     def revert(self, repo: str, branch: str, to: Ref, message: str | None = None) -> CommitInfo:
-        """A new commit on ``branch`` whose tree equals ``to``'s (origin ``revert``)."""
-        cid, root = self._root(to)
+        """A new commit on ``branch`` whose tree equals ``to``'s (origin ``revert``).
+
+        It also carries ``to``'s provenance: its files were computed from the same upstream
+        commits, so lineage through a reverted model still reaches its training data.
+        """
         if to.repo != repo:
             raise InvalidArgument(f"cannot revert {repo!r} to a commit of {to.repo!r}", ref=str(to))
+        restored = self.resolve(to)
+        _, root = self._root(to)
         with self.meta.read() as conn:
             if self.meta.get_branch(conn, repo, branch) is None:
                 raise NotFound(f"branch {repo}@{branch} not found", repo=repo, branch=branch)
         oc = self.start_commit(
             repo,
             branch,
-            message=message or f"revert to {cid}",
+            message=message or f"revert to {restored.id}",
             origin="revert",
             root=root,
-            restores=cid,
+            restores=restored.id,
+            provenance=restored.provenance,
         )
         return oc.finish()
 
