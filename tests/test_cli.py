@@ -157,6 +157,9 @@ def test_every_command_has_help_with_an_example() -> None:
         " list file", " glob file", " inspect file", " diff file", " delete file", " copy file",
         " list commit", " inspect commit", " squash commit", " delete commit", " create branch",
         " list branch", " inspect branch", " delete branch", " revert branch", " fsck", " gc",
+        " create pipeline", " update pipeline", " list pipeline", " inspect pipeline",
+        " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
+        " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
     }
     assert set(commands) == expected
     for name, cmd in commands.items():

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import admin, branches, commits, files, repos, transfer  # noqa: F401  (register commands)
+from . import (  # noqa: F401  (register commands)
+    admin,
+    branches,
+    commits,
+    datums,
+    files,
+    jobs,
+    pipelines,
+    repos,
+    transfer,
+)
 from .base import PROG, cli
 
 

@@ -74,7 +74,8 @@ def cli(ctx: click.Context, store: str | None, db: str | None) -> None:
     """Versioned data repos, with pachctl's grammar: jupyter pipes VERB NOUN ...
 
     \b
-    Nouns: repo, branch, commit, file. Refs: repo (= repo@master), repo@branch,
+    Nouns: repo, branch, commit, file, pipeline, job, datum.
+    Refs: repo (= repo@master), repo@branch,
     repo@<commit id or unique prefix>, repo@branch^2 / repo@branch~2 (ancestors).
     File refs add a path: repo@branch:/dir/file.csv
 
@@ -86,6 +87,8 @@ def cli(ctx: click.Context, store: str | None, db: str | None) -> None:
       jupyter pipes get file images@master:/raw/a.png -o a.png
       jupyter pipes list commit images@master
       jupyter pipes revert branch images@master --to images@master^1
+      jupyter pipes create pipeline -f edges.yaml
+      jupyter pipes list job -p edges
     """
     ctx.obj = Settings(store, db)
 
@@ -137,14 +140,19 @@ def _verb(name: str, help_text: str) -> click.Group:
     return group
 
 
-create = _verb("create", "Create a repo or a branch.")
-list_ = _verb("list", "List repos, branches, commits or files.")
-inspect = _verb("inspect", "Show one repo, branch, commit or file in detail.")
-delete = _verb("delete", "Delete a repo, branch, commit or file.")
+create = _verb("create", "Create a repo, a branch or a pipeline.")
+list_ = _verb("list", "List repos, branches, commits, files, pipelines, jobs or datums.")
+inspect = _verb(
+    "inspect", "Show one repo, branch, commit, file, pipeline, job or datum in detail."
+)
+delete = _verb("delete", "Delete a repo, branch, commit, file or pipeline.")
 put = _verb("put", "Upload files into a new commit.")
-get = _verb("get", "Download files from a commit.")
+get = _verb("get", "Download files from a commit, or a datum's executed notebook.")
 glob = _verb("glob", "Find files matching a Pachyderm glob pattern.")
 diff = _verb("diff", "Show what changed between two commits.")
 copy = _verb("copy", "Copy files between commits without copying bytes.")
 squash = _verb("squash", "Remove a commit from history, keeping its files in its children.")
 revert = _verb("revert", "Restore a branch to an older commit, as a new commit.")
+update = _verb("update", "Update a pipeline (a new spec and notebook version).")
+run = _verb("run", "Queue a new job of a pipeline on its inputs' current heads.")
+wait = _verb("wait", "Run queued jobs here until a job (or a commit's jobs) is done.")

@@ -6,6 +6,7 @@ import click
 
 from . import render
 from .base import client, create, delete, inspect, json_option, list_, message_option, revert
+from .jobs import wait_after_commit, wait_option
 
 
 @create.command("branch")
@@ -15,7 +16,8 @@ from .base import client, create, delete, inspect, json_option, list_, message_o
     help="Point the branch at this commit: repo@branch, repo@<id>, or just a branch or commit "
     "id of the same repo. Moves the branch if it exists already.",
 )
-def create_branch(branch: str, head: str | None) -> None:
+@wait_option
+def create_branch(branch: str, head: str | None, wait: float | None) -> None:
     """Create a branch (empty, or at --head), or move an existing one to --head.
 
     \b
@@ -23,7 +25,8 @@ def create_branch(branch: str, head: str | None) -> None:
       jupyter pipes create branch images@staging --head master
       jupyter pipes create branch images@master --head images@master^1
     """
-    client().create_branch(branch, head=head)
+    b = client().create_branch(branch, head=head)
+    wait_after_commit(f"{b.repo}@{b.head}" if head and b.head else None, wait)
 
 
 @list_.command("branch")
@@ -79,7 +82,8 @@ def delete_branch(branch: str) -> None:
     help="The commit whose files to restore: repo@ref, or a ref of the same repo (master^2, <id>).",
 )
 @message_option
-def revert_branch(branch: str, to: str, message: str) -> None:
+@wait_option
+def revert_branch(branch: str, to: str, message: str, wait: float | None) -> None:
     """Write a new commit on REPO@BRANCH whose files equal those of --to; print its id.
 
     History is kept: the new commit has origin 'revert' and records which commit it restores.
@@ -91,3 +95,4 @@ def revert_branch(branch: str, to: str, message: str) -> None:
     """
     c = client().revert(branch, to, message=message or None)
     click.echo(c.id)
+    wait_after_commit(f"{c.repo}@{c.id}", wait)

@@ -18,6 +18,7 @@ from .base import (
     message_option,
     split_file_ref,
 )
+from .jobs import wait_after_commit, wait_option
 
 DIFF_MARKS = {"added": "+", "removed": "-", "modified": "~"}
 
@@ -127,7 +128,8 @@ def diff_file(new: str, old: str | None, as_json: bool) -> None:
 @delete.command("file")
 @click.argument("target", metavar="REPO@BRANCH:PATH")
 @message_option
-def delete_file(target: str, message: str) -> None:
+@wait_option
+def delete_file(target: str, message: str, wait: float | None) -> None:
     """Delete a file or a directory as a new commit; print the commit id.
 
     The path is required (REPO@BRANCH:/ empties the whole repo).
@@ -139,14 +141,17 @@ def delete_file(target: str, message: str) -> None:
     branch, path = split_file_ref(target)
     if path is None:
         raise click.UsageError("give the path to delete: REPO@BRANCH:PATH")
-    click.echo(client().delete_file(branch, path, message=message).id)
+    c = client().delete_file(branch, path, message=message)
+    click.echo(c.id)
+    wait_after_commit(f"{c.repo}@{c.id}", wait)
 
 
 @copy.command("file")
 @click.argument("src", metavar="SRC_REPO@REF:PATH")
 @click.argument("dst", metavar="DST_REPO@BRANCH[:PATH]")
 @message_option
-def copy_file(src: str, dst: str, message: str) -> None:
+@wait_option
+def copy_file(src: str, dst: str, message: str, wait: float | None) -> None:
     """Copy a file or a whole directory to another path or repo, as a new commit (no bytes
     are copied); print the commit id. Without a destination PATH, the source PATH is used.
 
@@ -159,4 +164,6 @@ def copy_file(src: str, dst: str, message: str) -> None:
         raise click.UsageError("give the source path: SRC_REPO@REF:PATH")
     branch, dst_path = split_file_ref(dst)
     path = dst_path or split_file_ref(src)[1] or "/"
-    click.echo(client().copy_file(src, branch, path, message=message).id)
+    c = client().copy_file(src, branch, path, message=message)
+    click.echo(c.id)
+    wait_after_commit(f"{c.repo}@{c.id}", wait)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import click
 
 from .base import CliError, F, client, commit_ref, get, message_option, put, split_file_ref
+from .jobs import wait_after_commit, wait_option
 
 STDIN = "-"
 
@@ -87,9 +88,10 @@ def _destination(local: str, path: str | None, recursive: bool, several: bool) -
 @click.option("-a", "--append", is_flag=True, help="Append to the file instead of replacing it.")
 @message_option
 @progress_option
+@wait_option
 def put_file(
     target: str, sources: tuple[str, ...], recursive: bool, append: bool, message: str,
-    progress: bool | None,
+    progress: bool | None, wait: float | None,
 ) -> None:
     """Upload local files into ONE new commit on REPO@BRANCH; print the commit id.
 
@@ -117,6 +119,7 @@ def put_file(
             source = click.get_binary_stream("stdin") if local == STDIN else local
             oc.put_file(dest, source, append=append, progress=cb)
     click.echo(oc.id)
+    wait_after_commit(commit_ref(branch, oc.id), wait, progress)
 
 
 @get.command("file")

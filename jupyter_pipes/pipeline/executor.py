@@ -69,7 +69,7 @@ class Executor:
                         n_workers=self.n_workers,
                         threads_per_worker=1,
                         processes=self.processes,
-                        dashboard_address=None,
+                        dashboard_address=":0",  # None still binds 8787 in recent releases
                         silence_logs=logging.ERROR,
                     )
                     self._client = Client(self._cluster, set_as_default=False)
