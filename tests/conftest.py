@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -35,19 +36,62 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["local", "memory", "postgres"])
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API: moto's server on 127.0.0.1 (skipped if moto[server]/s3fs are missing)."""
+    pytest.importorskip("s3fs", reason="s3fs is not installed (pip install -e '.[test]')")
+    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def s3_options(endpoint: str) -> dict[str, object]:
+    """fsspec/s3fs options for the moto endpoint (dummy credentials, never real ones)."""
+    return {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+    }
+
+
+def new_bucket(endpoint: str) -> str:
+    import boto3
+
+    bucket = f"pipes-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).create_bucket(Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture(params=["local", "memory", "s3", "postgres"])
 def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Client]:
     """A fresh, empty store of each kind: local folder + SQLite, memory:// + in-memory SQLite,
-    and a local folder with metadata in PostgreSQL (skipped without a server)."""
+    S3 (moto's server on loopback) + SQLite, and a local folder with metadata in PostgreSQL
+    (skipped without a server)."""
     with ExitStack() as stack:
         db_url = None
+        options: dict[str, object] = {}
         if request.param == "memory":
             url = f"memory://pipes-test-{uuid.uuid4().hex}"
+        elif request.param == "s3":
+            endpoint = request.getfixturevalue("s3_endpoint")
+            url = f"s3://{new_bucket(endpoint)}/store"
+            options = s3_options(endpoint)
+            db_url = f"sqlite:///{tmp_path}/metadata.sqlite"
         else:
             url = str(tmp_path / "store")
             if request.param == "postgres":
                 db_url = stack.enter_context(postgres_database())
-        c = Client(url, db_url=db_url)
+        c = Client(url, db_url=db_url, **options)
         stack.callback(c.close)
         yield c
     if request.param == "memory":

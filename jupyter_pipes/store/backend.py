@@ -148,6 +148,7 @@ class Backend:
     def list(self, prefix: str) -> Iterator[ObjectStat]:
         """Every object whose key starts with the folder ``prefix``."""
         base = self._path(prefix).rstrip("/")
+        self.fs.invalidate_cache(base)  # other processes write too; never trust a stale listing
         try:
             found = self.fs.find(base, detail=True)
         except FileNotFoundError:
