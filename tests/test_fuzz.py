@@ -121,7 +121,9 @@ SPEC_PATHS = list(_paths(GOOD_SPEC))
 
 @FUZZ
 @given(where=st.sampled_from(SPEC_PATHS), value=JSONISH, drop=st.booleans())
-def test_a_mutated_spec_parses_or_names_a_field(where: tuple[Any, ...], value: Any, drop: bool) -> None:
+def test_a_mutated_spec_parses_or_names_a_field(
+    where: tuple[Any, ...], value: Any, drop: bool
+) -> None:
     doc = copy.deepcopy(GOOD_SPEC)
     node = doc
     for key in where[:-1]:
