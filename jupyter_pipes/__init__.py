@@ -24,3 +24,10 @@ __all__ = [
     "StorageError",
     "__version__",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext jupyter_pipes``: register the ``%pipe`` / ``%%pipe`` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
