@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
+from typing import Any
+
 from .client import Client
 from .errors import (
     AlreadyExists,
@@ -12,6 +14,14 @@ from .errors import (
     PipesError,
     StorageError,
 )
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The jupyter-server extension (imported only when a server loads it)."""
+    from .server import PipesApp
+
+    return [{"module": "jupyter_pipes.server", "app": PipesApp}]
+
 
 __all__ = [
     "AlreadyExists",
@@ -31,3 +41,10 @@ def load_ipython_extension(ipython: object) -> None:
     from .magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext jupyter_pipes``: remove the magics."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

@@ -69,9 +69,10 @@ class DemoReport:
     store: str
     steps: dict[str, DemoStep] = field(default_factory=dict)
     predictions: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    """``predict@master``'s files after each step (``"b"`` ... ``"e"``): path → bytes."""
+    """``predict@master``'s files after each step (``"b"`` ... ``"e"``): path → bytes (for the
+    other examples: the last pipeline's output files)."""
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """``model@master:/metrics.json`` after each step."""
+    """``model@master:/metrics.json`` after each step (other examples: their own metrics)."""
     lineage_file: str = ""
     lineage: LineageNode | None = None
     seconds: float = 0.0
@@ -203,10 +204,16 @@ def run_demo(
     ``fresh`` (the CLI's ``--fresh``): then :func:`reset_demo` removes them first. Raises
     :class:`DemoError` if a job fails. Steps: (a) data, (b) pipelines, (c) more training
     data, (d) one new samples file, (e) model revert, (f) lineage of one prediction.
-    ``example``: the only one (and the default, also for ``None``) is ``"iris"``.
+    ``example``: ``"iris"`` (this one, the default, also for ``None``), or another of
+    :data:`jupyter_pipes.demos.EXAMPLES` (``"housing"``, ``"images"``), run by its module in
+    :mod:`jupyter_pipes.demos` with the same refusal, ``fresh`` and narration rules.
     """
     if example not in ("iris", None):
-        raise InvalidArgument(f"unknown demo example {example!r}: the only one is 'iris'")
+        from .demos import run_example
+
+        report = run_example(example, client, out, fresh)
+        assert isinstance(report, DemoReport)
+        return report
     if fresh and (deleted := reset_demo(client)):
         out(f"--fresh: deleted the demo's earlier {', '.join(deleted)}")
     taken = sorted({r.name for r in client.list_repo()} & (set(PIPELINES) | set(REPOS)))

@@ -27,14 +27,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class Settings:
-    """The global options, and the :class:`Client` built from them on first use."""
+    """The global options, and the :class:`Client` built from them on first use.
+
+    A program that embeds the CLI (the ``%pipe`` magic) passes its own ``Settings`` as click's
+    ``obj``, with a ready ``_client`` (kept open: it belongs to the embedder) and optionally a
+    ``progress`` factory that replaces :class:`~jupyter_pipes.cli.jobs.JobProgress` (called
+    with the ``--progress/--no-progress`` value, it returns a ``progress=`` callback for the
+    Client's waits that also has ``close()``).
+    """
 
     store: str | None
     db: str | None
     _client: Client | None = field(default=None, repr=False)
+    progress: Callable[[bool | None], Any] | None = field(default=None, repr=False)
 
     def client(self) -> Client:
-        """The client for this invocation (opened once, closed when the command ends)."""
+        """The client for this invocation (opened once, closed when the command ends; an
+        embedder's client is used as is and left open)."""
         if self._client is None:
             self._client = Client(self.store, db_url=self.db)
             click.get_current_context().find_root().call_on_close(self._client.close)
@@ -90,7 +99,8 @@ def cli(ctx: click.Context, store: str | None, db: str | None) -> None:
       jupyter pipes create pipeline -f edges.yaml
       jupyter pipes list job -p edges
     """
-    ctx.obj = Settings(store, db)
+    if not isinstance(ctx.obj, Settings):  # else: an embedder's settings (see Settings)
+        ctx.obj = Settings(store, db)
 
 
 class CliError(click.ClickException):

@@ -157,7 +157,8 @@ def run_and_report(
 ) -> list[JobInfo]:
     """Run ``waiter(progress_callback)`` (a Client wait), then print one summary line per job on
     stdout and each failed job's error on stderr; exit status 1 if any failed."""
-    reporter = JobProgress(progress)
+    factory = getattr(click.get_current_context().find_root().obj, "progress", None)
+    reporter = factory(progress) if factory is not None else JobProgress(progress)
     try:
         with quiet_dask():
             jobs = waiter(reporter)

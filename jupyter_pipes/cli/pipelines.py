@@ -208,7 +208,8 @@ def run_pipeline(name: str, reprocess: bool, no_wait: bool, timeout: float | Non
 
 
 @cli.command("demo")
-@click.option("--example", metavar="NAME", help="Which example to run (default: iris).")
+@click.option("--example", metavar="NAME",
+              help="Which example to run: iris (the default), housing or images.")
 @click.option("--fresh", is_flag=True, help="Start over: remove what an earlier demo made.")
 def demo(example: str | None, fresh: bool) -> None:
     """Run the demo in the store: repos of iris data, a training and a prediction notebook

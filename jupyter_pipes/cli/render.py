@@ -1,14 +1,19 @@
 """Rendering for the CLI: aligned tables, key/value blocks, sizes, relative times and JSON.
 
-Everything here is presentation only; it never talks to the store.
+Everything here is presentation only; it never talks to the store. Inside :func:`recording`,
+every table and key/value block is also kept as a :class:`Block` (its cells as well as its
+text), so that an embedder (the ``%pipe`` magic) can show the same listing as an HTML table.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -71,6 +76,37 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+@dataclass(frozen=True)
+class Block:
+    """A table or key/value block as rendered: its cells, and the exact text printed."""
+
+    kind: Literal["table", "key_values"]
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    text: str
+
+
+_recorded: ContextVar[list[Block] | None] = ContextVar("jupyter_pipes_render", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[Block]]:
+    """Collect a :class:`Block` for every :func:`table` and :func:`key_values` rendered inside."""
+    blocks: list[Block] = []
+    token = _recorded.set(blocks)
+    try:
+        yield blocks
+    finally:
+        _recorded.reset(token)
+
+
+def _record(block: Block) -> str:
+    blocks = _recorded.get()
+    if blocks is not None:
+        blocks.append(block)
+    return block.text
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """An aligned text table with a header row, columns separated by at least three spaces."""
     cells = [[str(h) for h in headers]] + [
@@ -81,12 +117,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     for row in cells:
         padded = [c.ljust(w) for c, w in zip(row, widths, strict=True)]
         lines.append("   ".join(padded).rstrip())
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    return _record(Block("table", tuple(cells[0]), tuple(map(tuple, cells[1:])), text))
 
 
 def key_values(pairs: Iterable[tuple[str, object]]) -> str:
     """``Key: value`` lines (pachctl's ``inspect`` layout); ``None`` values print as ``-``."""
-    return "\n".join(f"{k}: {NONE if v is None else v}" for k, v in pairs)
+    rows = tuple((str(k), NONE if v is None else str(v)) for k, v in pairs)
+    text = "\n".join(f"{k}: {v}" for k, v in rows)
+    return _record(Block("key_values", ("KEY", "VALUE"), rows, text))
 
 
 def to_plain(value: Any) -> Any:

@@ -1,0 +1,141 @@
+"""The notebook-only verbs of ``%pipe``: ``datum``, ``load``, ``dag`` and ``history``.
+
+A small click group of its own, so these verbs parse, document (``%pipe datum --help``) and
+report errors (``error: ...``) exactly like the CLI's. Each command calls
+:mod:`.develop` or builds a widget of :mod:`.widgets`; values to hand back to the notebook
+(``df = %pipe load ...``) go in ``Notebook.result``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from ..cli.base import CONTEXT_SETTINGS, CliError, PipesGroup
+from ..client import Client
+from . import develop
+
+
+@dataclass
+class Notebook:
+    """What the notebook verbs work on: the store's client (opened on first use) and the
+    user's namespace."""
+
+    open_client: Callable[[], Client]
+    user_ns: dict[str, Any]
+    result: Any = None
+
+    @property
+    def client(self) -> Client:
+        """The store's client."""
+        return self.open_client()
+
+
+def _nb() -> Notebook:
+    obj = click.get_current_context().find_root().obj
+    assert isinstance(obj, Notebook)
+    return obj
+
+
+@click.group(cls=PipesGroup, context_settings=CONTEXT_SETTINGS)
+def notebook() -> None:
+    """Notebook-only verbs of %pipe."""
+
+
+def _widgets() -> Any:
+    try:
+        from . import widgets
+    except ImportError as e:
+        raise CliError(f"widgets need ipywidgets: pip install ipywidgets ({e})") from None
+    return widgets
+
+
+@notebook.command("datum")
+@click.argument("pipeline")
+@click.argument("n", type=click.IntRange(min=0), default=0, required=False)
+@click.option("--dir", "folder", type=click.Path(file_okay=False), metavar="FOLDER",
+              help="Materialise here (emptied first). Default: a folder under the temp dir.")
+def datum(pipeline: str, n: int, folder: str | None) -> None:
+    """Materialise datum N (default 0) of PIPELINE's current inputs and set the stage's
+    variables here: one per input name (its folder), out (an empty folder), datum_id,
+    job_id ("dev") and the spec's transform.parameters.
+
+    The files are laid out as a run lays them out (<scratch>/pfs/<name>/<path>), so the
+    stage notebook can be run cell by cell against real inputs before it is committed. In a
+    kernel that runs a job (job_id is set and not "dev") it does nothing, so the line may stay
+    in the stage notebook.
+
+    \b
+    Examples:
+      %pipe datum predict
+      %pipe datum edges 3 --dir scratch
+    """
+    nb = _nb()
+    running = nb.user_ns.get("job_id")
+    if running not in (None, develop.DEV_JOB_ID):  # a pipeline run injected its parameters
+        click.echo(f"%pipe datum: skipped, this kernel runs job {running} (its inputs and "
+                   "parameters are set by the run)")
+        return
+    dev = develop.materialise(nb.client, pipeline, n, folder)
+    nb.user_ns.update(dev.variables)
+    click.echo(dev.describe())
+
+
+@notebook.command("load")
+@click.argument("file_ref", metavar="REPO@REF:PATH")
+@click.option("--path", "as_path", is_flag=True,
+              help="Return the local path even for a CSV or Parquet file.")
+def load(file_ref: str, as_path: bool) -> None:
+    """Download a file (or folder) of a commit into a local cache and return its path, or for
+    .csv and .parquet a pandas DataFrame.
+
+    \b
+    Examples:
+      df = %pipe load predict@master:/batch-01.predictions.csv
+      path = %pipe load model@master:/model.pkl
+    """
+    nb = _nb()
+    nb.result = develop.load(nb.client, file_ref, as_path=as_path)
+
+
+@notebook.command("dag")
+@click.option("--watch", type=click.FloatRange(min=0.5), metavar="SECONDS",
+              help="Also redraw every SECONDS from a background thread.")
+def dag(watch: float | None) -> None:
+    """Show the DAG of repos and pipelines, each pipeline coloured by its newest job's state.
+
+    It redraws after every %pipe line and while %pipe waits for jobs.
+
+    \b
+    Example:
+      %pipe dag
+    """
+    from IPython.display import display
+
+    display(_widgets().DagWidget(_nb().client, interval=watch))
+
+
+@notebook.command("history")
+@click.argument("branch", metavar="REPO[@BRANCH]")
+@click.option("-n", "--number", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Show at most N commits.")
+@click.option("--wait", is_flag=True,
+              help="After a revert, run the jobs it triggers here, with progress bars.")
+def history(branch: str, number: int, wait: bool) -> None:
+    """Show a branch's commits, newest first, each with a button that reverts the branch to it
+    (a new commit with origin 'revert'; downstream pipelines re-run on it).
+
+    \b
+    Examples:
+      %pipe history model@master
+      %pipe history model --wait
+    """
+    from IPython.display import display
+
+    display(_widgets().HistoryWidget(_nb().client, branch, limit=number, wait=wait))
+
+
+VERBS = tuple(notebook.commands)
