@@ -49,7 +49,8 @@ SIZES = {
     "quick": dict(small_n=2_000, small_dirs=20, big_n=4, big_size=16 * MiB, many_dirs=10,
                   many_per_dir=1_000, csv_size=8 * MiB, csv_versions=20),
 }
-BENCHES = ["put_small", "put_large", "reput", "one_change", "storage_csv", "get_large"]
+BENCHES = ["put_small", "put_large", "reput", "one_change", "storage_csv", "get_large",
+           "kernels"]
 DVC_API, DVC_CLI = "dvc add (in-process API)", "dvc add (CLI)"
 
 
@@ -347,6 +348,16 @@ class Suite:
         assert filecmp.cmp(src, out / "ours.bin", shallow=False)
         c.close()
         self.info_rows(b, m)
+
+    # -- 7. kernels and jobs: benchmarks/kernels.py ----------------------------------------------
+
+    def kernels(self) -> None:
+        from kernels import run_kernels
+
+        opts = Options(repeat=self.opts.repeat, drop=False, raw=self.opts.raw)
+        rows, notes = run_kernels(opts, self.work / "kernels", quick=self.sz is SIZES["quick"])
+        self.rows += rows
+        self.notes += notes
 
 
 def _dvc_available() -> bool:

@@ -139,7 +139,7 @@ def test_defaults() -> None:
     )  # fmt: skip
     assert "name" not in pfs.model_fields_set
     assert (s.datum_tries, s.output_branch, s.reprocess_spec) == (3, "master", "until_success")
-    assert s.transform.isolation == "fresh" and s.transform.env == {}
+    assert s.transform.isolation == "warm" and s.transform.env == {}  # warm kernels by default
     assert s.datum_timeout_seconds is None and s.job_timeout_seconds is None
     assert s.parallelism_spec is None and s.resource_requests is None and s.salt is None
 

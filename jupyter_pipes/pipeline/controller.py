@@ -148,6 +148,7 @@ class Controller:
         transform = Transform(
             notebook=notebook,
             kernel=spec.transform.kernel,
+            isolation=spec.transform.isolation,
             parameters=dict(spec.transform.parameters),
             cmd=tuple(spec.transform.cmd or ()),
             stdin=tuple(spec.transform.stdin or ()),

@@ -7,20 +7,29 @@ fraction of a second, they see ``memory://`` stores, and they never re-import th
 ``__name__ == "__main__"`` guard). Set ``JUPYTER_PIPES_DASK_PROCESSES=1`` for process workers.
 Set a scheduler address (``JUPYTER_PIPES_DASK_SCHEDULER`` or ``scheduler=``) to use any existing
 Dask cluster.
+
+When the client starts, the :class:`~jupyter_pipes.pipeline.dask_plugin.WarmKernels` worker
+plugin is registered: each worker keeps warm kernels for ``isolation: warm`` notebooks. Tiny
+datums (commands, warm notebooks) are submitted in batches of up to :data:`MAX_BATCH`, about
+four batches per worker thread, so the scheduler round trip (~1 ms) is paid per batch; results
+are still reported per datum.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .worker import DatumResult, DatumTask, run_datum
+from .worker import DatumResult, DatumTask
 
 ENV_SCHEDULER = "JUPYTER_PIPES_DASK_SCHEDULER"
 ENV_PROCESSES = "JUPYTER_PIPES_DASK_PROCESSES"
+ENV_WARM_MAX_USES = "JUPYTER_PIPES_WARM_MAX_USES"
+MAX_BATCH = 32  # datums per Dask task, at most
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +46,9 @@ class Executor:
     processes:
         Whether local workers are processes or threads (default: threads, unless
         ``$JUPYTER_PIPES_DASK_PROCESSES`` is set).
+    warm_max_uses:
+        Datums a warm kernel runs before it is replaced by a new one (default:
+        ``$JUPYTER_PIPES_WARM_MAX_USES``, else 200).
     """
 
     def __init__(
@@ -45,12 +57,14 @@ class Executor:
         *,
         n_workers: int | None = None,
         processes: bool | None = None,
+        warm_max_uses: int | None = None,
     ) -> None:
         self.scheduler = scheduler or os.environ.get(ENV_SCHEDULER) or None
         self.n_workers = n_workers or min(os.cpu_count() or 1, 4)
         if processes is None:
             processes = os.environ.get(ENV_PROCESSES, "") not in ("", "0", "false")
         self.processes = processes
+        self.warm_max_uses = warm_max_uses or int(os.environ.get(ENV_WARM_MAX_USES) or 200)
         self._client: Any = None
         self._cluster: Any = None
         self._lock = threading.Lock()
@@ -73,6 +87,9 @@ class Executor:
                         silence_logs=logging.ERROR,
                     )
                     self._client = Client(self._cluster, set_as_default=False)
+                from .dask_plugin import WarmKernels
+
+                self._client.register_plugin(WarmKernels(self.warm_max_uses))
             return self._client
 
     def run(
@@ -82,38 +99,51 @@ class Executor:
         timeout_s: float | None = None,
     ) -> list[DatumResult]:
         """Run every task; results in completion order. A task that raises (or whose worker
-        died too often) becomes a failed result, so one datum never sinks the others."""
+        died too often) becomes a failed result, so one datum never sinks the others.
+
+        Datums go to Dask in batches (see :meth:`batch_size`); ``on_result`` is still called
+        once per datum, as its batch completes."""
         from distributed import as_completed
+
+        from .dask_plugin import failed_result, run_batch
 
         tasks = list(tasks)
         if not tasks:
             return []
         client = self.client
+        k = self.batch_size(tasks)
+        batches = [tasks[i : i + k] for i in range(0, len(tasks), k)]
         futures = {
-            client.submit(run_datum, t, key=f"datum-{t.job_id}-{t.datum_id}", pure=False): t
-            for t in tasks
+            client.submit(
+                run_batch, b, key=f"datums-{b[0].job_id}-{b[0].datum_id}-{len(b)}", pure=False
+            ): b
+            for b in batches
         }
         results: list[DatumResult] = []
         try:
             for fut in as_completed(futures, timeout=timeout_s, loop=client.loop):
-                task = futures[fut]
                 try:
-                    res = fut.result()
-                except Exception as exc:  # worker crash, materialisation failure, ...
-                    res = DatumResult(
-                        task.datum_id,
-                        False,
-                        1,
-                        0.0,
-                        error={"cell_index": -1, "ename": type(exc).__name__, "evalue": str(exc)},
-                    )
-                results.append(res)
-                if on_result is not None:
-                    on_result(res)
+                    done = fut.result()
+                except Exception as exc:  # worker crash, unpicklable task, ...
+                    done = [failed_result(t, exc) for t in futures[fut]]
+                for res in done:
+                    results.append(res)
+                    if on_result is not None:
+                        on_result(res)
         except TimeoutError:
             client.cancel(list(futures))
             raise
         return results
+
+    def batch_size(self, tasks: list[DatumTask]) -> int:
+        """Datums per Dask task: 1 for fresh-kernel notebooks (a kernel start, ~1 s, dwarfs a
+        round trip; one per task balances best), else ``ceil(n / (4 × worker threads))``
+        capped at :data:`MAX_BATCH`."""
+        t = tasks[0].transform
+        if t.notebook is not None and t.isolation != "warm":
+            return 1
+        threads = sum(self.client.nthreads().values()) or 1
+        return max(1, min(MAX_BATCH, math.ceil(len(tasks) / (4 * threads))))
 
     def close(self) -> None:
         """Stop the client and the local cluster, if we started one."""

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import blake3
@@ -223,7 +224,7 @@ def _log_text(nb: Any) -> str:
     return "".join(parts)
 
 
-def _mark_failure(
+def mark_failure(
     nb: Any, index: int, ename: str, evalue: str, lines: list[str]
 ) -> CellError | None:
     """Record a failure papermill cannot see (timeout, dead kernel) as the cell's error output.
@@ -296,6 +297,35 @@ def run_notebook(
     InvalidArgument
         No such kernel, bad timeout or env, or parameters the kernel's language cannot take.
     """
+    run = prepare(notebook, executed_path, parameters, cwd, kernel_name, timeout_s, env)
+    environ = {**os.environ, **(env or {})}
+    early = _execute(run.nb, run.kernel, run.cwd, environ, run.deadline, timeout_s)
+    return finish(run, early)
+
+
+@dataclass
+class Prepared:
+    """A notebook read, validated and parameterised, ready to run (shared with ``warm.py``)."""
+
+    nb: Any
+    out: str
+    cwd: str
+    kernel: str
+    injected: tuple[int, bool] | None
+    start: float
+    deadline: float | None
+
+
+def prepare(
+    notebook: str | os.PathLike[str],
+    executed_path: str | os.PathLike[str],
+    parameters: dict[str, Any],
+    cwd: str | os.PathLike[str],
+    kernel_name: str | None,
+    timeout_s: float | None,
+    env: dict[str, str] | None,
+) -> Prepared:
+    """Validate the arguments of :func:`run_notebook`, read the notebook, inject parameters."""
     start = time.monotonic()
     src, out = os.fspath(notebook), os.path.abspath(os.fspath(executed_path))
     workdir = os.path.abspath(os.fspath(cwd))
@@ -311,8 +341,7 @@ def run_notebook(
     recorded = json.loads(json.dumps(parameters, default=str))  # the notebook must stay JSON
     nb.metadata["papermill"].update(parameters=recorded, input_path=src, output_path=out)
     deadline = None if timeout_s is None else start + timeout_s
-    early = _execute(nb, kernel, workdir, {**os.environ, **(env or {})}, deadline, timeout_s)
-    return _finish(nb, out, injected, early, start)
+    return Prepared(nb, out, workdir, kernel, injected, start, deadline)
 
 
 def _in_own_thread(fn: Callable[[], _T]) -> _T:
@@ -351,12 +380,8 @@ def _in_own_thread(fn: Callable[[], _T]) -> _T:
     return value  # type: ignore[no-any-return]
 
 
-def _execute(
-    nb: Any, kernel: str, cwd: str, env: dict[str, str], deadline: float | None, timeout_s: Any
-) -> CellError | None:
-    """Run ``nb`` in place; turn a timeout or dead kernel into an error output (or CellError)."""
-    from jupyter_client.kernelspec import NoSuchKernel
-    from nbclient.exceptions import DeadKernelError
+def new_client(nb: Any, kernel: str, deadline: float | None, timeout_s: Any, **kw: Any) -> Any:
+    """papermill's client (and its execution manager) for ``nb``, limited by ``deadline``."""
     from papermill.engines import NotebookExecutionManager
     from traitlets.config import Config
 
@@ -365,7 +390,7 @@ def _execute(
 
     nb_man = NotebookExecutionManager(nb, progress_bar=False, autosave_cell_every=0)
     whole = None if timeout_s is None else math.ceil(timeout_s)  # nbclient wants integers
-    client = _client_class()(
+    return _client_class()(
         nb_man,
         kernel_name=kernel,
         timeout=whole,
@@ -373,42 +398,75 @@ def _execute(
         startup_timeout=min(60, whole or 60),
         log=_LOG,
         config=Config(_kernel_config()),
+        **kw,
     )
+
+
+def failure(
+    e: BaseException,
+    index: int,
+    deadline: float | None,
+    timeout_s: Any,
+    kernel_out: Callable[[], str],
+) -> tuple[str, str, list[str]] | None:
+    """(ename, evalue, extra traceback lines) for a timeout or a dead or missing kernel.
+
+    None when ``e`` is something else (a bug: re-raise it). ``index`` is the running cell (-1
+    before the first); ``kernel_out`` gives the kernel process's own output.
+    """
+    from nbclient.exceptions import DeadKernelError
+
+    if not isinstance(e, (TimeoutError, RuntimeError)):  # DeadKernelError is a RuntimeError
+        return None
+    if deadline is not None and time.monotonic() >= deadline - 0.01:
+        return ("TimeoutError", f"notebook run exceeded {timeout_s:g} s", [])
+    if isinstance(e, TimeoutError):
+        return ("TimeoutError", str(e), [])
+    if isinstance(e, DeadKernelError) or index < 0:
+        # A kernel that died or never started: its own last words say why.
+        return (type(e).__name__, str(e), kernel_out().splitlines()[-_KERNEL_TAIL:])
+    return None
+
+
+def _execute(
+    nb: Any, kernel: str, cwd: str, env: dict[str, str], deadline: float | None, timeout_s: Any
+) -> CellError | None:
+    """Run ``nb`` in place; turn a timeout or dead kernel into an error output (or CellError)."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    client = new_client(nb, kernel, deadline, timeout_s)
+    nb_man = client.nb_man
     nb_man.notebook_start()
     # The kernel process's own stdout/stderr: noise, except for the last words of a dead kernel.
     with tempfile.TemporaryFile() as kernel_out:
+
+        def said() -> str:
+            kernel_out.seek(0)
+            return kernel_out.read().decode("utf-8", "replace")
+
         try:
             _in_own_thread(
                 lambda: client.execute(cwd=cwd, env=env, stdout=kernel_out, stderr=kernel_out)
             )
         except NoSuchKernel:
             raise InvalidArgument(f"no such kernel: {kernel!r}", kernel=kernel) from None
-        except (TimeoutError, RuntimeError) as e:  # DeadKernelError is a RuntimeError
-            if deadline is not None and time.monotonic() >= deadline - 0.01:
-                failure = ("TimeoutError", f"notebook run exceeded {timeout_s:g} s", [])
-            elif isinstance(e, TimeoutError):
-                failure = ("TimeoutError", str(e), [])
-            elif isinstance(e, DeadKernelError) or client.current_index < 0:
-                # A kernel that died or never started: its own last words say why.
-                kernel_out.seek(0)
-                text = kernel_out.read().decode("utf-8", "replace")
-                failure = (type(e).__name__, str(e), text.splitlines()[-_KERNEL_TAIL:])
-            else:
+        except (TimeoutError, RuntimeError) as e:
+            found = failure(e, client.current_index, deadline, timeout_s, said)
+            if found is None:
                 raise
-            return _mark_failure(nb, client.current_index, *failure)
+            return mark_failure(nb, client.current_index, *found)
         finally:
             nb_man.notebook_complete()
     return None
 
 
-def _finish(
-    nb: Any, out: str, injected: tuple[int, bool] | None, early: CellError | None, start: float
-) -> RunResult:
+def finish(run: Prepared, early: CellError | None) -> RunResult:
     """Write the executed notebook atomically and turn its first error into a CellError."""
     import nbformat
     from papermill.exceptions import PapermillExecutionError
     from papermill.execute import raise_for_execution_errors
 
+    nb, out, injected = run.nb, run.out, run.injected
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = os.path.join(os.path.dirname(out), f".{uuid.uuid4().hex}.tmp.ipynb")
     error = early
@@ -429,4 +487,4 @@ def _finish(
     log = _log_text(nb)
     if error is not None:
         log += (error.traceback or f"{error.ename}: {error.evalue}") + "\n"
-    return RunResult(error is None, time.monotonic() - start, out, log, error)
+    return RunResult(error is None, time.monotonic() - run.start, out, log, error)

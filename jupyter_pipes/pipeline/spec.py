@@ -198,11 +198,27 @@ class Transform(_Model):
     notebook: str | None = None
     parameters: dict[str, JsonValue] = Field(default_factory=dict)
     kernel: str | None = None
-    isolation: Literal["fresh", "warm"] = "fresh"
+    isolation: Literal["fresh", "warm"] | None = None
+    """Notebooks: ``"warm"`` (the default: a kernel per worker, reset between datums) or
+    ``"fresh"`` (a kernel per datum). Always ``None`` for commands."""
     cmd: list[str] | None = None
     stdin: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
     image: str | None = None  # accepted so Pachyderm specs load; ignored
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_isolation(cls, data: Any) -> Any:
+        """Notebooks default to warm kernels. Commands have no isolation; snapshots written
+        before warm kernels existed say ``"fresh"`` for commands too: accepted and dropped."""
+        if not isinstance(data, dict):
+            return data
+        is_cmd = data.get("cmd") is not None
+        if is_cmd and data.get("isolation") == "fresh":
+            return {k: v for k, v in data.items() if k != "isolation"}
+        if not is_cmd and data.get("notebook") is not None and data.get("isolation") is None:
+            return {**data, "isolation": "warm"}
+        return data
 
     @model_validator(mode="after")
     def _one_kind(self) -> Transform:
@@ -211,7 +227,7 @@ class Transform(_Model):
         if self.cmd is not None:
             if not self.cmd or not self.cmd[0]:
                 raise _fail("give a command and its arguments, e.g. ['python3', 'run.py']", "cmd")
-            defaults: dict[str, object] = {"parameters": {}, "kernel": None, "isolation": "fresh"}
+            defaults: dict[str, object] = {"parameters": {}, "kernel": None, "isolation": None}
             for key, default in defaults.items():
                 if getattr(self, key) != default:
                     raise _fail(f"{key!r} is for a notebook transform, not for cmd", key)

@@ -15,14 +15,18 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
 
 from ..store.backend import Backend
 from ..store.local import export_entry, ingest_folder
 from ..store.objects import BlobReader, BlobRef, PackWriter
 from ..store.trees import Entry, Root, TreeStore
+
+if TYPE_CHECKING:
+    from .warm import KernelPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +40,15 @@ class TaskInput:
 
 @dataclass(frozen=True, slots=True)
 class Transform:
-    """What to run: a notebook (its bytes) or a command."""
+    """What to run: a notebook (its bytes) or a command.
+
+    ``isolation``: ``"fresh"`` starts a kernel per datum; ``"warm"`` runs the datum in a kernel
+    of the worker's pool, reset between datums (fresh when the task runs without a pool).
+    """
 
     notebook: bytes | None = None
     kernel: str | None = None
+    isolation: str = "fresh"
     parameters: dict[str, Any] = field(default_factory=dict)
     cmd: tuple[str, ...] = ()
     stdin: tuple[str, ...] = ()
@@ -81,8 +90,12 @@ def _backend(url: str) -> Backend:
     return Backend(url)
 
 
-def run_datum(task: DatumTask) -> DatumResult:
-    """Process one datum, retrying up to ``task.tries`` times. Never raises for stage errors."""
+def run_datum(task: DatumTask, kernels: KernelPool | None = None) -> DatumResult:
+    """Process one datum, retrying up to ``task.tries`` times. Never raises for stage errors.
+
+    ``kernels``: the worker's warm kernels, for a notebook transform with ``isolation="warm"``
+    (without a pool such a datum starts a fresh kernel).
+    """
     backend = _backend(task.store_url)
     reader = BlobReader(backend)
     trees = TreeStore(reader, cache_size=256)
@@ -98,7 +111,7 @@ def run_datum(task: DatumTask) -> DatumResult:
             out = os.path.join(pfs, "out")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
-            result = _run_stage(task, folders, out, scratch)
+            result = _run_stage(task, folders, out, scratch, kernels)
             if result.ok:
                 break
         assert result is not None
@@ -157,17 +170,30 @@ def _materialise(task: DatumTask, trees: TreeStore, reader: BlobReader, pfs: str
     return folders
 
 
-def _run_stage(task: DatumTask, folders: dict[str, str], out: str, scratch: str) -> Any:
+def _run_stage(
+    task: DatumTask,
+    folders: dict[str, str],
+    out: str,
+    scratch: str,
+    kernels: KernelPool | None,
+) -> Any:
     t = task.transform
     params: dict[str, Any] = {**t.parameters, **folders}
     params.update(out=out, datum_id=task.datum_id, job_id=task.job_id)
     if t.notebook is not None:
-        from .notebook import run_notebook
-
         src = os.path.join(scratch, "stage.ipynb")
         with open(src, "wb") as f:
             f.write(t.notebook)
-        return run_notebook(
+        run: Callable[..., Any]
+        if t.isolation == "warm" and kernels is not None:
+            from .warm import run_warm
+
+            run = partial(run_warm, kernels)
+        else:
+            from .notebook import run_notebook
+
+            run = run_notebook
+        return run(
             src,
             os.path.join(scratch, "executed.ipynb"),
             params,

@@ -1,0 +1,91 @@
+"""The Dask side of datum execution: a worker plugin holding warm kernels, and the batch task.
+
+Imported only by ``executor.py``, lazily, like ``dask.distributed`` itself: together they are
+the one place that imports Dask.
+
+:class:`WarmKernels` gives every worker a :class:`~jupyter_pipes.pipeline.warm.KernelPool`.
+With the default local cluster the workers are threads of one process and may share one plugin
+object, so pools are kept per worker. :func:`run_batch` is what a Dask task runs: a few datums
+in a row (batching cuts scheduler round trips when datums are tiny), each with its own result,
+retries and failure.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from distributed import WorkerPlugin, get_worker
+
+from .warm import MAX_USES, KernelPool
+from .worker import DatumResult, DatumTask, run_datum
+
+PLUGIN_NAME = "jupyter-pipes-kernels"
+
+
+class WarmKernels(WorkerPlugin):  # type: ignore[misc]
+    """Keeps a pool of warm kernels on each worker (started on first use, stopped at teardown).
+
+    Parameters
+    ----------
+    max_uses:
+        Datums per kernel process before it is replaced.
+    """
+
+    name = PLUGIN_NAME
+    idempotent = True  # a second client of the same cluster keeps the kernels already warm
+
+    def __init__(self, max_uses: int = MAX_USES) -> None:
+        self.max_uses = max_uses
+        self._pools: dict[int, KernelPool] = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"max_uses": self.max_uses}  # pools and locks stay where they are
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["max_uses"])  # type: ignore[misc]
+
+    def setup(self, worker: Any) -> None:
+        with self._lock:
+            nthreads = getattr(getattr(worker, "state", None), "nthreads", 1) or 1
+            self._pools[id(worker)] = KernelPool(max_uses=self.max_uses, max_idle=nthreads + 1)
+
+    def teardown(self, worker: Any) -> None:
+        with self._lock:
+            pool = self._pools.pop(id(worker), None)
+        if pool is not None:
+            pool.close(wait=False)  # never block the worker's event loop
+
+    def pool(self, worker: Any) -> KernelPool | None:
+        """The pool of ``worker`` (None before setup or after teardown)."""
+        with self._lock:
+            return self._pools.get(id(worker))
+
+
+def current_pool() -> KernelPool | None:
+    """The warm kernels of the worker running this task; None outside a worker or plugin."""
+    try:
+        worker = get_worker()
+    except ValueError:  # not in a Dask task
+        return None
+    plugin = worker.plugins.get(PLUGIN_NAME)
+    return plugin.pool(worker) if isinstance(plugin, WarmKernels) else None
+
+
+def failed_result(task: DatumTask, exc: BaseException) -> DatumResult:
+    """The result of a datum whose task raised (worker crash, materialisation failure, ...)."""
+    error = {"cell_index": -1, "ename": type(exc).__name__, "evalue": str(exc)}
+    return DatumResult(task.datum_id, False, 1, 0.0, error=error)
+
+
+def run_batch(tasks: list[DatumTask]) -> list[DatumResult]:
+    """Run datums one after the other on this worker; one result per datum, never raises."""
+    pool = current_pool()
+    results = []
+    for task in tasks:
+        try:
+            results.append(run_datum(task, pool))
+        except Exception as exc:
+            results.append(failed_result(task, exc))
+    return results

@@ -1,0 +1,152 @@
+"""Warm kernels: run notebooks in already-started kernels, reset between datums.
+
+A :class:`KernelPool` (one per Dask worker, see ``dask_plugin.py``) hands out
+:class:`~jupyter_pipes.pipeline.warm_kernel.WarmKernel` slots keyed by (kernel name,
+environment), each to one datum at a time; a slot owns one kernel process and a thread that
+drives it. :func:`run_warm` runs a datum like :func:`notebook.run_notebook` does — same
+parameter injection, same papermill client, same executed notebook, log and
+:class:`CellError` — except that the kernel is already running:
+
+1. before the datum, the kernel ``chdir``s to the datum's folder;
+2. the cells run through papermill's client (``papermill_execute_cells``);
+3. after it, in the background, the kernel is reset (:mod:`kernel_reset`: namespace, user
+   modules, ``sys.path``, cwd, ``os.environ``, streams, warning filters, execution counter) —
+   or, after a failure, a timeout, a dead kernel or ``max_uses`` datums, replaced by a new
+   kernel process (started in the background too).
+
+Kernels that are not IPython kernels for Python cannot be reset: they run fresh.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from .command import RunResult
+from .notebook import finish, prepare, run_notebook
+from .warm_kernel import MAX_USES, Key, WarmKernel
+
+__all__ = ["MAX_USES", "KernelPool", "WarmKernel", "run_warm"]
+
+
+def _warmable(kernel: str) -> bool:
+    """Whether ``kernel`` is an IPython kernel for Python (whose state we know how to reset)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        return False
+    return spec.language.lower() == "python" and any("ipykernel" in a for a in spec.argv)
+
+
+class KernelPool:
+    """Warm kernels of one Dask worker, never used by two datums at once.
+
+    Parameters
+    ----------
+    max_uses:
+        Datums per kernel process before it is replaced by a new one.
+    max_idle:
+        Kernels kept between datums (the least recently used beyond this are stopped).
+    """
+
+    def __init__(self, *, max_uses: int = MAX_USES, max_idle: int = 2) -> None:
+        self.max_uses, self.max_idle = max_uses, max_idle
+        self._idle: list[WarmKernel] = []  # least recently used first
+        self._busy: set[WarmKernel] = set()
+        self._live: set[WarmKernel] = set()  # every slot not closed yet
+        self._lock = threading.Lock()
+        self._closed = False
+        # at interpreter exit (or if the pool is dropped unclosed), kill what is left
+        weakref.finalize(self, _kill_all, self._live)
+
+    def acquire(self, kernel: str, env: Mapping[str, str]) -> WarmKernel | None:
+        """A kernel for this datum, for its exclusive use; None if ``kernel`` cannot be warm."""
+        key: Key = (kernel, tuple(sorted(env.items())))
+        with self._lock:
+            for i in range(len(self._idle) - 1, -1, -1):
+                if self._idle[i].key == key:
+                    slot = self._idle.pop(i)
+                    self._busy.add(slot)
+                    return slot
+        if not _warmable(kernel):
+            return None
+        slot = WarmKernel(kernel, env, max_uses=self.max_uses)
+        with self._lock:
+            self._busy.add(slot)
+            self._live.add(slot)
+        return slot
+
+    def release(self, slot: WarmKernel, healthy: bool) -> None:
+        """Give ``slot`` back after a datum (``healthy``: it succeeded); it resets meanwhile."""
+        slot.recycle(healthy)
+        with self._lock:
+            self._busy.discard(slot)
+            if self._closed:
+                self._close(slot)
+                return
+            self._idle.append(slot)
+            while len(self._idle) > self.max_idle:
+                self._close(self._idle.pop(0))
+
+    def _close(self, slot: WarmKernel) -> Future[None]:
+        fut = slot.close()
+        fut.add_done_callback(lambda _f: self._live.discard(slot))
+        return fut
+
+    def close(self, wait: bool = True) -> None:
+        """Stop every idle kernel; busy ones stop when released."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle[:] = list(self._idle), []
+        futures = [self._close(k) for k in idle]
+        if wait:
+            for f in futures:
+                f.result()
+
+
+def _kill_all(live: set[WarmKernel]) -> None:
+    for k in list(live):
+        k.kill_now()
+
+
+def run_warm(
+    pool: KernelPool,
+    notebook: str | os.PathLike[str],
+    executed_path: str | os.PathLike[str],
+    parameters: dict[str, Any],
+    *,
+    cwd: str | os.PathLike[str],
+    kernel_name: str | None = None,
+    timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
+) -> RunResult:
+    """:func:`notebook.run_notebook` in a warm kernel of ``pool``: same arguments, same result.
+
+    ``timeout_s`` counts from this call (waiting for a kernel still starting included). Falls
+    back to a fresh kernel when the kernel is not an IPython kernel for Python.
+    """
+    run = prepare(notebook, executed_path, parameters, cwd, kernel_name, timeout_s, env)
+    slot = pool.acquire(run.kernel, env or {})
+    if slot is None:
+        return run_notebook(
+            notebook,
+            executed_path,
+            parameters,
+            cwd=cwd,
+            kernel_name=kernel_name,
+            timeout_s=timeout_s,
+            env=env,
+        )
+    healthy = False
+    try:
+        result = finish(run, slot.run(run, timeout_s))
+        healthy = result.ok
+        return result
+    finally:
+        pool.release(slot, healthy)
