@@ -1,17 +1,23 @@
 /**
- * jupyter_pipes' JupyterLab extension: a sidebar with the store's repos (and, next, history,
- * the DAG, jobs and one-click revert), plus a palette command to open it.
+ * jupyter_pipes' JupyterLab extension: the Pipes sidebar (repos, commit history, the DAG, jobs,
+ * one-click revert), a main-area DAG, palette commands, and the read-only `pipes:` drive that
+ * opens stored files and executed notebooks in JupyterLab's own viewers.
  */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { PipesModel } from './model';
-import { PipesPanel } from './panel';
+import { addCommands } from './commands';
+import { CommandIDs } from './commandIds';
+import { PipesDrive } from './drive';
+import { DRIVE_NAME, PipesModel } from './model';
+import { DagPanel, PipesPanel } from './widgets';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
@@ -20,33 +26,55 @@ const ICON_SVG =
 
 export const pipesIcon = new LabIcon({ name: 'jupyter-pipes:icon', svgstr: ICON_SVG });
 
+const FILES_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
+  '<path class="jp-icon3" fill="#616161" d="M10 4H4c-1.1 0-2 .9-2 2v12c0 1.1.9 2 2 2h16c1.1 0 ' +
+  '2-.9 2-2V8c0-1.1-.9-2-2-2h-8l-2-2zm3 5h2v3h3v2h-3v3h-2v-3h-3v-2h3z"/></svg>';
+
+/** The icon of the read-only `pipes:` file browser. */
+export const pipesFilesIcon = new LabIcon({ name: 'jupyter-pipes:files', svgstr: FILES_SVG });
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-pipes:plugin',
   description: 'Sidebar for jupyter_pipes: repos, history, the DAG, jobs and model revert.',
   autoStart: true,
-  optional: [ICommandPalette, ILayoutRestorer],
+  optional: [ICommandPalette, ILayoutRestorer, IDocumentManager, IFileBrowserFactory],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    docManager: IDocumentManager | null,
+    browserFactory: IFileBrowserFactory | null
   ) => {
+    const drive = new PipesDrive();
+    (docManager?.services.contents ?? app.serviceManager.contents).addDrive(drive);
+
     const model = new PipesModel();
-    const panel = new PipesPanel(model);
+    const panel = new PipesPanel(model, app.commands);
     panel.title.icon = pipesIcon;
     app.shell.add(panel, 'left', { rank: 600 });
-    if (restorer) {
-      restorer.add(panel, 'jupyter-pipes-panel');
+    restorer?.add(panel, 'jupyter-pipes-panel');
+
+    const dagTracker = new WidgetTracker<MainAreaWidget<DagPanel>>({ namespace: 'jupyter-pipes-dag' });
+    restorer?.restore(dagTracker, { command: CommandIDs.openDag, name: () => 'dag' });
+
+    addCommands({ app, model, panel, icon: pipesIcon, docManager, palette, dagTracker });
+
+    if (browserFactory) {
+      // the store as a read-only file browser (pipes:repo@branch/...)
+      const browser = browserFactory.createFileBrowser('jupyter-pipes-files', {
+        driveName: DRIVE_NAME,
+        refreshInterval: 300000
+      });
+      browser.title.icon = pipesFilesIcon;
+      browser.title.caption = 'Pipes files: every repo@branch, read-only';
+      browser.id = 'jupyter-pipes-files';
+      browser.addClass('jp-PipesFiles');
+      app.shell.add(browser, 'left', { rank: 601 });
+      restorer?.add(browser, 'jupyter-pipes-files');
     }
-    const command = 'jupyter-pipes:open';
-    app.commands.addCommand(command, {
-      label: 'Pipes: Open the Versioned Data Sidebar',
-      execute: () => {
-        app.shell.activateById(panel.id);
-        void model.refresh();
-      }
-    });
-    palette?.addItem({ command, category: 'Pipes' });
-    void model.refresh();
+
+    void app.restored.then(() => model.refresh());
   }
 };
 

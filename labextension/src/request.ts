@@ -1,5 +1,7 @@
 /**
- * The one place the sidebar talks HTTP: every call goes through `requestAPI`.
+ * The one place the sidebar talks HTTP: JSON calls go through `requestAPI`, file bytes through
+ * `requestBytes`, the live event stream through `openEventStream`. Every request goes through
+ * `ServerConnection.makeRequest`, so the token, the XSRF header and the base URL are right.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -15,38 +17,85 @@ export class PipesRequestError extends Error {
   }
 }
 
+/** The absolute URL of an API path (for links such as downloads). */
+export function apiUrl(endPoint: string): string {
+  const settings = ServerConnection.makeSettings();
+  return URLExt.join(settings.baseUrl, 'pipes', 'api', endPoint);
+}
+
+async function send(endPoint: string, init: RequestInit): Promise<Response> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, 'pipes', 'api', endPoint);
+  try {
+    return await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    if ((error as Error)?.name === 'AbortError') {
+      throw error;
+    }
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+}
+
+function parse(text: string): any {
+  if (text.length === 0) {
+    return text;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // not JSON: keep the text
+  }
+}
+
+async function fail(response: Response): Promise<never> {
+  const data = parse(await response.text());
+  const message =
+    (data && typeof data === 'object' && (data.message as string)) ||
+    response.statusText ||
+    `HTTP ${response.status}`;
+  throw new PipesRequestError(message, response.status, typeof data === 'object' ? data : {});
+}
+
 /**
- * Call the jupyter_pipes REST API.
+ * Call the jupyter_pipes REST API; the answer's JSON (or text, if it is not JSON).
  *
  * @param endPoint path under `/pipes/api/` (e.g. `repos` or `repos/data/commits?limit=20`)
  * @param init fetch options (method, body...)
  */
-export async function requestAPI<T>(
-  endPoint = '',
-  init: RequestInit = {}
-): Promise<T> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, 'pipes', 'api', endPoint);
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(url, init, settings);
-  } catch (error) {
-    throw new ServerConnection.NetworkError(error as TypeError);
-  }
-  const text = await response.text();
-  let data: any = text;
-  if (text.length > 0) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-  }
+export async function requestAPI<T>(endPoint = '', init: RequestInit = {}): Promise<T> {
+  const response = await send(endPoint, init);
   if (!response.ok) {
-    const message =
-      (data && typeof data === 'object' && (data.message as string)) ||
-      response.statusText;
-    throw new PipesRequestError(message, response.status, data || {});
+    return fail(response);
   }
-  return data as T;
+  return parse(await response.text()) as T;
+}
+
+/** GET an API path's raw bytes (a stored file, an executed notebook). */
+export async function requestBytes(endPoint: string): Promise<ArrayBuffer> {
+  const response = await send(endPoint, {});
+  if (!response.ok) {
+    return fail(response);
+  }
+  return response.arrayBuffer();
+}
+
+/**
+ * Open `/pipes/api/events` (server-sent events) for reading with `response.body`.
+ *
+ * @param lastEventId the last event seen, so the server replays what came after it
+ * @param signal aborts the stream
+ */
+export async function openEventStream(
+  lastEventId: string | null,
+  signal: AbortSignal
+): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'text/event-stream' };
+  if (lastEventId) {
+    headers['Last-Event-ID'] = lastEventId;
+  }
+  const response = await send('events', { headers, signal, cache: 'no-store' });
+  if (!response.ok) {
+    return fail(response);
+  }
+  return response;
 }

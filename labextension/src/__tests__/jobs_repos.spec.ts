@@ -1,0 +1,118 @@
+import { JobsModel, progress } from '../model/jobs';
+import { defaultBranch, ReposModel } from '../model/repos';
+import { requestAPI, requestBytes } from '../request';
+import { args, commit, job, paginate, router, settle } from './helpers';
+
+jest.mock('../request', () => ({ requestAPI: jest.fn(), requestBytes: jest.fn() }));
+const api = requestAPI as jest.MockedFunction<typeof requestAPI>;
+const bytes = requestBytes as jest.MockedFunction<typeof requestBytes>;
+
+describe('JobsModel', () => {
+  beforeEach(() => {
+    api.mockReset();
+    bytes.mockReset();
+  });
+
+  it('lists a pipeline’s jobs, follows the selected job live and reloads its datums', async () => {
+    const datums = { items: [{ id: 'd1' }], offset: 0, limit: 50, next_offset: null };
+    const r = router([
+      ['jobs', paginate([job('j2'), job('j1', { state: 'success' })])],
+      ['jobs/j2/datums', datums]
+    ]);
+    api.mockImplementation(r.impl);
+    const m = new JobsModel();
+    await m.show('predict');
+    expect(args(r.calls[0].endPoint)).toMatchObject({ pipeline: 'predict' });
+    await m.select('j2');
+    expect(m.job?.id).toBe('j2');
+    expect(m.datums).toHaveLength(1);
+    const datumCalls = () => r.calls.filter(c => c.endPoint.startsWith('jobs/j2/datums')).length;
+    expect(datumCalls()).toBe(1);
+    m.applyJob(job('j2', { processed: 2 }));
+    await settle();
+    expect(m.job?.processed).toBe(2);
+    expect(m.jobs[0].processed).toBe(2);
+    expect(datumCalls()).toBe(2);
+    m.applyJob(job('other', { pipeline: 'model' })); // another pipeline's job: ignored
+    expect(m.jobs.map(j => j.id)).toEqual(['j2', 'j1']);
+  });
+
+  it('fetches logs as text', async () => {
+    api.mockImplementation(router([['jobs', paginate([job('j1')])], ['jobs/j1/datums', paginate([])]]).impl);
+    bytes.mockResolvedValue(new TextEncoder().encode('42\n').buffer as ArrayBuffer);
+    const m = new JobsModel();
+    await m.show('predict');
+    await m.select('j1');
+    await m.showLog('d1');
+    expect(bytes).toHaveBeenCalledWith('jobs/j1/datums/d1/log');
+    expect(m.log).toEqual({ title: 'log of datum d1', text: '42\n' });
+  });
+
+  it('computes progress shares', () => {
+    expect(progress({ total: 4, processed: 2, skipped: 1, failed: 1 })).toEqual({ processed: 50, skipped: 25, failed: 25 });
+    expect(progress({ total: 0, processed: 0, skipped: 0, failed: 0 })).toEqual({ processed: 0, skipped: 0, failed: 0 });
+  });
+});
+
+describe('ReposModel', () => {
+  beforeEach(() => api.mockReset());
+
+  it('uploads dropped files one commit per file, then reloads', async () => {
+    const r = router([
+      [/^repos\/data\/branches\/master\/files/, (e: string) => commit(args(e).path, { repo: 'data' })],
+      ['repos', { items: [] }]
+    ]);
+    api.mockImplementation(r.impl);
+    const m = new ReposModel();
+    const commits = await m.uploadFiles('data', 'master', [
+      { name: 'a.csv', body: 'x,y\n' },
+      { name: 'b c.png', body: new ArrayBuffer(3) }
+    ]);
+    expect(commits.map(c => c.id)).toEqual(['/a.csv', '/b c.png']);
+    const puts = r.calls.filter(c => c.init.method === 'PUT');
+    expect(puts.map(c => c.endPoint)).toEqual([
+      'repos/data/branches/master/files?path=%2Fa.csv&message=upload%20a.csv',
+      'repos/data/branches/master/files?path=%2Fb%20c.png&message=upload%20b%20c.png'
+    ]);
+    expect((puts[0].init.headers as Record<string, string>)['Content-Type']).toBe('application/octet-stream');
+    expect(m.upload).toMatchObject({ done: 2, total: 2, error: null });
+  });
+
+  it('stops at a failed upload and says which file', async () => {
+    api.mockImplementation(router([[/files/, new Error('too large')]]).impl);
+    const m = new ReposModel();
+    const commits = await m.uploadFiles('data', 'dev', [{ name: 'big.bin', body: '' }, { name: 'next', body: '' }]);
+    expect(commits).toEqual([]);
+    expect(m.upload?.error).toContain('big.bin');
+    expect(m.upload?.error).toContain('too large');
+    expect(api).toHaveBeenCalledTimes(1);
+  });
+
+  it('creates a repo and loads last commits once per head', async () => {
+    let items: any[] = [];
+    const r = router([
+      ['repos', (_: string, init: RequestInit) => {
+        if (init.method === 'POST') {
+          const body = JSON.parse(String(init.body));
+          items = [{ name: body.name, description: body.description, created: '', branches: ['master'], size_bytes: 0, last_commit: 'h1' }];
+          return items[0];
+        }
+        return { items };
+      }],
+      ['repos/new/commits/h1', commit('h1', { repo: 'new' })]
+    ]);
+    api.mockImplementation(r.impl);
+    const m = new ReposModel();
+    await m.create('new', 'fresh data');
+    expect(m.repos.map(x => x.name)).toEqual(['new']);
+    expect(m.lastCommit(m.repos[0])?.id).toBe('h1');
+    await m.refresh();
+    expect(r.calls.filter(c => c.endPoint === 'repos/new/commits/h1')).toHaveLength(1);
+  });
+
+  it('opens a repo on master, else on its first data branch', () => {
+    const base = { name: 'r', description: '', created: '', size_bytes: 0, last_commit: null };
+    expect(defaultBranch({ ...base, branches: ['dev', 'master'] })).toBe('master');
+    expect(defaultBranch({ ...base, branches: ['spec', 'out'] })).toBe('out');
+  });
+});

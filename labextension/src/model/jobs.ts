@@ -1,0 +1,243 @@
+/**
+ * The jobs of one pipeline (newest first, live from events) and the selected job: its datums,
+ * its error, its logs.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { requestAPI, requestBytes } from '../request';
+import { apiPath, query } from '../url';
+import { Refresher } from './refresher';
+import { IDatum, IJob, IPage } from './types';
+
+export const JOB_PAGE = 20;
+export const DATUM_PAGE = 50;
+
+/** Shares of a job's datums, in percent of the total: processed, skipped, failed. */
+export function progress(job: Pick<IJob, 'total' | 'processed' | 'skipped' | 'failed'>): {
+  processed: number;
+  skipped: number;
+  failed: number;
+} {
+  if (job.total <= 0) {
+    return { processed: 0, skipped: 0, failed: 0 };
+  }
+  const pct = (n: number) => Math.min(100, (100 * n) / job.total);
+  return { processed: pct(job.processed), skipped: pct(job.skipped), failed: pct(job.failed) };
+}
+
+export class JobsModel {
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get pipeline(): string | null {
+    return this._pipeline;
+  }
+
+  get jobs(): IJob[] {
+    return this._jobs;
+  }
+
+  get hasMore(): boolean {
+    return this._nextOffset !== null;
+  }
+
+  get error(): string | null {
+    return this._error;
+  }
+
+  get loading(): boolean {
+    return this._loading;
+  }
+
+  /** The selected job (kept live by events). */
+  get job(): IJob | null {
+    return this._job;
+  }
+
+  get datums(): IDatum[] {
+    return this._datums;
+  }
+
+  get hasMoreDatums(): boolean {
+    return this._datumsNext !== null;
+  }
+
+  /** Text of the last log asked for (`logs` of the job or of one datum). */
+  get log(): { title: string; text: string } | null {
+    return this._log;
+  }
+
+  /** Show the jobs of `pipeline` (`null`: none). */
+  async show(pipeline: string | null): Promise<void> {
+    if (pipeline === this._pipeline && this._jobs.length) {
+      return;
+    }
+    this._pipeline = pipeline;
+    this._jobs = [];
+    this._nextOffset = null;
+    this._job = null;
+    this._datums = [];
+    this._log = null;
+    this._error = null;
+    this._changed.emit();
+    if (pipeline) {
+      await this._fetch(0, JOB_PAGE, false);
+    }
+  }
+
+  async loadMore(): Promise<void> {
+    if (this._nextOffset !== null && !this._loading) {
+      await this._fetch(this._nextOffset, JOB_PAGE, true);
+    }
+  }
+
+  /** Reload the shown jobs (coalesced), and the selected job's datums. */
+  refresh(): Promise<void> {
+    return this._refresher.request();
+  }
+
+  /** Select a job (of any pipeline): its datums load. */
+  async select(jobId: string | null): Promise<void> {
+    this._log = null;
+    this._datums = [];
+    this._datumsNext = null;
+    if (!jobId) {
+      this._job = null;
+      this._changed.emit();
+      return;
+    }
+    this._job = this._jobs.find(j => j.id === jobId) ?? null;
+    this._changed.emit();
+    try {
+      if (!this._job) {
+        this._job = await requestAPI<IJob>(apiPath('jobs', jobId));
+      }
+      await this._fetchDatums(0, false);
+    } catch (error) {
+      this._error = `Could not load job ${jobId}: ${(error as Error).message}`;
+      this._changed.emit();
+    }
+  }
+
+  async loadMoreDatums(): Promise<void> {
+    if (this._job && this._datumsNext !== null) {
+      await this._fetchDatums(this._datumsNext, true);
+    }
+  }
+
+  /** Fetch the log of the selected job (every datum), or of one of its datums. */
+  async showLog(datum?: string): Promise<void> {
+    const job = this._job;
+    if (!job) {
+      return;
+    }
+    const path = datum ? apiPath('jobs', job.id, 'datums', datum, 'log') : apiPath('jobs', job.id, 'logs');
+    const title = datum ? `log of datum ${datum.slice(0, 8)}` : `logs of job ${job.id.slice(0, 8)}`;
+    try {
+      const text = new TextDecoder().decode(await requestBytes(path));
+      this._log = { title, text: text || '(empty log)' };
+    } catch (error) {
+      this._log = { title, text: `Could not load the log: ${(error as Error).message}` };
+    }
+    this._changed.emit();
+  }
+
+  hideLog(): void {
+    this._log = null;
+    this._changed.emit();
+  }
+
+  /** A job event: update it in place, or put a new job of this pipeline on top. */
+  applyJob(job: IJob): void {
+    let changed = false;
+    if (job.pipeline === this._pipeline) {
+      const i = this._jobs.findIndex(j => j.id === job.id);
+      if (i >= 0) {
+        this._jobs = this._jobs.map(j => (j.id === job.id ? job : j));
+      } else {
+        this._jobs = [job, ...this._jobs].sort((a, b) => b.created.localeCompare(a.created));
+      }
+      changed = true;
+    }
+    if (this._job?.id === job.id) {
+      const counts = (j: IJob) => `${j.state}/${j.processed}/${j.skipped}/${j.failed}`;
+      const progressed = counts(this._job) !== counts(job);
+      this._job = job;
+      changed = true;
+      if (progressed) {
+        void this._datumsRefresher.request();
+      }
+    }
+    if (changed) {
+      this._changed.emit();
+    }
+  }
+
+  private async _fetch(offset: number, limit: number, append: boolean): Promise<void> {
+    const pipeline = this._pipeline!;
+    this._loading = true;
+    this._changed.emit();
+    try {
+      const page = await requestAPI<IPage<IJob>>('jobs' + query({ pipeline, limit, offset }));
+      if (pipeline !== this._pipeline) {
+        return;
+      }
+      if (append) {
+        const known = new Set(this._jobs.map(j => j.id));
+        this._jobs = [...this._jobs, ...page.items.filter(j => !known.has(j.id))];
+      } else {
+        this._jobs = page.items;
+      }
+      this._nextOffset = page.next_offset;
+      if (this._job) {
+        this._job = this._jobs.find(j => j.id === this._job!.id) ?? this._job;
+      }
+      this._error = null;
+    } catch (error) {
+      this._error = `Could not load the jobs of ${pipeline}: ${(error as Error).message}`;
+    } finally {
+      this._loading = false;
+      this._changed.emit();
+    }
+  }
+
+  private async _fetchDatums(offset: number, append: boolean): Promise<void> {
+    const job = this._job;
+    if (!job) {
+      return;
+    }
+    const limit = append ? DATUM_PAGE : Math.max(DATUM_PAGE, this._datums.length);
+    const page = await requestAPI<IPage<IDatum>>(
+      apiPath('jobs', job.id, 'datums') + query({ limit, offset })
+    );
+    if (this._job?.id !== job.id) {
+      return;
+    }
+    this._datums = append ? [...this._datums, ...page.items] : page.items;
+    this._datumsNext = page.next_offset;
+    this._changed.emit();
+  }
+
+  private async _reload(): Promise<void> {
+    if (this._pipeline) {
+      await this._fetch(0, Math.max(JOB_PAGE, this._jobs.length), false);
+    }
+    if (this._job) {
+      await this._fetchDatums(0, false).catch(() => undefined);
+    }
+  }
+
+  private _pipeline: string | null = null;
+  private _jobs: IJob[] = [];
+  private _nextOffset: number | null = null;
+  private _loading = false;
+  private _error: string | null = null;
+  private _job: IJob | null = null;
+  private _datums: IDatum[] = [];
+  private _datumsNext: number | null = null;
+  private _log: { title: string; text: string } | null = null;
+  private _refresher = new Refresher(() => this._reload());
+  private _datumsRefresher = new Refresher(() => this._fetchDatums(0, false).catch(() => undefined));
+  private _changed = new Signal<this, void>(this);
+}
