@@ -56,6 +56,11 @@ class Client:
     db_url:
         SQLAlchemy URL of the metadata database. Default: ``$JUPYTER_PIPES_DB``, else a SQLite
         file inside a local store (an in-memory one for ``memory://``).
+    scheduler:
+        Address of an existing Dask scheduler for running jobs. Default:
+        ``$JUPYTER_PIPES_DASK_SCHEDULER``, else a local cluster started on first use.
+    n_workers:
+        Workers of that local cluster (default: the number of CPUs, at most 4).
     **storage_options:
         Passed to fsspec (e.g. ``endpoint_url`` for S3).
     """
@@ -66,12 +71,14 @@ class Client:
         *,
         db_url: str | None = None,
         scheduler: str | None = None,
+        n_workers: int | None = None,
         **storage_options: Any,
     ) -> None:
         self._store = Store(store, db_url=db_url, **storage_options)
         self._pipelines = Pipelines(self._store)
         self._store.gc_roots.append(self._pipelines.gc_roots)
         self._scheduler = scheduler
+        self._n_workers = n_workers
         self._executor: Executor | None = None
 
     @property
@@ -288,8 +295,9 @@ class Client:
         head_ref = None if head is None else parse_ref(head if "@" in head else f"{repo}@{head}")
         return self._store.create_branch(repo, name, head_ref)
 
-    def list_branch(self, repo: str) -> list[BranchInfo]:
-        """A repo's branches."""
+    def list_branch(self, repo: str | None = None) -> list[BranchInfo]:
+        """A repo's branches; without ``repo``, every branch of every repo (one query: what the
+        server polls for live events)."""
         return self._store.list_branch(repo)
 
     def inspect_branch(self, branch: str) -> BranchInfo:
@@ -413,7 +421,9 @@ class Client:
         """A controller that runs this store's jobs on this client's Dask cluster."""
         if self._executor is None:
             memory = self._store.url.startswith("memory://")
-            self._executor = Executor(self._scheduler, processes=False if memory else None)
+            self._executor = Executor(
+                self._scheduler, n_workers=self._n_workers, processes=False if memory else None
+            )
         return Controller(self._pipelines, self._executor, progress=progress)
 
     def wait_job(

@@ -95,8 +95,10 @@ def iter_chunks(
         for c in _CHUNKER.cut_file(os.fspath(source)):
             yield c.data
     else:
+        # cut_stream's chunks are views into a buffer it reuses: copy each before yielding,
+        # since callers hold several chunks at once (hashing them in batches).
         for c in _CHUNKER.cut_stream(source):
-            yield c.data
+            yield memoryview(bytes(c.data))
 
 
 class PackWriter:

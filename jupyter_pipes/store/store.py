@@ -312,9 +312,11 @@ class Store:
                 self.head_moved(conn, repo, name, b.head, target)
             return BranchInfo(repo, name, target)
 
-    def list_branch(self, repo: str) -> list[BranchInfo]:
-        """The branches of a repo."""
+    def list_branch(self, repo: str | None = None) -> list[BranchInfo]:
+        """The branches of a repo, or (``None``) of every repo in one query."""
         with self.meta.read() as conn:
+            if repo is None:
+                return [BranchInfo(b.repo, b.name, b.head) for b in self.meta.list_branches(conn)]
             if self.meta.get_repo(conn, repo) is None:
                 raise NotFound(f"repo {repo!r} not found", repo=repo)
             return [BranchInfo(b.repo, b.name, b.head) for b in self.meta.list_branches(conn, repo)]

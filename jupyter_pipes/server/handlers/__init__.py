@@ -1,0 +1,75 @@
+"""The route table of ``/pipes/api/`` (``openapi.json`` documents exactly these routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
+from .events import EventsHandler
+from .files import RawFileHandler, UploadHandler
+from .jobs import (
+    DatumHandler,
+    DatumLogHandler,
+    DatumNotebookHandler,
+    DatumsHandler,
+    JobHandler,
+    JobLogsHandler,
+    JobsHandler,
+)
+from .meta import OpenAPIHandler, SettingsHandler
+from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
+from .repos import (
+    BranchesHandler,
+    BranchHandler,
+    DagHandler,
+    RepoHandler,
+    ReposHandler,
+    RevertHandler,
+)
+
+API = "/pipes/api"
+_SEGMENT = r"[^/]+"
+
+
+def _p(name: str) -> str:
+    """A named path parameter: one url-encoded segment (tornado decodes it)."""
+    return f"(?P<{name}>{_SEGMENT})"
+
+
+REPO = f"{API}/repos/{_p('repo')}"
+BRANCH = f"{REPO}/branches/{_p('branch')}"
+COMMIT = f"{REPO}/commits/{_p('ref')}"
+PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
+JOB = f"{API}/jobs/{_p('job')}"
+DATUM = f"{JOB}/datums/{_p('datum')}"
+
+ROUTES: list[tuple[str, type[Any]]] = [
+    (f"{API}/settings", SettingsHandler),
+    (f"{API}/openapi.json", OpenAPIHandler),
+    (f"{API}/events", EventsHandler),
+    (f"{API}/dag", DagHandler),
+    (f"{API}/repos", ReposHandler),
+    (REPO, RepoHandler),
+    (f"{REPO}/branches", BranchesHandler),
+    (BRANCH, BranchHandler),
+    (f"{BRANCH}/files", UploadHandler),
+    (f"{BRANCH}/revert", RevertHandler),
+    (f"{REPO}/commits", CommitsHandler),
+    (COMMIT, CommitHandler),
+    (f"{COMMIT}/files", FilesHandler),
+    (f"{COMMIT}/raw", RawFileHandler),
+    (f"{COMMIT}/diff", DiffHandler),
+    (f"{API}/pipelines", PipelinesHandler),
+    (PIPELINE, PipelineHandler),
+    (f"{PIPELINE}/jobs", RunPipelineHandler),
+    (f"{API}/jobs", JobsHandler),
+    (JOB, JobHandler),
+    (f"{JOB}/logs", JobLogsHandler),
+    (f"{JOB}/datums", DatumsHandler),
+    (DATUM, DatumHandler),
+    (f"{DATUM}/notebook", DatumNotebookHandler),
+    (f"{DATUM}/log", DatumLogHandler),
+]
+"""``(pattern, handler)`` relative to the server's base URL."""
+
+__all__ = ["API", "ROUTES"]

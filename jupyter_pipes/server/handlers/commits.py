@@ -1,0 +1,66 @@
+"""Routes of commits: history (paginated), detail with lineage, file listings and diffs.
+
+``{ref}`` in a path is anything the Client reads after ``repo@``: a commit id or unique
+prefix, a branch, or an ancestor (``master^2``, ``master~3``), url-encoded.
+"""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from .base import PipesHandler
+
+
+class CommitsHandler(PipesHandler):
+    """``/repos/{repo}/commits``: newest first, every commit or one branch's history."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str) -> None:
+        limit, offset = self.page()
+        branch = self.arg("branch")
+        ref = f"{repo}@{branch}" if branch else repo
+        commits = await self.call(self.client.list_commit, ref, limit=limit + 1, offset=offset)
+        self.reply_page(commits, limit, offset)
+
+
+class CommitHandler(PipesHandler):
+    """``/repos/{repo}/commits/{ref}``: one commit, its provenance and its subvenance."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, ref: str) -> None:
+        commit = await self.call(self.client.inspect_commit, f"{repo}@{ref}")
+        downstream = await self.call(self.client.list_subvenance, f"{repo}@{commit.id}")
+        self.reply({**commit.to_dict(), "subvenance": [c.to_dict() for c in downstream]})
+
+
+class FilesHandler(PipesHandler):
+    """``/repos/{repo}/commits/{ref}/files?path=/dir``: a directory's entries (or the file)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, ref: str) -> None:
+        path = self.arg("path", "/")
+        if self.flag("recursive"):
+            files = await self.call(self.client.walk_file, f"{repo}@{ref}", path)
+        else:
+            files = await self.call(self.client.list_file, f"{repo}@{ref}", path)
+        self.reply({"items": [f.to_dict() for f in files]})
+
+
+class DiffHandler(PipesHandler):
+    """``/repos/{repo}/commits/{ref}/diff?old=<ref>&path=/``: what changed since ``old``
+    (default: the parent)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, ref: str) -> None:
+        old = self.arg("old")
+        if old and "@" not in old:
+            old = f"{repo}@{old}"
+        entries = await self.call(
+            self.client.diff_file, f"{repo}@{ref}", self.arg("path", "/"), old=old
+        )
+        self.reply({"items": [e.to_dict() for e in entries]})

@@ -1,0 +1,86 @@
+"""Routes of jobs and datums: lists (paginated), details, executed notebooks and logs."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..views import job_dict
+from .base import PipesHandler
+from .files import RawContentMixin
+
+
+class JobsHandler(PipesHandler):
+    """``/jobs?pipeline=``: jobs newest first, of one pipeline or all."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        limit, offset = self.page()
+        jobs = await self.call(
+            self.client.list_job, self.arg("pipeline"), limit=limit + 1, offset=offset
+        )
+        self.reply_page(jobs, limit, offset, job_dict)
+
+
+class JobHandler(PipesHandler):
+    """``/jobs/{job}``: one job with its state, datum counts, timings and error."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job: str) -> None:
+        info = await self.call(self.client.inspect_job, job)
+        self.reply(job_dict(info))
+
+
+class JobLogsHandler(RawContentMixin, PipesHandler):
+    """``/jobs/{job}/logs``: the logs of every processed datum, as text."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job: str) -> None:
+        text = await self.call(self.client.get_logs, job)
+        self.finish(text.encode(), set_content_type="text/plain; charset=utf-8")
+
+
+class DatumsHandler(PipesHandler):
+    """``/jobs/{job}/datums``: a job's datums (processed, skipped and failed)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job: str) -> None:
+        limit, offset = self.page()
+        datums = await self.call(self.client.list_datum, job, limit=limit + 1, offset=offset)
+        self.reply_page(datums, limit, offset)
+
+
+class DatumHandler(PipesHandler):
+    """``/jobs/{job}/datums/{datum}``: one datum."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job: str, datum: str) -> None:
+        info = await self.call(self.client.inspect_datum, job, datum)
+        self.reply(info.to_dict())
+
+
+class DatumNotebookHandler(RawContentMixin, PipesHandler):
+    """``/jobs/{job}/datums/{datum}/notebook[?download=1]``: the executed notebook (JSON)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job: str, datum: str) -> None:
+        data = await self.call(self.client.get_datum_notebook, job, datum)
+        if self.flag("download"):
+            self.attachment(f"{job}-{datum}.ipynb")
+        self.finish(data, set_content_type="application/json")
+
+
+class DatumLogHandler(RawContentMixin, PipesHandler):
+    """``/jobs/{job}/datums/{datum}/log``: what the datum printed, as text."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job: str, datum: str) -> None:
+        text = await self.call(self.client.get_logs, job, datum)
+        self.finish(text.encode(), set_content_type="text/plain; charset=utf-8")

@@ -1,0 +1,104 @@
+"""Routes of pipelines: create and update from a spec body, inspect, delete, run.
+
+The body of a create or update is the spec, as JSON or YAML. A notebook path in it is relative
+to the server's root directory and must stay inside it (after resolving symbolic links), as any
+file the Jupyter server hands out does. Defining or running a pipeline runs code on the server,
+so these requests also need the ``execute`` permission on ``kernels``.
+"""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...errors import InvalidArgument
+from ...pipeline.spec import PipelineSpec, parse_spec
+from ..util import resolve_notebook
+from ..views import job_dict
+from .base import PipesHandler
+
+
+class SpecBodyMixin(PipesHandler):
+    """Reads and checks a spec from the request body."""
+
+    def spec_body(self) -> tuple[bytes, PipelineSpec]:
+        """The body's bytes and the parsed spec (``InvalidArgument`` names the bad field)."""
+        body = self.request.body
+        if not body.strip():
+            raise InvalidArgument("the request body must be a pipeline spec (JSON or YAML)")
+        spec = parse_spec(body)  # bytes are never read as a file name
+        if spec.transform.notebook is not None:
+            resolve_notebook(
+                spec.transform.notebook,
+                self.serverapp.root_dir,
+                allow_hidden=self.serverapp.contents_manager.allow_hidden,
+            )
+        return body, spec
+
+
+class PipelinesHandler(SpecBodyMixin):
+    """``/pipelines``: list, and create from a spec."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        pipelines = await self.call(self.client.list_pipeline)
+        self.reply({"items": [p.to_dict() for p in pipelines]})
+
+    @web.authenticated
+    @authorized
+    @authorized("execute", resource="kernels")
+    async def post(self) -> None:
+        body, _ = self.spec_body()
+        info = await self.call(self.client.create_pipeline, body, base_dir=self.serverapp.root_dir)
+        self.reply(info.to_dict(), 201)
+
+
+class PipelineHandler(SpecBodyMixin):
+    """``/pipelines/{pipeline}``: inspect, update (PUT a spec; ``?reprocess=1``), delete
+    (``?keep_repo=1`` keeps the output repo)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, pipeline: str) -> None:
+        info = await self.call(self.client.inspect_pipeline, pipeline)
+        self.reply(info.to_dict())
+
+    @web.authenticated
+    @authorized
+    @authorized("execute", resource="kernels")
+    async def put(self, pipeline: str) -> None:
+        body, spec = self.spec_body()
+        if spec.name != pipeline:
+            raise InvalidArgument(
+                f"pipeline.name: the spec names {spec.name!r}, the URL {pipeline!r}",
+                field="pipeline.name",
+            )
+        info = await self.call(
+            self.client.update_pipeline,
+            body,
+            reprocess=self.flag("reprocess"),
+            base_dir=self.serverapp.root_dir,
+        )
+        self.reply(info.to_dict())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, pipeline: str) -> None:
+        await self.call(self.client.delete_pipeline, pipeline, keep_repo=self.flag("keep_repo"))
+        self.set_status(204)
+        self.finish()
+
+
+class RunPipelineHandler(PipesHandler):
+    """``/pipelines/{pipeline}/jobs``: POST queues a job on the inputs' current heads."""
+
+    @web.authenticated
+    @authorized
+    @authorized("execute", resource="kernels")
+    async def post(self, pipeline: str) -> None:
+        reprocess = self.json_body().get("reprocess", False)
+        if not isinstance(reprocess, bool):
+            raise InvalidArgument("reprocess: expected true or false", field="reprocess")
+        job = await self.call(self.client.run_pipeline, pipeline, reprocess=reprocess)
+        self.reply(job_dict(job), 201)

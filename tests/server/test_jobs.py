@@ -1,0 +1,181 @@
+"""Jobs run by the controller inside the server; datums, notebooks and logs over HTTP; live
+events for a commit made by another process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from jupyter_pipes import Client
+from jupyter_pipes.server import PipesApp
+
+from .helpers import EventStream, Fetch, cmd_spec, error, get_json, wait_job
+
+UPPER = 'for f in "$data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; echo "did $f"; done'
+
+
+@pytest.fixture
+def pipes_config(store_path: Path) -> dict[str, Any]:
+    return {
+        "store": str(store_path),
+        "run_controller": True,
+        "poll_interval": 0.1,
+        "event_poll_interval": 0.2,
+    }
+
+
+@pytest.fixture
+def data(client: Client) -> None:
+    client.create_repo("data")
+    with client.start_commit("data@master") as oc:
+        for name in ("a", "b", "c"):
+            oc.put_file(f"/{name}.txt", name.encode())
+
+
+async def test_the_server_runs_jobs_and_serves_datums_and_logs(api: Fetch, data: None) -> None:
+    spec = cmd_spec("up", {"pfs": {"repo": "data", "glob": "/*"}}, UPPER)
+    created = await get_json(api, "pipelines", method="POST", body=json.dumps(spec))
+    job = await wait_job(api, created["last_job"])
+    assert (job["state"], job["total"], job["processed"], job["skipped"]) == ("success", 3, 3, 0)
+    assert job["output_commit"] and job["duration_s"] is not None
+    raw = await api("repos", "up", "commits", "master", "raw", params={"path": "/b.txt"})
+    assert raw.body == b"B"
+    out = await get_json(api, "repos", "up", "commits", "master")
+    assert {p["repo"] for p in out["provenance"]} == {"data", "up"}
+    page = await get_json(api, "jobs", job["id"], "datums", params={"limit": 2})
+    assert len(page["items"]) == 2 and page["next_offset"] == 2
+    rest = await get_json(api, "jobs", job["id"], "datums", params={"offset": 2})
+    datums = page["items"] + rest["items"]
+    assert sorted(d["inputs"][0]["path"] for d in datums) == ["/a.txt", "/b.txt", "/c.txt"]
+    first = datums[0]
+    detail = await get_json(api, "jobs", job["id"], "datums", first["id"])
+    assert detail["state"] == "success" and detail["has_notebook"] is False
+    log = await api("jobs", job["id"], "datums", first["id"], "log")
+    assert log.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert "sandbox" in log.headers["Content-Security-Policy"]
+    assert log.body.decode().strip().endswith(first["inputs"][0]["path"])
+    logs = (await api("jobs", job["id"], "logs")).body.decode()
+    assert logs.count("--- datum") == 3
+    await error(api, "jobs", job["id"], "datums", first["id"], "notebook", status=404)
+    await error(api, "jobs", job["id"], "datums", "nope", status=404)
+    await error(api, "jobs", job["id"], "datums", "nope", "log", status=404)
+
+
+async def test_failed_job_records_the_error(api: Fetch, data: None) -> None:
+    spec = cmd_spec("bad", {"pfs": {"repo": "data", "glob": "/"}}, "echo oops >&2; exit 3")
+    spec["datum_tries"] = 1
+    created = await get_json(api, "pipelines", method="POST", body=json.dumps(spec))
+    job = await wait_job(api, created["last_job"])
+    assert (job["state"], job["failed"]) == ("failure", 1)
+    assert job["error"]["datum"]
+    log = await api("jobs", job["id"], "datums", job["error"]["datum"], "log")
+    assert "oops" in log.body.decode()
+    dag = await get_json(api, "dag")
+    assert {n["id"]: n.get("state") for n in dag["nodes"]}["pipeline:bad"] == "failure"
+
+
+async def test_executed_notebook_is_served_as_json(
+    api: Fetch, data: None, jp_root_dir: Path
+) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("data = ''\nout = ''", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('<b>hello</b>', sorted(__import__('os').listdir(data)))"),
+    ]
+    nbformat.write(nb, jp_root_dir / "stage.ipynb")
+    spec = {
+        "pipeline": {"name": "nb"},
+        "input": {"pfs": {"repo": "data", "glob": "/"}},
+        "transform": {"notebook": "stage.ipynb"},
+    }
+    created = await get_json(api, "pipelines", method="POST", body=json.dumps(spec))
+    job = await wait_job(api, created["last_job"], timeout=180)
+    assert job["state"] == "success", job
+    (datum,) = (await get_json(api, "jobs", job["id"], "datums"))["items"]
+    assert datum["has_notebook"]
+    resp = await api("jobs", job["id"], "datums", datum["id"], "notebook")
+    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in resp.headers["Content-Security-Policy"]
+    executed = nbformat.reads(resp.body.decode(), as_version=4)
+    assert "['a.txt', 'b.txt', 'c.txt']" in json.dumps(executed.cells[-1].outputs)
+    download = await api(
+        "jobs", job["id"], "datums", datum["id"], "notebook", params={"download": "true"}
+    )
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+
+
+async def test_a_commit_from_another_process_runs_here_and_streams_events(
+    api: Fetch, data: None, store_path: Path, client: Client, pipes_app: PipesApp
+) -> None:
+    spec = cmd_spec("up", {"pfs": {"repo": "data", "glob": "/*"}}, UPPER)
+    created = await get_json(api, "pipelines", method="POST", body=json.dumps(spec))
+    await wait_job(api, created["last_job"])
+
+    seen: set[str] = set()
+
+    def until(event: dict[str, Any]) -> bool:
+        if event["type"] == "commit" and event["repo"] == "data":
+            seen.add("commit")
+        if event["type"] == "job" and event["state"] == "success":
+            seen.add("job")
+        return seen == {"commit", "job"}
+
+    stream = EventStream(until)
+    request = asyncio.ensure_future(
+        api("events", streaming_callback=stream.feed, request_timeout=180)
+    )
+    await asyncio.wait_for(stream.connected.wait(), 30)
+    await asyncio.sleep(0.5)  # let the poller take its baseline
+    writer = (
+        "import sys; from jupyter_pipes import Client\n"
+        "c = Client(sys.argv[1])\n"
+        "print(c.put_file('data@master', '/d.txt', b'dd').id)\n"
+        "c.close()\n"
+    )
+    proc = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", writer, str(store_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    commit_id = proc.stdout.strip()
+    await stream.wait(request, timeout=120)
+
+    commits = [e for e in stream.events if e["type"] == "commit"]
+    assert {"type": "commit", "repo": "data", "branch": "master", "commit": commit_id} in [
+        {k: e[k] for k in ("type", "repo", "branch", "commit")} for e in commits
+    ]
+    jobs = [e for e in stream.events if e["type"] == "job"]
+    done = jobs[-1]
+    assert (done["pipeline"], done["state"], done["processed"], done["skipped"]) == (
+        "up",
+        "success",
+        1,
+        3,
+    )
+    assert {"repo": "data", "id": commit_id, "branch": "master"} in done["inputs"]
+    states = [e["state"] for e in jobs if e["id"] == done["id"]]
+    assert states[0] in ("created", "running") and states.count("success") == 1
+    ids = [e["_id"] for e in stream.events]
+    assert ids == sorted(ids)
+    assert client.get_file("up@master", "/d.txt") == b"DD"
+    for _ in range(100):  # the server forgets the closed stream
+        if pipes_app.bus.subscriber_count == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert pipes_app.bus.subscriber_count == 0
