@@ -157,6 +157,7 @@ class Controller:
         tasks = [
             DatumTask(
                 store_url=self.store.url,
+                store_options=json.dumps(self.store.storage_options, sort_keys=True),
                 job_id=row.id,
                 datum_id=d.id,
                 inputs=tuple(

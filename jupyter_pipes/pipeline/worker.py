@@ -11,6 +11,7 @@ They need no database: the task carries the root tree of every input commit.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -67,6 +68,8 @@ class DatumTask:
     tries: int = 3
     timeout_s: float | None = None
     scratch: str | None = None
+    store_options: str = field(default="{}", repr=False)
+    """fsspec options of the store as JSON (endpoint, credentials): never shown in reprs/logs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,8 @@ class DatumResult:
 
 
 @lru_cache(maxsize=8)
-def _backend(url: str) -> Backend:
-    return Backend(url)
+def _backend(url: str, options: str = "{}") -> Backend:
+    return Backend(url, **json.loads(options))
 
 
 def run_datum(task: DatumTask, kernels: KernelPool | None = None) -> DatumResult:
@@ -96,7 +99,7 @@ def run_datum(task: DatumTask, kernels: KernelPool | None = None) -> DatumResult
     ``kernels``: the worker's warm kernels, for a notebook transform with ``isolation="warm"``
     (without a pool such a datum starts a fresh kernel).
     """
-    backend = _backend(task.store_url)
+    backend = _backend(task.store_url, task.store_options)
     reader = BlobReader(backend)
     trees = TreeStore(reader, cache_size=256)
     writer = PackWriter(backend, lambda hashes: {})

@@ -88,6 +88,8 @@ class Store:
         **storage_options: Any,
     ) -> None:
         self.url = os.fspath(url) if url is not None else default_store_url()
+        self.storage_options = storage_options
+        """fsspec options (pipeline workers open the same store with them; never logged)."""
         self.backend = Backend(self.url, **storage_options)
         self.meta = Metadata(db_url or default_db_url(self.backend))
         self.reader = BlobReader(self.backend)

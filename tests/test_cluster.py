@@ -1,0 +1,171 @@
+"""The shape of a team deployment: an external Dask cluster (a `dask scheduler` and two
+`dask worker` processes on loopback), the store on S3 (moto's server) and metadata in
+PostgreSQL (skipped without a server). Also: a worker SIGKILLed mid-datum."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from jupyter_pipes import Client
+
+from .conftest import new_bucket, postgres_database, s3_options
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A scheduler and two single-threaded workers (no nanny: a killed worker stays dead)."""
+    port = _port()
+    addr = f"tcp://127.0.0.1:{port}"
+    logs = open(tmp_path / "dask.log", "wb")  # noqa: SIM115 - closed below
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                ":0",
+            ],
+            stdout=logs,
+            stderr=logs,
+        )
+    ]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                addr,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--dashboard-address",
+                ":0",
+                "--host",
+                "127.0.0.1",
+            ],
+            stdout=logs,
+            stderr=logs,
+        )
+        for _ in range(2)
+    ]
+    procs += workers
+    try:
+        from distributed import Client as DaskClient
+
+        with DaskClient(addr, timeout=60) as dc:
+            dc.wait_for_workers(2, timeout=60)
+        yield addr, workers
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        logs.close()
+
+
+def _client(stack: ExitStack, request: pytest.FixtureRequest, scheduler: str) -> Client:
+    endpoint = request.getfixturevalue("s3_endpoint")
+    db = stack.enter_context(postgres_database())
+    c = Client(
+        f"s3://{new_bucket(endpoint)}/store", db_url=db, scheduler=scheduler, **s3_options(endpoint)
+    )
+    stack.callback(c.close)
+    return c
+
+
+def test_pipeline_on_external_dask_with_s3_and_postgres(
+    dask_cluster: tuple[str, list[subprocess.Popen[bytes]]], request: pytest.FixtureRequest
+) -> None:
+    addr, workers = dask_cluster
+    with ExitStack() as stack:
+        c = _client(stack, request, addr)
+        c.create_repo("data")
+        with c.start_commit("data@master") as oc:
+            for i in range(4):
+                oc.put_file(f"/f{i}.txt", f"file {i}".encode())
+        info = c.create_pipeline(
+            {
+                "pipeline": {"name": "copy"},
+                "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                "transform": {
+                    "cmd": [
+                        "bash",
+                        "-c",
+                        'for f in "$data"/*; do cp "$f" "$out/"; '
+                        'echo $PPID > "$out/$(basename $f).pid"; done',
+                    ]
+                },
+            }
+        )
+        job = c.wait_job(info.last_job, timeout=180)
+        assert (job.state, job.processed) == ("success", 4), job.error
+        assert c.get_file("copy@master", "/f2.txt") == b"file 2"
+        pids = {int(c.get_file("copy@master", f"/f{i}.txt.pid")) for i in range(4)}
+        assert pids <= {w.pid for w in workers}  # ran in the external worker processes
+        assert c.fsck().ok
+
+
+def test_a_worker_killed_mid_datum_is_survived(
+    dask_cluster: tuple[str, list[subprocess.Popen[bytes]]],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    addr, workers = dask_cluster
+    mark = tmp_path / "started"
+    with ExitStack() as stack:
+        c = _client(stack, request, addr)
+        c.create_repo("data")
+        c.put_file("data@master", "/only.txt", b"payload")
+        info = c.create_pipeline(
+            {
+                "pipeline": {"name": "slow"},
+                "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                "transform": {
+                    "cmd": ["bash", "-c", 'echo $PPID >> "$MARK"; sleep 4; cp "$data"/* "$out"/'],
+                    "env": {"MARK": str(mark)},
+                },
+            }
+        )
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(c.wait_job, info.last_job, timeout=240)
+            deadline = time.monotonic() + 120
+            while not mark.exists() or not mark.read_text().strip():
+                assert time.monotonic() < deadline, "the datum never started"
+                time.sleep(0.05)
+            victim = int(mark.read_text().split()[0])
+            assert victim in {w.pid for w in workers}
+            os.kill(victim, signal.SIGKILL)
+            job = waiting.result()
+        assert job.state == "success", job.error
+        assert c.get_file("slow@master", "/only.txt") == b"payload"
+        survivors = {int(x) for x in mark.read_text().split()}
+        assert len(survivors) == 2 and victim in survivors  # re-run on the other worker
