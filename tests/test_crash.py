@@ -8,6 +8,7 @@ Several processes committing to one branch at once must all land, in one linear 
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import signal
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 
 from jupyter_pipes import Client
 
-from .conftest import postgres_database
+from .conftest import new_bucket, postgres_database, s3_options
 
 WRITER = textwrap.dedent(
     """
@@ -112,33 +113,51 @@ def test_sigkill_during_puts_leaves_a_consistent_store(tmp_path: Path) -> None:
 
 CONCURRENT = textwrap.dedent(
     """
-    import sys
+    import json, sys
     from jupyter_pipes import Client
-    c = Client(sys.argv[1], db_url=sys.argv[4] or None)
+    c = Client(sys.argv[1], db_url=sys.argv[4] or None, **json.loads(sys.argv[5]))
     for i in range(int(sys.argv[3])):
         c.put_file("data@master", f"/{sys.argv[2]}/{i}.txt", f"{sys.argv[2]}-{i}".encode())
     """
 )
 
 
-@pytest.mark.parametrize("metadata", ["sqlite", "postgres"])
-def test_concurrent_commits_to_one_branch_all_land(tmp_path: Path, metadata: str) -> None:
+@pytest.mark.parametrize("engines", ["local+sqlite", "local+postgres", "s3+sqlite"])
+def test_concurrent_commits_to_one_branch_all_land(
+    tmp_path: Path, engines: str, request: pytest.FixtureRequest
+) -> None:
     writers, commits = 4, 15
     with ExitStack() as stack:
-        db = stack.enter_context(postgres_database()) if metadata == "postgres" else ""
-        _concurrent(tmp_path / "store", db, writers, commits)
+        db = stack.enter_context(postgres_database()) if engines.endswith("postgres") else ""
+        store, options = str(tmp_path / "store"), {}
+        if engines.startswith("s3"):
+            endpoint = request.getfixturevalue("s3_endpoint")
+            store, options = f"s3://{new_bucket(endpoint)}/store", s3_options(endpoint)
+            db = f"sqlite:///{tmp_path}/metadata.sqlite"
+        _concurrent(store, db, options, writers, commits)
 
 
-def _concurrent(store: Path, db: str, writers: int, commits: int) -> None:
-    with Client(str(store), db_url=db or None) as setup:
+def _concurrent(store: str, db: str, options: dict, writers: int, commits: int) -> None:
+    with Client(store, db_url=db or None, **options) as setup:
         setup.create_repo("data")
     procs = [
-        subprocess.Popen([sys.executable, "-c", CONCURRENT, str(store), f"w{w}", str(commits), db])
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CONCURRENT,
+                store,
+                f"w{w}",
+                str(commits),
+                db,
+                json.dumps(options),
+            ]
+        )
         for w in range(writers)
     ]
     for p in procs:
         assert p.wait(timeout=240) == 0
-    c = Client(str(store), db_url=db or None)
+    c = Client(store, db_url=db or None, **options)
     history = c.list_commit("data@master")
     assert len(history) == writers * commits
     assert len({h.id for h in history}) == writers * commits

@@ -536,3 +536,12 @@ def test_deleting_a_missing_path_is_an_error(client: Client) -> None:
     with pytest.raises(NotFound):
         client.delete_file("d@master", "/typo")
     assert len(client.list_commit("d")) == 1
+
+
+def test_a_file_larger_than_a_pack_round_trips(client: Client) -> None:
+    """40 MiB: more than one 32 MiB pack object (large, multi-part uploads on S3)."""
+    client.create_repo("big")
+    data = os.urandom(40 << 20)
+    client.put_file("big@master", "/big.bin", data)
+    assert client.get_file("big@master", "/big.bin") == data
+    assert client.fsck().ok
