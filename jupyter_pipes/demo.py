@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import Client
-from .errors import AlreadyExists, Conflict, InvalidArgument, PipesError
+from .errors import AlreadyExists, InvalidArgument, PipesError
 from .pipeline.records import JobInfo
 from .store.records import CommitInfo
 
@@ -110,27 +110,9 @@ def iris_files() -> tuple[bytes, bytes, list[bytes]]:
 def reset_demo(client: Client) -> list[str]:
     """Delete the demo's pipelines (with their output repos) and input repos; returns what was
     deleted. Refused (nothing deleted) while other pipelines read a demo repo."""
-    mine = set(PIPELINES) | set(REPOS)
-    readers = [p.name for p in client.list_pipeline() if p.name not in PIPELINES
-               and any(i.split("@")[0] in mine for i in p.inputs)]
-    if readers:
-        raise Conflict(f"pipeline(s) {', '.join(readers)} read the demo's repos; delete them "
-                       "first", pipelines=readers)
-    pipelines = {p.name for p in client.list_pipeline()}
-    repos = {r.name for r in client.list_repo()}
-    deleted = []
-    for name in PIPELINES:
-        if name in pipelines:
-            client.delete_pipeline(name)
-            deleted.append(name)
-        elif name in repos:
-            client.delete_repo(name, force=True)
-            deleted.append(name)
-    for name in REPOS:
-        if name in repos:
-            client.delete_repo(name, force=True)
-            deleted.append(name)
-    return deleted
+    from .demos.common import reset
+
+    return reset(client, PIPELINES, REPOS)
 
 
 def _short(cid: str | None) -> str:
