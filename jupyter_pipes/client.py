@@ -352,6 +352,13 @@ class Client:
             spec, update=True, reprocess=reprocess, base_dir=base_dir
         )
 
+    def dag(self) -> dict[str, Any]:
+        """The pipeline graph: ``{"nodes": [...], "edges": [...]}``, repos and pipelines with
+        their current state (a repo's head, a pipeline's newest job)."""
+        from .pipeline.dag import dag
+
+        return dag(self.list_repo(), self.list_pipeline())
+
     def list_pipeline(self) -> list[PipelineInfo]:
         """Every pipeline."""
         return self._pipelines.list_pipeline()

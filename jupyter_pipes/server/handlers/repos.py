@@ -6,7 +6,6 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...errors import InvalidArgument
-from ..views import dag
 from .base import PipesHandler
 
 
@@ -105,6 +104,4 @@ class DagHandler(PipesHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        repos = await self.call(self.client.list_repo)
-        pipelines = await self.call(self.client.list_pipeline)
-        self.reply(dag(repos, pipelines))
+        self.reply(await self.call(self.client.dag))
