@@ -1,0 +1,114 @@
+"""Pipelines, jobs and datums."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import InvalidArgument
+from ..pipeline.records import DatumInfo, JobInfo, PipelineInfo
+from ._base import ClientBase
+
+
+class PipelinesMixin(ClientBase):
+    """Part of :class:`~jupyter_pipes.Client` (see there)."""
+
+    # -- pipelines --------------------------------------------------------------------------------
+
+    def create_pipeline(
+        self,
+        spec: str | bytes | dict[str, Any] | os.PathLike[str],
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo:
+        """Create a pipeline from a spec (a dict, YAML/JSON text, or a spec file's path).
+
+        The spec and the notebook are snapshotted into the output repo's ``spec`` branch, and a
+        first job is queued on the current input heads (see :meth:`wait_job`). A relative
+        notebook path is read from ``base_dir`` (default: the spec file's folder, or the
+        working directory).
+        """
+        return self._pipelines.create_pipeline(spec, base_dir=base_dir)
+
+    def update_pipeline(
+        self,
+        spec: str | bytes | dict[str, Any] | os.PathLike[str],
+        *,
+        reprocess: bool = False,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo:
+        """Update a pipeline (new spec and notebook version) and queue a job; unchanged datums
+        are skipped unless ``reprocess``."""
+        return self._pipelines.create_pipeline(
+            spec, update=True, reprocess=reprocess, base_dir=base_dir
+        )
+
+    def dag(self) -> dict[str, Any]:
+        """The pipeline graph: ``{"nodes": [...], "edges": [...]}``, repos and pipelines with
+        their current state (a repo's head, a pipeline's newest job)."""
+        from ..pipeline.dag import dag
+
+        return dag(self.list_repo(), self.list_pipeline())
+
+    def list_pipeline(self) -> list[PipelineInfo]:
+        """Every pipeline."""
+        return self._pipelines.list_pipeline()
+
+    def inspect_pipeline(self, name: str) -> PipelineInfo:
+        """One pipeline: spec, version, spec commit, newest job."""
+        return self._pipelines.inspect_pipeline(name)
+
+    def delete_pipeline(self, name: str, *, keep_repo: bool = False) -> None:
+        """Delete a pipeline, its jobs and (unless ``keep_repo``) its output repo."""
+        self._pipelines.delete_pipeline(name, keep_repo=keep_repo)
+
+    def run_pipeline(self, name: str, *, reprocess: bool = False) -> JobInfo:
+        """Queue a job of ``name`` on the current heads of its inputs."""
+        return self._pipelines.run_pipeline(name, reprocess=reprocess)
+
+    def list_job(
+        self, pipeline: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[JobInfo]:
+        """Jobs newest first, of one pipeline or all."""
+        return self._pipelines.list_job(pipeline, limit=limit, offset=offset)
+
+    def inspect_job(self, job_id: str) -> JobInfo:
+        """One job: state, inputs, output commit, datum counts, timings, error."""
+        return self._pipelines.inspect_job(job_id)
+
+    def list_datum(
+        self,
+        job_id: str | None = None,
+        *,
+        input: dict[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Any]:
+        """The datums of a job, or (``input=`` an input spec) a dry run on the current heads:
+        each datum then a list of items with ``.name`` (input name) and ``.path``."""
+        if (job_id is None) == (input is None):
+            raise InvalidArgument("give a job id or input=, not both")
+        if input is not None:
+            return [list(d.inputs) for d in self._pipelines.dry_run_datums(input)]
+        assert job_id is not None
+        return self._pipelines.list_datum(job_id, limit=limit, offset=offset)
+
+    def inspect_datum(self, job_id: str, datum_id: str) -> DatumInfo:
+        """One datum of a job."""
+        return self._pipelines.inspect_datum(job_id, datum_id)
+
+    def get_datum_notebook(self, job_id: str, datum_id: str) -> bytes:
+        """The executed notebook of a datum (also kept for failed datums)."""
+        return self._pipelines.datum_blob(job_id, datum_id, "notebook")
+
+    def get_logs(self, job_id: str, datum_id: str | None = None) -> str:
+        """The log of one datum, or of every datum of a job (each headed by its id)."""
+        if datum_id is not None:
+            return self._pipelines.datum_blob(job_id, datum_id, "log").decode(errors="replace")
+        parts = []
+        for d in self._pipelines.list_datum(job_id):
+            if d.state == "skipped":
+                continue
+            text = self._pipelines.datum_blob(job_id, d.id, "log").decode(errors="replace")
+            parts.append(f"--- datum {d.id} ({d.state})\n{text}")
+        return "\n".join(parts)
