@@ -67,6 +67,10 @@ class StorageError(PipesError, OSError):
     http_status = 503
 
 
+class SchemaVersionError(StorageError):
+    """The metadata database's schema is newer than (or unknown to) this jupyter_pipes."""
+
+
 # -- the same errors as the built-in OSErrors that fsspec callers (pandas, Dask, pyarrow) catch --
 
 
