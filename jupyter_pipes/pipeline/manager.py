@@ -43,7 +43,7 @@ class Pipelines:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        state.create_tables(store.meta.engine)
+        store.meta.ensure_schema(state.CHAIN)
         store.head_hooks.append(self.on_head_move)
 
     # -- pipelines -----------------------------------------------------------------------------
