@@ -29,11 +29,20 @@ from .inputs import NOTEBOOK_RESERVED, Input, check_inputs, iter_pfs
 from .units import LIMITS, check_env_value, parse_cpu, parse_duration, parse_quantity
 
 __all__ = [
-    "GpuSpec", "ParallelismSpec", "Pipeline", "PipelineSpec", "ResourceSpec", "ServeSpec",
-    "Transform",
+    "GpuSpec", "ParallelismSpec", "Pipeline", "PipelineSpec", "ResourceSpec", "SandboxSpec",
+    "ServeSpec", "Transform",
 ]  # fmt: skip
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class SandboxSpec(SpecModel):
+    """How a command's ``/pfs`` sandbox is set up (see docs/pipeline-spec.md, "/pfs")."""
+
+    network: bool = True
+    """False runs the command without network (only its own loopback)."""
+    read_only_inputs: bool = True
+    """Inputs under ``/pfs/<name>`` are read-only (the output ``/pfs/out`` never is)."""
 
 
 class Transform(SpecModel):
@@ -48,6 +57,14 @@ class Transform(SpecModel):
     cmd: list[str] | None = None
     stdin: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    err_cmd: list[str] | None = None
+    """Run when ``cmd`` fails; if it succeeds the datum is recovered (Pachyderm's err_cmd)."""
+    err_stdin: list[str] | None = None
+    accept_return_code: list[Annotated[Int64, Field(ge=0, le=255)]] | None = None
+    """Exit codes of ``cmd`` that count as success besides 0."""
+    working_dir: str | None = None
+    """The command's working directory as it sees it (default ``/pfs``)."""
+    sandbox: SandboxSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -74,10 +91,21 @@ class Transform(SpecModel):
             for key, default in defaults.items():
                 if getattr(self, key) != default:
                     raise fail(f"{key!r} is for a notebook transform, not for cmd", key)
+            if self.err_cmd is not None and (not self.err_cmd or not self.err_cmd[0]):
+                raise fail("give a command and its arguments, e.g. ['sh']", "err_cmd")
+            if self.err_stdin is not None and self.err_cmd is None:
+                raise fail("err_stdin is the standard input of err_cmd: give err_cmd", "err_stdin")
+            wd = self.working_dir
+            if wd is not None and (not wd.startswith("/") or re.search(r"[\x00-\x1f]", wd)):
+                raise fail(f"expected an absolute path such as '/pfs/code', got {wd!r}",
+                           "working_dir")  # fmt: skip
         elif not self.notebook or not self.notebook.endswith(".ipynb"):
             raise fail(f"expected the path of a .ipynb file, got {self.notebook!r}", "notebook")
-        elif self.stdin is not None:
-            raise fail("stdin applies to cmd, not to a notebook transform", "stdin")
+        else:
+            for key in ("stdin", "err_cmd", "err_stdin", "accept_return_code", "working_dir",
+                        "sandbox"):  # fmt: skip
+                if getattr(self, key) is not None:
+                    raise fail(f"{key} applies to cmd, not to a notebook transform", key)
         for key in self.parameters:
             if not key.isidentifier() or keyword.iskeyword(key):
                 raise fail(
