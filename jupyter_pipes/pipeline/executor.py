@@ -130,9 +130,8 @@ class Executor:
                 try:
                     done = fut.result()
                 except Exception as exc:  # worker crash, unpicklable task, cancelled, ...
-                    if fut.cancelled():
-                        exc = Cancelled(job_id)
-                    done = [failed_result(t, exc) for t in futures[fut]]
+                    error = Cancelled(job_id) if fut.cancelled() else exc
+                    done = [failed_result(t, error) for t in futures[fut]]
                 for res in done:
                     results.append(res)
                     if on_result is not None:
