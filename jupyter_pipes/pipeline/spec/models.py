@@ -65,6 +65,9 @@ class Transform(SpecModel):
     working_dir: str | None = None
     """The command's working directory as it sees it (default ``/pfs``)."""
     sandbox: SandboxSpec | None = None
+    image: str | None = None
+    """Pachyderm's container image: reported as ignored when the pipeline is created, and used
+    only to find a local stand-in (docs/pipeline-spec.md, "/pfs")."""
 
     @model_validator(mode="before")
     @classmethod
@@ -103,7 +106,7 @@ class Transform(SpecModel):
             raise fail(f"expected the path of a .ipynb file, got {self.notebook!r}", "notebook")
         else:
             for key in ("stdin", "err_cmd", "err_stdin", "accept_return_code", "working_dir",
-                        "sandbox"):  # fmt: skip
+                        "sandbox", "image"):  # fmt: skip
                 if getattr(self, key) is not None:
                     raise fail(f"{key} applies to cmd, not to a notebook transform", key)
         for key in self.parameters:
