@@ -16,9 +16,9 @@ scratch folder and finds its inputs through ``$PFS`` and the environment variabl
 stand-in: the folder ``$JUPYTER_PIPES_IMAGES/<name>/<tag>`` (``pachyderm/opencv:1.0`` ->
 ``pachyderm/opencv/1.0``; no tag: ``latest``) holding ``rootfs/`` (what the image's Dockerfile
 ADDs: each top-level entry is bound read-only at ``/<entry>``; an entry that would hide a
-folder of the worker, such as ``usr``, is skipped) and optionally ``workdir`` (a text file: the
-image's WORKDIR, the default working directory). So ``python3 /edges.py`` finds the script the
-image would have had.
+folder of the worker, such as ``usr``, is skipped), optionally ``workdir`` (a text file: the
+image's WORKDIR, the default working directory) and ``bin/`` (programs the image has, put first
+on ``PATH``). So ``python3 /edges.py`` finds the script the image would have had.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ __all__ = ["IMAGES_ENV", "PFS", "Sandbox", "image_stand_in", "namespaces_unavail
 
 PFS = "/pfs"
 IMAGES_ENV = "JUPYTER_PIPES_IMAGES"
+_IMAGE_BIN = "/.image-bin"
 _log = logging.getLogger("jupyter_pipes.sandbox")
 _probe_lock = threading.Lock()
 _probed: list[str | None] = []  # [reason] once probed: None when namespaces work
@@ -169,8 +170,9 @@ class Sandbox:
             return str(folder / "rootfs" / wd.lstrip("/"))  # relative paths still work
         return wd if os.path.isdir(wd) else self.pfs
 
-    def argv(self, cmd: Sequence[str]) -> list[str]:
-        """The command line that runs ``cmd`` in this sandbox (``cmd`` itself without one)."""
+    def argv(self, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
+        """The command line that runs ``cmd`` in this sandbox (``cmd`` itself without one);
+        ``env`` is the environment it will be given (for ``PATH``)."""
         if _probed and _probed[0] is not None:
             return list(cmd)
         bwrap = _bwrap() or "bwrap"
@@ -199,6 +201,10 @@ class Sandbox:
                                  folder, entry)  # fmt: skip
                     continue
                 args += ["--ro-bind", str(folder / "rootfs" / entry), f"/{entry}"]
+        if folder is not None and (folder / "bin").is_dir():
+            path = (env or os.environ).get("PATH", os.defpath)
+            args += ["--ro-bind", str(folder / "bin"), _IMAGE_BIN]
+            args += ["--setenv", "PATH", f"{_IMAGE_BIN}:{path}"]
         args += ["--bind", self.pfs, PFS]
         if self.read_only_inputs:
             for name in self.inputs:
