@@ -95,3 +95,8 @@ class IsADirectory(InvalidArgument, IsADirectoryError):
 class ReadOnlyRef(InvalidArgument, PermissionError):
     """A write to a commit id or an ancestor ref (commits are immutable; write to a branch):
     also a ``PermissionError``."""
+
+
+class MetadataMissing(StorageError):
+    """The store holds objects but its metadata database is missing, empty or damaged: it is
+    refused (never silently recreated); ``jupyter pipes fsck --rebuild-metadata`` rebuilds it."""
