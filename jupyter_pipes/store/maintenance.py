@@ -63,9 +63,9 @@ def _commit_roots(
     out = []
     for cid, root_json in rows:
         try:
-            out.append((f"commit {cid}", Root.from_json(root_json)))
+            out.append((f"commit {cid}", Root.from_json(root_json, cid)))
         except CorruptObject as exc:
-            problems.append(f"commit {cid}: {exc.message}")
+            problems.append(exc.message)
     return out
 
 

@@ -329,7 +329,7 @@ class Store:
             row = self._resolve(conn, ref)
             if row.state != "finished":
                 raise Conflict(f"commit {row.id} is still open", commit=row.id)
-            return row.id, Root.from_json(row.root)
+            return row.id, Root.from_json(row.root, row.id)
 
     # -- branches ------------------------------------------------------------------------------
 
@@ -522,14 +522,14 @@ class Store:
 
     def inspect_file(self, ref: Ref, path: str) -> FileInfo:
         """The file or directory at ``path``."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         return self._file_info(path, self.trees.require(root, path), cid)
 
     def list_file(self, ref: Ref, path: str = "/") -> list[FileInfo]:
         """A directory's entries (or the file itself), directories ending in ``/``."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         if path == "/" and root.count == 0:
             return []
         e = self.trees.require(root, path)
@@ -541,8 +541,8 @@ class Store:
 
     def walk_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:
         """Every file and directory under ``path``, depth first, in path order."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.lookup(root, path)
         if e is None:
             if path == "/":
@@ -571,8 +571,8 @@ class Store:
 
     def iter_file(self, ref: Ref, path: str) -> tuple[FileInfo, Iterator[bytes]]:
         """A file's info and its verified bytes, chunk by chunk."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.require(root, path)
         if e.is_dir:
             raise InvalidArgument(
@@ -586,8 +586,8 @@ class Store:
         The ref is resolved once: the reader keeps returning that commit's bytes even if the
         branch moves meanwhile.
         """
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.require(root, path)
         if e.is_dir:
             raise IsADirectory(f"{path} is a directory, not a file", path=path)
@@ -606,8 +606,8 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> Path:
         """Write a file, or a directory recursively, to a local path (atomically per file)."""
-        _, root = self._root(ref)
         path = clean_path(path)
+        _, root = self._root(ref)
         e = self.trees.require(root, path)
         return Path(export_entry(self.trees, self.reader, e, path, dest, progress))
 
@@ -618,8 +618,9 @@ class Store:
     def entry_at(self, ref: Ref, path: str) -> tuple[str, Entry]:
         """The commit ``ref`` names and its raw tree entry at ``path`` (for copy: pass the
         commit as ``source`` to :meth:`OpenCommit.put_entry`)."""
+        path = clean_path(path)
         cid, root = self._root(ref)
-        return cid, self.trees.require(root, clean_path(path))
+        return cid, self.trees.require(root, path)
 
     def diff_file(self, new: Ref, old: Ref | None = None, path: str = "/") -> list[DiffEntry]:
         """Files added, removed or modified between ``old`` (default: new's parent) and ``new``."""
@@ -631,8 +632,8 @@ class Store:
                 if old is not None
                 else (self.meta.get_commit(conn, nrow.parent) if nrow.parent else None)
             )
-        nroot = Root.from_json(nrow.root)
-        oroot = Root.from_json(orow.root) if orow is not None else EMPTY_ROOT
+        nroot = Root.from_json(nrow.root, nrow.id)
+        oroot = Root.from_json(orow.root, orow.id) if orow is not None else EMPTY_ROOT
         out = []
         for p, a, b in self.trees.diff(
             self.trees.lookup(oroot, path), self.trees.lookup(nroot, path), path
