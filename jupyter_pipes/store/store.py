@@ -561,7 +561,7 @@ class Store:
         start = self.trees.lookup(root, prefix)
         if start is None:
             return []
-        files = [p for p, _ in self.trees.walk(start, prefix)] if start.is_dir else [prefix]
+        files = (p for p, _ in self.trees.walk(start, prefix)) if start.is_dir else iter([prefix])
         out = []
         for p in globmod.glob_entries(files, pattern):
             e = self.trees.lookup(root, p.rstrip("/") or "/")
