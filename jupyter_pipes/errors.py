@@ -65,3 +65,16 @@ class StorageError(PipesError, OSError):
     """The object store or the metadata database failed (disk full, permission, network)."""
 
     http_status = 503
+
+
+class Unavailable(PipesError):
+    """A service cannot answer now: no model loaded yet, or it is shutting down. Try again."""
+
+    http_status = 503
+
+
+class ServingCodeError(PipesError):
+    """A serving definition failed: it defines no ``load``/``predict``, or ``load`` or
+    ``predict`` raised (``fields``: ``stage``, ``ename``, ``evalue``, ``where``)."""
+
+    http_status = 500

@@ -41,8 +41,8 @@ from ..store.names import check_branch_name, check_repo_name
 
 __all__ = [
     "GpuSpec", "Input", "ParallelismSpec", "PfsInput", "Pipeline", "PipelineSpec",
-    "ResourceSpec", "Transform", "check_dag", "iter_pfs", "parse_duration", "parse_quantity",
-    "parse_spec", "spec_to_dict",
+    "ResourceSpec", "ServeSpec", "Transform", "check_dag", "iter_pfs", "parse_duration",
+    "parse_quantity", "parse_spec", "spec_to_dict",
 ]  # fmt: skip
 
 RESERVED_NAMES = frozenset({"out", ".env"})  # Pachyderm mounts /pfs/out and /pfs/.env itself
@@ -285,6 +285,42 @@ class ResourceSpec(_Model):
         return None if self.disk is None else parse_quantity(self.disk)
 
 
+class ServeSpec(_Model):
+    """``serve:``: keep an HTTP endpoint running on the pipeline's output branch
+    (see docs/serving.md). The serving notebook is snapshotted with the spec."""
+
+    notebook: str
+    """A ``.ipynb`` (or ``.py``) defining ``load(model_dir)`` and ``predict(request)``."""
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    """0: any free port (the endpoint records the one it got)."""
+    token_env: str | None = None
+    """Name of an environment variable holding the endpoint's token (never the token)."""
+    threads: int = Field(default=4, ge=0, le=64)
+    """Threads running ``predict`` (0: on the event loop)."""
+    log_window: str = "10s"
+    """Length of one serving-log window (a duration)."""
+
+    @field_validator("notebook")
+    @classmethod
+    def _notebook(cls, v: str) -> str:
+        if not v.endswith((".ipynb", ".py")):
+            raise ValueError(f"expected the path of a .ipynb or .py file, got {v!r}")
+        return v
+
+    @field_validator("log_window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        return _check(parse_duration, v)
+
+    @field_validator("token_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError(f"invalid environment variable name {v!r}")
+        return v
+
+
 class Pipeline(_Model):
     """The pipeline's identity; its name is also the name of its output repo."""
 
@@ -319,6 +355,7 @@ class PipelineSpec(_Model):
     output_branch: str = "master"
     reprocess_spec: Literal["until_success", "every_job"] = "until_success"
     salt: str | None = None
+    serve: ServeSpec | None = None
 
     @field_validator("datum_timeout", "job_timeout", "output_branch")
     @classmethod
