@@ -75,6 +75,7 @@ class Unavailable(PipesError):
 
 class ServingCodeError(PipesError):
     """A serving definition failed: it defines no ``load``/``predict``, or ``load`` or
-    ``predict`` raised (``fields``: ``stage``, ``ename``, ``evalue``, ``where``)."""
+    ``predict`` raised (``fields``: ``stage``, ``ename``, ``evalue``, ``where``). The endpoint
+    itself answers 500; the server, relaying it, 502 (the user's code failed, not ours)."""
 
-    http_status = 500
+    http_status = 502

@@ -23,7 +23,7 @@ from jupyter_pipes import Client
 from jupyter_pipes.errors import InvalidArgument, NotFound, ServingCodeError
 from jupyter_pipes.pipeline.serving import Definition, Endpoint
 
-SERVE_PY = '''\
+SERVE_PY = """\
 import json, time
 from pathlib import Path
 
@@ -34,12 +34,14 @@ def load(model_dir):
     return {"w": weights["w"], "dir": Path(model_dir)}
 
 def predict(model, request):
+    if isinstance(request, list):  # the rows of a CSV body
+        return [predict(model, row) for row in request]
     time.sleep(request.get("sleep", 0))
     # reading a file of this version's folder at the end proves it was not deleted meanwhile
     w = json.loads((model["dir"] / "weights.json").read_text())["w"]
     assert w == model["w"]
     return {"y": w * request["x"]}
-'''
+"""
 
 
 def put_model(client: Client, w: float | None, *, broken: bool = False) -> str:
@@ -138,13 +140,23 @@ class Load:
                 self.sent += 1
             t0 = time.time()
             try:
-                conn.request("POST", "/predict", body=b'{"x": 2}',
-                             headers={"Content-Type": "application/json"})
+                conn.request(
+                    "POST",
+                    "/predict",
+                    body=b'{"x": 2}',
+                    headers={"Content-Type": "application/json"},
+                )
                 r = conn.getresponse()
                 body = json.loads(r.read())
-                self.answers[i].append(Answer(t0, time.time(), r.status,
-                                              r.getheader("X-Pipes-Commit", ""),
-                                              (body.get("result") or {}).get("y")))
+                self.answers[i].append(
+                    Answer(
+                        t0,
+                        time.time(),
+                        r.status,
+                        r.getheader("X-Pipes-Commit", ""),
+                        (body.get("result") or {}).get("y"),
+                    )
+                )
             except (OSError, http.client.HTTPException):
                 self.answers[i].append(Answer(t0, time.time(), 0, "", None))
                 conn.close()
@@ -213,8 +225,9 @@ def test_retrain_then_revert_under_load_fails_no_request(store: Client, endpoint
 def test_in_flight_requests_finish_on_the_old_model(store: Client, endpoint: Endpoint) -> None:
     c1 = endpoint.commit
     slow: list[Any] = []
-    t = threading.Thread(target=lambda: slow.append(post(endpoint.url + "/predict",
-                                                         {"x": 1, "sleep": 1.5})))
+    t = threading.Thread(
+        target=lambda: slow.append(post(endpoint.url + "/predict", {"x": 1, "sleep": 1.5}))
+    )
     t.start()
     wait_for(lambda: endpoint.inflight == 1)
     c2 = put_model(store, 5.0)
@@ -254,8 +267,9 @@ def test_predict_errors_and_bad_requests_are_answered_and_counted(
 ) -> None:
     c1 = endpoint.commit
     status, body, commit = post(endpoint.url + "/predict", {"no_x": 1})
-    assert (status, body["error"], body["stage"], commit) == (500, "ServingCodeError", "predict", c1)
-    assert body["message"].startswith("predict failed in serve.py, line 15: KeyError")
+    assert (status, body["error"], body["stage"]) == (500, "ServingCodeError", "predict")
+    assert commit == c1
+    assert body["message"].startswith("predict failed in serve.py, line 17: KeyError")
     assert "Traceback" not in json.dumps(body)
     status, body, _ = post(endpoint.url + "/predict", b"{not json")
     assert (status, body["error"]) == (400, "InvalidArgument")
@@ -290,8 +304,9 @@ def test_health_readiness_and_an_empty_branch(store: Client, tmp_path: Path) -> 
 
 def test_graceful_shutdown_finishes_requests_in_flight(store: Client, endpoint: Endpoint) -> None:
     slow: list[Any] = []
-    t = threading.Thread(target=lambda: slow.append(post(endpoint.url + "/predict",
-                                                         {"x": 3, "sleep": 1.0})))
+    t = threading.Thread(
+        target=lambda: slow.append(post(endpoint.url + "/predict", {"x": 3, "sleep": 1.0}))
+    )
     t.start()
     wait_for(lambda: endpoint.inflight == 1)
     endpoint.stop()
@@ -351,9 +366,13 @@ def test_serving_the_demo_model_with_its_notebook(tmp_path: Path) -> None:
             status, body, commit = post(ep.url + "/predict", row)
             assert (status, commit, body["commit"]) == (200, cid, cid)
             assert body["result"][0]["predicted"] == "setosa"
-            csv = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.9,3.1,5.4,2.1\n"
-            req = urllib.request.Request(ep.url + "/predict", csv,
-                                         {"Content-Type": "text/csv", "Accept": "text/csv"})
+            csv = (
+                b"sepal_length,sepal_width,petal_length,petal_width\n"
+                b"5.1,3.5,1.4,0.2\n6.9,3.1,5.4,2.1\n"
+            )
+            req = urllib.request.Request(
+                ep.url + "/predict", csv, {"Content-Type": "text/csv", "Accept": "text/csv"}
+            )
             with urllib.request.urlopen(req) as r:
                 assert r.headers["X-Pipes-Commit"] == cid
                 lines = r.read().decode().splitlines()
@@ -367,37 +386,55 @@ def test_serving_the_demo_model_with_its_notebook(tmp_path: Path) -> None:
 
 
 def _nb(*cells: tuple[str, list[str]]) -> bytes:
-    return json.dumps({
-        "cells": [{"cell_type": "code", "metadata": {"tags": tags}, "source": src, "outputs": [],
-                   "execution_count": None} for src, tags in cells]
-        + [{"cell_type": "markdown", "metadata": {}, "source": "# notes"}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
-    }).encode()
+    return json.dumps(
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {"tags": tags},
+                    "source": src,
+                    "outputs": [],
+                    "execution_count": None,
+                }
+                for src, tags in cells
+            ]
+            + [{"cell_type": "markdown", "metadata": {}, "source": "# notes"}],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    ).encode()
 
 
 def test_definition_cells_tags_and_main_guard(tmp_path: Path) -> None:
-    d = Definition.from_bytes("serve.ipynb", _nb(
-        ("import json\nmodel = None", []),
-        ("def load(model_dir):\n    global model\n    model = model_dir\n", []),
-        ("def predict(request):\n    return [model, request]", []),
-        ("%pip install nothing\nraise SystemExit('a skipped cell ran')", ["serve-skip"]),
-        ("if __name__ == '__main__':\n    raise SystemExit('the by-hand block ran')", []),
-    ))
+    d = Definition.from_bytes(
+        "serve.ipynb",
+        _nb(
+            ("import json\nmodel = None", []),
+            ("def load(model_dir):\n    global model\n    model = model_dir\n", []),
+            ("def predict(request):\n    return [model, request]", []),
+            ("%pip install nothing\nraise SystemExit('a skipped cell ran')", ["serve-skip"]),
+            ("if __name__ == '__main__':\n    raise SystemExit('the by-hand block ran')", []),
+        ),
+    )
     assert [i for i, _ in d.cells] == [0, 1, 2, 4]
     first, second = d.instantiate("/m1"), d.instantiate("/m2")
     # each version has its own namespace: a global set by load stays with its version
     assert first.predict(1) == ["/m1", 1] and second.predict(2) == ["/m2", 2]
-    cosmetic = Definition.from_bytes("other.ipynb", _nb(
-        ("import json\nmodel = None", []),
-        ("def load(model_dir):\n    global model\n    model = model_dir\n", []),
-        ("def predict(request):\n    return [model, request]", []),
-        ("if __name__ == '__main__':\n    raise SystemExit('the by-hand block ran')", []),
-    ))
+    cosmetic = Definition.from_bytes(
+        "other.ipynb",
+        _nb(
+            ("import json\nmodel = None", []),
+            ("def load(model_dir):\n    global model\n    model = model_dir\n", []),
+            ("def predict(request):\n    return [model, request]", []),
+            ("if __name__ == '__main__':\n    raise SystemExit('the by-hand block ran')", []),
+        ),
+    )
     assert cosmetic.fingerprint == d.fingerprint
 
 
 def test_definition_errors_name_the_cell() -> None:
-    with pytest.raises(InvalidArgument, match=r"serve.ipynb cell 1, line 1: .*tag the cell 'serve-skip'"):
+    with pytest.raises(InvalidArgument, match=r"serve.ipynb cell 1, line 1: .*tag the cell"):
         Definition.from_bytes("serve.ipynb", _nb(("x = 1", []), ("%matplotlib inline", [])))
     with pytest.raises(InvalidArgument, match="not a Jupyter notebook"):
         Definition.from_bytes("serve.ipynb", b"[]")
@@ -407,8 +444,11 @@ def test_definition_errors_name_the_cell() -> None:
     with pytest.raises(ServingCodeError, match=r"s.py defines no predict\(\) function"):
         no_predict.instantiate("/m")
     failing = Definition.from_bytes("s.ipynb", _nb(("x = 1", []), ("import no_such_module_x", [])))
-    with pytest.raises(ServingCodeError, match="running failed in s.ipynb cell 1, line 1: "
-                       "ModuleNotFoundError"):
+    with pytest.raises(
+        ServingCodeError,
+        match=r"running failed in s\.ipynb cell 1, line 1: "
+        "ModuleNotFoundError",
+    ):
         failing.instantiate("/m")
 
 
@@ -424,7 +464,10 @@ def test_codec_and_histograms() -> None:
     with pytest.raises(InvalidArgument, match="unsupported Content-Type 'image/png'"):
         decode_request(b"x", "image/png")
     assert json.loads(dumps({"v": np.arange(3), "s": np.float32(1.5), "n": float("nan")})) == {
-        "v": [0, 1, 2], "s": 1.5, "n": None}
+        "v": [0, 1, 2],
+        "s": 1.5,
+        "n": None,
+    }
     assert to_csv([{"a": 1}, {"a": 2, "b": None}]) == b"a,b\n1,\n2,\n"
     assert to_csv({"not": "rows"}) is None
     # percentiles from the log-spaced buckets are within 5% of the exact ones, and merge

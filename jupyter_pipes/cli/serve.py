@@ -7,6 +7,7 @@ Ctrl-C or SIGTERM (then shuts down gracefully); each swap to a new head is logge
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import datetime
 
 import click
@@ -105,7 +106,7 @@ def serve(
       curl -d '{"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1,
         "petal_width": 1.8}' http://127.0.0.1:8700/predict
     """
-    handler = logging.StreamHandler(click.get_text_stream("stderr"))
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     log = logging.getLogger("jupyter_pipes.serving")
     log.addHandler(handler)

@@ -9,23 +9,24 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgument, NotFound, PipesError, ServingCodeError, Unavailable
-from ..pipeline.serving import (
-    Definition,
-    Endpoint,
-    EndpointConfig,
+from ..pipeline.serving.log import ServingLog
+from ..pipeline.serving.records import (
+    Prediction,
     ServedAt,
     ServiceInfo,
     ServingEvent,
-    ServingLog,
     ServingWindow,
+    to_epoch,
 )
-from ..pipeline.serving.records import Prediction, to_epoch
 from ..pipeline.spec import parse_duration
 from ..store.refs import parse_ref
 from ._base import ClientBase
+
+if TYPE_CHECKING:
+    from ..pipeline.serving.endpoint import Endpoint
 
 When = datetime | float | str
 
@@ -83,6 +84,9 @@ class ServingMixin(ClientBase):
         Endpoint
             Running; ``endpoint.url``, ``endpoint.commit``, ``endpoint.stop()``.
         """
+        from ..pipeline.serving.definition import Definition
+        from ..pipeline.serving.endpoint import Endpoint, EndpointConfig
+
         repo = parse_ref(ref).repo
         definition, pipeline, declared = None, None, None
         if notebook is not None:

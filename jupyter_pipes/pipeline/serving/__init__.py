@@ -13,12 +13,23 @@ See docs/serving.md.
 
 from __future__ import annotations
 
-from .definition import Definition
-from .endpoint import Endpoint, EndpointConfig
-from .log import ServingLog
-from .records import ReplicaAt, ReplicaInfo, ServedAt, ServiceInfo, ServingEvent, ServingWindow
+import importlib
+from typing import Any
 
-__all__ = [
-    "Definition", "Endpoint", "EndpointConfig", "ReplicaAt", "ReplicaInfo", "ServedAt",
-    "ServiceInfo", "ServingEvent", "ServingLog", "ServingWindow",
-]  # fmt: skip
+_WHERE = {
+    "Definition": "definition", "Endpoint": "endpoint", "EndpointConfig": "endpoint",
+    "ServingLog": "log", "Supervisor": "supervisor", "supervise": "supervisor",
+    "ReplicaAt": "records", "ReplicaInfo": "records", "ServedAt": "records",
+    "ServiceInfo": "records", "ServingEvent": "records", "ServingWindow": "records",
+    "Prediction": "records",
+}  # fmt: skip
+"""Where each name lives: imported on first use (tornado only when something is served)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+
+
+__all__ = sorted(_WHERE)

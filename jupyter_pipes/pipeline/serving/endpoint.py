@@ -501,6 +501,7 @@ class Endpoint:
                     commit=commit,
                     state=self._state(),
                     last_error=None,
+                    definition=self._definition_name(),
                 )
         except Exception as exc:
             logger.warning("service %s: cannot record %s: %s", self.name, kind, _message(exc))

@@ -52,7 +52,8 @@ class _Base(tornado.web.RequestHandler):
             self.set_header(COMMIT_HEADER, commit)
         if isinstance(exc, Unavailable):
             self.set_header("Retry-After", "1")
-        self.reply({**exc.to_dict(), "service": self.ep.name, "commit": commit}, exc.http_status)
+        status = 500 if isinstance(exc, ServingCodeError) else exc.http_status
+        self.reply({**exc.to_dict(), "service": self.ep.name, "commit": commit}, status)
 
     def allowed(self) -> bool:
         """Whether the request carries the endpoint's token (always, without one)."""

@@ -164,6 +164,30 @@ class ServingLog:
                 )
             )  # fmt: skip
 
+    def mark_exited(self, service: str, hostname: str, pid: int, detail: str) -> None:
+        """A supervisor saw a replica's process end without stopping: mark it stopped (with a
+        ``stop`` event) instead of waiting for its heartbeat to go stale."""
+        now = time.time()
+        with self.meta.write() as conn:
+            rows = conn.execute(
+                sa.select(replicas.c.replica, replicas.c.commit).where(
+                    replicas.c.service == service, replicas.c.hostname == hostname,
+                    replicas.c.pid == pid, replicas.c.stopped_at.is_(None),
+                )
+            ).all()  # fmt: skip
+            for r in rows:
+                conn.execute(
+                    sa.update(replicas)
+                    .where(replicas.c.service == service, replicas.c.replica == r.replica)
+                    .values(state="stopped", stopped_at=now, last_error=detail)
+                )
+                conn.execute(
+                    sa.insert(events).values(
+                        service=service, replica=r.replica, at=now, kind="stop",
+                        commit=r.commit, previous=None, detail=detail, seconds=None,
+                    )
+                )  # fmt: skip
+
     def prune(self, before: float) -> None:
         """Delete log rows and events older than ``before``, and replicas gone since then."""
         with self.meta.write() as conn:

@@ -141,11 +141,16 @@ class Prediction(_Record):
 
 def to_epoch(when: datetime | float | str) -> float:
     """Seconds since the epoch of a datetime (naive: local time), a number, or ISO 8601 text
-    (``2024-05-01T10:00``, ``2024-05-01 10:00:00+00:00``; ``10:00`` alone is today, local)."""
+    (``2024-05-01T10:00``, ``2024-05-01 10:00:00+00:00``; ``10:00`` alone is today, local;
+    a number is epoch seconds)."""
     if isinstance(when, int | float):
         return float(when)
     if isinstance(when, str):
         text = when.strip()
+        try:
+            return float(text)  # epoch seconds as text
+        except ValueError:
+            pass
         try:
             if len(text) <= 8 and ":" in text and "-" not in text:
                 when = datetime.combine(datetime.now().date(), time_of_day(text))

@@ -173,6 +173,10 @@ class Supervisor:
                 continue
             if proc is not None:  # it exited: restart after a delay
                 child.last_exit, child.proc = proc.returncode, None
+                self._serving_log.mark_exited(
+                    name, socket.gethostname(), proc.pid,
+                    f"the process exited with status {proc.returncode}",
+                )  # fmt: skip
                 child.next_start = now + BACKOFF[min(child.restarts, len(BACKOFF) - 1)]
                 child.restarts += 1
                 self.log.warning(

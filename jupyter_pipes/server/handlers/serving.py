@@ -6,6 +6,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...errors import ServingCodeError
 from .base import MAX_LIMIT, PipesHandler
 
 
@@ -69,7 +70,11 @@ class ServicePredictHandler(PipesHandler):
     @authorized
     async def post(self, service: str) -> None:
         ctype = self.request.headers.get("Content-Type") or "application/json"
-        answer = await self.call(
-            self.client.predict, service, self.request.body, content_type=ctype
-        )
+        try:
+            answer = await self.call(
+                self.client.predict, service, self.request.body, content_type=ctype
+            )
+        except ServingCodeError as exc:  # the model's code failed: relayed, not our bug
+            self.reply(exc.to_dict(), exc.http_status)
+            return
         self.reply(answer.to_dict())
