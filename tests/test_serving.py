@@ -177,7 +177,7 @@ def test_retrain_then_revert_under_load_fails_no_request(store: Client, endpoint
     c1 = endpoint.commit
     assert c1 == store.inspect_commit("model@master").id
     moves: list[tuple[float, float, str]] = [(0.0, 0.0, c1)]  # (move started, returned, head)
-    with Load(endpoint.url, limit=600) as load:
+    with Load(endpoint.url, limit=5000) as load:  # bounded below, once the revert answers
         load.wait_count(100)
         began = time.time()
         c2 = put_model(store, 3.0)  # retrain
@@ -188,8 +188,10 @@ def test_retrain_then_revert_under_load_fails_no_request(store: Client, endpoint
         c3 = store.revert("model@master", to=c1).id  # back to the first model: a new commit
         moves.append((began, time.time(), c3))
         load.wait_commit(c3)
+        with load.lock:
+            load.limit = load.sent + 100
     answers = load.all()
-    assert len(answers) == load.sent == 600
+    assert len(answers) == load.sent and 300 < load.sent < 5000
     assert [a for a in answers if a.status != 200] == []  # zero failed requests
     value = {c1: 2.0, c2: 6.0, c3: 2.0}
     for a in answers:
@@ -207,15 +209,16 @@ def test_retrain_then_revert_under_load_fails_no_request(store: Client, endpoint
     # the serving log counts every request, per commit
     endpoint.flush()
     windows = store.serving_log("model")
-    assert sum(w.requests for w in windows) == 600
+    assert sum(w.requests for w in windows) == len(answers)
     assert sum(w.errors for w in windows) == 0
     for commit in (c1, c2, c3):
         assert sum(w.requests for w in windows if w.commit == commit) == sum(
             a.commit == commit for a in answers
         )
     assert all(w.p50_ms is not None and w.p50_ms <= w.p99_ms <= w.max_ms for w in windows)
-    kinds = [(e.kind, e.commit) for e in store.service_events("model")][::-1]
-    assert kinds == [("start", None), ("load", c1), ("swap", c2), ("swap", c3)]
+    expected = [("start", None), ("load", c1), ("swap", c2), ("swap", c3)]
+    wait_for(lambda: len(store.service_events("model")) >= 4)  # written just after each swap
+    assert [(e.kind, e.commit) for e in store.service_events("model")][::-1] == expected
     # which model answered at a moment: the commit of an answer received then
     mid = next(a for a in answers if a.commit == c2)
     at = store.which_model("model", mid.received)

@@ -370,14 +370,11 @@ class Endpoint:
             shutil.rmtree(folder, ignore_errors=True)
             message = _message(exc)
             self._failed = (key, time.time())
-            self.last_error = f"loading {self.repo}@{commit} failed: {message}"
-            logger.warning(
-                "service %s: %s (still serving %s)",
-                self.name,
-                self.last_error,
-                self.commit or "nothing",
-            )
+            error = f"loading {self.repo}@{commit} failed: {message}"
+            logger.warning("service %s: %s (still serving %s)", self.name, error,
+                           self.commit or "nothing")  # fmt: skip
             self._event("load_failed", commit, self.commit, detail=message)
+            self.last_error = error  # after the event: whoever sees the error finds the event
             self._first_load.set()
             return
         version = Version(commit, spec, definition, loaded, folder)
