@@ -67,6 +67,10 @@ class StorageError(PipesError, OSError):
     http_status = 503
 
 
+class SchemaVersionError(StorageError):
+    """The metadata database's schema is newer than (or unknown to) this jupyter_pipes."""
+
+
 class Unavailable(PipesError):
     """A service cannot answer now: no model loaded yet, or it is shutting down. Try again."""
 

@@ -484,3 +484,24 @@ def test_codec_and_histograms() -> None:
         got = a.percentile(q)
         assert got is not None and abs(got / exact[int(q * 1000) - 1] - 1) < 0.05
     assert a.n == 1000 and a.max_ms == max(values)
+
+
+def test_an_old_store_upgrades_to_the_serving_tables(tmp_path: Path) -> None:
+    """The fixture store made before schema versions gets the serving tables (pipeline chain
+    revision 0002) and serves from them."""
+    from .test_store_upgrade import unpack
+
+    store, _ = unpack(tmp_path, "sqlite")
+    (tmp_path / "serve.py").write_text(SERVE_PY)
+    with Client(str(store)) as c:
+        status = {s.chain: s for s in c.upgrade()}
+        assert (status["pipeline"].previous, status["pipeline"].version) == ("unversioned", "0002")
+        c.create_repo("served")
+        body = json.dumps({"w": 3.0}).encode()
+        c1 = c.put_file("served@master", "/weights.json", body).id
+        ep = c.serve("served@master", tmp_path / "serve.py")
+        try:
+            assert post(ep.url + "/predict", {"x": 1})[1]["result"] == {"y": 3.0}
+        finally:
+            ep.stop()
+        assert [(w.commit, w.requests) for w in c.serving_log("served")] == [(c1, 1)]

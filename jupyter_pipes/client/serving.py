@@ -100,7 +100,7 @@ class ServingMixin(ClientBase):
                 )
             pipeline, declared = repo, spec.serve
             if "@" not in ref:
-                ref = f"{repo}@{spec.output_branch}"
+                ref = f"{repo}@{declared.branch or spec.output_branch}"
         config = EndpointConfig(
             ref=ref if "@" in ref else f"{ref}@master", definition=definition, name=name,
             pipeline=pipeline,

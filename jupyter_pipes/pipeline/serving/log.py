@@ -12,6 +12,9 @@ Three tables in the store's metadata database (the pipeline layer's, like jobs a
 
 Bounded: rows older than the retention (30 days by default) are deleted by the endpoints as
 they write. "Which model answered at 10:00" is :meth:`ServingLog.served_at`.
+
+The tables belong to the pipeline layer's migration chain (``pipeline/migrations``, revision
+0002): they are defined on its ``MetaData`` and made only by that migration.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy.engine import Row
 from ...errors import NotFound
 from ...store.metadata import Metadata
 from ...store.records import utc
+from .. import state
 from .records import (
     ReplicaAt,
     ReplicaInfo,
@@ -38,7 +42,7 @@ from .records import (
 )
 from .stats import Histogram, Window
 
-md = sa.MetaData()
+md = state.md  # the pipeline chain's tables (a test compares them with its migrations)
 
 replicas = sa.Table(
     "serving_replicas",
@@ -105,17 +109,12 @@ _STATE_RANK = {"ready": 0, "draining": 1, "loading": 2, "failing": 3, "lost": 4,
 _MODEL_KINDS = ("load", "swap")
 
 
-def create_tables(engine: sa.Engine) -> None:
-    """Create the serving tables if missing."""
-    md.create_all(engine)
-
-
 class ServingLog:
     """Writes (from endpoints) and queries (for the Client) of the serving tables."""
 
     def __init__(self, meta: Metadata) -> None:
         self.meta = meta
-        create_tables(meta.engine)
+        meta.ensure_schema(state.CHAIN)  # one query when the database is current
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -149,7 +149,8 @@ class Supervisor:
                 continue
             s = spec.serve
             out[spec.name] = Declared(
-                pipeline=spec.name, ref=f"{spec.name}@{spec.output_branch}", host=s.host,
+                pipeline=spec.name, ref=f"{spec.name}@{s.branch or spec.output_branch}",
+                host=s.host,
                 port=s.port, threads=s.threads, log_window=parse_duration(s.log_window),
                 token_env=s.token_env,
             )  # fmt: skip
