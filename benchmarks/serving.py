@@ -10,12 +10,14 @@ Side by side in one run, each server in its own process, the client in this one:
 * ``plain``: a minimal tornado app with the same ``load``/``predict`` code on the same pickle,
   read once from a file: no versioning, no log, no envelope beyond ``{"result": ...}``.
 
-Latency: ``--rounds`` rounds of ``--requests`` sequential requests per server on one keep-alive
-connection, the servers taking turns each round (so a busy neighbour on a shared machine hits
-all of them alike); p50 / p99 over every request, client side. Throughput: ``--clients``
-threads with one keep-alive connection each for ``--seconds`` per server. Swap: a new model
-committed (alternately a retrain and a revert) while a client keeps asking; the time from the
-commit's return to the first answer naming it, ``--swaps`` times. Peak RSS from /proc.
+Latency: ``--rounds`` x ``--requests`` sequential requests per server on one keep-alive
+connection each, the servers taking turns request by request (so a busy neighbour on a shared
+machine hits all of them alike); p50 / p99 over every request, client side. Throughput:
+``--clients`` threads with one keep-alive connection each, ``--seconds`` per server in five
+slices, the servers taking turns; the median slice.
+Swap: a new model committed (alternately a retrain and a revert) while a client keeps asking;
+the time from the commit's return to the first answer naming it, ``--swaps`` times. Peak RSS
+from /proc. Every server runs with one BLAS/OpenMP thread.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from jupyter_pipes.demo import FILES
 
 ROW = {"sepal_length": 6.0, "sepal_width": 2.7, "petal_length": 5.1, "petal_width": 1.6}
 BODY = json.dumps(ROW).encode()
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Every server alike: one BLAS/OpenMP thread (no oversubscription on a small shared machine)."""
 
 PLAIN = r"""
 import json, pickle, sys
@@ -88,7 +92,7 @@ class Server:
     def __init__(self, name: str, cmd: list[str], port: int | None = None) -> None:
         self.name = name
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)  # fmt: skip
+                                     text=True, env=ENV)  # fmt: skip
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # ours: "serving ... at http://127.0.0.1:PORT (...)"
         if port is None and " at http://127.0.0.1:" in line:
@@ -209,10 +213,14 @@ def main() -> None:
             for _ in range(50):
                 s.ask()
         lat: dict[str, list[float]] = {s.name: [] for s in servers}
-        for _ in range(args.rounds):
+        for _ in range(args.rounds * args.requests):  # interleaved: noise hits all alike
             for s in servers:
-                lat[s.name] += [s.ask()[0] for _ in range(args.requests)]
-        rps = {s.name: throughput(s, args.clients, args.seconds) for s in servers}
+                lat[s.name].append(s.ask()[0])
+        slices: dict[str, list[float]] = {s.name: [] for s in servers}
+        for _ in range(5):  # 5 slices per server, taking turns; the median slice
+            for s in servers:
+                slices[s.name].append(throughput(s, args.clients, args.seconds / 5))
+        rps = {name: statistics.median(v) for name, v in slices.items()}
         seen, own = swaps(client, servers[0], args.swaps)
         rss = {s.name: s.peak_rss_mib() for s in servers}
     finally:
