@@ -278,7 +278,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("bad glob", spec(input={"cross": [pfs("a"), pfs("b", glob="/(*")]}),
      "input.cross[1].pfs.glob", "invalid glob pattern"),
     ("two input kinds", spec(input={"pfs": {"repo": "a"}, "cross": [{"pfs": {"repo": "b"}}]}),
-     "input", "give exactly one of pfs, cross, union, join, group"),
+     "input", "give exactly one of pfs, cron, cross, union, join, group"),
     ("no input kind", spec(input={}), "input", "give exactly one of"),
     ("empty cross", spec(input={"cross": []}), "input.cross", "give at least one input"),
     ("nested empty union", spec(input={"cross": [{"pfs": {"repo": "a"}}, {"union": []}]}),

@@ -69,7 +69,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "working_dir": "working_dir is not supported yet",
         "datum_batching": "datum_batching is not supported yet",
     },
-    "Input": {"cron": "cron inputs are not supported yet"},
+    "CronInput": {"commit": "pinning a cron input to a commit is not supported"},
     "PfsInput": {
         "s3": "S3-gateway inputs are not supported: read the files under /pfs/<name>",
         "commit": "pinning an input to a commit is not supported: use a branch",

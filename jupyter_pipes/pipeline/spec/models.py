@@ -24,7 +24,7 @@ from pydantic import (
 
 from ...store.names import check_branch_name, check_repo_name
 from .base import Int64, SpecModel, check_with, fail
-from .inputs import NOTEBOOK_RESERVED, Input, check_inputs, iter_pfs
+from .inputs import NOTEBOOK_RESERVED, CronInput, Input, check_inputs, default_cron_repos, iter_pfs
 from .units import LIMITS, check_env_value, parse_cpu, parse_duration, parse_quantity
 
 __all__ = [
@@ -286,6 +286,7 @@ class PipelineSpec(SpecModel):
 
     @model_validator(mode="after")
     def _check_inputs(self) -> PipelineSpec:
+        default_cron_repos(self.input, self.pipeline.name)
         notebook = self.transform.notebook is not None
         names = check_inputs(self.input, self.pipeline.name, notebook)
         for key in self.transform.parameters if notebook else ():
@@ -313,6 +314,14 @@ class PipelineSpec(SpecModel):
         """``(repo, branch)`` of every pfs input, in the order they appear in the spec."""
         return [(pfs.repo, pfs.branch) for _, pfs in iter_pfs(self.input)]
 
+    def cron_inputs(self) -> list[CronInput]:
+        """The cron inputs, in spec order (their repos are made with the pipeline)."""
+        return [inp.cron for inp in _nodes(self.input) if inp.cron is not None]
+
     def input_names(self) -> list[str]:
         """The distinct input names (mount folders / notebook parameters), in spec order."""
         return list(dict.fromkeys(pfs.name for _, pfs in iter_pfs(self.input)))
+
+
+def _nodes(inp: Input) -> list[Input]:
+    return [inp, *(node for child in inp.children for node in _nodes(child))]
