@@ -234,3 +234,19 @@ def test_pipe_serve_magic_in_a_kernel(store: Client, tmp_path: Path) -> None:
     assert f"'commit': '{c1}'" in texts[3] and "'result': {'y': 10.0}" in texts[3]
     assert "model@master" in texts[4] and "ready" in texts[4]
     assert texts[5] == "stopped service model\n"
+
+
+def test_an_in_process_endpoint_flushes_its_log_at_exit(store: Client, tmp_path: Path) -> None:
+    store.create_repo("model")
+    c1 = put_model(store, 2.0)
+    code = (
+        "import urllib.request\n"
+        "from jupyter_pipes import Client\n"
+        f"ep = Client({store.store_url!r}).serve('model@master', {str(tmp_path / 'serve.py')!r})\n"
+        "req = urllib.request.Request(ep.url + '/predict', b'{\"x\": 1}',"
+        " {'Content-Type': 'application/json'})\n"
+        "urllib.request.urlopen(req).read()\n"  # no stop(): the interpreter just exits
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert [(w.commit, w.requests) for w in store.serving_log("model")] == [(c1, 1)]
+    assert store.list_service(all=True)[0].replicas[0].state == "stopped"

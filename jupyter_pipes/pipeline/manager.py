@@ -146,9 +146,10 @@ class Pipelines:
         try:
             return path.read_bytes()
         except FileNotFoundError:
-            raise InvalidArgument(
-                f"serve.notebook: {str(path)!r} not found", field="serve.notebook", path=str(path)
-            ) from None
+            raise InvalidArgument(  # the path as given: no server path in the message
+                f"serve.notebook: {spec.serve.notebook!r} not found", field="serve.notebook",
+                path=spec.serve.notebook,
+            ) from None  # fmt: skip
 
     def delete_pipeline(self, name: str, *, keep_repo: bool = False, force: bool = False) -> None:
         """Delete a pipeline, its jobs and (unless ``keep_repo``) its output repo."""

@@ -15,6 +15,7 @@ heartbeat and the finished windows of the serving log every ``heartbeat_interval
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import os
@@ -207,6 +208,7 @@ class Endpoint:
             t = threading.Thread(target=target, name=f"pipes-{what}-{self.name}", daemon=True)
             self._threads.append(t)
             t.start()
+        atexit.register(self.stop)  # an in-process endpoint still flushes its log at exit
         if wait:
             self._first_load.wait(timeout)
         return self
@@ -238,6 +240,7 @@ class Endpoint:
         if self._stopped:
             return
         self._stopped = True
+        atexit.unregister(self.stop)
         self.draining = True
         grace = self.config.grace_seconds if grace is None else grace
         loop, shutdown = self._loop, self._shutdown
