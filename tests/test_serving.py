@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from jupyter_pipes import Client
 from jupyter_pipes.errors import InvalidArgument, NotFound, ServingCodeError
 from jupyter_pipes.pipeline.serving import Definition, Endpoint
+from jupyter_pipes.pipeline.serving import log as serving_log
 
 SERVE_PY = """\
 import json, time
@@ -216,6 +218,10 @@ def test_retrain_then_revert_under_load_fails_no_request(store: Client, endpoint
             a.commit == commit for a in answers
         )
     assert all(w.p50_ms is not None and w.p50_ms <= w.p99_ms <= w.max_ms for w in windows)
+    # counted in memory, written per window: a handful of rows, not one per request
+    with store.store.meta.read() as conn:
+        rows = conn.execute(sa.select(sa.func.count()).select_from(serving_log.windows)).scalar()
+    assert rows <= len(windows) + 6 and rows * 10 < len(answers)
     expected = [("start", None), ("load", c1), ("swap", c2), ("swap", c3)]
     wait_for(lambda: len(store.service_events("model")) >= 4)  # written just after each swap
     assert [(e.kind, e.commit) for e in store.service_events("model")][::-1] == expected
@@ -263,6 +269,38 @@ def test_a_model_that_fails_to_load_leaves_the_old_one_serving(
     wait_for(lambda: endpoint.commit == good)
     assert endpoint.last_error is None
     assert post(endpoint.url + "/predict", {"x": 1})[1]["result"] == {"y": 4.0}
+
+
+def test_a_branch_move_swaps_too(store: Client, endpoint: Endpoint) -> None:
+    c1 = endpoint.commit
+    c2 = put_model(store, 7.0)
+    wait_for(lambda: endpoint.commit == c2)
+    store.create_branch("model@master", head=c1)  # moved back by hand: no new commit
+    wait_for(lambda: endpoint.commit == c1)
+    assert post(endpoint.url + "/predict", {"x": 1})[1:] == (
+        {"service": "model", "ref": "model@master", "commit": c1, "result": {"y": 1.0}},
+        c1,
+    )
+
+
+def test_the_log_is_pruned_by_age(store: Client) -> None:
+    from jupyter_pipes.pipeline.serving.stats import Window
+
+    log = serving_log.ServingLog(store.store.meta)
+    now = time.time()
+    old, new = Window(now - 40 * 86400, 10.0, "a", requests=3), Window(now - 60, 10.0, "b", 2)
+    log.register({"service": "s", "replica": "r", "ref": "model@master", "pipeline": None,
+                  "url": "http://x", "hostname": "h", "pid": 1, "definition": "d",
+                  "token": False, "state": "ready", "commit": "b", "loaded_at": now,
+                  "started_at": now - 50 * 86400, "heartbeat_at": now, "heartbeat_s": 2.0,
+                  "stopped_at": None, "requests": 5, "errors": 0, "rate": 0.0,
+                  "last_error": None})  # fmt: skip
+    log.update_replica("s", "r", [old, new])
+    log.event("s", "r", "load", "b")
+    log.prune(now - serving_log.RETENTION_S)
+    assert [(w.commit, w.requests) for w in log.windows("s")] == [("b", 2)]
+    assert [e.kind for e in log.events("s")] == ["load"]  # recent: kept
+    assert [r.replica for r in log.replicas("s")] == ["r"]  # alive: kept
 
 
 def test_predict_errors_and_bad_requests_are_answered_and_counted(

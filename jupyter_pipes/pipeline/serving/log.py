@@ -134,11 +134,12 @@ class ServingLog:
         """A heartbeat: update a replica's row, and append finished windows, in one
         transaction."""
         with self.meta.write() as conn:
-            conn.execute(
-                sa.update(replicas)
-                .where(replicas.c.service == service, replicas.c.replica == replica)
-                .values(**values)
-            )
+            if values:
+                conn.execute(
+                    sa.update(replicas)
+                    .where(replicas.c.service == service, replicas.c.replica == replica)
+                    .values(**values)
+                )
             if written:
                 conn.execute(
                     sa.insert(windows), [_window_row(service, replica, w) for w in written]
