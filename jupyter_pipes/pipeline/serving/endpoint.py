@@ -153,6 +153,7 @@ class Endpoint:
         self._threads: list[threading.Thread] = []
         self._start_error: BaseException | None = None
         self._stopped = False
+        self._grace = config.grace_seconds
         if config.host not in LOOPBACK and not config.token:
             logger.warning(
                 "service %s listens on %s without a token: anyone who reaches it can call it",
@@ -242,13 +243,13 @@ class Endpoint:
         self._stopped = True
         atexit.unregister(self.stop)
         self.draining = True
-        grace = self.config.grace_seconds if grace is None else grace
+        self._grace = self.config.grace_seconds if grace is None else grace
         loop, shutdown = self._loop, self._shutdown
         if loop is not None and shutdown is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(shutdown.set)
         if self._threads:
-            self._threads[0].join(grace + self.config.drain_seconds + 5)
+            self._threads[0].join(self._grace + self.config.drain_seconds + 5)
         self._stop.set()
         for t in self._threads[1:]:
             t.join(30)
@@ -323,7 +324,7 @@ class Endpoint:
         if self.config.drain_seconds:
             await asyncio.sleep(self.config.drain_seconds)
         server.stop()
-        deadline = time.monotonic() + self.config.grace_seconds
+        deadline = time.monotonic() + self._grace
         while self.inflight and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         await server.close_all_connections()
