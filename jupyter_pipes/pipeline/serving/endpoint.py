@@ -289,7 +289,8 @@ class Endpoint:
         self._retired.put(version)
 
     def _swap(self, version: Version, done: threading.Event) -> None:
-        old, self.current = self.current, version
+        # with the new version, the old failure is gone: one step for whoever reads both
+        old, self.current, self.last_error, self._failed = self.current, version, None, None
         if old is not None:
             old.retired = True
             if old.inflight == 0:
@@ -390,7 +391,7 @@ class Endpoint:
         loop.call_soon_threadsafe(self._swap, version, done)
         done.wait(30)
         took = time.monotonic() - detected
-        self._key, self._failed, self.last_error = key, None, None
+        self._key = key
         kind = "swap" if previous is not None else "load"
         logger.info("service %s: %s answers (%s, %.3f s)", self.name, commit, kind, took)
         self._event(kind, commit, previous, detail=definition.name, seconds=took)
