@@ -45,7 +45,8 @@ IGNORED: dict[str, dict[str, str]] = {
         "spec_commit": "set by Pachyderm itself",
     },
     "Transform": {
-        "image": "the container image: commands run in the worker's environment",
+        "image": "no containers: commands run in the worker's environment, with the image's "
+        "local stand-in if the workers have one",
         "image_pull_secrets": K8S, "user": K8S, "dockerfile": K8S, "memory_volume": K8S,
         "debug": "Pachyderm's worker log level",
     },
@@ -78,6 +79,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "propagation_spec": "propagation_spec is not supported",
     },
 }
+KEPT = {("Transform", "image")}  # reported as ignored, yet kept: the sandbox may use a stand-in
 PROJECTS = {"Pipeline", "PfsInput", "CronInput"}  # models where Pachyderm has a project field
 
 
@@ -163,6 +165,8 @@ def _walk(
         if snake in ignored:
             if not _zero(value):
                 out.ignored.append(IgnoredField(where, ignored[snake]))
+            if (name, snake) in KEPT and not _zero(value):
+                result[snake] = value
             continue
         if snake in unsupported:
             if not _zero(value):
