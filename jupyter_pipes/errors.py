@@ -97,6 +97,11 @@ class ReadOnlyRef(InvalidArgument, PermissionError):
     also a ``PermissionError``."""
 
 
+class MetadataMissing(StorageError):
+    """The store holds objects but its metadata database is missing, empty or damaged: it is
+    refused (never silently recreated); ``jupyter pipes fsck --rebuild-metadata`` rebuilds it."""
+
+
 class Unavailable(PipesError):
     """A service cannot answer now: no model loaded yet, or it is shutting down. Try again."""
 
