@@ -100,3 +100,17 @@ class ReadOnlyRef(InvalidArgument, PermissionError):
 class MetadataMissing(StorageError):
     """The store holds objects but its metadata database is missing, empty or damaged: it is
     refused (never silently recreated); ``jupyter pipes fsck --rebuild-metadata`` rebuilds it."""
+
+
+class Unavailable(PipesError):
+    """A service cannot answer now: no model loaded yet, or it is shutting down. Try again."""
+
+    http_status = 503
+
+
+class ServingCodeError(PipesError):
+    """A serving definition failed: it defines no ``load``/``predict``, or ``load`` or
+    ``predict`` raised (``fields``: ``stage``, ``ename``, ``evalue``, ``where``). The endpoint
+    itself answers 500; the server, relaying it, 502 (the user's code failed, not ours)."""
+
+    http_status = 502
