@@ -206,3 +206,22 @@ def test_gc_refuses_on_a_store_that_fails_fsck(c: Client) -> None:
         c.gc(grace_seconds=0, force=True)
     assert c.get_file("e@master", "/b")  # nothing was deleted
     assert not c.fsck().ok
+
+
+def test_packs_written_under_a_write_lease_survive_gc_until_it_ends(c: Client) -> None:
+    """What a pipeline worker does: upload outputs with no commit open yet (its job's controller
+    holds the lease); the commit that uses them comes later."""
+    from jupyter_pipes.store.objects import PackWriter
+
+    c.create_repo("d")
+    c.put_file("d@master", "/keep", os.urandom(300_000))
+    lease = c.store.write_lease("job")
+    writer = PackWriter(c.store.backend, lambda hashes: {})
+    writer.add(os.urandom(100_000))
+    writer.close()
+    (pack,) = writer.new_packs
+    c.gc(grace_seconds=0)
+    assert (packs_dir(c) / pack).exists()
+    lease.release()
+    c.gc(grace_seconds=0)
+    assert not (packs_dir(c) / pack).exists()  # nothing used it: garbage now

@@ -31,6 +31,7 @@ from . import glob as globmod
 from .backend import Backend
 from .commit import CommitParts, OpenCommit
 from .journal import Journal
+from .leases import Lease
 from .local import export_entry
 from .metadata import Metadata
 from .names import check_branch_name, check_repo_name, clean_path, join_path
@@ -380,6 +381,12 @@ class Store:
             if b.head is not None:
                 move = self.meta.record_move(conn, repo, name, b.head, None, "delete", self.actor)
         self.journal.moves("branch-delete", [move], repo=repo, name=name)
+
+    def write_lease(self, kind: str = "writer") -> Lease:
+        """A lease renewed by heartbeat until released: while it lives, gc keeps every pack
+        written since it started (for writers that upload objects outside a commit, such as
+        pipeline workers, until the commit that uses them is finished). Release it after."""
+        return Lease.open(self.meta, kind)
 
     # -- the branch timeline -------------------------------------------------------------------
 
