@@ -289,11 +289,36 @@ class Store:
 
     # -- refs ----------------------------------------------------------------------------------
 
+    def _resolve_at(self, conn: Connection, ref: Ref) -> Row[Any]:
+        """The commit that was the head of a branch at ``ref.at`` (from the timeline)."""
+        assert ref.at is not None
+        when = ref.at.isoformat()
+        moves = self.meta.moves(conn, ref.repo, ref.base, until=ref.at.timestamp(), limit=1)
+        if not moves:
+            if set(ref.base) <= _HEX and len(ref.base) >= 4:
+                raise InvalidArgument(
+                    f"{ref}: a time applies to a branch, not to a commit", ref=str(ref)
+                )
+            raise NotFound(f"{ref.repo}@{ref.base} had no commit at {when}", ref=str(ref))
+        head = moves[0].new
+        if head is None:
+            raise NotFound(f"{ref.repo}@{ref.base} was deleted at {when}", ref=str(ref))
+        row = self.meta.get_commit(conn, head)
+        if row is None:
+            raise NotFound(
+                f"commit {head}, the head of {ref.repo}@{ref.base} at {when}, was deleted since",
+                ref=str(ref),
+                commit=head,
+            )
+        return row
+
     def _resolve(self, conn: Connection, ref: Ref) -> Row[Any]:
         if self.meta.get_repo(conn, ref.repo) is None:
             raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
         b = self.meta.get_branch(conn, ref.repo, ref.base)
-        if b is not None:
+        if ref.at is not None:
+            row = self._resolve_at(conn, ref)
+        elif b is not None:
             if b.head is None:
                 raise NotFound(f"branch {ref.repo}@{ref.base} has no commits yet", ref=str(ref))
             row = self.meta.get_commit(conn, b.head)
@@ -442,7 +467,7 @@ class Store:
                 rows = list(self.meta.repo_commits(conn, ref.repo, limit, offset))
             else:
                 b = self.meta.get_branch(conn, ref.repo, ref.base)
-                if b is not None and b.head is None and not ref.ancestors:
+                if b is not None and b.head is None and not ref.ancestors and ref.at is None:
                     return []
                 head = self._resolve(conn, ref).id
                 rows = self.meta.ancestry(conn, head, limit, offset)
