@@ -19,10 +19,11 @@ from __future__ import annotations
 from .data import DataMixin
 from .history import HistoryMixin
 from .jobs import JobsMixin
+from .lineage import LineageMixin
 from .pipelines import PipelinesMixin
 
 
-class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin):
+class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, LineageMixin):
     """A handle on one store.
 
     Parameters

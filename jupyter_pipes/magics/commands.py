@@ -138,4 +138,6 @@ def history(branch: str, number: int, wait: bool) -> None:
     display(_widgets().HistoryWidget(_nb().client, branch, limit=number, wait=wait))
 
 
+from . import lineage as _lineage  # noqa: E402, F401  (registers %pipe lineage)
+
 VERBS = tuple(notebook.commands)

@@ -16,6 +16,7 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
+from .lineage import ExplainHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
@@ -69,6 +70,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (f"{COMMIT}/lineage", LineageHandler),
+    (f"{API}/explain", ExplainHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
