@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (register commands)
     lineage,
     pipelines,
     repos,
+    serve,
     transfer,
 )
 from .base import PROG, cli

@@ -21,9 +21,10 @@ from .history import HistoryMixin
 from .jobs import JobsMixin
 from .lineage import LineageMixin
 from .pipelines import PipelinesMixin
+from .serving import ServingMixin
 
 
-class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, LineageMixin):
+class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, LineageMixin):
     """A handle on one store.
 
     Parameters

@@ -27,6 +27,13 @@ from .repos import (
     ReposHandler,
     RevertHandler,
 )
+from .serving import (
+    ServiceEventsHandler,
+    ServiceHandler,
+    ServiceLogHandler,
+    ServicePredictHandler,
+    ServicesHandler,
+)
 
 API = "/pipes/api"
 _SEGMENT = r"[^/]+"
@@ -43,6 +50,7 @@ COMMIT = f"{REPO}/commits/{_p('ref')}"
 PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
 JOB = f"{API}/jobs/{_p('job')}"
 DATUM = f"{JOB}/datums/{_p('datum')}"
+SERVICE = f"{API}/services/{_p('service')}"
 
 ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/settings", SettingsHandler),
@@ -72,6 +80,11 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{DATUM}/log", DatumLogHandler),
     (f"{COMMIT}/lineage", LineageHandler),
     (f"{API}/explain", ExplainHandler),
+    (f"{API}/services", ServicesHandler),
+    (SERVICE, ServiceHandler),
+    (f"{SERVICE}/log", ServiceLogHandler),
+    (f"{SERVICE}/events", ServiceEventsHandler),
+    (f"{SERVICE}/predict", ServicePredictHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
