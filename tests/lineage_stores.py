@@ -24,7 +24,8 @@ class Demo:
 
     store: Path
     model: tuple[str, ...]
-    """model@master's commits, oldest first: v1 (step b), v2 (retrain, step c), the revert."""
+    """model@master's commits: v1 (step b), v2 (the retrain, step c), the revert to v1 (step e;
+    the demo's step g reverts to v2 again after it)."""
     predict_before_revert: str
     predict_after_revert: str
     training: tuple[str, ...]
@@ -43,13 +44,17 @@ def _build_demo() -> dict[str, Any]:
     client = Client(str(root / "store"))
     try:
         report = run_demo(client, out=lambda _line: None)
-        predict = [c.id for c in client.list_commit("predict@master")]
+        steps = report.steps
         return {
             "root": root,
-            "model": tuple(reversed([c.id for c in client.list_commit("model@master")])),
-            "training": tuple(reversed([c.id for c in client.list_commit("training@master")])),
-            "predict_after_revert": predict[0],
-            "predict_before_revert": predict[1],
+            "model": (
+                steps["b"].jobs[0].output_commit,  # v1
+                steps["c"].jobs[0].output_commit,  # v2: retrained
+                steps["e"].commit,  # the revert to v1
+            ),
+            "training": (steps["a"].commit, steps["c"].commit),
+            "predict_before_revert": steps["d"].jobs[0].output_commit,
+            "predict_after_revert": steps["e"].jobs[0].output_commit,
             "predict_jobs": tuple(j.id for j in client.list_job("predict")),
             "report": report,
         }

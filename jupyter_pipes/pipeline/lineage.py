@@ -281,21 +281,14 @@ class LineageWalker:
         """Who moved a branch head to ``c`` (from the branch timeline), if recorded."""
         if c.branch is None or c.finished is None:
             return None
-        when = c.finished
+        window = timedelta(seconds=120)
         try:
-            moves = branch_moves(
-                self.store,
-                c.repo,
-                c.branch,
-                when - timedelta(seconds=120),
-                when + timedelta(seconds=120),
+            moves = self.store.branch_log(
+                c.repo, c.branch, since=c.finished - window, until=c.finished + window
             )
-        except NotFound:
+        except (NotFound, InvalidArgument):
             return None
-        for m in moves:
-            if m.get("new") == c.id:
-                return str(m.get("actor"))
-        return None
+        return next((m.actor for m in moves if m.new == c.id), None)
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -534,22 +527,6 @@ def cell_that_wrote(nb: dict[str, Any], path: str) -> LineageCell | None:
                 source="".join(src) if isinstance(src, list) else str(src),
             )
     return found
-
-
-def branch_moves(
-    store: Store, repo: str, branch: str, since: datetime | None, until: datetime | None
-) -> list[dict[str, Any]]:
-    """Head moves of ``repo@branch`` in a time window, newest first, as dicts (``time``,
-    ``old``, ``new``, ``cause``, ``actor``, ``global_id``)."""
-    with store.meta.read() as conn:
-        rows = store.meta.moves(
-            conn,
-            repo,
-            branch,
-            since=since.timestamp() if since else None,
-            until=until.timestamp() if until else None,
-        )
-    return [dict(r._mapping) for r in rows]
 
 
 def file_lineage(
