@@ -6,7 +6,12 @@ from typing import Any
 
 from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
 from .events import EventsHandler
-from .files import RawFileHandler, UploadHandler
+from .files import (
+    RawFileHandler,
+    UploadHandler,
+    WorkspaceCommitHandler,
+    WorkspaceCopyHandler,
+)
 from .jobs import (
     DatumHandler,
     DatumLogHandler,
@@ -69,6 +74,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
+    (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
