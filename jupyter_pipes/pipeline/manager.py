@@ -43,7 +43,7 @@ class Pipelines:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        state.create_tables(store.meta.engine)
+        store.meta.ensure_schema(state.CHAIN)
         store.head_hooks.append(self.on_head_move)
 
     # -- pipelines -----------------------------------------------------------------------------
@@ -308,9 +308,9 @@ class Pipelines:
 
     def dry_run_datums(self, input_spec: dict[str, Any]) -> list[Datum]:
         """The datums an ``input`` spec would give on the current heads (nothing is run)."""
-        from .spec import Input
+        from .spec import parse_input
 
-        inp = Input.model_validate(input_spec)
+        inp = parse_input(input_spec)  # InvalidArgument naming the field, both spellings
         with self.store.meta.read() as conn:
             pins = {}
             for repo, branch in _input_repos(inp):

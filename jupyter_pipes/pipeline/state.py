@@ -2,7 +2,9 @@
 
 They live in the store's metadata database (same engine, same transactions) so that a branch
 move and the jobs it triggers commit together, and an output commit and its job's success
-commit together. The store itself never reads these tables.
+commit together. The store itself never reads these tables. They are made and changed only by the
+migrations in ``pipeline/migrations`` (their own chain; see docs/migrations.md); the definitions
+here must equal what those build (a test compares them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from ..store.schema import Chain
+
 md = sa.MetaData()
+CHAIN = Chain(
+    "pipeline", "jupyter_pipes.pipeline.migrations", "pipes_pipeline_version", "pipelines"
+)
+"""The pipeline layer's migration chain (``Metadata.ensure_schema`` runs it)."""
 
 pipelines = sa.Table(
     "pipelines",
@@ -85,11 +93,6 @@ datums = sa.Table(
 )
 
 TERMINAL = ("success", "failure", "killed", "unrunnable")
-
-
-def create_tables(engine: sa.Engine) -> None:
-    """Create the pipeline tables if missing."""
-    md.create_all(engine)
 
 
 def dumps(value: Any) -> str:
