@@ -39,10 +39,10 @@ CALL_TIMEOUT_S = 30.0  # for the enter/reset requests
 STARTUP_TIMEOUT_S = 60.0
 _MODULE = "_jupyter_pipes_warm"
 _HELPER = (Path(__file__).with_name("kernel_reset.py")).read_text(encoding="utf-8")
-_INIT = (  # binds no name in the user's namespace (kernel_reset snapshots it)
+_INIT = (  # binds no name in the user's namespace; the snapshot is taken when our comm opens
     f"(lambda m: (exec(compile({_HELPER!r}, '<jupyter_pipes warm kernel>', 'exec'), m.__dict__),"
-    f" __import__('sys').modules.__setitem__({_MODULE!r}, m), m.snapshot(get_ipython()),"
-    f" m.serve(get_ipython(), {_MODULE!r}), m.reset()))"
+    f" __import__('sys').modules.__setitem__({_MODULE!r}, m),"
+    f" m.serve(get_ipython(), {_MODULE!r})))"
     f"(__import__('types').ModuleType({_MODULE!r}))"
 )
 _T = TypeVar("_T")
@@ -98,6 +98,7 @@ class WarmKernel:
         self._km: Any = None
         self._kc: Any = None
         self._info: dict[str, Any] = {}
+        self.last_reset: dict[str, Any] = {}  # the kernel's reply to the last reset (diagnostics)
         self._comm = ""  # id of the comm to the kernel's reset helper
         self._out: Any = None  # the kernel process's own stdout/stderr
         self._home = tempfile.mkdtemp(prefix="pipes-kernel-")
@@ -219,13 +220,15 @@ class WarmKernel:
                     return content
         raise TimeoutError(f"the kernel did not answer within {timeout:g} s")
 
-    def _ask(self, timeout: float, **data: str) -> None:
-        """Send ``data`` to the kernel's reset helper (over our comm); RuntimeError if it fails."""
+    def _ask(self, timeout: float, **data: str) -> dict[str, Any]:
+        """Send ``data`` to the kernel's reset helper (over our comm); its reply, RuntimeError
+        if it failed."""
         msg = self._kc.session.msg("comm_msg", {"comm_id": self._comm, "data": data})
         self._kc.shell_channel.send(msg)
         reply = self._sync(self._iopub(msg["header"]["msg_id"], "comm_msg", timeout))["data"]
         if not reply.get("ok"):
             raise RuntimeError(f"warm kernel: {reply.get('error')}")
+        return reply  # type: ignore[no-any-return]
 
     def _call(self, code: str, timeout: float) -> None:
         """Run our own code silently (no history, no execution count); RuntimeError if it fails."""
@@ -273,8 +276,13 @@ class WarmKernel:
     def _recycle(self, healthy: bool) -> None:
         if healthy and self._kc is not None and self.uses < self.max_uses:
             try:
-                self._ask(CALL_TIMEOUT_S, op="reset")
-                return
+                reply = self._ask(CALL_TIMEOUT_S, op="reset")
             except Exception:
                 _LOG.warning("warm kernel %s: reset failed, restarting it", self.kernel)
+            else:
+                self.last_reset = reply
+                if not reply.get("restart"):
+                    return
+                # state the reset cannot undo (a patched library, a thread still running)
+                _LOG.info("warm kernel %s: restarting it: %s", self.kernel, reply["restart"])
         self._start_quietly()
