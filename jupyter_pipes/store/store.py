@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from ..errors import AlreadyExists, Conflict, InvalidArgument, IsADirectory, NotFound
 from . import glob as globmod
 from .backend import Backend
 from .commit import OpenCommit
@@ -25,6 +25,7 @@ from .local import export_entry
 from .metadata import Metadata, branches, commits, provenance, repos
 from .names import check_branch_name, check_repo_name, clean_path, join_path
 from .objects import BlobReader, BlobRef
+from .ranges import RangeReader
 from .records import BranchInfo, CommitInfo, CommitRef, DiffEntry, FileInfo, RepoInfo, utc
 from .refs import Ref
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
@@ -497,6 +498,19 @@ class Store:
                 f"{path} is a directory; give a file path or a destination", path=path
             )
         return self._file_info(path, e, cid), self.reader.read_many(e.refs)
+
+    def open_range(self, ref: Ref, path: str) -> tuple[FileInfo, RangeReader]:
+        """A file's info and random access to its verified bytes by offset.
+
+        The ref is resolved once: the reader keeps returning that commit's bytes even if the
+        branch moves meanwhile.
+        """
+        cid, root = self._root(ref)
+        path = clean_path(path)
+        e = self.trees.require(root, path)
+        if e.is_dir:
+            raise IsADirectory(f"{path} is a directory, not a file", path=path)
+        return self._file_info(path, e, cid), RangeReader(self.reader, e.refs)
 
     def get_file(self, ref: Ref, path: str) -> bytes:
         """A whole file's bytes."""
