@@ -58,7 +58,14 @@ export async function newBranchDialog(
         label: 'Name',
         placeholder: 'e.g. staging',
         errorKeys: ['branch', 'name'],
-        check: required('A name')
+        help: 'Letters, digits, _ and -.',
+        // the server refuses it too, but names it as part of a ref (repo@name)
+        check: v =>
+          /^[A-Za-z0-9_-]+$/.test(v.trim())
+            ? null
+            : v.trim()
+              ? `Invalid branch name “${v.trim()}”: use only letters, digits, _ and -.`
+              : 'Give the branch a name.'
       },
       {
         name: 'head',

@@ -1,13 +1,14 @@
 /**
  * `pipes:` tabs opened on a branch follow it. When `repo@branch` moves (a commit, a revert, a
  * pipeline's new output), every open document at `pipes:repo@branch/...` reloads; one the user
- * changed (its model is dirty) keeps what it shows and gets a bar instead: “a newer version is
- * on repo@branch — Reload”. Tabs opened at a commit id never change.
+ * changed (what it shows differs from what was loaded: the drive is read-only, so JupyterLab
+ * never marks it dirty) keeps it and gets a bar instead: “a newer version is on repo@branch —
+ * Reload”. Tabs opened at a commit id never change.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { DocumentRegistry } from '@jupyterlab/docregistry';
+import { DocumentRegistry, IDocumentWidget } from '@jupyterlab/docregistry';
 import { Widget } from '@lumino/widgets';
 
 import { DRIVE_NAME, parseDrivePath, PipesModel } from './model';
@@ -43,12 +44,44 @@ class NewerBar extends Widget {
   }
 }
 
+/** The text of each open `pipes:` document as last loaded, to tell whether the user changed it. */
+const loaded = new WeakMap<DocumentRegistry.Context, string>();
+
+function remember(context: DocumentRegistry.Context): void {
+  loaded.set(context, context.model.toString());
+}
+
+/** True when the user changed what the tab shows since it was loaded. */
+export function edited(context: DocumentRegistry.Context): boolean {
+  const text = loaded.get(context);
+  return context.model.dirty || (text !== undefined && text !== context.model.toString());
+}
+
 /** Make every open `pipes:repo@branch/...` document follow its branch. */
 export function followBranches(
   app: JupyterFrontEnd,
   model: PipesModel,
   docManager: IDocumentManager
 ): void {
+  const track = (_: unknown, widget: IDocumentWidget) => {
+    const context = widget.context;
+    if (!followedRef(context.path) || loaded.has(context)) {
+      return;
+    }
+    void context.ready.then(() => remember(context));
+    context.fileChanged.connect(() => remember(context));
+  };
+  // every document widget is made by a widget factory: watch them all, and those added later
+  const watch = (factory: DocumentRegistry.WidgetFactory | undefined) =>
+    factory?.widgetCreated.connect(track);
+  for (const factory of app.docRegistry.widgetFactories()) {
+    watch(factory);
+  }
+  app.docRegistry.changed.connect((_, change) => {
+    if (change.type === 'widgetFactory' && change.change === 'added') {
+      watch(app.docRegistry.getWidgetFactory(change.name ?? ''));
+    }
+  });
   model.branchMoved.connect((_, moved) => {
     for (const widget of app.shell.widgets('main')) {
       const context = docManager.contextForWidget(widget);
@@ -67,7 +100,10 @@ function follow(
   branch: string,
   commit: string | null
 ): void {
-  if (!context.model.dirty) {
+  if (!context.isReady) {
+    return; // still loading: it gets the newest version anyway
+  }
+  if (!edited(context)) {
     void context.revert().catch(error => console.warn(`jupyter-pipes: reload of ${context.path}`, error));
     return;
   }
@@ -83,4 +119,7 @@ function follow(
     }
   );
   widget.contentHeader.addWidget(bar);
+  // the header's size changed: lay the tab out again, so the bar does not cover the content
+  widget.contentHeader.fit();
+  widget.fit();
 }

@@ -291,9 +291,22 @@ def set_theme(page: Any, theme: str) -> None:
     )
 
 
-def console_errors(page: Any) -> list[str]:
-    """Errors the page logged or raised so far (every source, not only the sidebar's)."""
-    return list(page.pipes_errors)
+def expect_refusal(page: Any, url_part: str) -> None:
+    """Declare that the server will refuse a request whose URL holds ``url_part`` (a test that
+    types a bad value on purpose): Chromium logs every 4xx response as a console error, which
+    the page cannot prevent; that one line is then not counted as an error of the page."""
+    page.pipes_refusals.append(url_part)
+
+
+def _counts(message: Any, refusals: list[str]) -> bool:
+    """Whether a console message is an error of the page (not a declared refusal)."""
+    if message.type != "error":
+        return False
+    url = str((message.location or {}).get("url", ""))
+    refused = message.text.startswith(
+        "Failed to load resource: the server responded with a status of 4"
+    )
+    return not (refused and any(part in url for part in refusals))
 
 
 @pytest.fixture
@@ -311,15 +324,19 @@ def page(lab: Lab, browser: Any, request: pytest.FixtureRequest, theme: str) -> 
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     errors: list[str] = []
+    refusals: list[str] = []
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}\n{e.stack or ''}"))
     page.on(
         "console",
         lambda m: (
-            errors.append(f"console.error: {m.text} ({m.location})") if m.type == "error" else None
+            errors.append(f"console.error: {m.text} ({m.location})")
+            if _counts(m, refusals)
+            else None
         ),
     )
     page.set_default_timeout(20000)
     page.pipes_errors = errors  # type: ignore[attr-defined]
+    page.pipes_refusals = refusals  # type: ignore[attr-defined]
     page.goto(lab.lab_url(request.node.name.replace("[", "-").replace("]", "")))
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60000)
     page.wait_for_function(

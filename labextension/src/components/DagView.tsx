@@ -23,6 +23,7 @@ import {
   IDagNode,
   IRepoMark,
   layoutDag,
+  NODE_HEIGHT,
   NODE_STATES,
   NODE_WIDTH,
   nodeState,
@@ -132,6 +133,11 @@ function Flow({ compact }: { compact: boolean }): JSX.Element {
         vertical,
         width
       },
+      // the size is known: React Flow need not measure a node before it shows it (a node it
+      // has to measure stays hidden until a resize, and new node objects come with each event)
+      width,
+      height: NODE_HEIGHT,
+      measured: { width, height: NODE_HEIGHT },
       draggable: false,
       connectable: false,
       selectable: false
