@@ -17,6 +17,7 @@ from typing import Any
 
 from distributed import WorkerPlugin, get_worker
 
+from . import cancel
 from .warm import MAX_USES, KernelPool
 from .worker import DatumResult, DatumTask, run_datum
 
@@ -80,12 +81,23 @@ def failed_result(task: DatumTask, exc: BaseException) -> DatumResult:
 
 
 def run_batch(tasks: list[DatumTask]) -> list[DatumResult]:
-    """Run datums one after the other on this worker; one result per datum, never raises."""
+    """Run datums one after the other on this worker; one result per datum, never raises.
+
+    A datum of a cancelled job (see :func:`kill_job`) is not started, or is stopped: its
+    result is a failure (``Cancelled``)."""
     pool = current_pool()
     results = []
     for task in tasks:
-        try:
-            results.append(run_datum(task, pool))
-        except Exception as exc:
-            results.append(failed_result(task, exc))
+        with cancel.job(task.job_id):
+            try:
+                cancel.check()
+                results.append(run_datum(task, pool))
+            except Exception as exc:
+                results.append(failed_result(task, exc))
     return results
+
+
+def kill_job(job_id: str) -> int:
+    """Run on every worker by ``Executor.cancel_job``: mark ``job_id`` cancelled in this
+    worker's process and kill the kernels and command processes of its running datums."""
+    return cancel.cancel(job_id)

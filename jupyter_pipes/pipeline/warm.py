@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from .cancel import running
 from .command import RunResult
 from .notebook import finish, prepare, run_notebook
 from .warm_kernel import MAX_USES, Key, WarmKernel
@@ -145,8 +146,10 @@ def run_warm(
             env=env,
         )
     healthy = False
+    slot.killed = False
     try:
-        result = finish(run, slot.run(run, timeout_s))
+        with running(slot.kill):  # a cancelled job kills the kernel (then replaced)
+            result = finish(run, slot.run(run, timeout_s))
         healthy = result.ok
         return result
     finally:

@@ -95,6 +95,7 @@ class WarmKernel:
         self.kernel, self.env, self.max_uses = kernel, dict(env), max_uses
         self.uses = 0  # datums run by the current process
         self.pid: int | None = None
+        self.killed = False  # set by kill(): the datum's job was cancelled
         self._km: Any = None
         self._kc: Any = None
         self._info: dict[str, Any] = {}
@@ -121,6 +122,17 @@ class WarmKernel:
         self._thread.stop()
         fut.add_done_callback(lambda _f: shutil.rmtree(self._home, ignore_errors=True))
         return fut
+
+    def kill(self) -> None:
+        """Kill the kernel process now, from any thread: the running datum's job was cancelled.
+
+        The datum's run ends (a dead kernel, or it does not start if the kernel was still
+        starting) and the kernel is replaced, as after any failure."""
+        self.killed = True
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
     def kill_now(self) -> None:
         """Kill the process from outside (interpreter exit), whatever its thread is doing."""
@@ -253,6 +265,8 @@ class WarmKernel:
         try:
             if self._kc is None:  # a previous start failed, or the kernel was replaced
                 self._start()
+            if self.killed:
+                raise RuntimeError("the datum's job was cancelled")
             client.km, client.kc = self._km, self._kc
             left = CALL_TIMEOUT_S if run.deadline is None else run.deadline - time.monotonic()
             self._ask(max(left, 0.001), op="enter", cwd=run.cwd)
