@@ -1,2 +1,5 @@
 import '@xyflow/react/dist/style.css';
+import './palette.css';
 import './base.css';
+import './dag.css';
+import './controls.css';
