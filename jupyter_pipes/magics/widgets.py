@@ -55,12 +55,11 @@ def state_name(state: str | None) -> str:
     return STATE_NAMES.get(state, "idle")
 
 
-def refresh_all(*, following: bool = False) -> None:
+def refresh_all() -> None:
     """Redraw every live DAG and history widget of this kernel (store errors are shown in the
-    widget, never raised); with ``following``, only those that follow the store."""
+    widget, never raised)."""
     for widget in list(_live):
-        if not following or getattr(widget, "following", True):
-            widget.refresh()
+        widget.refresh()
 
 
 def downstream(dag: dict[str, Any], repo: str, branch: str) -> list[str]:
@@ -96,29 +95,37 @@ def _signature(client: Client) -> Hashable:
 class _Follower:
     """One daemon thread per kernel that redraws the live widgets when the store changes (a
     commit, a revert or a job's progress, from any process), as the sidebar's event stream
-    does; it ends when no widget is left."""
+    does. It looks at the store of each live widget's Client, and ends when no widget is
+    left."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def watch(self, client: Client) -> None:
+    def watch(self) -> None:
+        """Make sure the thread runs (a new live widget calls it)."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, args=(client,),
-                                                name="jupyter-pipes-follow", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="jupyter-pipes-follow",
+                                                daemon=True)
                 self._thread.start()
 
-    def _run(self, client: Client) -> None:
-        last: Hashable = None
+    def _run(self) -> None:
+        last: dict[int, Hashable] = {}
         while _live:
-            try:
-                now = _signature(client)
-            except Exception:  # a closed client or a storage hiccup: try again later
-                now = last
-            if last is not None and now != last:
-                refresh_all(following=True)
-            last = now
+            widgets = list(_live)
+            clients = {id(wd.client): wd.client for wd in widgets}
+            for key, client in clients.items():
+                try:
+                    now = _signature(client)
+                except Exception:  # a closed client or a storage hiccup: try again later
+                    continue
+                if key in last and last[key] != now:
+                    for wd in widgets:
+                        if wd.client is client and getattr(wd, "following", True):
+                            wd.refresh()
+                last[key] = now
+            del widgets, clients  # hold no widget between two looks (they may go away)
             threading.Event().wait(FOLLOW_INTERVAL)
 
 
@@ -164,7 +171,7 @@ class DagWidget(w.VBox):
         self._lock = threading.Lock()
         self.refresh()
         _live.add(self)
-        _follower.watch(client)
+        _follower.watch()
         if interval:
             self.start(interval)
 
@@ -224,7 +231,7 @@ class HistoryWidget(w.VBox):
         super().__init__([w.HTML(f"<b>{self.branch}</b>"), self.rows, self.confirm, self.status])
         self.refresh()
         _live.add(self)
-        _follower.watch(client)
+        _follower.watch()
 
     def refresh(self) -> None:
         """Read the branch's commits again and redraw the rows."""
