@@ -101,31 +101,41 @@ class _Follower:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._last: weakref.WeakKeyDictionary[Client, Hashable] = weakref.WeakKeyDictionary()
 
-    def watch(self) -> None:
-        """Make sure the thread runs (a new live widget calls it)."""
+    def watch(self, client: Client) -> None:
+        """Follow ``client``'s store from now on (a new live widget calls it, just drawn)."""
+        try:
+            now = _signature(client)  # the state the widget was drawn from
+        except Exception:  # the thread takes its first look instead
+            now = None
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if now is not None and client not in self._last:
+                self._last[client] = now
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="jupyter-pipes-follow",
                                                 daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:
-        last: dict[int, Hashable] = {}
-        while _live:
-            widgets = list(_live)
-            clients = {id(wd.client): wd.client for wd in widgets}
-            for key, client in clients.items():
+        while True:
+            with self._lock:
+                if not _live:
+                    self._thread = None
+                    return
+                widgets = list(_live)
+            for client in {id(wd.client): wd.client for wd in widgets}.values():
                 try:
                     now = _signature(client)
                 except Exception:  # a closed client or a storage hiccup: try again later
                     continue
-                if key in last and last[key] != now:
+                before = self._last.get(client)
+                if before is not None and before != now:
                     for wd in widgets:
                         if wd.client is client and getattr(wd, "following", True):
                             wd.refresh()
-                last[key] = now
-            del widgets, clients  # hold no widget between two looks (they may go away)
+                self._last[client] = now
+            del widgets  # hold no widget between two looks (they may go away)
             threading.Event().wait(FOLLOW_INTERVAL)
 
 
@@ -171,7 +181,7 @@ class DagWidget(w.VBox):
         self._lock = threading.Lock()
         self.refresh()
         _live.add(self)
-        _follower.watch()
+        _follower.watch(client)
         if interval:
             self.start(interval)
 
@@ -231,7 +241,7 @@ class HistoryWidget(w.VBox):
         super().__init__([w.HTML(f"<b>{self.branch}</b>"), self.rows, self.confirm, self.status])
         self.refresh()
         _live.add(self)
-        _follower.watch()
+        _follower.watch(client)
 
     def refresh(self) -> None:
         """Read the branch's commits again and redraw the rows."""
