@@ -3,3 +3,4 @@ import './palette.css';
 import './base.css';
 import './dag.css';
 import './controls.css';
+import './serving.css';

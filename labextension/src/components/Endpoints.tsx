@@ -36,7 +36,6 @@ function TryIt({ serving, service }: { serving: ServingModel; service: IService 
         aria-label={`Request body for ${service.name}`}
         placeholder={'{"x": 1}  (JSON, or CSV with a header row)'}
         rows={3}
-        style={{ width: '100%', boxSizing: 'border-box' }}
         value={trial.body}
         onChange={event => serving.setBody(service.name, event.target.value)}
       />
@@ -50,7 +49,7 @@ function TryIt({ serving, service }: { serving: ServingModel; service: IService 
             answered by <span className="jp-Pipes-mono">{service.ref.split('@')[0]}@{shortId(answer.commit)}</span>{' '}
             in {answer.ms.toFixed(1)} ms
           </span>
-          <pre className="jp-Pipes-mono jp-Pipes-small" style={{ whiteSpace: 'pre-wrap', margin: 0 }}>
+          <pre className="jp-Pipes-mono jp-Pipes-small">
             {JSON.stringify(answer.result, null, 1)}
           </pre>
         </div>
