@@ -186,7 +186,7 @@ def _run_once(
 ) -> tuple[str, CellError | None]:
     """Run one command: its log, and its error (None when it exited with an accepted code)."""
     data = None if stdin is None else ("\n".join(stdin) + "\n").encode("utf-8")
-    argv = sandbox.argv(cmd) if sandbox is not None else cmd
+    argv = sandbox.argv(cmd, env) if sandbox is not None else cmd
     try:
         proc = subprocess.Popen(
             argv,

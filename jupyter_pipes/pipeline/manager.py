@@ -78,7 +78,10 @@ class Pipelines:
                 "choose another pipeline name",
                 pipeline=name,
             )
-        check_dag({**specs, name: spec}, repos)
+        cron_repos = {c.repo for c in spec.cron_inputs()} - repos
+        check_dag({**specs, name: spec}, repos | cron_repos)
+        for repo in sorted(cron_repos):  # Pachyderm makes a cron input's repo with the pipeline
+            self.store.create_repo(repo, f"cron ticks of pipeline {name}", exist_ok=True)
         from .notebook import fingerprint
 
         fp = fingerprint(notebook) if notebook is not None else _cmd_fingerprint(spec)
@@ -129,8 +132,10 @@ class Pipelines:
     def delete_pipeline(self, name: str, *, keep_repo: bool = False, force: bool = False) -> None:
         """Delete a pipeline, its jobs and (unless ``keep_repo``) its output repo."""
         with self.store.meta.write() as conn:
-            if state.get_pipeline(conn, name) is None:
+            row = state.get_pipeline(conn, name)
+            if row is None:
                 raise NotFound(f"pipeline {name!r} not found", pipeline=name)
+            crons = [c.repo for c in parse_spec(json.loads(row.spec)).cron_inputs()]
             users = [p for p in state.users_of_repo(conn, name) if p != name]
             if users and not force:
                 raise Conflict(
@@ -141,6 +146,8 @@ class Pipelines:
             state.delete_pipeline(conn, name)
         if not keep_repo:
             self.store.delete_repo(name, force=True)
+            for repo in crons:  # as Pachyderm, a cron input's repo goes with its pipeline
+                self.store.delete_repo(repo, force=True)
 
     def list_pipeline(self) -> list[PipelineInfo]:
         """Every pipeline, by name."""
@@ -180,6 +187,12 @@ class Pipelines:
             last_job=last[0].id if last else None,
             last_job_state=last[0].state if last else None,
         )
+
+    def cron_specs(self) -> dict[str, PipelineSpec]:
+        """The specs of the pipelines that have cron inputs (for the controller's ticker)."""
+        with self.store.meta.read() as conn:
+            rows = [r for r in state.all_pipelines(conn) if '"cron"' in r.spec]
+        return {r.name: parse_spec(json.loads(r.spec)) for r in rows}
 
     def users_of_repo(self, repo: str) -> list[str]:
         """Pipelines reading ``repo``."""

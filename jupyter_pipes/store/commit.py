@@ -23,23 +23,33 @@ import stat
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from .backend import Backend
 from .local import Source, ingest_folder, ingest_source
-from .metadata import branches, commits, provenance
+from .metadata import Metadata
 from .names import clean_path, join_path
 from .objects import PackWriter
 from .records import CommitInfo, CommitRef, Origin
-from .trees import EMPTY_ROOT, Entry, Patch, Root
-
-if TYPE_CHECKING:
-    from .store import Store
+from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
 
 Progress = Callable[[int], None]
+HeadMoved = Callable[[sa.Connection, str, str, "str | None", "str | None"], None]
 _MAX_REBASES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CommitParts:
+    """What an open commit needs of its store: the metadata, the object backend, the trees,
+    and the callback that tells the head hooks about a move (inside the moving transaction)."""
+
+    meta: Metadata
+    backend: Backend
+    trees: TreeStore
+    head_moved: HeadMoved
 
 
 class _HeadMoved(Exception):
@@ -51,7 +61,7 @@ class OpenCommit:
 
     def __init__(
         self,
-        store: Store,
+        parts: CommitParts,
         repo: str,
         branch: str,
         *,
@@ -62,7 +72,8 @@ class OpenCommit:
         restores: str | None = None,
         on_finish: Callable[[sa.Connection, str], None] | None = None,
     ) -> None:
-        self.store = store
+        self._parts = parts
+        self._meta = meta = parts.meta
         self.repo = repo
         self.branch = branch
         self.message = message
@@ -73,26 +84,22 @@ class OpenCommit:
         self.id = uuid.uuid4().hex
         self._root_override = root
         self.patch = Patch()
-        self.writer = PackWriter(store.backend, store.meta.lookup_chunks)
+        self.writer = PackWriter(parts.backend, meta.lookup_chunks)
         self.done = False
-        with store.meta.write() as conn:
-            if store.meta.get_repo(conn, repo) is None:
+        with meta.write() as conn:
+            if meta.get_repo(conn, repo) is None:
                 raise NotFound(f"repo {repo!r} not found", repo=repo)
-            b = store.meta.get_branch(conn, repo, branch)
-            conn.execute(
-                sa.insert(commits).values(
-                    id=self.id,
-                    repo=repo,
-                    branch=branch,
-                    parent=b.head if b else None,
-                    origin=origin,
-                    message=message,
-                    state="open",
-                    started_at=time.time(),
-                    size=0,
-                    file_count=0,
-                    restores=restores,
-                )
+            b = meta.get_branch(conn, repo, branch)
+            meta.insert_open_commit(
+                conn,
+                self.id,
+                repo,
+                branch,
+                b.head if b else None,
+                origin,
+                message,
+                restores,
+                time.time(),
             )
 
     # -- staging -------------------------------------------------------------------------------
@@ -147,7 +154,7 @@ class OpenCommit:
             if not entry.is_dir:
                 raise InvalidArgument("cannot copy a file onto '/'", path=path)
             self.patch.delete("/")
-            for name, child in self.store.trees.children(entry).items():
+            for name, child in self._parts.trees.children(entry).items():
                 self.patch.put("/" + name, child)
         else:
             self.patch.put(path, entry)
@@ -157,7 +164,7 @@ class OpenCommit:
     def finish(self) -> CommitInfo:
         """Make the commit visible (atomically) and return it."""
         self._check_open()
-        meta, trees = self.store.meta, self.store.trees
+        meta, trees = self._meta, self._parts.trees
         try:
             self.writer.flush()
             for attempt in range(_MAX_REBASES):
@@ -170,20 +177,13 @@ class OpenCommit:
                 try:
                     with meta.write() as conn:
                         if b is None and meta.get_branch(conn, self.repo, self.branch) is None:
-                            conn.execute(
-                                sa.insert(branches).values(
-                                    repo=self.repo,
-                                    name=self.branch,
-                                    head=None,
-                                    created_at=time.time(),
-                                )
-                            )
+                            meta.insert_branch(conn, self.repo, self.branch, None, time.time())
                         if not meta.move_branch(conn, self.repo, self.branch, head, self.id):
                             raise _HeadMoved
                         self._record(conn, head, root)
                         if self.on_finish is not None:
                             self.on_finish(conn, self.id)
-                        self.store.head_moved(conn, self.repo, self.branch, head, self.id)
+                        self._parts.head_moved(conn, self.repo, self.branch, head, self.id)
                     break
                 except _HeadMoved:
                     time.sleep(min(0.001 * (attempt + 1), 0.05))
@@ -195,35 +195,16 @@ class OpenCommit:
         finally:
             self.writer.close()
         self.done = True
-        return self.store.inspect_commit_id(self.id)
+        with meta.read() as conn:
+            row = meta.get_commit(conn, self.id)
+            assert row is not None
+            return meta.commit_infos(conn, [row])[0]
 
     def _record(self, conn: sa.Connection, head: str | None, root: Root) -> None:
-        conn.execute(
-            sa.update(commits)
-            .where(commits.c.id == self.id)
-            .values(
-                state="finished",
-                parent=head,
-                finished_at=time.time(),
-                root=root.to_json(),
-                size=root.size,
-                file_count=root.count,
-            )
-        )
-        if self.provenance:
-            conn.execute(
-                sa.insert(provenance),
-                [
-                    {
-                        "commit": self.id,
-                        "upstream": p.id,
-                        "upstream_repo": p.repo,
-                        "upstream_branch": p.branch,
-                    }
-                    for p in dict.fromkeys(self.provenance)
-                ],
-            )
-        self.store.meta.record_blobs(conn, self.writer.new_blobs, self.writer.new_packs)
+        meta = self._meta
+        meta.finish_commit(conn, self.id, head, root.to_json(), root.size, root.count)
+        meta.insert_provenance(conn, self.id, self.provenance)
+        meta.record_blobs(conn, self.writer.new_blobs, self.writer.new_packs)
 
     def abort(self) -> None:
         """Discard the commit: its row is removed; its objects become garbage for ``gc``."""
@@ -235,10 +216,8 @@ class OpenCommit:
     def _abort_quietly(self) -> None:
         self.done = True
         try:
-            with self.store.meta.write() as conn:
-                conn.execute(
-                    sa.delete(commits).where(commits.c.id == self.id, commits.c.state == "open")
-                )
+            with self._meta.write() as conn:
+                self._meta.delete_open_commit(conn, self.id)
         except Exception:  # the row is left for gc; the original error matters more
             pass
 
