@@ -55,6 +55,11 @@ class AlreadyExists(Conflict):
     """Creating something that exists already."""
 
 
+class CommitAbandoned(Conflict):
+    """An open commit that gc collected (its lease expired without a heartbeat): finishing it
+    changed nothing."""
+
+
 class CorruptObject(PipesError):
     """Stored bytes whose hash does not match their address, or an unreadable object."""
 

@@ -59,18 +59,28 @@ def fsck(ctx: click.Context, verify_data: bool, as_json: bool) -> None:
     default=3600.0,
     show_default=True,
     metavar="SECONDS",
-    help="Keep unreachable objects and open commits younger than this.",
+    help="Keep unreachable objects younger than this (objects of commits in progress are "
+    "kept whatever the grace: their writers pin them).",
+)
+@click.option(
+    "--force", is_flag=True, help="Remove more than half of the store's bytes if that is due."
 )
 @json_option
-def gc(grace: float, as_json: bool) -> None:
-    """Remove unreachable objects and abandoned open commits older than --grace.
+def gc(grace: float, force: bool, as_json: bool) -> None:
+    """Remove unreachable objects older than --grace and abandoned open commits.
+
+    An open commit is abandoned once its writer stopped renewing its lease (a killed process):
+    a commit in progress is never removed, however long it takes. Refused on a store that fails
+    fsck, while another gc runs, and (without --force) when it would remove more than half of
+    the store's bytes. See docs/guarantees.md.
 
     \b
     Examples:
       jupyter pipes gc
       jupyter pipes gc --grace 0 --json
+      jupyter pipes gc --force
     """
-    report = client().gc(grace_seconds=grace)
+    report = client().gc(grace_seconds=grace, force=force)
     if as_json:
         render.echo_json(report)
         return

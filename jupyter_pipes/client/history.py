@@ -75,9 +75,16 @@ class HistoryMixin(ClientBase):
         """Verify every reachable object by re-hashing it, and the metadata's links."""
         return maintenance.fsck(self._store, verify_data=verify_data)
 
-    def gc(self, *, grace_seconds: float = 3600.0) -> GcReport:
-        """Remove unreachable objects and abandoned open commits older than ``grace_seconds``."""
-        return maintenance.gc(self._store, grace_seconds=grace_seconds)
+    def gc(self, *, grace_seconds: float = 3600.0, force: bool = False) -> GcReport:
+        """Remove objects nothing reaches or pins that are older than ``grace_seconds``, and
+        the open commits of writers that stopped renewing their lease.
+
+        Refused (:class:`~jupyter_pipes.errors.CorruptObject`) on a store that fails fsck, and
+        (:class:`~jupyter_pipes.errors.Conflict`) when another gc runs or, unless ``force``,
+        when it would remove more than half of the store's bytes. docs/guarantees.md says
+        exactly what gc keeps.
+        """
+        return maintenance.gc(self._store, grace_seconds=grace_seconds, force=force)
 
     def upgrade(self) -> list[SchemaStatus]:
         """The metadata schema's migration chains, as this client found and left them.

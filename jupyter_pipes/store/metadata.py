@@ -25,7 +25,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.pool import StaticPool
 
+from ..errors import Conflict, PipesError, StorageError
 from . import schema
+from .leases import LeaseKeeper
+from .metadata_leases import LeaseQueries
 from .objects import BlobRef
 from .records import CommitInfo, CommitRef, SchemaStatus, utc
 
@@ -98,6 +101,39 @@ info = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+leases = sa.Table(
+    "leases",
+    md,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("holder", sa.String(255), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+)
+pins = sa.Table(
+    "pins",
+    md,
+    sa.Column("lease", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("item", sa.String(64), primary_key=True),
+    sa.Column("tree", sa.Text, nullable=True),
+    sa.Index("ix_pins_item", "kind", "item"),
+)
+head_moves = sa.Table(
+    "head_moves",
+    md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("repo", sa.String(63), nullable=False),
+    sa.Column("branch", sa.String(63), nullable=False),
+    sa.Column("old", sa.String(32), nullable=True),
+    sa.Column("new", sa.String(32), nullable=True),
+    sa.Column("cause", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("global_id", sa.String(32), nullable=True),
+    sa.Index("ix_head_moves_branch", "repo", "branch", "time"),
+)
 
 _BATCH = 500
 
@@ -132,15 +168,24 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class Metadata:
+class Metadata(LeaseQueries):
     """Queries and updates of the metadata tables.
 
     Opening brings the store's schema to this package's revision (see :mod:`.schema`).
     """
 
+    leases = leases
+    pins = pins
+    packs = packs
+    chunks = chunks
+    commits = commits
+    head_moves = head_moves
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.keeper = LeaseKeeper(self)
+        """Renews this process's leases (open commits, gc)."""
         self.schema: list[SchemaStatus] = []
         """What opening found and did, per migration chain."""
         self._backup: str | None = None
@@ -182,22 +227,48 @@ class Metadata:
         return self._backup
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop renewing leases and release the database connections."""
+        self.keeper.close()
         self.engine.dispose()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        with self.engine.connect() as conn:
-            conn.execution_options(pipes_write=True)
-            with conn.begin():
-                yield conn
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite). Database failures surface as
+        :class:`StorageError` (or :class:`Conflict` for a constraint clash)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(pipes_write=True)
+                with conn.begin():
+                    yield conn
+        except sa.exc.DBAPIError as exc:
+            raise database_error(exc) from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            raise database_error(exc) from exc
+
+    def integrity_problems(self) -> list[str]:
+        """The database's own check: SQLite ``PRAGMA integrity_check``; PostgreSQL has no
+        equivalent built in, so every store table is read in full (page checks on read, and
+        data checksums if the cluster has them). Empty when healthy."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                if conn.dialect.name == "sqlite":
+                    rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+                    return [] if rows == ["ok"] else rows
+                if conn.dialect.name == "postgresql":
+                    for opt in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
+                        conn.exec_driver_sql(f"SET LOCAL {opt} = off")
+                for table in md.sorted_tables:
+                    conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                return []
+        except sa.exc.DBAPIError as exc:
+            return [_message(exc)]
 
     # -- repos and branches --------------------------------------------------------------------
 
@@ -549,6 +620,35 @@ class Metadata:
         n = conn.execute(sa.delete(chunks).where(chunks.c.pack == pack)).rowcount or 0
         conn.execute(sa.delete(packs).where(packs.c.id == pack))
         return n
+
+
+REBUILD_HINT = (
+    "if the objects are intact, `jupyter pipes fsck --rebuild-metadata` rebuilds it from them"
+)
+
+
+def _message(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether a database error says the database file is damaged (SQLite)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "malformed" in text or "not a database" in text or "disk image" in text
+
+
+def database_error(exc: sa.exc.DBAPIError) -> PipesError:
+    """The project's error for a failure of the metadata database."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return Conflict(
+            f"the metadata changed concurrently ({_message(exc)}); try again", retry=True
+        )
+    if damaged(exc):
+        return StorageError(
+            f"the metadata database is damaged ({_message(exc)}); {REBUILD_HINT}",
+            damaged=True,
+        )
+    return StorageError(f"the metadata database failed: {_message(exc)}")
 
 
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:

@@ -7,6 +7,7 @@ face over it.
 
 from __future__ import annotations
 
+import getpass
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -48,6 +49,14 @@ DEFAULT_STORE = ".pipes"
 _HEX = set("0123456789abcdef")
 
 
+def os_user() -> str:
+    """The name of the OS user running this process (``uid <n>`` if it has none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no $USER (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
 def default_store_url() -> str:
     """``$JUPYTER_PIPES_STORE``, else ``.pipes`` in the working directory."""
     return os.environ.get(ENV_STORE) or str(Path.cwd() / DEFAULT_STORE)
@@ -78,6 +87,8 @@ class Store:
         ``s3://bucket/prefix``. Created on first use.
     db_url:
         SQLAlchemy URL of the metadata database (default: ``metadata.sqlite`` in a local store).
+    actor:
+        Who is making changes, as recorded in the branch timeline (default: the OS user).
     """
 
     def __init__(
@@ -85,11 +96,14 @@ class Store:
         url: str | os.PathLike[str] | None = None,
         *,
         db_url: str | None = None,
+        actor: str | None = None,
         **storage_options: Any,
     ) -> None:
         self.url = os.fspath(url) if url is not None else default_store_url()
         self.storage_options = storage_options
         """fsspec options (pipeline workers open the same store with them; never logged)."""
+        self.actor = actor or os_user()
+        """Recorded as the actor of every head move this store makes."""
         self.backend = Backend(self.url, **storage_options)
         self.meta = Metadata(db_url or default_db_url(self.backend))
         self.reader = BlobReader(self.backend)
@@ -101,11 +115,18 @@ class Store:
         registers one to create downstream jobs atomically with the move)."""
 
     def head_moved(
-        self, conn: Connection, repo: str, branch: str, old: str | None, new: str | None
+        self,
+        conn: Connection,
+        repo: str,
+        branch: str,
+        old: str | None,
+        new: str | None,
+        cause: str = "branch",
     ) -> None:
-        """Tell the hooks that ``repo@branch`` moved from ``old`` to ``new`` (in ``conn``'s
-        transaction; a hook that raises rolls the move back)."""
+        """Record that ``repo@branch`` moved from ``old`` to ``new`` in the branch timeline and
+        tell the hooks (in ``conn``'s transaction; a hook that raises rolls the move back)."""
         if old != new:
+            self.meta.record_move(conn, repo, branch, old, new, cause, self.actor)
             for hook in self.head_hooks:
                 hook(conn, HeadMove(repo, branch, old, new))
 
@@ -194,6 +215,9 @@ class Store:
                     repo=name,
                     downstream=users,
                 )
+            for b in self.meta.list_branches(conn, name):
+                if b.head is not None:
+                    self.meta.record_move(conn, name, b.name, b.head, None, "delete", self.actor)
             self.meta.delete_repo(conn, name)
 
     # -- refs ----------------------------------------------------------------------------------
@@ -281,8 +305,11 @@ class Store:
     def delete_branch(self, repo: str, name: str) -> None:
         """Delete a branch pointer; its commits stay reachable by id."""
         with self.meta.write() as conn:
-            if not self.meta.delete_branch(conn, repo, name):
+            b = self.meta.get_branch(conn, repo, name)
+            if b is None or not self.meta.delete_branch(conn, repo, name):
                 raise NotFound(f"branch {repo}@{name} not found", repo=repo, branch=name)
+            if b.head is not None:  # no hook: nothing reads a deleted branch
+                self.meta.record_move(conn, repo, name, b.head, None, "delete", self.actor)
 
     # -- commits -------------------------------------------------------------------------------
 
@@ -368,7 +395,7 @@ class Store:
                 )
             for b in self.meta.branches_at(conn, row.id):
                 if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent):
-                    self.head_moved(conn, b.repo, b.name, row.id, row.parent)
+                    self.head_moved(conn, b.repo, b.name, row.id, row.parent, "delete")
             self.meta.delete_commit(conn, row.id)
 
     def _check_removable(self, conn: Connection, row: Row[Any], verb: str) -> None:
@@ -480,8 +507,13 @@ class Store:
 
     def entry(self, ref: Ref, path: str) -> Entry:
         """The raw tree entry at ``path`` (for copy)."""
-        _, root = self._root(ref)
-        return self.trees.require(root, clean_path(path))
+        return self.entry_at(ref, path)[1]
+
+    def entry_at(self, ref: Ref, path: str) -> tuple[str, Entry]:
+        """The commit ``ref`` names and its raw tree entry at ``path`` (for copy: pass the
+        commit as ``source`` to :meth:`OpenCommit.put_entry`)."""
+        cid, root = self._root(ref)
+        return cid, self.trees.require(root, clean_path(path))
 
     def diff_file(self, new: Ref, old: Ref | None = None, path: str = "/") -> list[DiffEntry]:
         """Files added, removed or modified between ``old`` (default: new's parent) and ``new``."""

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from ...store.names import check_branch_name, check_repo_name
+from ..contract import reserved_for
 from .base import Int64, SpecModel, check_with, fail
 from .inputs import NOTEBOOK_RESERVED, CronInput, Input, check_inputs, default_cron_repos, iter_pfs
 from .units import LIMITS, check_env_value, parse_cpu, parse_duration, parse_quantity
@@ -283,10 +284,20 @@ class PipelineSpec(SpecModel):
         default_cron_repos(self.input, self.pipeline.name)
         notebook = self.transform.notebook is not None
         names = check_inputs(self.input, self.pipeline.name, notebook)
-        for key in self.transform.parameters if notebook else ():
+        if not notebook:
+            return self
+        contract = reserved_for(names)
+        for name, where in names.items():
+            if name in contract:
+                raise fail(f"input name {name!r} clashes with {contract[name]}: set pfs.name",
+                           where)  # fmt: skip
+        for key in self.transform.parameters:
             if key in names or key in NOTEBOOK_RESERVED:
                 what = "an input name" if key in names else "reserved (injected by jupyter_pipes)"
                 raise fail(f"parameter {key!r} is {what}", f"transform.parameters.{key}")
+            if key in contract:
+                raise fail(f"parameter {key!r} is reserved: {contract[key]}",
+                           f"transform.parameters.{key}")  # fmt: skip
         return self
 
     @property
