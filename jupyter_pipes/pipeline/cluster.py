@@ -107,6 +107,8 @@ def local_cluster(n_workers: int, *, processes: bool, host: str) -> Any:
             "nthreads": 1,
             "dashboard_address": dashboard,  # the worker's HTTP endpoint (health, metrics)
             "death_timeout": 60,  # give up if the scheduler cannot be reached at start
+            # import the datum code while the worker starts, not in the first job's first task
+            "preload": ["jupyter_pipes.pipeline.dask_plugin"],
         },
     }
     return SpecCluster(
