@@ -36,6 +36,8 @@ from .spec import PipelineSpec, check_dag, parse_spec, spec_to_dict
 SPEC_BRANCH = "spec"
 SPEC_FILE = "/spec.json"
 NOTEBOOK_FILE = "/notebook.ipynb"
+SERVE_FILE = "/serve"
+"""The serving notebook of a ``serve:`` spec (with its suffix: ``.ipynb`` or ``.py``)."""
 
 
 class Pipelines:
@@ -62,6 +64,7 @@ class Pipelines:
         if base_dir is None and isinstance(source, str | os.PathLike) and _is_file(source):
             base_dir = Path(source).parent
         notebook = self._read_notebook(spec, Path(base_dir or Path.cwd()))
+        serve_code = self._read_serve_code(spec, Path(base_dir or Path.cwd()))
         with self.store.meta.read() as conn:
             existing = state.get_pipeline(conn, name)
             specs = {r.name: parse_spec(json.loads(r.spec)) for r in state.all_pipelines(conn)}
@@ -94,6 +97,11 @@ class Pipelines:
                 oc.put_file(NOTEBOOK_FILE, notebook)
             else:
                 oc.delete_file(NOTEBOOK_FILE)
+            for suffix in (".ipynb", ".py"):  # the serving notebook of ``serve:`` (#16)
+                if serve_code is not None and spec.serve and spec.serve.notebook.endswith(suffix):
+                    oc.put_file(SERVE_FILE + suffix, serve_code)
+                else:
+                    oc.delete_file(SERVE_FILE + suffix)
         spec_commit = oc.id
         now = time.time()
         with self.store.meta.write() as conn:
@@ -128,6 +136,20 @@ class Pipelines:
                 field="transform.notebook",
                 path=str(path),
             ) from None
+
+    @staticmethod
+    def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
+        if spec.serve is None:
+            return None
+        path = Path(spec.serve.notebook)
+        path = path if path.is_absolute() else base / path
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InvalidArgument(  # the path as given: no server path in the message
+                f"serve.notebook: {spec.serve.notebook!r} not found", field="serve.notebook",
+                path=spec.serve.notebook,
+            ) from None  # fmt: skip
 
     def delete_pipeline(self, name: str, *, keep_repo: bool = False, force: bool = False) -> None:
         """Delete a pipeline, its jobs and (unless ``keep_repo``) its output repo."""

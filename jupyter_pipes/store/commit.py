@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from ..errors import CommitAbandoned, Conflict, InvalidArgument, NotFound
 from .backend import Backend
+from .journal import Journal
 from .leases import Lease
 from .local import Source, ingest_folder, ingest_source
 from .metadata import Metadata
@@ -42,8 +43,9 @@ from .records import CommitInfo, CommitRef, Origin
 from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
 
 Progress = Callable[[int], None]
-HeadMoved = Callable[[sa.Connection, str, str, "str | None", "str | None", str], None]
-"""``(conn, repo, branch, old, new, cause)``: record a head move and tell the hooks."""
+HeadMoved = Callable[[sa.Connection, str, str, "str | None", "str | None", str], "sa.Row | None"]
+"""``(conn, repo, branch, old, new, cause)``: record a head move and tell the hooks; the
+timeline row."""
 _MAX_REBASES = 1000
 CAUSES: dict[str, str] = {"user": "commit", "auto": "pipeline", "revert": "revert"}
 """The head-move cause of finishing a commit of each origin."""
@@ -52,12 +54,14 @@ CAUSES: dict[str, str] = {"user": "commit", "auto": "pipeline", "revert": "rever
 @dataclass(frozen=True, slots=True)
 class CommitParts:
     """What an open commit needs of its store: the metadata, the object backend, the trees,
-    and the callback that tells the head hooks about a move (inside the moving transaction)."""
+    the callback that records a head move and tells the hooks (inside the moving transaction),
+    and the journal the finished commit is also written to."""
 
     meta: Metadata
     backend: Backend
     trees: TreeStore
     head_moved: HeadMoved
+    journal: Journal
 
 
 class _HeadMoved(Exception):
@@ -189,6 +193,7 @@ class OpenCommit:
         """Make the commit visible (atomically) and return it."""
         self._check_open()
         meta, trees = self._meta, self._parts.trees
+        move = None
         try:
             self.writer.flush()
             for attempt in range(_MAX_REBASES):
@@ -209,7 +214,7 @@ class OpenCommit:
                         meta.end_lease(conn, self.id)
                         if self.on_finish is not None:
                             self.on_finish(conn, self.id)
-                        self._parts.head_moved(
+                        move = self._parts.head_moved(
                             conn, self.repo, self.branch, head, self.id, CAUSES[self.origin]
                         )
                     break
@@ -228,7 +233,10 @@ class OpenCommit:
         with meta.read() as conn:
             row = meta.get_commit(conn, self.id)
             assert row is not None
-            return meta.commit_infos(conn, [row])[0]
+            info = meta.commit_infos(conn, [row])[0]
+            prov = meta.provenance_of(conn, [self.id]).get(self.id, [])
+        self._parts.journal.commit(row, prov, move)
+        return info
 
     def _confirm(self, conn: sa.Connection) -> None:
         """In the finishing transaction: the lease is still held, so gc has deleted nothing

@@ -75,6 +75,11 @@ def _metadata_problems(store: Store) -> tuple[list[str], int]:
     problems = [f"metadata database: {p}" for p in store.meta.integrity_problems()]
     if problems:
         return problems, 0
+    if store.meta.get_info("journal") is None:
+        problems.append(
+            "the object journal lacks the history from before it existed (the metadata could "
+            "not be rebuilt from objects): run `jupyter pipes upgrade`"
+        )
     with store.meta.read() as conn:
         links = store.meta.commit_links(conn)
         for b in store.meta.list_branches(conn):

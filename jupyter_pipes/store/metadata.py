@@ -17,7 +17,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -181,8 +181,9 @@ class Metadata(LeaseQueries):
     commits = commits
     head_moves = head_moves
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, on_fresh: Callable[[], None] | None = None) -> None:
         self.url = url
+        self._on_fresh = on_fresh
         self.engine = make_engine(url)
         self.keeper = LeaseKeeper(self)
         """Renews this process's leases (open commits, gc)."""
@@ -197,7 +198,8 @@ class Metadata(LeaseQueries):
 
     def ensure_schema(self, chain: schema.Chain) -> SchemaStatus:
         """Bring one migration chain to its head (the pipeline layer calls this for its own)."""
-        status = schema.ensure(self.engine, chain, backup=self._backup_sqlite)
+        on_fresh = self._on_fresh if chain is CHAIN else None
+        status = schema.ensure(self.engine, chain, backup=self._backup_sqlite, on_fresh=on_fresh)
         self.schema.append(status)
         return status
 
@@ -574,6 +576,40 @@ class Metadata(LeaseQueries):
                 ],
             )
 
+    # -- whole tables (the journal's snapshot, rebuilding) ---------------------------------------
+
+    @staticmethod
+    def all_rows(conn: Connection, table: str) -> Sequence[Row[Any]]:
+        """Every row of one store table."""
+        return conn.execute(sa.select(md.tables[table])).all()
+
+    @staticmethod
+    def load_rows(conn: Connection, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert rows (keys that are not columns of the table are dropped); how many."""
+        t = md.tables[table]
+        names = set(t.c.keys())
+        if "id" in names and isinstance(t.c.id.type, sa.Integer):
+            names.discard("id")  # autoincrement keys are given anew
+        batch = [{k: v for k, v in r.items() if k in names} for r in rows]
+        for i in range(0, len(batch), _BATCH):
+            conn.execute(sa.insert(t), batch[i : i + _BATCH])
+        return len(batch)
+
+    def get_info(self, key: str) -> str | None:
+        """A value of the ``pipes_info`` table (store-wide facts)."""
+        with self.read() as conn:
+            return conn.execute(sa.select(info.c.value).where(info.c.key == key)).scalar()
+
+    def set_info(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            conn.execute(sa.delete(info).where(info.c.key == key))
+            conn.execute(sa.insert(info).values(key=key, value=value))
+
+    def is_empty(self) -> bool:
+        """True when the store has no repo at all."""
+        with self.read() as conn:
+            return conn.execute(sa.select(repos.c.name).limit(1)).first() is None
+
     # -- fsck and gc ---------------------------------------------------------------------------
 
     @staticmethod
@@ -622,19 +658,8 @@ class Metadata(LeaseQueries):
         return n
 
 
-REBUILD_HINT = (
-    "if the objects are intact, `jupyter pipes fsck --rebuild-metadata` rebuilds it from them"
-)
-
-
 def _message(exc: sa.exc.DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-
-
-def damaged(exc: BaseException) -> bool:
-    """Whether a database error says the database file is damaged (SQLite)."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    return "malformed" in text or "not a database" in text or "disk image" in text
 
 
 def database_error(exc: sa.exc.DBAPIError) -> PipesError:
@@ -643,9 +668,9 @@ def database_error(exc: sa.exc.DBAPIError) -> PipesError:
         return Conflict(
             f"the metadata changed concurrently ({_message(exc)}); try again", retry=True
         )
-    if damaged(exc):
+    if schema.damaged(exc):
         return StorageError(
-            f"the metadata database is damaged ({_message(exc)}); {REBUILD_HINT}",
+            f"the metadata database is damaged ({_message(exc)}); {schema.REBUILD_HINT}",
             damaged=True,
         )
     return StorageError(f"the metadata database failed: {_message(exc)}")

@@ -12,22 +12,42 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import make_url as sa_url
 
-from ..errors import AlreadyExists, Conflict, InvalidArgument, IsADirectory, NotFound
+from ..errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidArgument,
+    IsADirectory,
+    MetadataMissing,
+    NotFound,
+)
 from . import glob as globmod
 from .backend import Backend
 from .commit import CommitParts, OpenCommit
+from .journal import Journal
 from .local import export_entry
 from .metadata import Metadata
 from .names import check_branch_name, check_repo_name, clean_path, join_path
-from .objects import BlobReader, BlobRef
+from .objects import PACK_PREFIX, BlobReader, BlobRef
 from .ranges import RangeReader
-from .records import BranchInfo, CommitInfo, DiffEntry, FileInfo, RepoInfo, utc
+from .records import (
+    BranchInfo,
+    CommitInfo,
+    DiffEntry,
+    FileInfo,
+    HeadMoveInfo,
+    RepoInfo,
+    move_info,
+    utc,
+)
 from .refs import Ref
+from .schema import REBUILD_HINT
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
 
 
@@ -105,7 +125,16 @@ class Store:
         self.actor = actor or os_user()
         """Recorded as the actor of every head move this store makes."""
         self.backend = Backend(self.url, **storage_options)
-        self.meta = Metadata(db_url or default_db_url(self.backend))
+        self.journal = Journal(self.backend)
+        """Every change to repos, branches and commits, also in the object store."""
+        db_url = db_url or default_db_url(self.backend)
+        path = sa_url(db_url).database if db_url.startswith("sqlite") else None
+        if path and path != ":memory:" and (not os.path.exists(path) or not os.path.getsize(path)):
+            self._refuse_lost_metadata(db_url)  # before SQLite creates or writes the file
+        self.meta = Metadata(db_url, on_fresh=lambda: self._refuse_lost_metadata(db_url))
+        status = self.meta.schema[0]
+        if status.previous != status.version:  # created or upgraded just now
+            self.journal_backfill()
         self.reader = BlobReader(self.backend)
         self.trees = TreeStore(self.reader)
         self.gc_roots: list[Callable[[], Iterable[BlobRef]]] = []
@@ -113,6 +142,34 @@ class Store:
         self.head_hooks: list[HeadHook] = []
         """Called inside the transaction that moves any branch head (the pipeline layer
         registers one to create downstream jobs atomically with the move)."""
+
+    def _refuse_lost_metadata(self, db_url: str) -> None:
+        """A new, empty database over a store that holds objects is a lost database, not a
+        new store: refuse rather than start an empty history (gc would then delete it all)."""
+        url = sa_url(db_url)
+        if url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:"):
+            return  # an in-memory database is new by nature
+        if self.journal.empty() and next(iter(self.backend.list(PACK_PREFIX)), None) is None:
+            return
+        where = os.path.basename(url.database) if url.database else "the database"
+        raise MetadataMissing(
+            f"the store holds objects but its metadata database ({where}) is missing or empty; "
+            f"{REBUILD_HINT}",
+            store=self.url if "://" in self.url else os.path.basename(self.url),
+        )
+
+    def journal_backfill(self) -> bool:
+        """Make sure the journal holds this store's whole history: a store made before the
+        journal gets a snapshot of its metadata once (True when one was written)."""
+        if self.meta.get_info("journal") is not None:
+            return False
+        status = self.meta.schema[0]
+        if status.previous is None and self.meta.is_empty():
+            self.meta.set_info("journal", "since creation")
+            return False
+        self.journal.snapshot(self.meta)
+        self.meta.set_info("journal", f"snapshot at {time.time():.0f}")
+        return True
 
     def head_moved(
         self,
@@ -122,13 +179,16 @@ class Store:
         old: str | None,
         new: str | None,
         cause: str = "branch",
-    ) -> None:
+    ) -> Row[Any] | None:
         """Record that ``repo@branch`` moved from ``old`` to ``new`` in the branch timeline and
-        tell the hooks (in ``conn``'s transaction; a hook that raises rolls the move back)."""
-        if old != new:
-            self.meta.record_move(conn, repo, branch, old, new, cause, self.actor)
-            for hook in self.head_hooks:
-                hook(conn, HeadMove(repo, branch, old, new))
+        tell the hooks (in ``conn``'s transaction; a hook that raises rolls the move back); the
+        timeline row (``None`` if nothing moved)."""
+        if old == new:
+            return None
+        move = self.meta.record_move(conn, repo, branch, old, new, cause, self.actor)
+        for hook in self.head_hooks:
+            hook(conn, HeadMove(repo, branch, old, new))
+        return move
 
     def close(self) -> None:
         """Release database connections and open files."""
@@ -164,8 +224,11 @@ class Store:
                 if exist_ok:
                     return self._repo_info(conn, name)
                 raise AlreadyExists(f"repo {name!r} already exists", repo=name)
-            self.meta.insert_repo(conn, name, description, time.time())
-            return self._repo_info(conn, name)
+            now = time.time()
+            self.meta.insert_repo(conn, name, description, now)
+            info = self._repo_info(conn, name)
+        self.journal.append("repo", now, name=name, description=description, created_at=now)
+        return info
 
     def _repo_info(self, conn: Connection, name: str) -> RepoInfo:
         r = self.meta.get_repo(conn, name)
@@ -215,10 +278,13 @@ class Store:
                     repo=name,
                     downstream=users,
                 )
-            for b in self.meta.list_branches(conn, name):
-                if b.head is not None:
-                    self.meta.record_move(conn, name, b.name, b.head, None, "delete", self.actor)
+            moves = [
+                self.meta.record_move(conn, name, b.name, b.head, None, "delete", self.actor)
+                for b in self.meta.list_branches(conn, name)
+                if b.head is not None
+            ]
             self.meta.delete_repo(conn, name)
+        self.journal.moves("repo-delete", moves, name=name)
 
     # -- refs ----------------------------------------------------------------------------------
 
@@ -282,16 +348,18 @@ class Store:
             elif self.meta.get_repo(conn, repo) is None:
                 raise NotFound(f"repo {repo!r} not found", repo=repo)
             b = self.meta.get_branch(conn, repo, name)
+            now = time.time()
             if b is None:
-                self.meta.insert_branch(conn, repo, name, target, time.time())
-                self.head_moved(conn, repo, name, None, target)
+                self.meta.insert_branch(conn, repo, name, target, now)
+                move = self.head_moved(conn, repo, name, None, target)
             elif head is None:
                 raise AlreadyExists(f"branch {repo}@{name} already exists", repo=repo, branch=name)
             elif not self.meta.move_branch(conn, repo, name, b.head, target):  # pragma: no cover
                 raise Conflict(f"branch {repo}@{name} moved concurrently; try again")
             else:
-                self.head_moved(conn, repo, name, b.head, target)
-            return BranchInfo(repo, name, target)
+                move = self.head_moved(conn, repo, name, b.head, target)
+        self.journal.moves("branch", [move], repo=repo, name=name, created_at=now)
+        return BranchInfo(repo, name, target)
 
     def list_branch(self, repo: str | None = None) -> list[BranchInfo]:
         """The branches of a repo, or (``None``) of every repo in one query."""
@@ -308,8 +376,41 @@ class Store:
             b = self.meta.get_branch(conn, repo, name)
             if b is None or not self.meta.delete_branch(conn, repo, name):
                 raise NotFound(f"branch {repo}@{name} not found", repo=repo, branch=name)
-            if b.head is not None:  # no hook: nothing reads a deleted branch
-                self.meta.record_move(conn, repo, name, b.head, None, "delete", self.actor)
+            move = None  # no hook: nothing reads a deleted branch
+            if b.head is not None:
+                move = self.meta.record_move(conn, repo, name, b.head, None, "delete", self.actor)
+        self.journal.moves("branch-delete", [move], repo=repo, name=name)
+
+    # -- the branch timeline -------------------------------------------------------------------
+
+    def branch_log(
+        self,
+        repo: str,
+        branch: str | None = None,
+        *,
+        limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HeadMoveInfo]:
+        """Moves of a branch's head (or of every branch of ``repo``), newest first; a deleted
+        branch's log stays readable."""
+        check_repo_name(repo)
+        with self.meta.read() as conn:
+            rows = self.meta.moves(
+                conn,
+                repo,
+                branch,
+                limit=limit,
+                since=since.timestamp() if since else None,
+                until=until.timestamp() if until else None,
+            )
+        return [move_info(r) for r in rows]
+
+    def head_at(self, repo: str, branch: str, when: datetime) -> str | None:
+        """The commit ``repo@branch`` pointed at, at time ``when`` (``None``: no commit then, or
+        no such branch)."""
+        log = self.branch_log(repo, branch, limit=1, until=when)
+        return log[0].new if log else None
 
     # -- commits -------------------------------------------------------------------------------
 
@@ -321,7 +422,7 @@ class Store:
 
     def _parts(self) -> CommitParts:
         """What an open commit needs of this store (it never calls back into the store)."""
-        return CommitParts(self.meta, self.backend, self.trees, self.head_moved)
+        return CommitParts(self.meta, self.backend, self.trees, self.head_moved, self.journal)
 
     def list_commit(
         self, ref: Ref, *, limit: int | None = None, offset: int = 0
@@ -382,6 +483,8 @@ class Store:
                 )
             self.meta.reparent_children(conn, row.id, row.parent)
             self.meta.delete_commit(conn, row.id)
+            now = time.time()
+        self.journal.append("squash", now, commit=row.id, parent=row.parent)
 
     def delete_commit(self, ref: Ref) -> None:
         """Delete a branch head with no children; the branch moves back to its parent."""
@@ -393,10 +496,13 @@ class Store:
                     f"commit {row.id} has children; only a head can be deleted (squash it instead)",
                     commit=row.id,
                 )
-            for b in self.meta.branches_at(conn, row.id):
-                if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent):
-                    self.head_moved(conn, b.repo, b.name, row.id, row.parent, "delete")
+            moves = [
+                self.head_moved(conn, b.repo, b.name, row.id, row.parent, "delete")
+                for b in self.meta.branches_at(conn, row.id)
+                if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent)
+            ]
             self.meta.delete_commit(conn, row.id)
+        self.journal.moves("commit-delete", moves, commit=row.id)
 
     def _check_removable(self, conn: Connection, row: Row[Any], verb: str) -> None:
         downstream = self.meta.subvenance_of(conn, row.id)

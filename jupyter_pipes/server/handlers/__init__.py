@@ -26,6 +26,13 @@ from .repos import (
     ReposHandler,
     RevertHandler,
 )
+from .serving import (
+    ServiceEventsHandler,
+    ServiceHandler,
+    ServiceLogHandler,
+    ServicePredictHandler,
+    ServicesHandler,
+)
 
 API = "/pipes/api"
 _SEGMENT = r"[^/]+"
@@ -42,6 +49,7 @@ COMMIT = f"{REPO}/commits/{_p('ref')}"
 PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
 JOB = f"{API}/jobs/{_p('job')}"
 DATUM = f"{JOB}/datums/{_p('datum')}"
+SERVICE = f"{API}/services/{_p('service')}"
 
 ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/settings", SettingsHandler),
@@ -69,6 +77,11 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (f"{API}/services", ServicesHandler),
+    (SERVICE, ServiceHandler),
+    (f"{SERVICE}/log", ServiceLogHandler),
+    (f"{SERVICE}/events", ServiceEventsHandler),
+    (f"{SERVICE}/predict", ServicePredictHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
