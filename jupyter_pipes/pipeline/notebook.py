@@ -150,12 +150,21 @@ def _client_class() -> type:
     class _Client(PapermillNotebookClient):  # type: ignore[misc]
         current_index = -1  # index (in the executed notebook) of the cell being run
         cancelled = False  # set by kill(): run no further cell
+        watch: str | None = None  # the datum's output folder (lineage: which cell wrote what)
+        seen: dict[str, tuple[int, int, int]] | None = None
 
         def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
             if self.cancelled:
                 raise RuntimeError("the datum's job was cancelled")
             self.current_index = cell_index
-            return super().execute_cell(cell, cell_index, *args, **kwargs)
+            if self.watch is None:
+                return super().execute_cell(cell, cell_index, *args, **kwargs)
+            if self.seen is None:
+                self.seen = _snapshot(self.watch)
+            try:
+                return super().execute_cell(cell, cell_index, *args, **kwargs)
+            finally:
+                self.seen = _record_writes(cell, self.watch, self.seen)
 
         def kill(self) -> None:
             """From any thread: run no further cell and kill the kernel if it started."""
@@ -405,7 +414,7 @@ def new_client(nb: Any, kernel: str, deadline: float | None, timeout_s: Any, **k
 
     nb_man = NotebookExecutionManager(nb, progress_bar=False, autosave_cell_every=0)
     whole = None if timeout_s is None else math.ceil(timeout_s)  # nbclient wants integers
-    return _client_class()(
+    client = _client_class()(
         nb_man,
         kernel_name=kernel,
         timeout=whole,
@@ -415,6 +424,51 @@ def new_client(nb: Any, kernel: str, deadline: float | None, timeout_s: Any, **k
         config=Config(_kernel_config()),
         **kw,
     )
+    out = (nb.metadata.get("papermill") or {}).get("parameters", {}).get("out")
+    if TRACK_WRITES and isinstance(out, str) and os.path.isabs(out) and os.path.isdir(out):
+        client.watch = out
+    return client
+
+
+TRACK_WRITES = True
+"""Record, in each code cell's metadata of the executed notebook, the files of the ``out``
+folder that appeared or changed while the cell ran (``metadata.jupyter_pipes.wrote``): how
+lineage names the cell that wrote a file. One ``stat`` walk of ``out`` per cell."""
+
+
+def _snapshot(folder: str) -> dict[str, tuple[int, int, int]]:
+    """Every file under ``folder``: relative path -> (mtime ns, size, inode)."""
+    found: dict[str, tuple[int, int, int]] = {}
+    todo = [("", folder)]
+    while todo:
+        rel, path = todo.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for e in entries:
+            name = f"{rel}{e.name}"
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    todo.append((name + "/", e.path))
+                else:
+                    st = e.stat(follow_symlinks=False)
+                    found[name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                continue
+    return found
+
+
+def _record_writes(
+    cell: Any, folder: str, before: dict[str, tuple[int, int, int]]
+) -> dict[str, tuple[int, int, int]]:
+    """Note in ``cell``'s metadata the files that appeared or changed since ``before``; the
+    folder's state now."""
+    now = _snapshot(folder)
+    wrote = sorted("/" + p for p, v in now.items() if before.get(p) != v)
+    if wrote:
+        cell.metadata["jupyter_pipes"] = {"wrote": wrote}
+    return now
 
 
 def failure(

@@ -16,6 +16,7 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
+from .lineage import ExplainHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
@@ -77,6 +78,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (f"{COMMIT}/lineage", LineageHandler),
+    (f"{API}/explain", ExplainHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),
