@@ -32,7 +32,7 @@ from jupyter_pipes.errors import InvalidArgument, NotFound
 from jupyter_pipes.pipeline.cancel import running
 from jupyter_pipes.pipeline.command import CellError, RunResult, strip_ansi
 
-__all__ = ["CellError", "RunResult", "fingerprint", "run_notebook", "strip_ansi"]
+__all__ = ["CellError", "RunResult", "fingerprint", "run_notebook", "strip_ansi"]  # + WarmEngine
 
 _FINGERPRINT_VERSION = 1
 #: Cell tags that change what runs: papermill's injection point, nbclient's skip and allowed errors.
@@ -558,3 +558,73 @@ def finish(run: Prepared, early: CellError | None) -> RunResult:
     if error is not None:
         log += (error.traceback or f"{error.ename}: {error.evalue}") + "\n"
     return RunResult(error is None, time.monotonic() - run.start, out, log, error)
+
+
+def __getattr__(name: str) -> Any:
+    """``WarmEngine`` is built on first use, so that importing this module (or hashing a
+    notebook) does not import papermill."""
+    if name == "WarmEngine":
+        return _engine_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _engine_class() -> type:
+    """papermill's engine ``jupyter_pipes`` (entry point ``papermill.engine``): warm kernels."""
+    from papermill.engines import Engine, NBClientEngine
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+    from traitlets.config import Config
+
+    class WarmEngine(Engine):  # type: ignore[misc]
+        """Run notebooks in warm kernels: ``papermill --engine jupyter_pipes in.ipynb out.ipynb``.
+
+        Same parameters, output notebook and errors as papermill's default (nbclient) engine,
+        but the kernel is started once per process and reused: after each notebook it is
+        reset (the pipeline's warm-kernel reset, see ``docs/notebooks.md``) or replaced (after
+        a failure). Kernels other than IPython kernels for Python run as with the default engine.
+        """
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: int | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            from .warm import run_managed
+
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            client = _client_class()(
+                nb_man,
+                **merge_kwargs(
+                    kwargs,
+                    timeout=execution_timeout,
+                    startup_timeout=start_timeout,
+                    kernel_name=kernel_name,
+                    log=logger,
+                    log_output=log_output,
+                    stdout_file=stdout_file,
+                    stderr_file=stderr_file,
+                    config=Config(_kernel_config()),
+                ),
+            )
+            if not run_managed(nb_man, kernel_name, client):
+                return NBClientEngine.execute_managed_notebook(
+                    nb_man,
+                    kernel_name,
+                    log_output=log_output,
+                    stdout_file=stdout_file,
+                    stderr_file=stderr_file,
+                    start_timeout=start_timeout,
+                    execution_timeout=execution_timeout,
+                    **kwargs,
+                )
+            return nb_man.nb
+
+    return WarmEngine

@@ -6,7 +6,12 @@ from typing import Any
 
 from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
 from .events import EventsHandler
-from .files import RawFileHandler, UploadHandler
+from .files import (
+    RawFileHandler,
+    UploadHandler,
+    WorkspaceCommitHandler,
+    WorkspaceCopyHandler,
+)
 from .jobs import (
     DatumHandler,
     DatumLogHandler,
@@ -87,6 +92,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{SERVICE}/log", ServiceLogHandler),
     (f"{SERVICE}/events", ServiceEventsHandler),
     (f"{SERVICE}/predict", ServicePredictHandler),
+    (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
+    (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
