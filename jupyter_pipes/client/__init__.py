@@ -19,11 +19,12 @@ from __future__ import annotations
 from .data import DataMixin
 from .history import HistoryMixin
 from .jobs import JobsMixin
+from .lineage import LineageMixin
 from .pipelines import PipelinesMixin
 from .serving import ServingMixin
 
 
-class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin):
+class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, LineageMixin):
     """A handle on one store.
 
     Parameters

@@ -182,5 +182,6 @@ def serve(ref: str | None, definition: str | None, port: int | None, name: str |
     click.echo(f"serving {ep.ref} as service {ep.name} at {ep.url}/predict ({state})")
     nb.result = ep
 
+from . import lineage as _lineage  # noqa: E402, F401  (registers %pipe lineage)
 
 VERBS = tuple(notebook.commands)
