@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from datetime import datetime
 from typing import Any
 
 from ..errors import NotFound
@@ -15,7 +14,6 @@ from ..store.records import (
     CommitInfo,
     FsckReport,
     GcReport,
-    HeadMoveInfo,
     SchemaStatus,
 )
 from ..store.refs import parse_branch, parse_ref
@@ -64,20 +62,6 @@ class HistoryMixin(ClientBase):
         repo, name = parse_branch(branch)
         head_ref = None if head is None else parse_ref(head if "@" in head else f"{repo}@{head}")
         return self._store.create_branch(repo, name, head_ref)
-
-    def branch_log(
-        self,
-        branch: str,
-        *,
-        limit: int | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[HeadMoveInfo]:
-        """Every move of ``repo@branch``'s head, newest first: when, from which commit to which,
-        why (``commit``, ``pipeline``, ``revert``, ``branch``, ``delete``) and by whom. What was
-        live at a time T is ``repo@branch@{T}`` as a ref, or ``store.head_at``."""
-        repo, name = parse_branch(branch)
-        return self._store.branch_log(repo, name, limit=limit, since=since, until=until)
 
     def list_branch(self, repo: str | None = None) -> list[BranchInfo]:
         """A repo's branches; without ``repo``, every branch of every repo (one query: what the
