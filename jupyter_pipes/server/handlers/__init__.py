@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cluster import ClusterHandler
 from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
 from .events import EventsHandler
 from .files import RawFileHandler, UploadHandler
@@ -82,6 +83,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{SERVICE}/log", ServiceLogHandler),
     (f"{SERVICE}/events", ServiceEventsHandler),
     (f"{SERVICE}/predict", ServicePredictHandler),
+    (f"{API}/cluster", ClusterHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
