@@ -20,11 +20,14 @@ from .cluster import ClusterMixin
 from .data import DataMixin
 from .history import HistoryMixin
 from .jobs import JobsMixin
+from .lineage import LineageMixin
 from .pipelines import PipelinesMixin
 from .serving import ServingMixin
 
 
-class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, ClusterMixin):
+class Client(
+    DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, LineageMixin, ClusterMixin
+):
     """A handle on one store.
 
     Parameters

@@ -7,7 +7,12 @@ from typing import Any
 from .cluster import ClusterHandler
 from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
 from .events import EventsHandler
-from .files import RawFileHandler, UploadHandler
+from .files import (
+    RawFileHandler,
+    UploadHandler,
+    WorkspaceCommitHandler,
+    WorkspaceCopyHandler,
+)
 from .jobs import (
     DatumHandler,
     DatumLogHandler,
@@ -17,6 +22,7 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
+from .lineage import ExplainHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
@@ -78,11 +84,15 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (f"{COMMIT}/lineage", LineageHandler),
+    (f"{API}/explain", ExplainHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),
     (f"{SERVICE}/events", ServiceEventsHandler),
     (f"{SERVICE}/predict", ServicePredictHandler),
+    (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
+    (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
     (f"{API}/cluster", ClusterHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
