@@ -138,7 +138,7 @@ def test_a_running_job_shows_its_datums_on_the_workers_then_none(
     for w in info.workers:
         assert sum(load.running for load in w.jobs if load.job == job) == 1
         assert w.kernels == ()  # the plugin answers: no warm kernel yet (a cmd pipeline)
-        assert w.shared_process  # thread workers of this process
+        assert not w.shared_process and w.memory  # process workers (the default)
     assert json.dumps(info.to_dict())  # plain JSON
     assert "running: 2 workers, 2 threads" in describe(info)
     shown = magic(local)  # %pipe cluster (here: no Jupyter server started this process)

@@ -183,7 +183,6 @@ def serve(ref: str | None, definition: str | None, port: int | None, name: str |
     click.echo(f"serving {ep.ref} as service {ep.name} at {ep.url}/predict ({state})")
     nb.result = ep
 
-from . import lineage as _lineage  # noqa: E402, F401  (registers %pipe lineage)
 
 @notebook.command("cluster")
 @click.option("--json", "as_json", is_flag=True, help="Return the data (a dict) instead.")
@@ -211,5 +210,7 @@ def cluster(as_json: bool, here: bool) -> None:
     else:
         display(view.render(body, whose))
 
+
+from . import lineage as _lineage  # noqa: E402, F401  (registers %pipe lineage)
 
 VERBS = tuple(notebook.commands)
