@@ -40,6 +40,11 @@ class ClientBase:
         """Where the objects live."""
         return self._store.url
 
+    @property
+    def cluster_started(self) -> bool:
+        """True once this client's Dask cluster runs (it starts with the first job's datums)."""
+        return self._executor is not None and self._executor.started
+
     def close(self) -> None:
         """Release database connections and stop a local Dask cluster this client started."""
         if self._executor is not None:

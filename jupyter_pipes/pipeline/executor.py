@@ -78,6 +78,11 @@ class Executor:
         self._running: dict[str, list[Any]] = {}  # job id -> its futures, while run() waits
 
     @property
+    def started(self) -> bool:
+        """True once the cluster (or the connection to an existing scheduler) is up."""
+        return self._client is not None
+
+    @property
     def client(self) -> Any:
         """The ``distributed.Client``, started on first use."""
         with self._lock:

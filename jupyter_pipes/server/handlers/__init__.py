@@ -6,7 +6,12 @@ from typing import Any
 
 from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
 from .events import EventsHandler
-from .files import RawFileHandler, UploadHandler
+from .files import (
+    RawFileHandler,
+    UploadHandler,
+    WorkspaceCommitHandler,
+    WorkspaceCopyHandler,
+)
 from .jobs import (
     DatumHandler,
     DatumLogHandler,
@@ -16,7 +21,7 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
-from .lineage import ExplainHandler, LineageHandler
+from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
@@ -80,11 +85,15 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{DATUM}/log", DatumLogHandler),
     (f"{COMMIT}/lineage", LineageHandler),
     (f"{API}/explain", ExplainHandler),
+    (f"{BRANCH}/log", BranchLogHandler),
+    (f"{BRANCH}/at", HeadAtHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),
     (f"{SERVICE}/events", ServiceEventsHandler),
     (f"{SERVICE}/predict", ServicePredictHandler),
+    (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
+    (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
