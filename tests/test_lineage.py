@@ -1,4 +1,4 @@
-"""Lineage (#14) through the Client: a file's lineage, "why did it change", metrics.
+"""Lineage (#14) through the Client: a file's lineage, "why did it change", the branch timeline.
 
 On the iris demo (real kernels, a real Dask cluster, a real local store; run once per process,
 see ``lineage_stores.py``) and on a diamond DAG of ``cmd`` pipelines.
@@ -6,9 +6,12 @@ see ``lineage_stores.py``) and on a diamond DAG of ``cmd`` pipelines.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,3 +252,53 @@ def test_a_notebook_and_parameter_change_is_explained(tmp_path: Path) -> None:
         and "+n = 3 * scale" in cell.diff
     )
     assert any("raw" in u and "/x" in u for u in ex.unchanged)
+
+
+# -- the branch timeline -------------------------------------------------------------------------
+
+
+def test_the_timeline_answers_what_was_live_across_a_retrain_and_a_revert(
+    demo: tuple[Client, Demo],
+) -> None:
+    client, d = demo
+    v1, v2, revert = (client.inspect_commit(f"model@{c}") for c in d.model)
+    log = client.branch_log("model@master")
+    assert [m.new for m in reversed(log)][:3] == [v1.id, v2.id, revert.id]
+    assert [m.cause for m in reversed(log)][:3] == ["pipeline", "pipeline", "revert"]
+    assert {m.actor for m in log} == {os_user()}
+    assert all(m.old == n.new for m, n in itertools.pairwise(log))  # a chain, newest first
+
+    def mid(a: Any, b: Any) -> datetime:
+        return a.finished + (b.finished - a.finished) / 2
+
+    assert client.head_at("model@master", v1.finished - timedelta(seconds=5)).commit is None
+    live = client.head_at("model@master", mid(v1, v2))
+    assert live.commit is not None and live.commit.id == v1.id
+    retrained = client.head_at("model@master", mid(v2, revert))
+    assert retrained.commit is not None and retrained.commit.id == v2.id
+    assert retrained.move is not None and retrained.move.cause == "pipeline"
+    after = client.head_at("model@master", revert.finished + timedelta(milliseconds=1))
+    assert after.commit is not None and after.commit.id == revert.id
+    assert after.commit.restores == v1.id and after.move is not None
+    assert after.move.cause == "revert"
+    # the same moment as text (ISO 8601) and as epoch seconds
+    text = mid(v2, revert).astimezone().isoformat()
+    assert client.head_at("model@master", text).commit.id == v2.id  # type: ignore[union-attr]
+    epoch = mid(v2, revert).timestamp()
+    assert client.head_at("model@master", epoch).commit.id == v2.id  # type: ignore[union-attr]
+    later = [m.time for m in log if m.time > after.move.time]  # the demo's second revert
+    until = after.move.time + (min(later) - after.move.time) / 2 if later else None
+    window = client.branch_log("model@master", since=mid(v1, v2), until=until)
+    assert [m.new for m in window] == [revert.id, v2.id]
+    every = client.branch_log("model")
+    assert {m.branch for m in every} == {"master", "spec"}
+
+
+def test_timeline_errors(demo: tuple[Client, Demo]) -> None:
+    client, _ = demo
+    with pytest.raises(InvalidArgument, match="invalid time"):
+        client.head_at("model@master", "yesterday-ish")
+    with pytest.raises(InvalidArgument, match="give a branch"):
+        client.head_at("model", "10:00")
+    with pytest.raises(NotFound):
+        client.branch_log("nope@master")

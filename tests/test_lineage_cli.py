@@ -136,3 +136,32 @@ def test_pipe_lineage_magic(demo: Demo, tmp_path: Path) -> None:
     assert "".join(o.get("text", "") for o in outs[2]).strip() == "dict ['model']"
     err = "".join(o.get("text", "") for o in outs[3] if o.get("name") == "stderr")
     assert err.startswith("error: ") and "directory" in err
+
+
+def test_branch_log_and_head_at(demo: Demo) -> None:
+    from datetime import timedelta
+
+    from jupyter_pipes import Client
+
+    with Client(str(demo.store)) as c:
+        v2, revert = (c.inspect_commit(f"model@{x}") for x in demo.model[1:3])
+    assert v2.finished is not None and revert.finished is not None
+    r = pipes(demo.store, "list", "branch-log", "model@master")
+    assert r.returncode == 0, r.stderr
+    header, *rows = r.stdout.splitlines()
+    assert header.split() == ["TIME", "BRANCH", "CAUSE", "COMMIT", "PREVIOUS", "ACTOR", "GLOBAL"]
+    causes = [row.split()[3] for row in rows]  # TIME is two words
+    assert causes[-3:] == ["revert", "pipeline", "pipeline"]
+    j = json.loads(pipes(demo.store, "list", "branch-log", "model@master", "--json").stdout)
+    assert demo.model[2] in [m["new"] for m in j]
+    moment = (v2.finished + (revert.finished - v2.finished) / 2).astimezone()
+    r = pipes(demo.store, "inspect", "branch", "model@master", "--at", moment.isoformat())
+    assert r.returncode == 0, r.stderr
+    assert f"Head: {demo.model[1]}" in r.stdout and "Cause: pipeline" in r.stdout
+    later = (revert.finished + timedelta(milliseconds=1)).astimezone().isoformat()
+    r = pipes(demo.store, "inspect", "branch", "model@master", "--at", later, "--json")
+    found = json.loads(r.stdout)
+    assert found["commit"]["id"] == demo.model[2] and found["commit"]["restores"] == demo.model[0]
+    assert found["move"]["cause"] == "revert"
+    bad = pipes(demo.store, "inspect", "branch", "model@master", "--at", "someday")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: invalid time 'someday'")

@@ -1,5 +1,5 @@
-"""``inspect file --lineage`` and ``diff lineage``: lineage on the command line (the rendering is
-shared with the ``%pipe lineage`` magic)."""
+"""``inspect file --lineage``, ``diff lineage``, ``list branch-log`` and ``inspect branch --at``:
+lineage on the command line (the rendering is shared with the ``%pipe lineage`` magic)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 from ..pipeline.explain import Explanation
 from ..pipeline.lineage import Lineage, LineageCommit, LineageFile, LineageStep
 from . import render
-from .base import client, diff, json_option
+from .base import client, diff, json_option, list_
 
 
 def _short(text: str | None) -> str:
@@ -161,3 +161,74 @@ def diff_lineage(old: str, new: str, as_json: bool) -> None:
         render.echo_json(ex)
         return
     click.echo("\n".join(explain_lines(ex)))
+
+
+# -- the branch timeline ----------------------------------------------------------------------
+
+
+def _local(t: datetime | None) -> str:
+    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+@list_.command("branch-log")
+@click.argument("branch", metavar="REPO[@BRANCH]")
+@click.option("--since", metavar="TIME", help="Only moves at or after TIME.")
+@click.option("--until", metavar="TIME", help="Only moves at or before TIME.")
+@click.option("-n", "--number", type=click.IntRange(min=1), default=None, help="At most N moves.")
+@json_option
+def list_branch_log(
+    branch: str, since: str | None, until: str | None, number: int | None, as_json: bool
+) -> None:
+    """List every move of a branch head, newest first: when, why (commit, pipeline, revert,
+    branch, delete), the new and previous commits, who, and the global commit.
+
+    REPO alone lists the moves of all its branches. TIME is ISO 8601 in local time unless it
+    names a zone (2024-05-01T10:00, 2024-05-01 10:00:00+00:00), or 10:00 for today. To ask
+    which commit was live at a moment: jupyter pipes inspect branch REPO@BRANCH --at TIME.
+
+    \b
+    Examples:
+      jupyter pipes list branch-log model@master
+      jupyter pipes list branch-log model --since 2024-05-01 --until 2024-05-02 --json
+    """
+    moves = client().branch_log(branch, since=since, until=until, limit=number)
+    if as_json:
+        render.echo_json(moves)
+        return
+    click.echo(
+        render.table(
+            ["TIME", "BRANCH", "CAUSE", "COMMIT", "PREVIOUS", "ACTOR", "GLOBAL"],
+            [
+                [
+                    _local(m.time),
+                    m.branch,
+                    m.cause,
+                    _short(m.new),
+                    _short(m.old),
+                    m.actor,
+                    _short(m.global_id) if m.global_id else None,
+                ]
+                for m in moves
+            ],
+        )
+    )
+
+
+def show_head_at(branch: str, at: str, as_json: bool) -> None:
+    """``inspect branch --at``: which commit the branch pointed at, at a moment."""
+    found = client().head_at(branch, at)
+    if as_json:
+        render.echo_json(found)
+        return
+    c, m = found.commit, found.move
+    pairs: list[tuple[str, object]] = [
+        ("Name", f"{found.repo}@{found.branch}"),
+        ("At", _local(found.time)),
+        ("Head", c.id if c else (m.new if m else None)),
+    ]
+    if m is not None:
+        pairs += [("Since", _local(m.time)), ("Cause", m.cause), ("Actor", m.actor)]
+    if c is not None:
+        restores = f" (restores {c.restores})" if c.restores else ""
+        pairs += [("Origin", c.origin + restores), ("Message", render.first_line(c.message))]
+    click.echo(render.key_values(pairs))

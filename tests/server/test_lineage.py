@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_pipes import Client
+
 from ..lineage_stores import Demo, demo_store
 from .helpers import Fetch, error, get_json
 
@@ -80,3 +82,22 @@ async def test_errors(api: Fetch, demo: Demo) -> None:
     )
     assert "one repo" in body["message"]
     await error(api, "explain", params={"old": "model@master"}, status=400)
+
+
+async def test_timeline(api: Fetch, demo: Demo, client: Client) -> None:
+    v2, revert = (client.inspect_commit(f"model@{c}") for c in demo.model[1:3])
+    assert v2.finished is not None and revert.finished is not None
+    log = await get_json(api, "repos", "model", "branches", "master", "log")
+    moves = [(m["cause"], m["new"]) for m in log["items"]]
+    assert ("revert", demo.model[2]) in moves and ("pipeline", demo.model[1]) in moves
+    moment = v2.finished + (revert.finished - v2.finished) / 2
+    at = await get_json(
+        api, "repos", "model", "branches", "master", "at", params={"time": moment.isoformat()}
+    )
+    assert at["commit"]["id"] == demo.model[1] and at["move"]["cause"] == "pipeline"
+    body = await error(api, "repos", "model", "branches", "master", "at", status=400)
+    assert body["field"] == "time"
+    body = await error(
+        api, "repos", "model", "branches", "master", "at", params={"time": "x"}, status=400
+    )
+    assert "invalid time" in body["message"]

@@ -22,7 +22,7 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
-from .lineage import ExplainHandler, LineageHandler
+from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
@@ -86,6 +86,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{DATUM}/log", DatumLogHandler),
     (f"{COMMIT}/lineage", LineageHandler),
     (f"{API}/explain", ExplainHandler),
+    (f"{BRANCH}/log", BranchLogHandler),
+    (f"{BRANCH}/at", HeadAtHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),
