@@ -16,6 +16,7 @@ b'hi'
 
 from __future__ import annotations
 
+from .cluster import ClusterMixin
 from .data import DataMixin
 from .history import HistoryMixin
 from .jobs import JobsMixin
@@ -24,7 +25,9 @@ from .pipelines import PipelinesMixin
 from .serving import ServingMixin
 
 
-class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, LineageMixin):
+class Client(
+    DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, LineageMixin, ClusterMixin
+):
     """A handle on one store.
 
     Parameters

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cluster import ClusterHandler
 from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
 from .events import EventsHandler
 from .files import (
@@ -94,6 +95,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{SERVICE}/predict", ServicePredictHandler),
     (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
     (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
+    (f"{API}/cluster", ClusterHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
