@@ -56,7 +56,7 @@ class DagWidget(w.VBox):
         """Read the repos and pipelines again and redraw."""
         with self._lock:
             try:
-                dag = graph.build(self.client.list_repo(), self.client.list_pipeline())
+                dag = graph.build(self.client.dag())
                 self.picture.value, self.text = graph.to_svg(dag), graph.to_text(dag)
             except PipesError as e:
                 self.text = f"error: {e.message}"

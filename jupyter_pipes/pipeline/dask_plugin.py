@@ -18,7 +18,7 @@ from typing import Any
 from distributed import WorkerPlugin, get_worker
 
 from .warm import MAX_USES, KernelPool
-from .worker import DatumResult, DatumTask, run_datum
+from .worker import DatumResult, DatumTask, run_datums
 
 PLUGIN_NAME = "jupyter-pipes-kernels"
 
@@ -80,12 +80,6 @@ def failed_result(task: DatumTask, exc: BaseException) -> DatumResult:
 
 
 def run_batch(tasks: list[DatumTask]) -> list[DatumResult]:
-    """Run datums one after the other on this worker; one result per datum, never raises."""
-    pool = current_pool()
-    results = []
-    for task in tasks:
-        try:
-            results.append(run_datum(task, pool))
-        except Exception as exc:
-            results.append(failed_result(task, exc))
-    return results
+    """Run datums one after the other on this worker (their blobs share packs); one result
+    per datum, never raises."""
+    return run_datums(tasks, current_pool(), on_error=failed_result)

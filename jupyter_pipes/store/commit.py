@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from ..errors import Conflict, InvalidArgument, NotFound
+from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from .local import Source, ingest_folder, ingest_source
-from .metadata import branches, commits, provenance
+from .metadata import branches, commits, provenance, repos
 from .names import clean_path, join_path
 from .objects import PackWriter
 from .records import CommitInfo, CommitRef, Origin
 from .trees import EMPTY_ROOT, Entry, Patch, Root
+from .txn import Txn
 
 if TYPE_CHECKING:
     from .store import Store
@@ -60,7 +61,9 @@ class OpenCommit:
         provenance: tuple[CommitRef, ...] = (),
         root: Root | None = None,
         restores: str | None = None,
-        on_finish: Callable[[sa.Connection, str], None] | None = None,
+        on_finish: Callable[[Txn, str], None] | None = None,
+        global_id: str | None = None,
+        new_repo: str | None = None,
     ) -> None:
         self.store = store
         self.repo = repo
@@ -71,29 +74,62 @@ class OpenCommit:
         self.restores = restores
         self.on_finish = on_finish
         self.id = uuid.uuid4().hex
+        self.global_id = global_id or self.id
+        """The global commit this one belongs to: its own id, unless it is an output of a
+        change (then the id of that change)."""
+        self.new_repo = new_repo
+        """Description of a repo that this commit creates, atomically with the commit."""
         self._root_override = root
         self.patch = Patch()
         self.writer = PackWriter(store.backend, store.meta.lookup_chunks)
         self.done = False
         with store.meta.write() as conn:
-            if store.meta.get_repo(conn, repo) is None:
+            exists = store.meta.get_repo(conn, repo) is not None
+            if new_repo is not None:
+                if exists:
+                    raise AlreadyExists(f"repo {repo!r} already exists", repo=repo)
+                return  # the row is written when the repo is, in finish's transaction
+            if not exists:
                 raise NotFound(f"repo {repo!r} not found", repo=repo)
-            b = store.meta.get_branch(conn, repo, branch)
+            self._insert_open(conn)
+
+    def _insert_open(self, conn: sa.Connection) -> None:
+        b = self.store.meta.get_branch(conn, self.repo, self.branch)
+        conn.execute(
+            sa.insert(commits).values(
+                id=self.id,
+                repo=self.repo,
+                branch=self.branch,
+                parent=b.head if b else None,
+                origin=self.origin,
+                message=self.message,
+                state="open",
+                started_at=time.time(),
+                size=0,
+                file_count=0,
+                restores=self.restores,
+                global_id=self.global_id,
+            )
+        )
+
+    def _create_repo(self, conn: sa.Connection) -> None:
+        if self.store.meta.get_repo(conn, self.repo) is not None:
+            raise AlreadyExists(f"repo {self.repo!r} already exists", repo=self.repo)
+        now = time.time()
+        try:
             conn.execute(
-                sa.insert(commits).values(
-                    id=self.id,
-                    repo=repo,
-                    branch=branch,
-                    parent=b.head if b else None,
-                    origin=origin,
-                    message=message,
-                    state="open",
-                    started_at=time.time(),
-                    size=0,
-                    file_count=0,
-                    restores=restores,
+                sa.insert(repos).values(
+                    name=self.repo, description=self.new_repo or "", created_at=now
                 )
             )
+        except sa.exc.IntegrityError:  # created concurrently (PostgreSQL): roll it all back
+            raise AlreadyExists(f"repo {self.repo!r} already exists", repo=self.repo) from None
+        names = dict.fromkeys(["master", self.branch])
+        conn.execute(
+            sa.insert(branches),
+            [{"repo": self.repo, "name": n, "head": None, "created_at": now} for n in names],
+        )
+        self._insert_open(conn)
 
     # -- staging -------------------------------------------------------------------------------
 
@@ -169,7 +205,9 @@ class OpenCommit:
                 self.writer.flush()
                 try:
                     with meta.write() as conn:
-                        if b is None and meta.get_branch(conn, self.repo, self.branch) is None:
+                        if self.new_repo is not None:
+                            self._create_repo(conn)
+                        elif b is None and meta.get_branch(conn, self.repo, self.branch) is None:
                             conn.execute(
                                 sa.insert(branches).values(
                                     repo=self.repo,
@@ -182,8 +220,10 @@ class OpenCommit:
                             raise _HeadMoved
                         self._record(conn, head, root)
                         if self.on_finish is not None:
-                            self.on_finish(conn, self.id)
-                        self.store.head_moved(conn, self.repo, self.branch, head, self.id)
+                            self.on_finish(Txn(self.store, conn), self.id)
+                        self.store.head_moved(
+                            conn, self.repo, self.branch, head, self.id, global_id=self.global_id
+                        )
                     break
                 except _HeadMoved:
                     time.sleep(min(0.001 * (attempt + 1), 0.05))

@@ -58,7 +58,9 @@ commits = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False, default=0),
     sa.Column("file_count", sa.BigInteger, nullable=False, default=0),
     sa.Column("restores", sa.String(32), nullable=True),
+    sa.Column("global_id", sa.String(32), nullable=True),
     sa.Index("ix_commits_repo_finished", "repo", "finished_at"),
+    sa.Index("ix_commits_global", "global_id"),
     sa.Index("ix_commits_parent", "parent"),
 )
 provenance = sa.Table(
@@ -202,6 +204,28 @@ class Metadata:
             .where(commits.c.repo == repo, commits.c.id.startswith(prefix, autoescape=True))
             .limit(limit)
         ).all()
+
+    @staticmethod
+    def global_commits(
+        conn: Connection, gid: str, repo: str | None = None, *, prefix: bool = False
+    ) -> Sequence[Row[Any]]:
+        """The commits of a global commit, of one repo or all, oldest first; ``prefix``:
+        ``gid`` may be the start of the id."""
+        col = commits.c.global_id
+        q = sa.select(commits).where(
+            col.startswith(gid, autoescape=True) if prefix and len(gid) < 32 else col == gid
+        )
+        if repo is not None:
+            q = q.where(commits.c.repo == repo)
+        return conn.execute(q.order_by(commits.c.started_at, commits.c.id)).all()
+
+    @staticmethod
+    def change_marker(conn: Connection) -> tuple[Any, ...]:
+        """A cheap value that changes when repos or branches are created or deleted (head
+        moves are reported to the head hooks)."""
+        r = conn.execute(sa.select(sa.func.count(), sa.func.max(repos.c.created_at))).first()
+        b = conn.execute(sa.select(sa.func.count(), sa.func.max(branches.c.created_at))).first()
+        return (*(r or ()), *(b or ()))
 
     @staticmethod
     def ancestry(conn: Connection, head: str, limit: int | None, offset: int = 0) -> list[Row[Any]]:

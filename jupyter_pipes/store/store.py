@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +27,9 @@ from .objects import BlobReader, BlobRef
 from .records import BranchInfo, CommitInfo, CommitRef, DiffEntry, FileInfo, RepoInfo, utc
 from .refs import Ref
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
+from .txn import HeadHook, HeadMove, MoveCause, Txn, new_global_id
 
-
-@dataclass(frozen=True, slots=True)
-class HeadMove:
-    """A branch head that moved: what a head hook is told."""
-
-    repo: str
-    branch: str
-    old: str | None
-    new: str | None
-
-
-HeadHook = Callable[[Connection, HeadMove], None]
+__all__ = ["HeadHook", "HeadMove", "Store"]
 
 ENV_STORE = "JUPYTER_PIPES_STORE"
 ENV_DB = "JUPYTER_PIPES_DB"
@@ -101,13 +90,23 @@ class Store:
         registers one to create downstream jobs atomically with the move)."""
 
     def head_moved(
-        self, conn: Connection, repo: str, branch: str, old: str | None, new: str | None
+        self,
+        conn: Connection,
+        repo: str,
+        branch: str,
+        old: str | None,
+        new: str | None,
+        cause: MoveCause = "commit",
+        global_id: str | None = None,
     ) -> None:
         """Tell the hooks that ``repo@branch`` moved from ``old`` to ``new`` (in ``conn``'s
-        transaction; a hook that raises rolls the move back)."""
+        transaction; a hook that raises rolls the move back). A move that is not a new commit
+        starts a global commit of its own (a fresh ``global_id``)."""
         if old != new:
+            move = HeadMove(repo, branch, old, new, cause, global_id or new_global_id())
+            txn = Txn(self, conn)
             for hook in self.head_hooks:
-                hook(conn, HeadMove(repo, branch, old, new))
+                hook(txn, move)
 
     def close(self) -> None:
         """Release database connections and open files."""
@@ -136,6 +135,7 @@ class Store:
                     for p in prov.get(r.id, [])
                 ),
                 restores=r.restores,
+                global_id=r.global_id or r.id,
             )
             for r in rows
         ]
@@ -249,6 +249,8 @@ class Store:
             row = self.meta.get_commit(conn, b.head)
         elif set(ref.base) <= _HEX and len(ref.base) >= 4:
             found = self.meta.find_commits(conn, ref.repo, ref.base, limit=6)
+            if not found:  # repo@<global id>: the repo's commit of that global commit
+                found = self.meta.global_commits(conn, ref.base, ref.repo, prefix=True)[:6]
             found = [r for r in found if r.state == "finished"] or found
             if not found:
                 raise NotFound(
@@ -305,13 +307,13 @@ class Store:
                         repo=repo, name=name, head=target, created_at=time.time()
                     )
                 )
-                self.head_moved(conn, repo, name, None, target)
+                self.head_moved(conn, repo, name, None, target, "branch")
             elif head is None:
                 raise AlreadyExists(f"branch {repo}@{name} already exists", repo=repo, branch=name)
             elif not self.meta.move_branch(conn, repo, name, b.head, target):  # pragma: no cover
                 raise Conflict(f"branch {repo}@{name} moved concurrently; try again")
             else:
-                self.head_moved(conn, repo, name, b.head, target)
+                self.head_moved(conn, repo, name, b.head, target, "branch")
             return BranchInfo(repo, name, target)
 
     def list_branch(self, repo: str | None = None) -> list[BranchInfo]:
@@ -415,7 +417,7 @@ class Store:
                 )
             for b in conn.execute(sa.select(branches).where(branches.c.head == row.id)):
                 if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent):
-                    self.head_moved(conn, b.repo, b.name, row.id, row.parent)
+                    self.head_moved(conn, b.repo, b.name, row.id, row.parent, "delete")
             conn.execute(sa.delete(provenance).where(provenance.c.commit == row.id))
             conn.execute(sa.delete(commits).where(commits.c.id == row.id))
 

@@ -179,3 +179,44 @@ async def test_a_commit_from_another_process_runs_here_and_streams_events(
             break
         await asyncio.sleep(0.05)
     assert pipes_app.bus.subscriber_count == 0
+
+
+async def test_global_commits_and_what_reruns_downstream(api: Fetch, client: Client) -> None:
+    client.create_repo("a")
+    client.put_file("a@master", "/v", b"1")
+    for name, inp in (("b", "a"), ("c", "a"), ("d", "b")):
+        body = cmd_spec(name, {"pfs": {"repo": inp, "glob": "/"}}, f'cat "${inp}"/v > "$out/v"')
+        created = await get_json(api, "pipelines", method="POST", body=json.dumps(body))
+        await wait_job(api, created["last_job"])
+    down = await get_json(api, "repos", "a", "branches", "master", "downstream")
+    assert down == {"pipelines": ["b", "c", "d"]}
+    assert (await get_json(api, "repos", "b", "branches", "master", "downstream")) == {
+        "pipelines": ["d"]
+    }
+    put = client.put_file("a@master", "/v", b"2")
+    for _ in range(600):
+        g = await get_json(api, "global-commits", put.id)
+        if g["done"]:
+            break
+        await asyncio.sleep(0.1)
+    assert (
+        g["id"] == put.id
+        and g["cause"] == "commit"
+        and (g["repo"], g["commit"])
+        == (
+            "a",
+            put.id,
+        )
+    )
+    assert [j["pipeline"] for j in g["jobs"]] == ["b", "c", "d"]
+    assert all(j["state"] == "success" and j["global_id"] == put.id for j in g["jobs"])
+    assert sorted(c["repo"] for c in g["commits"]) == ["a", "b", "c", "d"]
+    # repo@<global id> names the repo's commit of that global commit (a prefix too)
+    d = await get_json(api, "repos", "d", "commits", put.id[:12])
+    assert d["global_id"] == put.id and d["id"] == g["jobs"][2]["output_commit"]
+    await error(api, "global-commits", "0123456789abcdef", status=404)
+    err = await error(api, "global-commits", put.id, "squash", method="POST", status=409)
+    assert "head" in err["message"]
+    await api("global-commits", put.id, method="DELETE")
+    await error(api, "global-commits", put.id, status=404)
+    assert client.get_file("d@master", "/v") == b"1"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
+from .commits import (
+    CommitHandler,
+    CommitsHandler,
+    DiffHandler,
+    FilesHandler,
+    GlobalCommitHandler,
+    SquashGlobalCommitHandler,
+)
 from .events import EventsHandler
 from .files import RawFileHandler, UploadHandler
 from .jobs import (
@@ -17,7 +24,7 @@ from .jobs import (
     JobsHandler,
 )
 from .meta import OpenAPIHandler, SettingsHandler
-from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
+from .pipelines import DownstreamHandler, PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
     BranchesHandler,
     BranchHandler,
@@ -42,6 +49,7 @@ COMMIT = f"{REPO}/commits/{_p('ref')}"
 PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
 JOB = f"{API}/jobs/{_p('job')}"
 DATUM = f"{JOB}/datums/{_p('datum')}"
+GLOBAL = f"{API}/global-commits/{_p('commit')}"
 
 ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/settings", SettingsHandler),
@@ -69,6 +77,9 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (GLOBAL, GlobalCommitHandler),
+    (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
+    (f"{BRANCH}/downstream", DownstreamHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
