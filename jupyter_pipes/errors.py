@@ -65,3 +65,7 @@ class StorageError(PipesError, OSError):
     """The object store or the metadata database failed (disk full, permission, network)."""
 
     http_status = 503
+
+
+class SchemaVersionError(StorageError):
+    """The metadata database's schema is newer than (or unknown to) this jupyter_pipes."""

@@ -326,3 +326,56 @@ def test_lister_is_called_once_per_pfs_input_with_the_pfs_input() -> None:
     ]})  # fmt: skip
     assert len(compute_datums(inp, lister)) == 2
     assert seen == [("A", "master", "/*"), ("C", "dev", "/3*")]
+
+
+# --- One repo used twice (#11): what Pachyderm's iterator yields -------------------------------
+
+
+def items(datums: list[Datum]) -> Counter[tuple[tuple[str, str], ...]]:
+    """Datums as a multiset of their items in order (the order inside a datum counts here)."""
+    return Counter(tuple((i.name, i.path) for i in d.inputs) for d in datums)
+
+
+def test_join_of_a_repo_with_itself_gives_ordered_pairs_and_keeps_duplicates() -> None:
+    """Pachyderm's TestIterators/Join: the same repo twice under one name, '$1$2' vs '$2$1'."""
+    repos = {"L": ["/foo11", "/foo12", "/foo21", "/foo22"]}
+    inp = {"join": [
+        {"pfs": {"repo": "L", "glob": "/foo(?)(?)", "join_on": "$1$2"}},
+        {"pfs": {"repo": "L", "glob": "/foo(?)(?)", "join_on": "$2$1"}},
+    ]}  # fmt: skip
+    datums = datums_of(inp, repos)
+    assert items(datums) == Counter({
+        (("L", "/foo11"), ("L", "/foo11")): 1, (("L", "/foo12"), ("L", "/foo21")): 1,
+        (("L", "/foo21"), ("L", "/foo12")): 1, (("L", "/foo22"), ("L", "/foo22")): 1,
+    })  # fmt: skip
+    assert len({d.id for d in datums}) == 4
+
+
+def test_cross_of_a_repo_with_itself_gives_every_ordered_pair() -> None:
+    repos = {"L": ["/a", "/b"]}
+    inp = {"cross": [{"pfs": {"repo": "L", "glob": "/*"}}, {"pfs": {"repo": "L", "glob": "/*"}}]}
+    assert items(datums_of(inp, repos)) == Counter({
+        (("L", "/a"), ("L", "/a")): 1, (("L", "/a"), ("L", "/b")): 1,
+        (("L", "/b"), ("L", "/a")): 1, (("L", "/b"), ("L", "/b")): 1,
+    })  # fmt: skip
+
+
+def test_group_of_a_repo_twice_keeps_an_item_that_falls_in_a_group_twice() -> None:
+    """Pachyderm's TestIterators/GroupDoubles: /foo11 is in group '1' by $1 and by $2."""
+    repos = {"L": ["/foo11", "/foo12", "/foo21"]}
+    inp = {"group": [
+        {"pfs": {"repo": "L", "glob": "/foo(?)(?)", "group_by": "$1"}},
+        {"pfs": {"repo": "L", "glob": "/foo(?)(?)", "group_by": "$2"}},
+    ]}  # fmt: skip
+    assert pairs(datums_of(inp, repos)) == multiset([
+        [("L", "/foo11"), ("L", "/foo12"), ("L", "/foo11"), ("L", "/foo21")],
+        [("L", "/foo21"), ("L", "/foo12")],
+    ])  # fmt: skip
+
+
+def test_ids_of_datums_whose_names_repeat_follow_the_order_of_the_items() -> None:
+    a = DatumInput("L", "L", "master", "/a", "h", 1)
+    b = DatumInput("L", "L", "master", "/b", "h", 1)
+    assert datum_id([a, b]) != datum_id([b, a])
+    renamed = DatumInput("M", "L", "master", "/b", "h", 1)  # distinct names: order-free
+    assert datum_id([a, renamed]) == datum_id([renamed, a])

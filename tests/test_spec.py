@@ -161,7 +161,7 @@ def test_file_paths(tmp_path: Path, suffix: str) -> None:
 def test_real_pachyderm_specs_load_and_form_a_dag() -> None:
     edges, montage = parse_spec(json.dumps(PACHYDERM_EDGES)), parse_spec(PACHYDERM_MONTAGE)
     assert edges.transform.cmd == ["python3", "/edges.py"]
-    assert edges.transform.image == "pachyderm/opencv:1.0" and edges.transform.notebook is None
+    assert edges.transform.notebook is None and "image" not in spec_to_dict(edges)["transform"]
     assert montage.transform.stdin is not None and "montage" in montage.transform.stdin[0]
     assert montage.input_repos() == [("images", "master"), ("edges", "master")]
     assert montage.resource_requests is not None
@@ -258,9 +258,10 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown top field", spec(image="x"), "image", "unknown field 'image'"),
     ("unknown pfs field", spec(**{"input.pfs.globb": "/*"}), "input.pfs.globb",
      "unknown field 'input.pfs.globb'"),
-    ("unknown transform field", spec(**{"transform.secrets": []}), "transform.secrets",
+    ("unknown transform field", spec(**{"transform.secret": []}), "transform.secret",
      "unknown field"),
-    ("wrong type int", spec(datum_tries="3"), "datum_tries", "valid integer"),
+    ("wrong type int", spec(datum_tries="three"), "datum_tries", "valid integer"),
+    ("float for int", spec(datum_tries=2.5), "datum_tries", "valid integer"),
     ("wrong type bool", spec(**{"input.pfs.outer_join": "yes"}), "input.pfs.outer_join",
      "valid boolean"),
     ("wrong type env", cmd_spec(**{"transform.env": {"A": 1}}), "transform.env.A", "valid string"),
@@ -332,7 +333,8 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("bad reprocess", spec(reprocess_spec="sometimes"), "reprocess_spec", "until_success"),
     ("bad memory", spec(resource_requests={"memory": "lots"}), "resource_requests.memory",
      "invalid quantity 'lots'"),
-    ("zero cpu", spec(resource_requests={"cpu": 0}), "resource_requests.cpu", "greater than 0"),
+    ("zero cpu", spec(resource_requests={"cpu": 0}), "resource_requests.cpu",
+     "invalid cpu 0: give a positive number of cores"),
     ("gpu without number", spec(resource_requests={"gpu": {"type": "x"}}),
      "resource_requests.gpu.number", "field required"),
     ("parameter = input name", spec(**{"transform.parameters": {"images": 1}}),
@@ -390,7 +392,7 @@ def test_yaml_syntax_and_shape_errors(tmp_path: Path) -> None:
     assert "the spec is empty" in invalid("").message
     assert "the spec is empty" in invalid("# nothing\n").message
     assert "a spec is a mapping" in invalid("just text").message
-    assert "found 2 YAML documents" in invalid(YAML_SPEC + "---\n" + YAML_SPEC).message
+    assert "expected one spec, found 2" in invalid(YAML_SPEC + "---\n" + YAML_SPEC).message
     assert "cannot read spec file" in invalid(tmp_path / "missing.yaml").message
     assert "cannot read spec file" in invalid(str(tmp_path / "missing.json")).message
 

@@ -43,6 +43,18 @@ def _queued(info: PipelineInfo, no_wait: bool, progress: bool | None,
     wait_commit_jobs(f"{info.name}@{info.spec_commit}", progress, timeout)
 
 
+def _created(infos: PipelineInfo | list[PipelineInfo], no_wait: bool, progress: bool | None,
+             timeout: float | None) -> None:
+    """Name the ignored fields of each spec (once, on stderr), then wait for each in order."""
+    infos = infos if isinstance(infos, list) else [infos]
+    for info in infos:
+        if info.ignored:
+            click.echo(f"{info.name}: ignored {', '.join(info.ignored)} (Kubernetes-only or not "
+                       "applicable here; see docs/pipeline-spec.md)", err=True)  # fmt: skip
+    for info in infos:
+        _queued(info, no_wait, progress, timeout)
+
+
 def _hint(job_id: str | None) -> None:
     click.echo(f"queued job {job_id}; run 'jupyter pipes wait job {job_id}' to run it")
 
@@ -66,8 +78,7 @@ def create_pipeline(spec: str, no_wait: bool, timeout: float | None,
       cat edges.json | jupyter pipes create pipeline -f - --no-wait
     """
     source, base_dir = spec_source(spec)
-    info = client().create_pipeline(source, base_dir=base_dir)
-    _queued(info, no_wait, progress, timeout)
+    _created(client().create_pipeline(source, base_dir=base_dir), no_wait, progress, timeout)
 
 
 @update.command("pipeline")
@@ -90,8 +101,8 @@ def update_pipeline(spec: str, reprocess: bool, no_wait: bool, timeout: float | 
       jupyter pipes update pipeline -f edges.yaml --reprocess --no-wait
     """
     source, base_dir = spec_source(spec)
-    info = client().update_pipeline(source, reprocess=reprocess, base_dir=base_dir)
-    _queued(info, no_wait, progress, timeout)
+    infos = client().update_pipeline(source, reprocess=reprocess, base_dir=base_dir)
+    _created(infos, no_wait, progress, timeout)
 
 
 def input_text(node: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import NotFound
 from ..store import maintenance
-from ..store.records import BranchInfo, CommitInfo, FsckReport, GcReport
+from ..store.records import BranchInfo, CommitInfo, FsckReport, GcReport, SchemaStatus
 from ..store.refs import parse_branch, parse_ref
 from ._base import ClientBase
 
@@ -78,3 +78,12 @@ class HistoryMixin(ClientBase):
     def gc(self, *, grace_seconds: float = 3600.0) -> GcReport:
         """Remove unreachable objects and abandoned open commits older than ``grace_seconds``."""
         return maintenance.gc(self._store, grace_seconds=grace_seconds)
+
+    def upgrade(self) -> list[SchemaStatus]:
+        """The metadata schema's migration chains, as this client found and left them.
+
+        Opening a store already brings an older schema up to date (SQLite: after a backup copy
+        next to the database; PostgreSQL: in one transaction), so this only reports: for each
+        chain, the revision found, the revision now, and the backup made.
+        """
+        return list(self._store.meta.schema)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument
@@ -17,31 +19,49 @@ class PipelinesMixin(ClientBase):
 
     def create_pipeline(
         self,
-        spec: str | bytes | dict[str, Any] | os.PathLike[str],
+        spec: str | bytes | dict[str, Any] | list[dict[str, Any]] | os.PathLike[str],
         *,
         base_dir: str | os.PathLike[str] | None = None,
-    ) -> PipelineInfo:
+    ) -> PipelineInfo | list[PipelineInfo]:
         """Create a pipeline from a spec (a dict, YAML/JSON text, or a spec file's path).
 
         The spec and the notebook are snapshotted into the output repo's ``spec`` branch, and a
         first job is queued on the current input heads (see :meth:`wait_job`). A relative
         notebook path is read from ``base_dir`` (default: the spec file's folder, or the
-        working directory).
+        working directory). As with ``pachctl create pipeline -f``, a source holding several
+        specs (YAML documents, JSON objects in sequence, a list) creates them in order and
+        returns a list; all are validated before the first is created. Fields accepted and
+        ignored (``transform.image`` ...) are named in ``PipelineInfo.ignored``.
         """
-        return self._pipelines.create_pipeline(spec, base_dir=base_dir)
+        return self._create_pipelines(spec, base_dir=base_dir)
 
     def update_pipeline(
         self,
-        spec: str | bytes | dict[str, Any] | os.PathLike[str],
+        spec: str | bytes | dict[str, Any] | list[dict[str, Any]] | os.PathLike[str],
         *,
         reprocess: bool = False,
         base_dir: str | os.PathLike[str] | None = None,
-    ) -> PipelineInfo:
+    ) -> PipelineInfo | list[PipelineInfo]:
         """Update a pipeline (new spec and notebook version) and queue a job; unchanged datums
-        are skipped unless ``reprocess``."""
-        return self._pipelines.create_pipeline(
-            spec, update=True, reprocess=reprocess, base_dir=base_dir
-        )
+        are skipped unless ``reprocess``. Several specs update several pipelines, in order."""
+        return self._create_pipelines(spec, update=True, reprocess=reprocess, base_dir=base_dir)
+
+    def _create_pipelines(
+        self, source: Any, *, update: bool = False, reprocess: bool = False,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo | list[PipelineInfo]:  # fmt: skip
+        from ..pipeline.spec import load_specs, spec_to_dict
+
+        loaded = load_specs(source)
+        if base_dir is None and _is_file(source):
+            base_dir = Path(source).parent
+        infos = []
+        for item in loaded:
+            info = self._pipelines.create_pipeline(
+                spec_to_dict(item.spec), update=update, reprocess=reprocess, base_dir=base_dir
+            )
+            infos.append(replace(info, ignored=tuple(i.path for i in item.ignored)))
+        return infos[0] if len(infos) == 1 and not isinstance(source, list) else infos
 
     def dag(self) -> dict[str, Any]:
         """The pipeline graph: ``{"nodes": [...], "edges": [...]}``, repos and pipelines with
@@ -126,3 +146,15 @@ class PipelinesMixin(ClientBase):
             text = self._pipelines.datum_blob(job_id, d.id, "log").decode(errors="replace")
             parts.append(f"--- datum {d.id} ({d.state})\n{text}")
         return "\n".join(parts)
+
+
+def _is_file(source: Any) -> bool:
+    """Whether a spec source names a file (its folder is then the notebook's base)."""
+    if isinstance(source, os.PathLike):
+        return True
+    return (
+        isinstance(source, str)
+        and "\n" not in source
+        and len(source) < 4096
+        and (os.path.isfile(source))
+    )

@@ -11,9 +11,14 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from jupyter_pipes.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 __all__ = ["CellError", "RunResult", "run_command", "strip_ansi"]
 
@@ -61,6 +66,8 @@ class RunResult:
         Stream output (stdout and stderr) in the order written, then the error if any.
     error:
         The failure, or None.
+    recovered:
+        A failed command whose ``err_cmd`` succeeded (Pachyderm's "recovered" datum).
     """
 
     ok: bool
@@ -68,6 +75,7 @@ class RunResult:
     executed_path: str
     log: str
     error: CellError | None
+    recovered: bool = False
 
 
 def strip_ansi(text: str) -> str:
@@ -93,6 +101,10 @@ def run_command(
     cwd: str | os.PathLike[str],
     env: dict[str, str] | None,
     timeout_s: float | None,
+    err_cmd: list[str] | None = None,
+    err_stdin: list[str] | None = None,
+    accept_return_code: Sequence[int] = (),
+    sandbox: Sandbox | None = None,
 ) -> RunResult:
     """Run a Pachyderm ``transform.cmd``, feeding ``transform.stdin`` as its standard input.
 
@@ -107,11 +119,20 @@ def run_command(
     stdin:
         Lines for standard input; None gives an empty standard input.
     cwd:
-        Working directory (must exist).
+        Working directory (must exist); with a ``sandbox``, the sandbox decides instead.
     env:
         Variables added to (overriding) this process's environment.
     timeout_s:
-        Limit for the run; on expiry the command and its children are killed.
+        Limit for the run (the command, then ``err_cmd``); on expiry the command and its
+        children are killed.
+    err_cmd, err_stdin:
+        Pachyderm's error handler: run when the command fails (not on a timeout); if it
+        succeeds the datum is *recovered*: ``ok`` stays False, ``recovered`` is True, and the
+        job does not fail because of it (its outputs are dropped).
+    accept_return_code:
+        Exit codes that count as success besides 0.
+    sandbox:
+        Run in a :class:`~jupyter_pipes.pipeline.sandbox.Sandbox` (``/pfs`` layout).
 
     Returns
     -------
@@ -134,23 +155,48 @@ def run_command(
     if timeout_s is not None and not timeout_s > 0:
         raise InvalidArgument(f"timeout_s must be positive, got {timeout_s!r}", field="timeout_s")
     workdir = os.path.abspath(os.fspath(cwd))
-    if not os.path.isdir(workdir):
+    if sandbox is not None:
+        workdir = sandbox.cwd()
+    elif not os.path.isdir(workdir):
         raise NotFound(f"working directory {workdir!r} does not exist", path=workdir)
-    data = None if stdin is None else ("\n".join(stdin) + "\n").encode("utf-8")
     start = time.monotonic()
+    full_env = {**os.environ, **(env or {})}
+    accepted = {0, *accept_return_code}
+    log, error = _run_once(cmd, stdin, workdir, full_env, timeout_s, accepted, sandbox)
+    if error is None or not err_cmd or error.ename == "TimeoutError":
+        return RunResult(error is None, time.monotonic() - start, "", log, error)
+    left = None if timeout_s is None else max(timeout_s - (time.monotonic() - start), 0.001)
+    err_log, err_error = _run_once(err_cmd, err_stdin, workdir, full_env, left, accepted, sandbox)
+    outcome = "recovered the datum" if err_error is None else f"failed too ({err_error.evalue})"
+    log += f"--- err_cmd\n{err_log}err_cmd {outcome}\n"
+    return RunResult(False, time.monotonic() - start, "", log, error, recovered=err_error is None)
+
+
+def _run_once(
+    cmd: list[str],
+    stdin: list[str] | None,
+    workdir: str,
+    env: dict[str, str],
+    timeout_s: float | None,
+    accepted: set[int],
+    sandbox: Sandbox | None,
+) -> tuple[str, CellError | None]:
+    """Run one command: its log, and its error (None when it exited with an accepted code)."""
+    data = None if stdin is None else ("\n".join(stdin) + "\n").encode("utf-8")
+    argv = sandbox.argv(cmd) if sandbox is not None else cmd
     try:
         proc = subprocess.Popen(
-            cmd,
+            argv,
             stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            env={**os.environ, **(env or {})},
+            env=env,
             start_new_session=os.name == "posix",  # a process group to kill on timeout
         )
     except OSError as e:
         error = CellError(-1, "CommandFailed", f"cannot run {cmd[0]!r}: {e.strerror or e}", "")
-        return RunResult(False, time.monotonic() - start, "", f"{error.evalue}\n", error)
+        return f"{error.evalue}\n", error
     with proc:
         try:
             output, _ = proc.communicate(data, timeout=timeout_s)
@@ -162,10 +208,13 @@ def run_command(
             except subprocess.TimeoutExpired:
                 output = b""
             error = CellError(-1, "TimeoutError", f"command exceeded {timeout_s:g} s", "")
+        except BrokenPipeError:  # the command did not read all of its stdin: as Pachyderm
+            output, _ = proc.communicate()
+            error = None
     log = output.decode("utf-8", "replace")
-    if error is None and proc.returncode != 0:
+    if error is None and proc.returncode not in accepted:
         tail = "\n".join(strip_ansi(log).splitlines()[-_TAIL:])
         error = CellError(-1, "CommandFailed", f"exit code {proc.returncode}", tail)
     if error is not None:
         log += ("" if not log or log.endswith("\n") else "\n") + f"{error.ename}: {error.evalue}\n"
-    return RunResult(error is None, time.monotonic() - start, "", log, error)
+    return log, error

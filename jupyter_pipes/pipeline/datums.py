@@ -12,7 +12,9 @@
 That is what Pachyderm's datum worker does (``src/server/worker/datum/worker.go``: key tasks
 split child datums into single items, merge tasks cross or gather them per key); nesting works
 the same way at any depth. Pachyderm orders datums by hashes; we sort them by id.
-A selection that comes out twice is one datum: Pachyderm keys its datum sets by datum id.
+A selection that comes out twice is one datum: Pachyderm keys its datum sets by datum id. Items
+are never merged inside a datum: a join of a repo with itself gives ``(a, b)``, ``(b, a)`` and
+``(a, a)`` (two items), as Pachyderm's iterator does.
 """
 
 from __future__ import annotations
@@ -71,11 +73,17 @@ def _digest(value: object) -> str:
 def datum_id(inputs: Iterable[DatumInput]) -> str:
     """The stable id of the datum made of ``inputs`` (32 hex digits).
 
-    A BLAKE3 hash of the sorted ``(name, repo, branch, path)`` of the items, like Pachyderm's
+    A BLAKE3 hash of the ``(name, repo, branch, path)`` of the items, like Pachyderm's
     ``DatumID`` (which hashes name, repo, branch and path): the same selection gets the same id
-    in every job, whatever the items' order or content.
+    in every job, whatever the content. When every item has its own name the items are sorted
+    first, so the id does not depend on their order; when a name repeats (one repo used twice
+    in a dry run, a union inside a group) the order counts, as in Pachyderm, so ``(a, b)`` and
+    ``(b, a)`` are two datums.
     """
-    return _digest(sorted(_identity(item) for item in inputs))
+    items = [_identity(item) for item in inputs]
+    if len({name for name, *_ in items}) == len(items):
+        items.sort()
+    return _digest(items)
 
 
 @dataclass(frozen=True, slots=True)

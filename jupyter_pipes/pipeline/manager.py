@@ -56,7 +56,7 @@ class Pipelines(QueriesMixin):
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        state.create_tables(store.meta.engine)
+        store.meta.ensure_schema(state.CHAIN)
         store.head_hooks.append(self.on_head_move)
         self.trees = CommitTrees(store)
         """The controller's reads of input and output trees (one cache for every job)."""

@@ -96,9 +96,9 @@ class QueriesMixin:
 
     def dry_run_datums(self, input_spec: dict[str, Any]) -> list[Datum]:
         """The datums an ``input`` spec would give on the current heads (nothing is run)."""
-        from .spec import Input, iter_pfs
+        from .spec import iter_pfs, parse_input
 
-        inp = Input.model_validate(input_spec)
+        inp = parse_input(input_spec)  # InvalidArgument naming the field, both spellings
         pins: dict[str, str | None] = {}
         with txnmod.read(self.store) as t:
             for _, p in iter_pfs(inp):
@@ -277,7 +277,7 @@ def job_info(r: Row[Any], waits: dict[str, str]) -> JobInfo:
         skipped=r.skipped,
         failed=r.failed,
         error=state.loads(r.error),
-        blocked_on=waiting[0] if waiting else None,
+        blocked_on=waiting[0] if waiting else r.blocked_on,
         global_id=r.global_id,
         waiting_on=waiting,
     )
@@ -298,5 +298,5 @@ def datum_info(r: Row[Any], job_id: str) -> DatumInfo:
         hash=r.hash,
         error=None if reused else state.loads(r.error),
         has_notebook=r.notebook is not None and not reused,
-        reused_from=r.job if reused else None,
+        reused_from=r.job if reused else r.reused_from,
     )

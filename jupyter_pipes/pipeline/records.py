@@ -29,6 +29,9 @@ class PipelineInfo(_Record):
     updated: datetime
     last_job: str | None = None
     last_job_state: JobState | None = None
+    ignored: tuple[str, ...] = ()
+    """Fields of the spec accepted and ignored (``transform.image`` ...): set only in the reply
+    to the create or update that read them (see docs/pipeline-spec.md)."""
 
 
 @dataclass(frozen=True, slots=True)

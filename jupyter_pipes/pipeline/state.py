@@ -2,7 +2,9 @@
 
 They live in the store's metadata database (same engine, same transactions) so that a branch
 move and the jobs it triggers commit together, and an output commit and its job's success
-commit together. The store itself never reads these tables.
+commit together. The store itself never reads these tables. They are made and changed only by the
+migrations in ``pipeline/migrations`` (their own chain; see docs/migrations.md); the definitions
+here must equal what those build (a test compares them).
 
 Datums are versioned by intervals, so a job writes rows only for the datums that ran or went:
 a datum row carries ``live_from``, the *success sequence number* of the job that produced it
@@ -11,7 +13,12 @@ successful job that replaced or removed it (``NULL`` while it is current). The d
 successful job ``s`` are the rows with ``live_from <= s < live_to``; rows of a job that did not
 succeed have no ``live_from`` and never count for reuse. A failed job's listing is its own rows
 plus the datums current at its base (``base_seq``), less those its own rows (``removed``
-tombstones included) replace.
+tombstones included) replace. (Jobs from before schema revision 0002 wrote a row for every
+datum, skipped ones with ``reused_from``; the migration gave each successful one an interval of
+its own, so they list as they did.)
+
+``jobs.blocked_on`` names the upstream job that made a job ``unrunnable``; the jobs a job still
+waits for are rows of ``job_waits``.
 """
 
 from __future__ import annotations
@@ -24,7 +31,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from ..store.schema import Chain
+
 md = sa.MetaData()
+CHAIN = Chain(
+    "pipeline", "jupyter_pipes.pipeline.migrations", "pipes_pipeline_version", "pipelines"
+)
+"""The pipeline layer's migration chain (``Metadata.ensure_schema`` runs it)."""
 
 pipelines = sa.Table(
     "pipelines",
@@ -61,6 +74,7 @@ jobs = sa.Table(
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.Column("inputs", sa.Text, nullable=True),
     sa.Column("output_commit", sa.String(32), nullable=True),
+    sa.Column("blocked_on", sa.String(32), nullable=True),
     sa.Column("global_id", sa.String(32), nullable=True),
     sa.Column("reprocess", sa.Boolean, nullable=False, default=False),
     sa.Column("lease_owner", sa.String(64), nullable=True),
@@ -104,6 +118,7 @@ datums = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("tries", sa.Integer, nullable=False, default=0),
     sa.Column("duration", sa.Float, nullable=False, default=0.0),
+    sa.Column("reused_from", sa.String(32), nullable=True),
     sa.Column("live_from", sa.Integer, nullable=True),
     sa.Column("live_to", sa.Integer, nullable=True),
     sa.Index("ix_datums_pipeline_id", "pipeline", "id"),
@@ -133,11 +148,6 @@ pipelines, jobs): an idle poller reads one row."""
 
 TERMINAL = ("success", "failure", "killed", "unrunnable")
 PENDING = ("created", "running")
-
-
-def create_tables(engine: sa.Engine) -> None:
-    """Create the pipeline tables if missing."""
-    md.create_all(engine)
 
 
 def dumps(value: Any) -> str:
@@ -525,6 +535,7 @@ _BLANK = {
     "error": None,
     "tries": 0,
     "duration": 0.0,
+    "reused_from": None,
     "live_from": None,
     "live_to": None,
 }

@@ -1,7 +1,9 @@
 """Metadata in SQL through SQLAlchemy Core: the one place that talks SQL.
 
 Tables: repos, branches, commits, provenance, chunks (the dedup index: blob hash -> pack,
-offset, length) and packs. The default database is a SQLite file in the store folder, in WAL
+offset, length) and packs. They are made and changed only by the migrations in
+``store/migrations`` (see :mod:`.schema`); the definitions here must equal what they build (a
+test compares them). The default database is a SQLite file in the store folder, in WAL
 mode, with every write transaction started ``BEGIN IMMEDIATE`` so concurrent writers queue
 instead of failing. The same statements run on PostgreSQL: only the URL changes.
 
@@ -12,6 +14,8 @@ transaction that makes a commit visible.
 from __future__ import annotations
 
 import contextlib
+import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -21,11 +25,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.pool import StaticPool
 
-from ..errors import StorageError
+from . import schema
 from .objects import BlobRef
+from .records import SchemaStatus
 
-SCHEMA_VERSION = 1
 md = sa.MetaData()
+CHAIN = schema.Chain("store", "jupyter_pipes.store.migrations", "pipes_store_version", "repos")
+"""The store's migration chain."""
 
 repos = sa.Table(
     "repos",
@@ -129,15 +135,53 @@ def make_engine(url: str) -> Engine:
 
 
 class Metadata:
-    """Queries and updates of the metadata tables."""
+    """Queries and updates of the metadata tables.
+
+    Opening brings the store's schema to this package's revision (see :mod:`.schema`).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.schema: list[SchemaStatus] = []
+        """What opening found and did, per migration chain."""
+        self._backup: str | None = None
         try:
-            md.create_all(self.engine)
-        except sa.exc.SQLAlchemyError as exc:
-            raise StorageError(f"cannot open the metadata database: {exc.orig or exc}") from exc
+            self.ensure_schema(CHAIN)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def ensure_schema(self, chain: schema.Chain) -> SchemaStatus:
+        """Bring one migration chain to its head (the pipeline layer calls this for its own)."""
+        status = schema.ensure(self.engine, chain, backup=self._backup_sqlite)
+        self.schema.append(status)
+        return status
+
+    def _backup_sqlite(self, conn: Connection) -> str | None:
+        """Copy a SQLite database file next to it before its first migration in this process
+        (``conn`` holds the write lock, so the copy is exactly what gets migrated)."""
+        path = self.engine.url.database
+        if conn.dialect.name != "sqlite" or not path or path == ":memory:":
+            return None
+        if self._backup is None:
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            dest = f"{path}.backup-{stamp}"
+            n = 1
+            while os.path.exists(dest):
+                n += 1
+                dest = f"{path}.backup-{stamp}-{n}"
+            src = sqlite3.connect(path)
+            try:
+                out = sqlite3.connect(dest)
+                try:
+                    src.backup(out)
+                finally:
+                    out.close()
+            finally:
+                src.close()
+            self._backup = os.path.basename(dest)
+        return self._backup
 
     def close(self) -> None:
         """Release the database connections."""

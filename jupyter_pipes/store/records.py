@@ -140,3 +140,23 @@ class GcReport(_Record):
     bytes_removed: int
     chunks_forgotten: int
     open_commits_removed: int
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus(_Record):
+    """One migration chain of the metadata database, as found and left by opening the store."""
+
+    chain: str
+    """``store`` or ``pipeline``."""
+    version: str
+    """The revision the database is at now."""
+    previous: str | None
+    """The revision found: ``None`` for a new database, ``"unversioned"`` for tables made before
+    schema versions; equal to ``version`` if nothing changed."""
+    backup: str | None = None
+    """The file name of the SQLite backup made before upgrading (next to the database)."""
+
+    @property
+    def upgraded(self) -> bool:
+        """True when this open changed the schema of an existing database."""
+        return self.previous is not None and self.previous != self.version

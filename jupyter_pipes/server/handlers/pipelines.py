@@ -21,12 +21,12 @@ from .base import PipesHandler
 class SpecBodyMixin(PipesHandler):
     """Reads and checks a spec from the request body."""
 
-    def spec_body(self) -> tuple[bytes, PipelineSpec]:
+    async def spec_body(self) -> tuple[bytes, PipelineSpec]:
         """The body's bytes and the parsed spec (``InvalidArgument`` names the bad field)."""
         body = self.request.body
         if not body.strip():
             raise InvalidArgument("the request body must be a pipeline spec (JSON or YAML)")
-        spec = parse_spec(body)  # bytes are never read as a file name
+        spec = await self.call(parse_spec, body)  # off the event loop; bytes are never a path
         if spec.transform.notebook is not None:
             resolve_notebook(
                 spec.transform.notebook,
@@ -49,7 +49,7 @@ class PipelinesHandler(SpecBodyMixin):
     @authorized
     @authorized("execute", resource="kernels")
     async def post(self) -> None:
-        body, _ = self.spec_body()
+        body, _ = await self.spec_body()
         info = await self.call(self.client.create_pipeline, body, base_dir=self.serverapp.root_dir)
         self.reply(info.to_dict(), 201)
 
@@ -68,7 +68,7 @@ class PipelineHandler(SpecBodyMixin):
     @authorized
     @authorized("execute", resource="kernels")
     async def put(self, pipeline: str) -> None:
-        body, spec = self.spec_body()
+        body, spec = await self.spec_body()
         if spec.name != pipeline:
             raise InvalidArgument(
                 f"pipeline.name: the spec names {spec.name!r}, the URL {pipeline!r}",

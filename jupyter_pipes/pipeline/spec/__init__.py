@@ -1,0 +1,45 @@
+"""Pipeline specs: reading and validating a Pachyderm-compatible subset.
+
+A spec is YAML or JSON (or a dict), read as Pachyderm's ``create pipeline -f`` reads it: both
+spellings of every field (``join_on`` and ``joinOn``), several specs per file, Kubernetes-only
+fields accepted and ignored, unsupported features refused by name. Every model forbids unknown
+fields and is strict about types (``1`` is not a string; as in protojson, a 64-bit integer may
+be quoted). Every problem raises :class:`~jupyter_pipes.errors.InvalidArgument` whose message
+starts with the field's path, e.g. ``input.cross[1].pfs.glob: invalid glob pattern ...``, and
+whose ``fields["field"]`` is that path.
+
+Modules: :mod:`.reader` (text to specs, errors), :mod:`.compat` (Pachyderm's spellings,
+ignored and unsupported fields), :mod:`.inputs` and :mod:`.models` (the models),
+:mod:`.units` (durations, quantities, limits), :mod:`.dag` (checks between pipelines).
+"""
+
+from .compat import IgnoredField
+from .dag import check_dag
+from .inputs import INPUT_KINDS, Input, PfsInput, iter_pfs
+from .models import (
+    GpuSpec,
+    ParallelismSpec,
+    Pipeline,
+    PipelineSpec,
+    ResourceSpec,
+    ServeSpec,
+    Transform,
+)
+from .reader import (
+    LoadedSpec,
+    ignored_note,
+    load_specs,
+    parse_input,
+    parse_spec,
+    parse_specs,
+    spec_to_dict,
+)
+from .units import LIMITS, parse_cpu, parse_duration, parse_quantity
+
+__all__ = [
+    "INPUT_KINDS", "LIMITS", "GpuSpec", "IgnoredField", "Input", "LoadedSpec",
+    "ParallelismSpec", "PfsInput", "Pipeline", "PipelineSpec", "ResourceSpec", "ServeSpec",
+    "Transform", "check_dag", "ignored_note", "iter_pfs", "load_specs", "parse_cpu",
+    "parse_duration", "parse_input", "parse_quantity", "parse_spec", "parse_specs",
+    "spec_to_dict",
+]  # fmt: skip
