@@ -25,6 +25,12 @@ class JobsMixin(ClientBase):
             )
         return Controller(self._pipelines, self._executor, progress=progress)
 
+    def stop_cluster(self) -> None:
+        """Stop this client's Dask client and the local cluster it started, if any (the next
+        job starts them again). The server does this when it has been idle for a while."""
+        if self._executor is not None:
+            self._executor.close()
+
     def wait_job(
         self, job_id: str, *, timeout: float | None = None, progress: Any = None
     ) -> JobInfo:

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 LEASE_S = 30.0
 PROGRESS_S = 0.25
 """Job progress (datum counts) is written and reported at most this often."""
+EARLY_TOTALS = 32
+"""A job with this many datums to run writes its totals when it starts (a shorter one writes
+them with its result: one transaction less)."""
 
 
 class JobFailed(Exception):
@@ -147,19 +150,11 @@ class Controller:
         dkey = datum_key(spec, stage)
         reuse = not (row.reprocess or spec.reprocess_spec == "every_job")
         plan = plan_job(self.store, self.pipelines.trees, row, spec, pins, stage, dkey, reuse=reuse)
-        with txnmod.write(self.store) as t:
-            state.update_job(
-                t.connection,
-                row.id,
-                total=plan.total,
-                skipped=plan.total - len(plan.run),
-                processed=0,
-                failed=0,
-                base_seq=plan.base.success_seq if plan.base is not None else None,
-                datum_key=dkey,
-            )
+        run = _Run(self, row, plan, pins, dkey)
+        if len(plan.run) >= EARLY_TOTALS:  # a long job: show its size at once
+            with txnmod.write(self.store) as t:
+                state.update_job(t.connection, row.id, **run.totals())
         self._notify(row.id)
-        run = _Run(self, row, plan, pins)
         transform = Transform(
             notebook=notebook,
             kernel=spec.transform.kernel,
@@ -189,12 +184,9 @@ class Controller:
         try:
             self.executor.run(tasks, run.add, timeout_s=spec.job_timeout_seconds)
         except TimeoutError:
-            raise JobFailed(
-                {"ename": "TimeoutError", "evalue": f"job_timeout {spec.job_timeout} exceeded"},
-                "job timed out",
-            ) from None
-        finally:
-            run.flush_progress(force=True)
+            error = {"ename": "TimeoutError", "evalue": f"job_timeout {spec.job_timeout} exceeded"}
+            self._finish_failed(row, error, "job timed out", run)
+            return
         if run.failed:
             first = min(run.failed)
             error = {"datum": first, **(run.errors[first] or {})}
@@ -278,7 +270,7 @@ class Controller:
                 finished_at=time.time(),
                 lease_owner=None,
                 success_seq=seq,
-                processed=len(run.outputs),
+                **run.totals(),
             )
 
         commit_output(
@@ -301,12 +293,15 @@ class Controller:
             if not state.holds_lease(conn, row.id, self.owner):
                 log.warning("job %s was taken over by another controller", row.id)
                 return
+            counts: dict[str, Any] = {}
             if run is not None:
                 state.insert_datums(conn, run.rows(live_from=None) + run.tombstones())
                 t.record_blobs(run.blobs())
+                counts = run.totals()
             state.update_job(
                 conn,
                 row.id,
+                **counts,
                 state="failure",
                 reason=reason,
                 error=state.dumps(error),
@@ -324,11 +319,19 @@ class Controller:
 class _Run:
     """The results of a job's datums, kept as compact rows as they arrive."""
 
-    def __init__(self, controller: Controller, row: Row[Any], plan: Plan, pins: dict[str, Any]):
+    def __init__(
+        self,
+        controller: Controller,
+        row: Row[Any],
+        plan: Plan,
+        pins: dict[str, Any],
+        datum_key: str,
+    ) -> None:
         self._controller = controller
         self._job = row
         self._plan = plan
         self._pins = pins
+        self._datum_key = datum_key
         self._datums: dict[str, Datum] = {d.id: d for d in plan.run}
         self._rows: list[dict[str, Any]] = []
         self._blobs: list[WrittenBlobs] = []
@@ -388,10 +391,23 @@ class _Run:
         with self._lock:
             if self._counts == self._written or (not force and now - self._last < PROGRESS_S):
                 return
-            counts, self._written, self._last = dict(self._counts), dict(self._counts), now
+            self._written, self._last = dict(self._counts), now
         with txnmod.write(self._controller.store) as t:
-            state.update_job(t.connection, self._job.id, **counts)
+            state.update_job(t.connection, self._job.id, **self.totals())
         self._controller._notify(self._job.id)
+
+    def totals(self) -> dict[str, Any]:
+        """The job's datum counts and plan, as its row holds them."""
+        plan = self._plan
+        with self._lock:
+            counts = dict(self._counts)
+        return {
+            "total": plan.total,
+            "skipped": plan.total - len(plan.run),
+            "base_seq": plan.base.success_seq if plan.base is not None else None,
+            "datum_key": self._datum_key,
+            **counts,
+        }
 
     def rows(self, live_from: int | None) -> list[dict[str, Any]]:
         """The datum rows to write (``live_from``: the job's success number, if it succeeded)."""

@@ -62,6 +62,7 @@ class Pipelines(QueriesMixin):
         """The controller's reads of input and output trees (one cache for every job)."""
         self._specs: OrderedDict[tuple[str, int], PipelineSpec] = OrderedDict()
         self._stages: OrderedDict[str, tuple[PipelineSpec, bytes | None]] = OrderedDict()
+        self._infos: OrderedDict[tuple[str, str, int], tuple[Any, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- specs -----------------------------------------------------------------------------------
@@ -268,15 +269,30 @@ class Pipelines(QueriesMixin):
         return self.parsed(row)
 
     def _pipeline_info(self, row: Row[Any], last: tuple[str, str] | None) -> PipelineInfo:
-        parsed = self.parsed(row)
+        key = ("info", row.name, row.version)
+        with self._lock:
+            cached = self._infos.get(key)
+        if cached is None:
+            parsed = self.parsed(row)
+            cached = (
+                json.loads(row.spec),
+                parsed.description or "",
+                tuple(f"{r}@{b}" for r, b in parsed.input_repos()),
+                parsed.output_branch,
+            )
+            with self._lock:
+                self._infos[key] = cached
+                if len(self._infos) > 4 * _CACHE:
+                    self._infos.popitem(last=False)
+        spec, description, inputs, output_branch = cached
         return PipelineInfo(
             name=row.name,
             version=row.version,
-            spec=json.loads(row.spec),
+            spec=spec,
             spec_commit=row.spec_commit,
-            description=parsed.description or "",
-            inputs=tuple(f"{r}@{b}" for r, b in parsed.input_repos()),
-            output_branch=parsed.output_branch,
+            description=description,
+            inputs=inputs,
+            output_branch=output_branch,
             created=utc(row.created_at),  # type: ignore[arg-type]
             updated=utc(row.updated_at),  # type: ignore[arg-type]
             last_job=last[0] if last else None,

@@ -164,7 +164,11 @@ def loads(text: str | None) -> Any:
 
 
 def bump(conn: Connection) -> None:
-    """Count one change (in the caller's transaction)."""
+    """Count a change (once per transaction: the poller only needs to see that one happened)."""
+    tx = conn.get_transaction()
+    if tx is not None and conn.info.get("pipes_bumped") is tx:
+        return
+    conn.info["pipes_bumped"] = tx
     res = conn.execute(
         sa.update(changes).where(changes.c.key == "all").values(value=changes.c.value + 1)
     )

@@ -334,33 +334,55 @@ class CommitTrees:
             )
         prefix = literal_prefix(glob).rstrip("/") or "/"
         regex = Glob.compile(glob, "/").regex
-        candidates: set[str] = set()
-        for path, _, _ in self._trees.diff(
-            self._trees.lookup(a, prefix), self._trees.lookup(b, prefix), prefix
-        ):
-            parts = split_path(path)
-            if len(parts) >= depth:
-                candidates.add("/" + "/".join(parts[:depth]))
         out_old: dict[str, Match] = {}
         out_new: dict[str, Match] = {}
-        for c in sorted(candidates):
-            if not regex.match(c):
-                continue
-            ea, eb = self._trees.lookup(a, c), self._trees.lookup(b, c)
-            if ea is not None and eb is not None and (ea.hash, ea.is_dir) == (eb.hash, eb.is_dir):
+        below = depth - len(split_path(prefix))
+        for path, ea, eb in self._changed(
+            self._trees.lookup(a, prefix) if prefix != "/" else a.as_entry(),
+            self._trees.lookup(b, prefix) if prefix != "/" else b.as_entry(),
+            prefix,
+            below,
+        ):
+            if not regex.match(path):
                 continue
             if ea is not None:
-                m = _match(c, ea)
+                m = _match(path, ea)
                 out_old[m.path] = m
             if eb is not None:
-                m = _match(c, eb)
+                m = _match(path, eb)
                 out_new[m.path] = m
         return Delta(out_old, out_new)
+
+    def _changed(
+        self, a: Entry | None, b: Entry | None, path: str, depth: int
+    ) -> Iterator[tuple[str, Entry | None, Entry | None]]:
+        """The entries ``depth`` levels below directory ``path`` that differ between its two
+        versions ``a`` and ``b``: subtrees with equal hashes are skipped unread, and nothing
+        deeper than ``depth`` is read."""
+        ca = self._trees.children(a) if a is not None and a.is_dir and a.refs else {}
+        cb = self._trees.children(b) if b is not None and b.is_dir and b.refs else {}
+        for name in sorted(ca.keys() | cb.keys()) if len(ca) + len(cb) < 64 else _union(ca, cb):
+            ea, eb = ca.get(name), cb.get(name)
+            if ea is not None and eb is not None and ea.hash == eb.hash and ea.is_dir == eb.is_dir:
+                continue
+            p = join_path(path, name)
+            if depth <= 1:
+                yield p, ea, eb
+            else:
+                yield from self._changed(ea, eb, p, depth - 1)
 
     def existing(self, commit: str | None, paths: Iterable[str]) -> list[str]:
         """Those of ``paths`` that exist in ``commit``."""
         root = self.root(commit)
         return [p for p in paths if self._trees.lookup(root, p) is not None]
+
+
+def _union(a: dict[str, Entry], b: dict[str, Entry]) -> Iterator[str]:
+    """The names of two directories, each once (unordered)."""
+    yield from b
+    for name in a:
+        if name not in b:
+            yield name
 
 
 @dataclass(frozen=True, slots=True)

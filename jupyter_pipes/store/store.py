@@ -200,10 +200,38 @@ class Store:
             return self._repo_info(conn, name)
 
     def list_repo(self) -> list[RepoInfo]:
-        """Every repo, by name."""
+        """Every repo, by name (a few queries however many repos: the DAG lists them all)."""
         with self.meta.read() as conn:
-            names = conn.scalars(sa.select(repos.c.name).order_by(repos.c.name)).all()
-            return [self._repo_info(conn, n) for n in names]
+            rows = conn.execute(sa.select(repos).order_by(repos.c.name)).all()
+            by_repo: dict[str, list[Any]] = {}
+            for b in self.meta.list_branches(conn):
+                by_repo.setdefault(b.repo, []).append(b)
+            heads = {}
+            for r in rows:
+                bs = {b.name: b.head for b in by_repo.get(r.name, [])}
+                head = bs.get("master")
+                if head is None:  # rare: no master head; the newest commit, as _repo_info does
+                    newest = self.meta.repo_commits(conn, r.name, limit=1)
+                    head = newest[0].id if newest else None
+                heads[r.name] = head
+            sizes = dict(
+                conn.execute(
+                    sa.select(commits.c.id, commits.c.size).where(
+                        commits.c.id.in_([h for h in heads.values() if h])
+                    )
+                ).all()
+            )
+            return [
+                RepoInfo(
+                    name=r.name,
+                    description=r.description,
+                    created=utc(r.created_at),  # type: ignore[arg-type]
+                    branches=tuple(b.name for b in by_repo.get(r.name, [])),
+                    size_bytes=sizes.get(heads[r.name], 0) if heads[r.name] else 0,
+                    last_commit=heads[r.name],
+                )
+                for r in rows
+            ]
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
         """Delete a repo, its branches and commits (objects go at the next ``gc``).
