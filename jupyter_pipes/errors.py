@@ -69,3 +69,24 @@ class StorageError(PipesError, OSError):
 
 class SchemaVersionError(StorageError):
     """The metadata database's schema is newer than (or unknown to) this jupyter_pipes."""
+
+
+# -- the same errors as the built-in OSErrors that fsspec callers (pandas, Dask, pyarrow) catch --
+
+
+class PathNotFound(NotFound, FileNotFoundError):
+    """:class:`NotFound` for a ``pipes://`` path: also a ``FileNotFoundError``."""
+
+
+class PathExists(AlreadyExists, FileExistsError):
+    """:class:`AlreadyExists` for a ``pipes://`` path (exclusive create): also a
+    ``FileExistsError``."""
+
+
+class IsADirectory(InvalidArgument, IsADirectoryError):
+    """A file operation on a directory: also an ``IsADirectoryError``."""
+
+
+class ReadOnlyRef(InvalidArgument, PermissionError):
+    """A write to a commit id or an ancestor ref (commits are immutable; write to a branch):
+    also a ``PermissionError``."""

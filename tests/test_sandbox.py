@@ -162,3 +162,30 @@ def test_without_namespaces_the_relative_layout_is_used_and_said_once(
     assert (pfs / "out" / "copy.txt").read_text() == "pixels\n"
     warnings = [r.getMessage() for r in caplog.records if r.name == "jupyter_pipes.sandbox"]
     assert len(warnings) == 1 and "without /pfs (JUPYTER_PIPES_SANDBOX=off)" in warnings[0]
+
+
+@needs_namespaces
+def test_an_image_stand_in_adds_its_files_and_workdir(
+    pfs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "images" / "acme" / "tool" / "2"
+    (folder / "rootfs" / "app").mkdir(parents=True)
+    (folder / "rootfs" / "hello.py").write_text("print('hello from the image')\n")
+    (folder / "rootfs" / "app" / "rel.py").write_text("print('relative')\n")
+    (folder / "rootfs" / "usr").mkdir()  # would hide the worker's /usr: skipped
+    (folder / "workdir").write_text("/app\n")
+    (folder / "bin").mkdir()
+    (folder / "bin" / "tool").write_text("#!/bin/sh\necho tool of the image\n")
+    (folder / "bin" / "tool").chmod(0o755)
+    monkeypatch.setenv("JUPYTER_PIPES_IMAGES", str(tmp_path / "images"))
+    box = Sandbox(str(pfs), image="acme/tool:2")
+    res = run_command(["sh", "-c", f"{PY} /hello.py; pwd; {PY} rel.py; tool; ls /usr | head -1"],
+                      None, cwd=pfs, env={}, timeout_s=60, sandbox=box)  # fmt: skip
+    assert res.ok, res.log
+    lines = res.log.splitlines()
+    assert lines[:4] == ["hello from the image", "/app", "relative", "tool of the image"]
+    assert lines[4] != ""  # the worker's /usr is still there
+    assert Sandbox(str(pfs), image="acme/tool:3").stand_in is None  # no such tag
+    assert run_command(["sh", "-c", "pwd"], None, cwd=pfs, env={}, timeout_s=60,
+                       sandbox=Sandbox(str(pfs), image="acme/tool:2", working_dir="/pfs"),
+                       ).log.strip() == "/pfs"  # fmt: skip

@@ -161,7 +161,7 @@ def test_file_paths(tmp_path: Path, suffix: str) -> None:
 def test_real_pachyderm_specs_load_and_form_a_dag() -> None:
     edges, montage = parse_spec(json.dumps(PACHYDERM_EDGES)), parse_spec(PACHYDERM_MONTAGE)
     assert edges.transform.cmd == ["python3", "/edges.py"]
-    assert edges.transform.notebook is None and "image" not in spec_to_dict(edges)["transform"]
+    assert edges.transform.notebook is None and edges.transform.image == "pachyderm/opencv:1.0"
     assert montage.transform.stdin is not None and "montage" in montage.transform.stdin[0]
     assert montage.input_repos() == [("images", "master"), ("edges", "master")]
     assert montage.resource_requests is not None
@@ -278,7 +278,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("bad glob", spec(input={"cross": [pfs("a"), pfs("b", glob="/(*")]}),
      "input.cross[1].pfs.glob", "invalid glob pattern"),
     ("two input kinds", spec(input={"pfs": {"repo": "a"}, "cross": [{"pfs": {"repo": "b"}}]}),
-     "input", "give exactly one of pfs, cross, union, join, group"),
+     "input", "give exactly one of pfs, cron, cross, union, join, group"),
     ("no input kind", spec(input={}), "input", "give exactly one of"),
     ("empty cross", spec(input={"cross": []}), "input.cross", "give at least one input"),
     ("nested empty union", spec(input={"cross": [{"pfs": {"repo": "a"}}, {"union": []}]}),

@@ -47,7 +47,7 @@ def test_a_file_of_several_specs_creates_them_in_order(
     assert [p.name for p in pipes_client.list_pipeline()] == ["edges", "montage"]
     assert pipes_client.inspect_pipeline("edges").ignored == ()  # named once, at creation
     spec = pipes_client.inspect_pipeline("edges").spec
-    assert spec["parallelism_spec"] == {"constant": 1} and "image" not in spec["transform"]
+    assert spec["parallelism_spec"] == {"constant": 1} and "autoscaling" not in spec
     updated = pipes_client.update_pipeline(TWO)
     assert isinstance(updated, list) and [i.version for i in updated] == [2, 2]
     one = pipes_client.update_pipeline(MONTAGE)

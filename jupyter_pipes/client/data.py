@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import Conflict
 from ..store.commit import OpenCommit, Source
+from ..store.ranges import RangeReader
 from ..store.records import CommitInfo, CommitRef, DiffEntry, FileInfo, RepoInfo
 from ..store.refs import parse_branch, parse_file_ref, parse_ref
 from ._base import ClientBase
@@ -149,6 +150,12 @@ class DataMixin(ClientBase):
     def open_file(self, ref: str, path: str) -> tuple[FileInfo, Iterator[bytes]]:
         """A file's info and an iterator over its verified bytes, chunk by chunk (streaming)."""
         return self._store.iter_file(parse_ref(ref), path)
+
+    def open_file_range(self, ref: str, path: str) -> tuple[FileInfo, RangeReader]:
+        """A file's info and random access to its verified bytes: ``reader.read(start, end)``
+        fetches only the chunks covering the range (for ``seek``, e.g. parquet footers). The
+        ref is resolved once, so the reader stays on that commit if the branch moves."""
+        return self._store.open_range(parse_ref(ref), path)
 
     def inspect_file(self, ref: str, path: str) -> FileInfo:
         """The file or directory at ``path``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +51,19 @@ class PipelinesMixin(ClientBase):
         self, source: Any, *, update: bool = False, reprocess: bool = False,
         base_dir: str | os.PathLike[str] | None = None,
     ) -> PipelineInfo | list[PipelineInfo]:  # fmt: skip
-        from ..pipeline.spec import load_specs, spec_to_dict
+        from ..pipeline.cron import tick_name
+        from ..pipeline.spec import load_specs, spec_to_dict, stamp_cron_start
 
         loaded = load_specs(source)
         if base_dir is None and _is_file(source):
             base_dir = Path(source).parent
+        now = tick_name(datetime.now(timezone.utc))  # cron inputs tick from now on
         infos = []
         for item in loaded:
             info = self._pipelines.create_pipeline(
-                spec_to_dict(item.spec), update=update, reprocess=reprocess, base_dir=base_dir
-            )
+                stamp_cron_start(spec_to_dict(item.spec), now),
+                update=update, reprocess=reprocess, base_dir=base_dir,
+            )  # fmt: skip
             infos.append(replace(info, ignored=tuple(i.path for i in item.ignored)))
         return infos[0] if len(infos) == 1 and not isinstance(source, list) else infos
 

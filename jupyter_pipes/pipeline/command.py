@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jupyter_pipes.errors import InvalidArgument, NotFound
+from jupyter_pipes.pipeline.cancel import running
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -147,6 +148,8 @@ def run_command(
         Empty ``cmd``, non-string env, non-positive timeout.
     NotFound
         ``cwd`` does not exist.
+    ~jupyter_pipes.pipeline.cancel.Cancelled
+        The datum's job was cancelled: the command was killed.
     """
     if not cmd or not all(isinstance(a, str) for a in cmd):
         raise InvalidArgument("cmd must be a non-empty list of strings", field="cmd")
@@ -183,7 +186,7 @@ def _run_once(
 ) -> tuple[str, CellError | None]:
     """Run one command: its log, and its error (None when it exited with an accepted code)."""
     data = None if stdin is None else ("\n".join(stdin) + "\n").encode("utf-8")
-    argv = sandbox.argv(cmd) if sandbox is not None else cmd
+    argv = sandbox.argv(cmd, env) if sandbox is not None else cmd
     try:
         proc = subprocess.Popen(
             argv,
@@ -197,7 +200,7 @@ def _run_once(
     except OSError as e:
         error = CellError(-1, "CommandFailed", f"cannot run {cmd[0]!r}: {e.strerror or e}", "")
         return f"{error.evalue}\n", error
-    with proc:
+    with proc, running(lambda: _kill(proc)):  # a cancelled job kills the command
         try:
             output, _ = proc.communicate(data, timeout=timeout_s)
             error = None

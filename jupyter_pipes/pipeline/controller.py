@@ -93,11 +93,15 @@ class Controller:
         self.owner = uuid.uuid4().hex
         self.lease_s = lease_s
         self.progress = progress
+        from .cron import CronTicker
+
+        self.cron = CronTicker(self.store, pipelines.cron_specs)
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run_once(self) -> JobInfo | None:
         """Claim and run one runnable job; the finished job, or None if none was runnable."""
+        self.cron.run()  # commits due cron ticks; their head moves queue jobs as usual
         with txnmod.write(self.store) as t:
             row = state.claim_job(t.connection, self.owner, self.lease_s)
         if row is None:

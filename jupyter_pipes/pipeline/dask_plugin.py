@@ -12,11 +12,14 @@ retries and failure.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from distributed import WorkerPlugin, get_worker
 
+from . import cancel
 from .warm import MAX_USES, KernelPool
 from .worker import DatumResult, DatumTask, run_datums
 
@@ -80,6 +83,22 @@ def failed_result(task: DatumTask, exc: BaseException) -> DatumResult:
 
 
 def run_batch(tasks: list[DatumTask]) -> list[DatumResult]:
-    """Run datums one after the other on this worker (their blobs share packs); one result
-    per datum, never raises."""
-    return run_datums(tasks, current_pool(), on_error=failed_result)
+    """Run datums one after the other on this worker (their blobs share packs); one result per
+    datum, never raises.
+
+    A datum of a cancelled job (see :func:`kill_job`) is not started, or is stopped: its
+    result is a failure (``Cancelled``)."""
+    return run_datums(tasks, current_pool(), on_error=failed_result, around=_cancellable)
+
+
+@contextlib.contextmanager
+def _cancellable(task: DatumTask) -> Iterator[None]:
+    with cancel.job(task.job_id):
+        cancel.check()
+        yield
+
+
+def kill_job(job_id: str) -> int:
+    """Run on every worker by ``Executor.cancel_job``: mark ``job_id`` cancelled in this
+    worker's process and kill the kernels and command processes of its running datums."""
+    return cancel.cancel(job_id)

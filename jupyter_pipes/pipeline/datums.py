@@ -146,8 +146,9 @@ def compute_datums(inp: Input, lister: Lister) -> list[Datum]:
 
 
 def _rows(inp: Input, lister: Lister) -> list[_Row]:
-    if inp.pfs is not None:
-        return [(item,) for item in _pfs_items(inp.pfs, lister)]
+    leaf = inp.leaf  # a pfs input, or a cron input's repo (glob /*: one datum per tick)
+    if leaf is not None:
+        return [(item,) for item in _pfs_items(leaf, lister)]
     children = [_rows(child, lister) for child in inp.children]
     if inp.union is not None:
         return [row for rows in children for row in rows]

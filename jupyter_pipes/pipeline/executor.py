@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .cancel import Cancelled
 from .worker import DatumResult, DatumTask
 
 ENV_SCHEDULER = "JUPYTER_PIPES_DASK_SCHEDULER"
@@ -68,6 +69,7 @@ class Executor:
         self._client: Any = None
         self._cluster: Any = None
         self._lock = threading.Lock()
+        self._running: dict[str, list[Any]] = {}  # job id -> its futures, while run() waits
 
     @property
     def client(self) -> Any:
@@ -119,21 +121,53 @@ class Executor:
             ): b
             for b in batches
         }
+        job_id = tasks[0].job_id
+        with self._lock:
+            self._running.setdefault(job_id, []).extend(futures)
         results: list[DatumResult] = []
         try:
             for fut in as_completed(futures, timeout=timeout_s, loop=client.loop):
                 try:
                     done = fut.result()
-                except Exception as exc:  # worker crash, unpicklable task, ...
-                    done = [failed_result(t, exc) for t in futures[fut]]
+                except Exception as exc:  # worker crash, unpicklable task, cancelled, ...
+                    error = Cancelled(job_id) if fut.cancelled() else exc
+                    done = [failed_result(t, error) for t in futures[fut]]
                 for res in done:
                     results.append(res)
                     if on_result is not None:
                         on_result(res)
-        except TimeoutError:
-            client.cancel(list(futures))
+        except TimeoutError:  # job_timeout: its running datums must not hold the workers
+            self.cancel_job(job_id)
             raise
+        finally:
+            with self._lock:
+                self._running.pop(job_id, None)
         return results
+
+    def cancel_job(self, job_id: str) -> None:
+        """Stop every datum of job ``job_id`` on the cluster, from any thread.
+
+        Datums not started yet never start (their Dask futures are cancelled); running ones
+        are killed on every worker — their warm or fresh kernel, their command and its process
+        group — so the workers are free for the next job at once. A :meth:`run` waiting for
+        the job returns them as failed results (``Cancelled``); a killed warm kernel is
+        replaced. Returns when every worker has killed
+        what it ran for the job; does nothing if no cluster was started.
+        """
+        with self._lock:
+            client = self._client
+            futures = self._running.get(job_id, [])
+        if client is None:
+            return
+        from .dask_plugin import kill_job
+
+        # mark the job cancelled on the workers first: a batch between two datums then stops
+        try:
+            client.run(kill_job, job_id, on_error="ignore")
+        except Exception:  # a cluster going away: nothing left to kill
+            log.warning("could not reach the workers to cancel job %s", job_id, exc_info=True)
+        if futures:
+            client.cancel(futures)
 
     def batch_size(self, tasks: list[DatumTask]) -> int:
         """Datums per Dask task: 1 for fresh-kernel notebooks (a kernel start, ~1 s, dwarfs a

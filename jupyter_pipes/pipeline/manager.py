@@ -63,6 +63,7 @@ class Pipelines(QueriesMixin):
         self._specs: OrderedDict[tuple[str, int], PipelineSpec] = OrderedDict()
         self._stages: OrderedDict[str, tuple[PipelineSpec, bytes | None]] = OrderedDict()
         self._infos: OrderedDict[tuple[str, str, int], tuple[Any, ...]] = OrderedDict()
+        self._crons: tuple[int, dict[str, PipelineSpec]] | None = None
         self._lock = threading.Lock()
 
     # -- specs -----------------------------------------------------------------------------------
@@ -127,6 +128,8 @@ class Pipelines(QueriesMixin):
                     f"pipeline {name!r} was updated concurrently; try again", pipeline=name
                 )
             self._check(t, spec, current, update, creating_repo=False)
+            for cron in spec.cron_inputs():  # Pachyderm makes a cron input's repo with it
+                t.create_repo(cron.repo, f"cron ticks of pipeline {name}")
             now = time.time()
             state.put_pipeline(
                 conn,
@@ -195,7 +198,10 @@ class Pipelines(QueriesMixin):
         conn = t.connection
         graph = state.all_inputs(conn)
         graph[name] = [p.repo for _, p in iter_pfs(spec.input)]
+        crons = {c.repo for c in spec.cron_inputs()}  # made with the pipeline
         for path, pfs in iter_pfs(spec.input):
+            if pfs.repo in crons:
+                continue
             if pfs.repo != name and pfs.repo not in graph and not t.repo_exists(pfs.repo):
                 raise InvalidArgument(
                     f"pipeline {name!r}: {path}.repo: repo {pfs.repo!r} does not exist (neither "
@@ -228,8 +234,10 @@ class Pipelines(QueriesMixin):
         waiting on its pending jobs become ``unrunnable``."""
         with txnmod.write(self.store) as t:
             conn = t.connection
-            if state.get_pipeline(conn, name) is None:
+            row = state.get_pipeline(conn, name)
+            if row is None:
                 raise NotFound(f"pipeline {name!r} not found", pipeline=name)
+            crons = [c.repo for c in self.parsed(row).cron_inputs()]
             users = [p for p in state.users_of_repo(conn, name) if p != name]
             if users and not force:
                 raise Conflict(
@@ -243,6 +251,8 @@ class Pipelines(QueriesMixin):
                 )
         if not keep_repo:
             self.store.delete_repo(name, force=True)
+            for repo in crons:  # as Pachyderm, a cron input's repo goes with its pipeline
+                self.store.delete_repo(repo, force=True)
 
     def list_pipeline(self) -> list[PipelineInfo]:
         """Every pipeline, by name (one query for the newest jobs; specs parsed once)."""
@@ -298,6 +308,18 @@ class Pipelines(QueriesMixin):
             last_job=last[0] if last else None,
             last_job_state=last[1] if last else None,  # type: ignore[arg-type]
         )
+
+    def cron_specs(self) -> dict[str, PipelineSpec]:
+        """The specs of the pipelines that have cron inputs (for the controller's ticker);
+        reread only when something changed (an idle controller reads one row)."""
+        with txnmod.read(self.store) as t:
+            count = state.change_count(t.connection)
+            if self._crons is not None and self._crons[0] == count:
+                return self._crons[1]
+            rows = [r for r in state.all_pipelines(t.connection) if '"cron"' in r.spec]
+        found = {r.name: self.parsed(r) for r in rows}
+        self._crons = (count, found)
+        return found
 
     def users_of_repo(self, repo: str) -> list[str]:
         """Pipelines reading ``repo``."""

@@ -10,12 +10,14 @@ papermill (and nbformat) are imported lazily, so hashing notebooks costs no pape
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import json
 import logging
 import math
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -27,6 +29,7 @@ from typing import Any, TypeVar
 import blake3
 
 from jupyter_pipes.errors import InvalidArgument, NotFound
+from jupyter_pipes.pipeline.cancel import running
 from jupyter_pipes.pipeline.command import CellError, RunResult, strip_ansi
 
 __all__ = ["CellError", "RunResult", "fingerprint", "run_notebook", "strip_ansi"]
@@ -146,10 +149,22 @@ def _client_class() -> type:
 
     class _Client(PapermillNotebookClient):  # type: ignore[misc]
         current_index = -1  # index (in the executed notebook) of the cell being run
+        cancelled = False  # set by kill(): run no further cell
 
         def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            if self.cancelled:
+                raise RuntimeError("the datum's job was cancelled")
             self.current_index = cell_index
             return super().execute_cell(cell, cell_index, *args, **kwargs)
+
+        def kill(self) -> None:
+            """From any thread: run no further cell and kill the kernel if it started."""
+            self.cancelled = True
+            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            pid = getattr(process, "pid", None)
+            if pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
 
         async def _async_handle_timeout(self, timeout: float, cell: Any = None) -> None:
             # The kernel is busy: a graceful shutdown would wait seconds for it; kill it.
@@ -445,9 +460,10 @@ def _execute(
             return kernel_out.read().decode("utf-8", "replace")
 
         try:
-            _in_own_thread(
-                lambda: client.execute(cwd=cwd, env=env, stdout=kernel_out, stderr=kernel_out)
-            )
+            with running(client.kill):  # a cancelled job kills the kernel
+                _in_own_thread(
+                    lambda: client.execute(cwd=cwd, env=env, stdout=kernel_out, stderr=kernel_out)
+                )
         except NoSuchKernel:
             raise InvalidArgument(f"no such kernel: {kernel!r}", kernel=kernel) from None
         except (TimeoutError, RuntimeError) as e:

@@ -32,6 +32,10 @@ from .spec import Input, PfsInput, PipelineSpec
 from .stage import datum_hash
 
 Pins = dict[str, str | None]
+LeafKey = tuple[str, str, str, str]
+"""(name, repo, branch, glob) of a leaf of the input tree: a cron input's leaf is a new object
+each time it is read, and names are unique except among the members of a union, whose leaves
+may share a key harmlessly."""
 ItemKey = tuple[str, str, str]
 """(repo, branch, path) of a datum item: with the job's pins, it names one tree entry."""
 
@@ -97,16 +101,17 @@ def _lister(
     trees: CommitTrees,
     pins: Pins,
     tokens: dict[ItemKey, Token] | None,
-    override: dict[int, list[Match]] | None = None,
-    empty: frozenset[int] = frozenset(),
+    override: dict[LeafKey, list[Match]] | None = None,
+    empty: frozenset[LeafKey] = frozenset(),
     cache: dict[tuple[str | None, str], list[Match]] | None = None,
 ) -> Callable[[PfsInput], list[tuple[str, str, int]]]:
     cache = {} if cache is None else cache
 
     def list_matches(pfs: PfsInput) -> list[tuple[str, str, int]]:
-        if override is not None and id(pfs) in override:
-            found = override[id(pfs)]
-        elif id(pfs) in empty:
+        key = _key(pfs)
+        if override is not None and key in override:
+            found = override[key]
+        elif key in empty:
             return []
         else:
             commit = pins.get(f"{pfs.repo}@{pfs.branch}")
@@ -157,10 +162,16 @@ def _full(
     )
 
 
+def _key(pfs: PfsInput) -> LeafKey:
+    return (pfs.name, pfs.repo, pfs.branch, pfs.glob)
+
+
 def _tree_shape(inp: Input, chain: tuple[tuple[int, str], ...], out: list[Any]) -> bool:
-    """Collect (pfs leaf, ancestor chain); False if the tree has a join or group."""
-    if inp.pfs is not None:
-        out.append((inp.pfs, chain))
+    """Collect (leaf, ancestor chain) of a pfs/cron leaf; False if the tree has a join or
+    group."""
+    leaf = inp.leaf
+    if leaf is not None:
+        out.append((leaf, chain))
         return True
     if inp.join is not None or inp.group is not None:
         return False
@@ -202,7 +213,7 @@ def _fast(
         if d is None:
             return None
         if d.old or d.new:
-            deltas[id(pfs)] = d
+            deltas[_key(pfs)] = d
     if not deltas:
         return Plan(base, base.total, [], {}, [], {}, fast=True)
     tokens: dict[ItemKey, Token] = {}
@@ -211,18 +222,21 @@ def _fast(
     affected_new: dict[str, Datum] = {}
     affected_old: set[str] = set()
     for leaf, chain in leaves:
-        if id(leaf) not in deltas:
+        lk = _key(leaf)
+        if lk not in deltas:
             continue
-        delta = deltas[id(leaf)]
-        empty = frozenset(id(p) for p, c in leaves if p is not leaf and _meet(chain, c) != "cross")
+        delta = deltas[lk]
+        empty = frozenset(
+            _key(p) for p, c in leaves if _key(p) != lk and _meet(chain, c) != "cross"
+        )
         for d in compute_datums(
             spec.input,
-            _lister(trees, pins, tokens, {id(leaf): list(delta.new.values())}, empty, new_cache),
+            _lister(trees, pins, tokens, {lk: list(delta.new.values())}, empty, new_cache),
         ):
             affected_new[d.id] = d
         for d in compute_datums(
             spec.input,
-            _lister(trees, old_pins, None, {id(leaf): list(delta.old.values())}, empty, old_cache),
+            _lister(trees, old_pins, None, {lk: list(delta.old.values())}, empty, old_cache),
         ):
             affected_old.add(d.id)
     hashes = {i: datum_hash(d.content_key(), stage) for i, d in affected_new.items()}

@@ -11,6 +11,14 @@ command gets its own PID namespace, so nothing it starts outlives it.
 Where namespaces are unavailable (no ``bwrap``, user namespaces disabled, not Linux) the
 sandbox says so once in the log and falls back to the relative layout: the command runs in the
 scratch folder and finds its inputs through ``$PFS`` and the environment variables, not ``/pfs``.
+
+**Image stand-ins.** There are no containers, but a spec's ``transform.image`` may have a local
+stand-in: the folder ``$JUPYTER_PIPES_IMAGES/<name>/<tag>`` (``pachyderm/opencv:1.0`` ->
+``pachyderm/opencv/1.0``; no tag: ``latest``) holding ``rootfs/`` (what the image's Dockerfile
+ADDs: each top-level entry is bound read-only at ``/<entry>``; an entry that would hide a
+folder of the worker, such as ``usr``, is skipped), optionally ``workdir`` (a text file: the
+image's WORKDIR, the default working directory) and ``bin/`` (programs the image has, put first
+on ``PATH``). So ``python3 /edges.py`` finds the script the image would have had.
 """
 
 from __future__ import annotations
@@ -22,17 +30,34 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["PFS", "Sandbox", "namespaces_unavailable"]
+__all__ = ["IMAGES_ENV", "PFS", "Sandbox", "image_stand_in", "namespaces_unavailable"]
 
 PFS = "/pfs"
+IMAGES_ENV = "JUPYTER_PIPES_IMAGES"
+_IMAGE_BIN = "/.image-bin"
 _log = logging.getLogger("jupyter_pipes.sandbox")
 _probe_lock = threading.Lock()
 _probed: list[str | None] = []  # [reason] once probed: None when namespaces work
 _SKIP = {"pfs", "proc", "dev", "sys", "lost+found"}  # made by bwrap itself, or never needed
 _ENV_DISABLE = "JUPYTER_PIPES_SANDBOX"  # "off" forces the relative layout
+
+
+def image_stand_in(image: str | None) -> Path | None:
+    """The stand-in folder of an image reference under ``$JUPYTER_PIPES_IMAGES`` (or None)."""
+    root = os.environ.get(IMAGES_ENV)
+    if not image or not root:
+        return None
+    ref = image.split("@", 1)[0]  # a digest names the same image
+    name, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    parts = [*name.split("/"), tag or "latest"]
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    folder = Path(root, *parts)
+    return folder if folder.is_dir() else None
 
 
 def _bwrap() -> str | None:
@@ -101,6 +126,23 @@ class Sandbox:
     working_dir: str | None = None
     network: bool = True
     read_only_inputs: bool = True
+    image: str | None = None
+
+    @property
+    def stand_in(self) -> Path | None:
+        """The local stand-in folder of ``image`` (see the module docstring), if there is one."""
+        return image_stand_in(self.image)
+
+    def default_workdir(self) -> str:
+        """``working_dir``, else the stand-in's WORKDIR, else ``/pfs``."""
+        if self.working_dir:
+            return self.working_dir
+        folder = self.stand_in
+        if folder is not None and (folder / "workdir").is_file():
+            workdir = (folder / "workdir").read_text().strip()
+            if workdir.startswith("/"):
+                return workdir
+        return PFS
 
     @property
     def isolated(self) -> bool:
@@ -120,13 +162,17 @@ class Sandbox:
         """The working directory to start the process in (on the worker)."""
         if self.isolated:
             return self.pfs  # bwrap --chdir sets the real one
-        wd = self.working_dir
-        if wd and (wd == PFS or wd.startswith(PFS + "/")):
+        wd = self.default_workdir()
+        if wd == PFS or wd.startswith(PFS + "/"):
             return os.path.join(self.pfs, wd[len(PFS) + 1 :])
-        return wd or self.pfs
+        folder = self.stand_in
+        if folder is not None and (folder / "rootfs" / wd.lstrip("/")).is_dir():
+            return str(folder / "rootfs" / wd.lstrip("/"))  # relative paths still work
+        return wd if os.path.isdir(wd) else self.pfs
 
-    def argv(self, cmd: Sequence[str]) -> list[str]:
-        """The command line that runs ``cmd`` in this sandbox (``cmd`` itself without one)."""
+    def argv(self, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
+        """The command line that runs ``cmd`` in this sandbox (``cmd`` itself without one);
+        ``env`` is the environment it will be given (for ``PATH``)."""
         if _probed and _probed[0] is not None:
             return list(cmd)
         bwrap = _bwrap() or "bwrap"
@@ -147,11 +193,23 @@ class Sandbox:
             elif os.path.isfile(host):
                 args += ["--ro-bind", host, host]
         args += ["--dev-bind", "/dev", "/dev", "--proc", "/proc", "--ro-bind", "/sys", "/sys"]
+        folder = self.stand_in
+        if folder is not None and (folder / "rootfs").is_dir():
+            for entry in sorted(os.listdir(folder / "rootfs")):
+                if os.path.lexists(os.path.join("/", entry)) or entry in _SKIP:
+                    _log.warning("image stand-in %s: /%s would hide the worker's; skipped",
+                                 folder, entry)  # fmt: skip
+                    continue
+                args += ["--ro-bind", str(folder / "rootfs" / entry), f"/{entry}"]
+        if folder is not None and (folder / "bin").is_dir():
+            path = (env or os.environ).get("PATH", os.defpath)
+            args += ["--ro-bind", str(folder / "bin"), _IMAGE_BIN]
+            args += ["--setenv", "PATH", f"{_IMAGE_BIN}:{path}"]
         args += ["--bind", self.pfs, PFS]
         if self.read_only_inputs:
             for name in self.inputs:
                 folder = os.path.join(self.pfs, name)
                 if os.path.isdir(folder):  # at /pfs/<name> and at its path on the worker
                     args += ["--ro-bind", folder, f"{PFS}/{name}", "--ro-bind", folder, folder]
-        args += ["--chdir", self.working_dir or PFS, "--"]
+        args += ["--chdir", self.default_workdir(), "--"]
         return [*args, *cmd]

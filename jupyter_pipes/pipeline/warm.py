@@ -10,9 +10,10 @@ parameter injection, same papermill client, same executed notebook, log and
 1. before the datum, the kernel ``chdir``s to the datum's folder;
 2. the cells run through papermill's client (``papermill_execute_cells``);
 3. after it, in the background, the kernel is reset (:mod:`kernel_reset`: namespace, user
-   modules, ``sys.path``, cwd, ``os.environ``, streams, warning filters, execution counter) —
-   or, after a failure, a timeout, a dead kernel or ``max_uses`` datums, replaced by a new
-   kernel process (started in the background too).
+   modules, ``sys.path``, cwd, ``os.environ``, streams, warning filters, execution counter and
+   the rest of the interpreter's and process's state) — or, after a failure, a timeout, a dead
+   kernel, ``max_uses`` datums or state the reset cannot undo (a patched library function, a
+   thread still running), replaced by a new kernel process (started in the background too).
 
 Kernels that are not IPython kernels for Python cannot be reset: they run fresh.
 """
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from .cancel import running
 from .command import RunResult
 from .notebook import finish, prepare, run_notebook
 from .warm_kernel import MAX_USES, Key, WarmKernel
@@ -144,8 +146,10 @@ def run_warm(
             env=env,
         )
     healthy = False
+    slot.killed = False
     try:
-        result = finish(run, slot.run(run, timeout_s))
+        with running(slot.kill):  # a cancelled job kills the kernel (then replaced)
+            result = finish(run, slot.run(run, timeout_s))
         healthy = result.ok
         return result
     finally:

@@ -39,10 +39,10 @@ CALL_TIMEOUT_S = 30.0  # for the enter/reset requests
 STARTUP_TIMEOUT_S = 60.0
 _MODULE = "_jupyter_pipes_warm"
 _HELPER = (Path(__file__).with_name("kernel_reset.py")).read_text(encoding="utf-8")
-_INIT = (  # binds no name in the user's namespace (kernel_reset snapshots it)
+_INIT = (  # binds no name in the user's namespace; the snapshot is taken when our comm opens
     f"(lambda m: (exec(compile({_HELPER!r}, '<jupyter_pipes warm kernel>', 'exec'), m.__dict__),"
-    f" __import__('sys').modules.__setitem__({_MODULE!r}, m), m.snapshot(get_ipython()),"
-    f" m.serve(get_ipython(), {_MODULE!r}), m.reset()))"
+    f" __import__('sys').modules.__setitem__({_MODULE!r}, m),"
+    f" m.serve(get_ipython(), {_MODULE!r})))"
     f"(__import__('types').ModuleType({_MODULE!r}))"
 )
 _T = TypeVar("_T")
@@ -95,9 +95,11 @@ class WarmKernel:
         self.kernel, self.env, self.max_uses = kernel, dict(env), max_uses
         self.uses = 0  # datums run by the current process
         self.pid: int | None = None
+        self.killed = False  # set by kill(): the datum's job was cancelled
         self._km: Any = None
         self._kc: Any = None
         self._info: dict[str, Any] = {}
+        self.last_reset: dict[str, Any] = {}  # the kernel's reply to the last reset (diagnostics)
         self._comm = ""  # id of the comm to the kernel's reset helper
         self._out: Any = None  # the kernel process's own stdout/stderr
         self._home = tempfile.mkdtemp(prefix="pipes-kernel-")
@@ -120,6 +122,17 @@ class WarmKernel:
         self._thread.stop()
         fut.add_done_callback(lambda _f: shutil.rmtree(self._home, ignore_errors=True))
         return fut
+
+    def kill(self) -> None:
+        """Kill the kernel process now, from any thread: the running datum's job was cancelled.
+
+        The datum's run ends (a dead kernel, or it does not start if the kernel was still
+        starting) and the kernel is replaced, as after any failure."""
+        self.killed = True
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
     def kill_now(self) -> None:
         """Kill the process from outside (interpreter exit), whatever its thread is doing."""
@@ -219,13 +232,15 @@ class WarmKernel:
                     return content
         raise TimeoutError(f"the kernel did not answer within {timeout:g} s")
 
-    def _ask(self, timeout: float, **data: str) -> None:
-        """Send ``data`` to the kernel's reset helper (over our comm); RuntimeError if it fails."""
+    def _ask(self, timeout: float, **data: str) -> dict[str, Any]:
+        """Send ``data`` to the kernel's reset helper (over our comm); its reply, RuntimeError
+        if it failed."""
         msg = self._kc.session.msg("comm_msg", {"comm_id": self._comm, "data": data})
         self._kc.shell_channel.send(msg)
         reply = self._sync(self._iopub(msg["header"]["msg_id"], "comm_msg", timeout))["data"]
         if not reply.get("ok"):
             raise RuntimeError(f"warm kernel: {reply.get('error')}")
+        return reply  # type: ignore[no-any-return]
 
     def _call(self, code: str, timeout: float) -> None:
         """Run our own code silently (no history, no execution count); RuntimeError if it fails."""
@@ -250,6 +265,8 @@ class WarmKernel:
         try:
             if self._kc is None:  # a previous start failed, or the kernel was replaced
                 self._start()
+            if self.killed:
+                raise RuntimeError("the datum's job was cancelled")
             client.km, client.kc = self._km, self._kc
             left = CALL_TIMEOUT_S if run.deadline is None else run.deadline - time.monotonic()
             self._ask(max(left, 0.001), op="enter", cwd=run.cwd)
@@ -273,8 +290,13 @@ class WarmKernel:
     def _recycle(self, healthy: bool) -> None:
         if healthy and self._kc is not None and self.uses < self.max_uses:
             try:
-                self._ask(CALL_TIMEOUT_S, op="reset")
-                return
+                reply = self._ask(CALL_TIMEOUT_S, op="reset")
             except Exception:
                 _LOG.warning("warm kernel %s: reset failed, restarting it", self.kernel)
+            else:
+                self.last_reset = reply
+                if not reply.get("restart"):
+                    return
+                # state the reset cannot undo (a patched library, a thread still running)
+                _LOG.info("warm kernel %s: restarting it: %s", self.kernel, reply["restart"])
         self._start_quietly()

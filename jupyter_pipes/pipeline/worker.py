@@ -13,11 +13,13 @@ O(its own inputs). :func:`run_datums` runs several datums (a Dask batch) into sh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -164,9 +166,11 @@ def run_datums(
     tasks: Sequence[DatumTask],
     kernels: KernelPool | None = None,
     on_error: Callable[[DatumTask, BaseException], DatumResult] | None = None,
+    around: Callable[[DatumTask], AbstractContextManager[Any]] | None = None,
 ) -> list[DatumResult]:
     """Run datums one after the other into shared packs (made durable before returning); one
-    result per datum. A datum that raises becomes ``on_error(task, exc)`` (default: raise)."""
+    result per datum. A datum that raises becomes ``on_error(task, exc)`` (default: raise).
+    ``around(task)``: a context each datum runs in (the worker's cancellation scope)."""
     if not tasks:
         return []
     first = tasks[0]
@@ -174,7 +178,8 @@ def run_datums(
     with DatumIO.open(first.store_url, first.store_options).sink() as sink:
         for task in tasks:
             try:
-                results.append(run_datum(task, kernels, sink))
+                with around(task) if around is not None else contextlib.nullcontext():
+                    results.append(run_datum(task, kernels, sink))
             except Exception as exc:
                 if on_error is None:
                     raise

@@ -23,24 +23,35 @@ import stat
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from .backend import Backend
 from .local import Source, ingest_folder, ingest_source
-from .metadata import branches, commits, provenance, repos
+from .metadata import Metadata
 from .names import clean_path, join_path
 from .objects import PackWriter
 from .records import CommitInfo, CommitRef, Origin
-from .trees import EMPTY_ROOT, Entry, Patch, Root
+from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
 from .txn import Txn
 
-if TYPE_CHECKING:
-    from .store import Store
-
 Progress = Callable[[int], None]
+HeadMoved = Callable[..., None]
+"""``head_moved(conn, repo, branch, old, new, cause="commit", global_id=None)``."""
 _MAX_REBASES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CommitParts:
+    """What an open commit needs of its store: the metadata, the object backend, the trees,
+    and the callback that tells the head hooks about a move (inside the moving transaction)."""
+
+    meta: Metadata
+    backend: Backend
+    trees: TreeStore
+    head_moved: HeadMoved
 
 
 class _HeadMoved(Exception):
@@ -52,7 +63,7 @@ class OpenCommit:
 
     def __init__(
         self,
-        store: Store,
+        parts: CommitParts,
         repo: str,
         branch: str,
         *,
@@ -65,7 +76,8 @@ class OpenCommit:
         global_id: str | None = None,
         new_repo: str | None = None,
     ) -> None:
-        self.store = store
+        self._parts = parts
+        self._meta = meta = parts.meta
         self.repo = repo
         self.branch = branch
         self.message = message
@@ -81,54 +93,46 @@ class OpenCommit:
         """Description of a repo that this commit creates, atomically with the commit."""
         self._root_override = root
         self.patch = Patch()
-        self.writer = PackWriter(store.backend, store.meta.lookup_chunks)
+        self.writer = PackWriter(parts.backend, meta.lookup_chunks)
         self.done = False
-        with store.meta.write() as conn:
-            exists = store.meta.get_repo(conn, repo) is not None
+        with meta.write() as conn:
+            exists = meta.get_repo(conn, repo) is not None
             if new_repo is not None:
                 if exists:
                     raise AlreadyExists(f"repo {repo!r} already exists", repo=repo)
-                return  # the row is written when the repo is, in finish's transaction
+                return  # its row is written with the repo's, in finish's transaction
             if not exists:
                 raise NotFound(f"repo {repo!r} not found", repo=repo)
             self._insert_open(conn)
 
     def _insert_open(self, conn: sa.Connection) -> None:
-        b = self.store.meta.get_branch(conn, self.repo, self.branch)
-        conn.execute(
-            sa.insert(commits).values(
-                id=self.id,
-                repo=self.repo,
-                branch=self.branch,
-                parent=b.head if b else None,
-                origin=self.origin,
-                message=self.message,
-                state="open",
-                started_at=time.time(),
-                size=0,
-                file_count=0,
-                restores=self.restores,
-                global_id=self.global_id,
-            )
+        b = self._meta.get_branch(conn, self.repo, self.branch)
+        self._meta.insert_open_commit(
+            conn,
+            self.id,
+            self.repo,
+            self.branch,
+            b.head if b else None,
+            self.origin,
+            self.message,
+            self.restores,
+            time.time(),
+            self.global_id,
         )
 
     def _create_repo(self, conn: sa.Connection) -> None:
-        if self.store.meta.get_repo(conn, self.repo) is not None:
+        """The repo of a ``new_repo`` commit, in the transaction that finishes the commit."""
+        meta = self._meta
+        if meta.get_repo(conn, self.repo) is not None:
             raise AlreadyExists(f"repo {self.repo!r} already exists", repo=self.repo)
         now = time.time()
         try:
-            conn.execute(
-                sa.insert(repos).values(
-                    name=self.repo, description=self.new_repo or "", created_at=now
-                )
-            )
+            meta.insert_repo(conn, self.repo, self.new_repo or "", now)
         except sa.exc.IntegrityError:  # created concurrently (PostgreSQL): roll it all back
             raise AlreadyExists(f"repo {self.repo!r} already exists", repo=self.repo) from None
-        names = dict.fromkeys(["master", self.branch])
-        conn.execute(
-            sa.insert(branches),
-            [{"repo": self.repo, "name": n, "head": None, "created_at": now} for n in names],
-        )
+        for name in dict.fromkeys(["master", self.branch]):
+            if meta.get_branch(conn, self.repo, name) is None:
+                meta.insert_branch(conn, self.repo, name, None, now)
         self._insert_open(conn)
 
     # -- staging -------------------------------------------------------------------------------
@@ -183,7 +187,7 @@ class OpenCommit:
             if not entry.is_dir:
                 raise InvalidArgument("cannot copy a file onto '/'", path=path)
             self.patch.delete("/")
-            for name, child in self.store.trees.children(entry).items():
+            for name, child in self._parts.trees.children(entry).items():
                 self.patch.put("/" + name, child)
         else:
             self.patch.put(path, entry)
@@ -193,7 +197,7 @@ class OpenCommit:
     def finish(self) -> CommitInfo:
         """Make the commit visible (atomically) and return it."""
         self._check_open()
-        meta, trees = self.store.meta, self.store.trees
+        meta, trees = self._meta, self._parts.trees
         try:
             self.writer.flush()
             for attempt in range(_MAX_REBASES):
@@ -208,20 +212,13 @@ class OpenCommit:
                         if self.new_repo is not None:
                             self._create_repo(conn)
                         elif b is None and meta.get_branch(conn, self.repo, self.branch) is None:
-                            conn.execute(
-                                sa.insert(branches).values(
-                                    repo=self.repo,
-                                    name=self.branch,
-                                    head=None,
-                                    created_at=time.time(),
-                                )
-                            )
+                            meta.insert_branch(conn, self.repo, self.branch, None, time.time())
                         if not meta.move_branch(conn, self.repo, self.branch, head, self.id):
                             raise _HeadMoved
                         self._record(conn, head, root)
                         if self.on_finish is not None:
-                            self.on_finish(Txn(self.store, conn), self.id)
-                        self.store.head_moved(
+                            self.on_finish(Txn(meta, conn), self.id)
+                        self._parts.head_moved(
                             conn, self.repo, self.branch, head, self.id, global_id=self.global_id
                         )
                     break
@@ -235,35 +232,16 @@ class OpenCommit:
         finally:
             self.writer.close()
         self.done = True
-        return self.store.inspect_commit_id(self.id)
+        with meta.read() as conn:
+            row = meta.get_commit(conn, self.id)
+            assert row is not None
+            return meta.commit_infos(conn, [row])[0]
 
     def _record(self, conn: sa.Connection, head: str | None, root: Root) -> None:
-        conn.execute(
-            sa.update(commits)
-            .where(commits.c.id == self.id)
-            .values(
-                state="finished",
-                parent=head,
-                finished_at=time.time(),
-                root=root.to_json(),
-                size=root.size,
-                file_count=root.count,
-            )
-        )
-        if self.provenance:
-            conn.execute(
-                sa.insert(provenance),
-                [
-                    {
-                        "commit": self.id,
-                        "upstream": p.id,
-                        "upstream_repo": p.repo,
-                        "upstream_branch": p.branch,
-                    }
-                    for p in dict.fromkeys(self.provenance)
-                ],
-            )
-        self.store.meta.record_blobs(conn, self.writer.new_blobs, self.writer.new_packs)
+        meta = self._meta
+        meta.finish_commit(conn, self.id, head, root.to_json(), root.size, root.count)
+        meta.insert_provenance(conn, self.id, self.provenance)
+        meta.record_blobs(conn, self.writer.new_blobs, self.writer.new_packs)
 
     def abort(self) -> None:
         """Discard the commit: its row is removed; its objects become garbage for ``gc``."""
@@ -275,10 +253,8 @@ class OpenCommit:
     def _abort_quietly(self) -> None:
         self.done = True
         try:
-            with self.store.meta.write() as conn:
-                conn.execute(
-                    sa.delete(commits).where(commits.c.id == self.id, commits.c.state == "open")
-                )
+            with self._meta.write() as conn:
+                self._meta.delete_open_commit(conn, self.id)
         except Exception:  # the row is left for gc; the original error matters more
             pass
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from .metadata import branches, commits, provenance
 from .records import CommitInfo
 from .txn import Txn
 
@@ -38,7 +36,7 @@ def global_commit(store: Store, gid: str) -> tuple[str, list[CommitInfo]]:
     first; no commits: the id as given and ``[]``."""
     with store.meta.read() as conn:
         full, rows = _global_rows(store, conn, gid)
-        return full, store._commit_infos(conn, rows)
+        return full, store.meta.commit_infos(conn, rows)
 
 
 def drop_global_commit(
@@ -79,8 +77,7 @@ def drop_global_commit(
             if r.state != "finished":
                 raise Conflict(f"commit {r.repo}@{r.id} is still open", commit=r.id)
             kids = [c for c in store.meta.children(conn, r.id) if c.id not in ids]
-            head = conn.execute(sa.select(branches.c.name).where(branches.c.head == r.id))
-            if squash and (not kids or head.first() is not None):
+            if squash and (not kids or store.meta.branches_at(conn, r.id)):
                 raise Conflict(
                     f"cannot squash global commit {full}: {r.repo}@{r.id} is a branch "
                     "head; delete the global commit instead",
@@ -92,18 +89,18 @@ def drop_global_commit(
                     "(only the newest changes can be deleted; squash it instead)",
                     commit=full,
                 )
-        infos = store._commit_infos(conn, rows)
+        infos = store.meta.commit_infos(conn, rows)
         if check is not None:
-            check(Txn(store, conn), full, infos)
+            check(Txn(store.meta, conn), full, infos)
         for r in rows:
             if squash:
-                conn.execute(
-                    sa.update(commits).where(commits.c.parent == r.id).values(parent=r.parent)
-                )
-                continue
-            for b in conn.execute(sa.select(branches).where(branches.c.head == r.id)).all():
-                if store.meta.move_branch(conn, b.repo, b.name, r.id, r.parent):
-                    store.head_moved(conn, b.repo, b.name, r.id, r.parent, "global-delete", full)
-        conn.execute(sa.delete(provenance).where(provenance.c.commit.in_(ids)))
-        conn.execute(sa.delete(commits).where(commits.c.id.in_(ids)))
+                store.meta.reparent_children(conn, r.id, r.parent)
+            else:
+                for b in store.meta.branches_at(conn, r.id):
+                    if store.meta.move_branch(conn, b.repo, b.name, r.id, r.parent):
+                        store.head_moved(
+                            conn, b.repo, b.name, r.id, r.parent, "global-delete", full
+                        )
+        for r in rows:
+            store.meta.delete_commit(conn, r.id)
         return infos

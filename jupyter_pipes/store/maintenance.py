@@ -14,10 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import sqlalchemy as sa
-
 from ..errors import CorruptObject, PipesError
-from .metadata import branches, chunks, commits, packs, provenance
 from .objects import PACK_PREFIX, BlobRef, pack_key
 from .records import FsckReport, GcReport
 from .store import Store
@@ -28,9 +25,7 @@ def _reachable(store: Store, problems: list[str]) -> Iterator[tuple[str, Entry]]
     """(commit id, entry) for each distinct tree and file reachable from finished commits."""
     seen: set[str] = set()
     with store.meta.read() as conn:
-        rows = conn.execute(
-            sa.select(commits.c.id, commits.c.root).where(commits.c.state == "finished")
-        ).all()
+        rows = store.meta.finished_roots(conn)
     for cid, root_json in rows:
         root = Root.from_json(root_json)
         if root.ref is None:
@@ -55,13 +50,8 @@ def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
     branch heads, parents and provenance. Problems are reported, never repaired silently."""
     problems: list[str] = []
     with store.meta.read() as conn:
-        finished = {
-            r.id: r
-            for r in conn.execute(
-                sa.select(commits.c.id, commits.c.parent, commits.c.state, commits.c.repo)
-            )
-        }
-        for b in conn.execute(sa.select(branches)):
+        finished = store.meta.commit_links(conn)
+        for b in store.meta.list_branches(conn):
             if b.head is not None and (
                 b.head not in finished or finished[b.head].state != "finished"
             ):
@@ -69,7 +59,7 @@ def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
         for r in finished.values():
             if r.state == "finished" and r.parent is not None and r.parent not in finished:
                 problems.append(f"commit {r.id}: parent {r.parent} is missing")
-        for p in conn.execute(sa.select(provenance)):
+        for p in store.meta.all_provenance(conn):
             if p.upstream not in finished:
                 problems.append(
                     f"commit {p.commit}: provenance {p.upstream_repo}@{p.upstream} is missing"
@@ -112,17 +102,7 @@ def gc(store: Store, *, grace_seconds: float = 3600.0) -> GcReport:
     """Remove unreachable packs, stale index rows, temp files and abandoned open commits."""
     cutoff = time.time() - grace_seconds
     with store.meta.write() as conn:
-        stale = (
-            conn.execute(
-                sa.select(commits.c.id).where(
-                    commits.c.state == "open", commits.c.started_at < cutoff
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if stale:
-            conn.execute(sa.delete(commits).where(commits.c.id.in_(stale)))
+        stale = store.meta.delete_stale_open_commits(conn, cutoff)
     problems: list[str] = []
     live: set[str] = set()
     for _, e in _reachable(store, problems):
@@ -142,8 +122,7 @@ def gc(store: Store, *, grace_seconds: float = 3600.0) -> GcReport:
         if pack in live or s.mtime >= cutoff:
             continue
         with store.meta.write() as conn:
-            forgotten += conn.execute(sa.delete(chunks).where(chunks.c.pack == pack)).rowcount or 0
-            conn.execute(sa.delete(packs).where(packs.c.id == pack))
+            forgotten += store.meta.forget_pack(conn, pack)
         store.backend.delete(pack_key(pack))
         removed += 1
         nbytes += s.size
@@ -152,12 +131,7 @@ def gc(store: Store, *, grace_seconds: float = 3600.0) -> GcReport:
             store.backend.delete(s.key)
     with store.meta.write() as conn:  # index rows whose pack is gone (e.g. the pack never landed)
         existing = {s.key.rsplit("/", 1)[-1] for s in store.backend.list(PACK_PREFIX)}
-        orphan = [
-            p
-            for p in conn.execute(sa.select(packs.c.id)).scalars()
-            if p not in existing and p not in live
-        ]
+        orphan = [p for p in store.meta.indexed_packs(conn) if p not in existing and p not in live]
         for p in orphan:
-            forgotten += conn.execute(sa.delete(chunks).where(chunks.c.pack == p)).rowcount or 0
-            conn.execute(sa.delete(packs).where(packs.c.id == p))
-    return GcReport(removed, nbytes, forgotten, len(stale))
+            forgotten += store.meta.forget_pack(conn, p)
+    return GcReport(removed, nbytes, forgotten, stale)

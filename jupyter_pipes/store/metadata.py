@@ -27,7 +27,7 @@ from sqlalchemy.pool import StaticPool
 
 from . import schema
 from .objects import BlobRef
-from .records import SchemaStatus
+from .records import CommitInfo, CommitRef, SchemaStatus, utc
 
 md = sa.MetaData()
 CHAIN = schema.Chain("store", "jupyter_pipes.store.migrations", "pipes_store_version", "repos")
@@ -208,6 +208,64 @@ class Metadata:
         return conn.execute(sa.select(repos).where(repos.c.name == name)).first()
 
     @staticmethod
+    def repo_names(conn: Connection) -> list[str]:
+        """Every repo's name, sorted."""
+        return list(conn.scalars(sa.select(repos.c.name).order_by(repos.c.name)).all())
+
+    @staticmethod
+    def all_repos(conn: Connection) -> Sequence[Row[Any]]:
+        """Every repo's row, by name."""
+        return conn.execute(sa.select(repos).order_by(repos.c.name)).all()
+
+    @staticmethod
+    def insert_repo(conn: Connection, name: str, description: str, now: float) -> None:
+        """A new repo with an empty ``master`` branch."""
+        conn.execute(sa.insert(repos).values(name=name, description=description, created_at=now))
+        conn.execute(
+            sa.insert(branches).values(repo=name, name="master", head=None, created_at=now)
+        )
+
+    @staticmethod
+    def repo_downstream(conn: Connection, name: str) -> list[str]:
+        """Other repos with commits whose provenance names a commit of ``name``."""
+        return sorted(
+            conn.execute(
+                sa.select(commits.c.repo)
+                .distinct()
+                .join(provenance, provenance.c.commit == commits.c.id)
+                .where(provenance.c.upstream_repo == name, commits.c.repo != name)
+            )
+            .scalars()
+            .all()
+        )
+
+    @staticmethod
+    def delete_repo(conn: Connection, name: str) -> None:
+        """A repo's rows: its commits' provenance, its branches, commits and the repo."""
+        ids = sa.select(commits.c.id).where(commits.c.repo == name)
+        conn.execute(sa.delete(provenance).where(provenance.c.commit.in_(ids)))
+        conn.execute(sa.delete(branches).where(branches.c.repo == name))
+        conn.execute(sa.delete(commits).where(commits.c.repo == name))
+        conn.execute(sa.delete(repos).where(repos.c.name == name))
+
+    @staticmethod
+    def insert_branch(conn: Connection, repo: str, name: str, head: str | None, now: float) -> None:
+        conn.execute(sa.insert(branches).values(repo=repo, name=name, head=head, created_at=now))
+
+    @staticmethod
+    def delete_branch(conn: Connection, repo: str, name: str) -> bool:
+        """Remove a branch pointer; False if there was none."""
+        res = conn.execute(
+            sa.delete(branches).where(branches.c.repo == repo, branches.c.name == name)
+        )
+        return bool(res.rowcount)
+
+    @staticmethod
+    def branches_at(conn: Connection, cid: str) -> Sequence[Row[Any]]:
+        """The branches whose head is ``cid``."""
+        return conn.execute(sa.select(branches).where(branches.c.head == cid)).all()
+
+    @staticmethod
     def get_branch(conn: Connection, repo: str, name: str) -> Row[Any] | None:
         return conn.execute(
             sa.select(branches).where(branches.c.repo == repo, branches.c.name == name)
@@ -262,6 +320,18 @@ class Metadata:
         if repo is not None:
             q = q.where(commits.c.repo == repo)
         return conn.execute(q.order_by(commits.c.started_at, commits.c.id)).all()
+
+    @staticmethod
+    def commit_sizes(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
+        """The size of each of these commits (one query per 500)."""
+        out: dict[str, int] = {}
+        for batch in _batches(list(ids)):
+            out.update(
+                conn.execute(sa.select(commits.c.id, commits.c.size).where(commits.c.id.in_(batch)))
+                .tuples()
+                .all()
+            )
+        return out
 
     @staticmethod
     def change_marker(conn: Connection) -> tuple[Any, ...]:
@@ -322,6 +392,107 @@ class Metadata:
         return conn.execute(sa.select(commits).where(commits.c.parent == cid)).all()
 
     @staticmethod
+    def insert_open_commit(
+        conn: Connection,
+        cid: str,
+        repo: str,
+        branch: str,
+        parent: str | None,
+        origin: str,
+        message: str,
+        restores: str | None,
+        now: float,
+        global_id: str | None = None,
+    ) -> None:
+        """The row of a commit being written (state ``open``); its global id is its own
+        unless given."""
+        conn.execute(
+            sa.insert(commits).values(
+                id=cid,
+                repo=repo,
+                branch=branch,
+                parent=parent,
+                origin=origin,
+                message=message,
+                state="open",
+                started_at=now,
+                size=0,
+                file_count=0,
+                restores=restores,
+                global_id=global_id or cid,
+            )
+        )
+
+    @staticmethod
+    def finish_commit(
+        conn: Connection, cid: str, parent: str | None, root: str, size: int, count: int
+    ) -> bool:
+        """Mark an open commit finished with its root tree; False if it is not open any more."""
+        res = conn.execute(
+            sa.update(commits)
+            .where(commits.c.id == cid, commits.c.state == "open")
+            .values(
+                state="finished",
+                parent=parent,
+                finished_at=time.time(),
+                root=root,
+                size=size,
+                file_count=count,
+            )
+        )
+        return res.rowcount == 1
+
+    @staticmethod
+    def insert_provenance(conn: Connection, cid: str, refs: Iterable[CommitRef]) -> None:
+        rows = [
+            {"commit": cid, "upstream": p.id, "upstream_repo": p.repo, "upstream_branch": p.branch}
+            for p in dict.fromkeys(refs)
+        ]
+        if rows:
+            conn.execute(sa.insert(provenance), rows)
+
+    @staticmethod
+    def delete_open_commit(conn: Connection, cid: str) -> None:
+        conn.execute(sa.delete(commits).where(commits.c.id == cid, commits.c.state == "open"))
+
+    @staticmethod
+    def delete_commit(conn: Connection, cid: str) -> None:
+        """A commit's row and its provenance (children are the caller's business)."""
+        conn.execute(sa.delete(provenance).where(provenance.c.commit == cid))
+        conn.execute(sa.delete(commits).where(commits.c.id == cid))
+
+    @staticmethod
+    def reparent_children(conn: Connection, cid: str, parent: str | None) -> None:
+        """Point the children of ``cid`` at ``parent`` (squashing ``cid`` out of history)."""
+        conn.execute(sa.update(commits).where(commits.c.parent == cid).values(parent=parent))
+
+    def commit_infos(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[CommitInfo]:
+        """Records of commit rows, with their provenance (one query for all)."""
+        prov = self.provenance_of(conn, [r.id for r in rows])
+        return [
+            CommitInfo(
+                id=r.id,
+                repo=r.repo,
+                branch=r.branch,
+                parent=r.parent,
+                origin=r.origin,
+                message=r.message,
+                state=r.state,
+                started=utc(r.started_at),  # type: ignore[arg-type]
+                finished=utc(r.finished_at),
+                size_bytes=r.size,
+                file_count=r.file_count,
+                provenance=tuple(
+                    CommitRef(p.upstream_repo, p.upstream, p.upstream_branch)
+                    for p in prov.get(r.id, [])
+                ),
+                restores=r.restores,
+                global_id=r.global_id or r.id,
+            )
+            for r in rows
+        ]
+
+    @staticmethod
     def provenance_of(conn: Connection, ids: Iterable[str]) -> dict[str, list[Row[Any]]]:
         out: dict[str, list[Row[Any]]] = {}
         for batch in _batches(list(ids)):
@@ -376,6 +547,53 @@ class Metadata:
                     for r in blobs.values()
                 ],
             )
+
+    # -- fsck and gc ---------------------------------------------------------------------------
+
+    @staticmethod
+    def commit_links(conn: Connection) -> dict[str, Row[Any]]:
+        """id -> (id, parent, state, repo) of every commit."""
+        q = sa.select(commits.c.id, commits.c.parent, commits.c.state, commits.c.repo)
+        return {r.id: r for r in conn.execute(q)}
+
+    @staticmethod
+    def finished_roots(conn: Connection) -> Sequence[Row[Any]]:
+        """(id, root) of every finished commit."""
+        return conn.execute(
+            sa.select(commits.c.id, commits.c.root).where(commits.c.state == "finished")
+        ).all()
+
+    @staticmethod
+    def all_provenance(conn: Connection) -> Sequence[Row[Any]]:
+        return conn.execute(sa.select(provenance)).all()
+
+    @staticmethod
+    def delete_stale_open_commits(conn: Connection, cutoff: float) -> int:
+        """Remove open commits started before ``cutoff``; how many."""
+        stale = (
+            conn.execute(
+                sa.select(commits.c.id).where(
+                    commits.c.state == "open", commits.c.started_at < cutoff
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if stale:
+            conn.execute(sa.delete(commits).where(commits.c.id.in_(stale)))
+        return len(stale)
+
+    @staticmethod
+    def indexed_packs(conn: Connection) -> list[str]:
+        """Every pack the chunk index knows."""
+        return list(conn.execute(sa.select(packs.c.id)).scalars())
+
+    @staticmethod
+    def forget_pack(conn: Connection, pack: str) -> int:
+        """Drop a pack and its chunk-index rows from the index; how many chunk rows went."""
+        n = conn.execute(sa.delete(chunks).where(chunks.c.pack == pack)).rowcount or 0
+        conn.execute(sa.delete(packs).where(packs.c.id == pack))
+        return n
 
 
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:

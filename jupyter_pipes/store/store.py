@@ -13,18 +13,18 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from ..errors import AlreadyExists, Conflict, InvalidArgument, IsADirectory, NotFound
 from . import glob as globmod
 from .backend import Backend
-from .commit import OpenCommit
+from .commit import CommitParts, OpenCommit
 from .local import export_entry
-from .metadata import Metadata, branches, commits, provenance, repos
+from .metadata import Metadata
 from .names import check_branch_name, check_repo_name, clean_path, join_path
 from .objects import BlobReader, BlobRef
-from .records import BranchInfo, CommitInfo, CommitRef, DiffEntry, FileInfo, RepoInfo, utc
+from .ranges import RangeReader
+from .records import BranchInfo, CommitInfo, DiffEntry, FileInfo, RepoInfo, utc
 from .refs import Ref
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
 from .txn import HeadHook, HeadMove, MoveCause, Txn, new_global_id
@@ -104,7 +104,7 @@ class Store:
         starts a global commit of its own (a fresh ``global_id``)."""
         if old != new:
             move = HeadMove(repo, branch, old, new, cause, global_id or new_global_id())
-            txn = Txn(self, conn)
+            txn = Txn(self.meta, conn)
             for hook in self.head_hooks:
                 hook(txn, move)
 
@@ -116,29 +116,7 @@ class Store:
     # -- records -------------------------------------------------------------------------------
 
     def _commit_infos(self, conn: Connection, rows: list[Row[Any]]) -> list[CommitInfo]:
-        prov = self.meta.provenance_of(conn, [r.id for r in rows])
-        return [
-            CommitInfo(
-                id=r.id,
-                repo=r.repo,
-                branch=r.branch,
-                parent=r.parent,
-                origin=r.origin,
-                message=r.message,
-                state=r.state,
-                started=utc(r.started_at),  # type: ignore[arg-type]
-                finished=utc(r.finished_at),
-                size_bytes=r.size,
-                file_count=r.file_count,
-                provenance=tuple(
-                    CommitRef(p.upstream_repo, p.upstream, p.upstream_branch)
-                    for p in prov.get(r.id, [])
-                ),
-                restores=r.restores,
-                global_id=r.global_id or r.id,
-            )
-            for r in rows
-        ]
+        return self.meta.commit_infos(conn, rows)
 
     def inspect_commit_id(self, cid: str) -> CommitInfo:
         """The commit with exactly this id."""
@@ -164,13 +142,7 @@ class Store:
                 if exist_ok:
                     return self._repo_info(conn, name)
                 raise AlreadyExists(f"repo {name!r} already exists", repo=name)
-            now = time.time()
-            conn.execute(
-                sa.insert(repos).values(name=name, description=description, created_at=now)
-            )
-            conn.execute(
-                sa.insert(branches).values(repo=name, name="master", head=None, created_at=now)
-            )
+            self.meta.insert_repo(conn, name, description, time.time())
             return self._repo_info(conn, name)
 
     def _repo_info(self, conn: Connection, name: str) -> RepoInfo:
@@ -202,35 +174,29 @@ class Store:
     def list_repo(self) -> list[RepoInfo]:
         """Every repo, by name (a few queries however many repos: the DAG lists them all)."""
         with self.meta.read() as conn:
-            rows = conn.execute(sa.select(repos).order_by(repos.c.name)).all()
-            by_repo: dict[str, list[Any]] = {}
+            rows = {r.name: r for r in self.meta.all_repos(conn)}
+            names = list(rows)
+            by_repo: dict[str, list[Row[Any]]] = {}
             for b in self.meta.list_branches(conn):
                 by_repo.setdefault(b.repo, []).append(b)
-            heads = {}
-            for r in rows:
-                bs = {b.name: b.head for b in by_repo.get(r.name, [])}
-                head = bs.get("master")
-                if head is None:  # rare: no master head; the newest commit, as _repo_info does
-                    newest = self.meta.repo_commits(conn, r.name, limit=1)
+            heads: dict[str, str | None] = {}
+            for name in names:
+                head = next((b.head for b in by_repo.get(name, []) if b.name == "master"), None)
+                if head is None:  # no master head: the newest commit, as _repo_info does
+                    newest = self.meta.repo_commits(conn, name, limit=1)
                     head = newest[0].id if newest else None
-                heads[r.name] = head
-            sizes = dict(
-                conn.execute(
-                    sa.select(commits.c.id, commits.c.size).where(
-                        commits.c.id.in_([h for h in heads.values() if h])
-                    )
-                ).all()
-            )
+                heads[name] = head
+            sizes = self.meta.commit_sizes(conn, [h for h in heads.values() if h])
             return [
                 RepoInfo(
-                    name=r.name,
-                    description=r.description,
-                    created=utc(r.created_at),  # type: ignore[arg-type]
-                    branches=tuple(b.name for b in by_repo.get(r.name, [])),
-                    size_bytes=sizes.get(heads[r.name], 0) if heads[r.name] else 0,
-                    last_commit=heads[r.name],
+                    name=name,
+                    description=rows[name].description,
+                    created=utc(rows[name].created_at),  # type: ignore[arg-type]
+                    branches=tuple(b.name for b in by_repo.get(name, [])),
+                    size_bytes=sizes.get(heads[name] or "", 0),
+                    last_commit=heads[name],
                 )
-                for r in rows
+                for name in names
             ]
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
@@ -242,28 +208,15 @@ class Store:
         with self.meta.write() as conn:
             if self.meta.get_repo(conn, name) is None:
                 raise NotFound(f"repo {name!r} not found", repo=name)
-            ids = sa.select(commits.c.id).where(commits.c.repo == name)
-            users = (
-                conn.execute(
-                    sa.select(commits.c.repo)
-                    .distinct()
-                    .join(provenance, provenance.c.commit == commits.c.id)
-                    .where(provenance.c.upstream_repo == name, commits.c.repo != name)
-                )
-                .scalars()
-                .all()
-            )
+            users = self.meta.repo_downstream(conn, name)
             if users and not force:
                 raise Conflict(
-                    f"repo {name!r} is upstream of {', '.join(sorted(users))}; "
+                    f"repo {name!r} is upstream of {', '.join(users)}; "
                     "delete those first, or force the deletion",
                     repo=name,
-                    downstream=sorted(users),
+                    downstream=users,
                 )
-            conn.execute(sa.delete(provenance).where(provenance.c.commit.in_(ids)))
-            conn.execute(sa.delete(branches).where(branches.c.repo == name))
-            conn.execute(sa.delete(commits).where(commits.c.repo == name))
-            conn.execute(sa.delete(repos).where(repos.c.name == name))
+            self.meta.delete_repo(conn, name)
 
     # -- refs ----------------------------------------------------------------------------------
 
@@ -330,11 +283,7 @@ class Store:
                 raise NotFound(f"repo {repo!r} not found", repo=repo)
             b = self.meta.get_branch(conn, repo, name)
             if b is None:
-                conn.execute(
-                    sa.insert(branches).values(
-                        repo=repo, name=name, head=target, created_at=time.time()
-                    )
-                )
+                self.meta.insert_branch(conn, repo, name, target, time.time())
                 self.head_moved(conn, repo, name, None, target, "branch")
             elif head is None:
                 raise AlreadyExists(f"branch {repo}@{name} already exists", repo=repo, branch=name)
@@ -356,10 +305,7 @@ class Store:
     def delete_branch(self, repo: str, name: str) -> None:
         """Delete a branch pointer; its commits stay reachable by id."""
         with self.meta.write() as conn:
-            res = conn.execute(
-                sa.delete(branches).where(branches.c.repo == repo, branches.c.name == name)
-            )
-            if res.rowcount == 0:
+            if not self.meta.delete_branch(conn, repo, name):
                 raise NotFound(f"branch {repo}@{name} not found", repo=repo, branch=name)
 
     # -- commits -------------------------------------------------------------------------------
@@ -368,7 +314,11 @@ class Store:
         """Open a commit on a branch (created if missing); see :class:`OpenCommit`."""
         check_repo_name(repo)
         check_branch_name(branch)
-        return OpenCommit(self, repo, branch, **kw)
+        return OpenCommit(self._parts(), repo, branch, **kw)
+
+    def _parts(self) -> CommitParts:
+        """What an open commit needs of this store (it never calls back into the store)."""
+        return CommitParts(self.meta, self.backend, self.trees, self.head_moved)
 
     def list_commit(
         self, ref: Ref, *, limit: int | None = None, offset: int = 0
@@ -427,11 +377,8 @@ class Store:
                     f"commit {row.id} has no children to squash into; delete it instead",
                     commit=row.id,
                 )
-            conn.execute(
-                sa.update(commits).where(commits.c.parent == row.id).values(parent=row.parent)
-            )
-            conn.execute(sa.delete(provenance).where(provenance.c.commit == row.id))
-            conn.execute(sa.delete(commits).where(commits.c.id == row.id))
+            self.meta.reparent_children(conn, row.id, row.parent)
+            self.meta.delete_commit(conn, row.id)
 
     def delete_commit(self, ref: Ref) -> None:
         """Delete a branch head with no children; the branch moves back to its parent."""
@@ -443,11 +390,10 @@ class Store:
                     f"commit {row.id} has children; only a head can be deleted (squash it instead)",
                     commit=row.id,
                 )
-            for b in conn.execute(sa.select(branches).where(branches.c.head == row.id)):
+            for b in self.meta.branches_at(conn, row.id):
                 if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent):
                     self.head_moved(conn, b.repo, b.name, row.id, row.parent, "delete")
-            conn.execute(sa.delete(provenance).where(provenance.c.commit == row.id))
-            conn.execute(sa.delete(commits).where(commits.c.id == row.id))
+            self.meta.delete_commit(conn, row.id)
 
     def _check_removable(self, conn: Connection, row: Row[Any], verb: str) -> None:
         downstream = self.meta.subvenance_of(conn, row.id)
@@ -458,10 +404,7 @@ class Store:
                 + " were computed from it",
                 commit=row.id,
             )
-        if (
-            verb == "squash"
-            and conn.execute(sa.select(branches.c.name).where(branches.c.head == row.id)).first()
-        ):
+        if verb == "squash" and self.meta.branches_at(conn, row.id):
             raise Conflict(
                 f"commit {row.id} is a branch head; delete it instead of squashing", commit=row.id
             )
@@ -527,6 +470,19 @@ class Store:
                 f"{path} is a directory; give a file path or a destination", path=path
             )
         return self._file_info(path, e, cid), self.reader.read_many(e.refs)
+
+    def open_range(self, ref: Ref, path: str) -> tuple[FileInfo, RangeReader]:
+        """A file's info and random access to its verified bytes by offset.
+
+        The ref is resolved once: the reader keeps returning that commit's bytes even if the
+        branch moves meanwhile.
+        """
+        cid, root = self._root(ref)
+        path = clean_path(path)
+        e = self.trees.require(root, path)
+        if e.is_dir:
+            raise IsADirectory(f"{path} is a directory, not a file", path=path)
+        return self._file_info(path, e, cid), RangeReader(self.reader, e.refs)
 
     def get_file(self, ref: Ref, path: str) -> bytes:
         """A whole file's bytes."""

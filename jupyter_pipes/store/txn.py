@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 if TYPE_CHECKING:
     from .datum_io import WrittenBlobs
+    from .metadata import Metadata
     from .records import CommitInfo
     from .store import Store
 
@@ -68,14 +69,14 @@ class Txn:
 
     Parameters
     ----------
-    store:
-        The store.
+    meta:
+        The store's metadata.
     conn:
         The transaction's connection (owned by whoever opened the transaction).
     """
 
-    def __init__(self, store: Store, conn: Connection) -> None:
-        self._store = store
+    def __init__(self, meta: Metadata, conn: Connection) -> None:
+        self._meta = meta
         self._conn = conn
 
     @property
@@ -86,27 +87,34 @@ class Txn:
 
     def repo_exists(self, name: str) -> bool:
         """Whether repo ``name`` exists."""
-        return self._store.meta.get_repo(self._conn, name) is not None
+        return self._meta.get_repo(self._conn, name) is not None
+
+    def create_repo(self, name: str, description: str) -> None:
+        """Create an empty repo (with ``master``) in this transaction, unless it exists."""
+        if self._meta.get_repo(self._conn, name) is None:
+            import time
+
+            self._meta.insert_repo(self._conn, name, description, time.time())
 
     def branch_head(self, repo: str, branch: str) -> str | None:
         """The head commit of ``repo@branch`` (``None``: no commit yet, or no such branch)."""
-        b = self._store.meta.get_branch(self._conn, repo, branch)
+        b = self._meta.get_branch(self._conn, repo, branch)
         return b.head if b is not None else None
 
     def commit(self, cid: str) -> CommitInfo | None:
         """The commit with exactly this id, or ``None``."""
-        row = self._store.meta.get_commit(self._conn, cid)
-        return None if row is None else self._store._commit_infos(self._conn, [row])[0]
+        row = self._meta.get_commit(self._conn, cid)
+        return None if row is None else self._meta.commit_infos(self._conn, [row])[0]
 
     def change_marker(self) -> tuple[object, ...]:
         """A cheap value that changes whenever a repo or branch is created or deleted (head
         moves go to the head hooks)."""
-        return self._store.meta.change_marker(self._conn)
+        return self._meta.change_marker(self._conn)
 
     def record_blobs(self, written: WrittenBlobs) -> None:
         """Add blobs that workers stored (datum outputs, executed notebooks, logs) to the
         store's chunk index, so deduplication and ``gc`` know them."""
-        self._store.meta.record_blobs(self._conn, dict(written.blobs), dict(written.packs))
+        self._meta.record_blobs(self._conn, dict(written.blobs), dict(written.packs))
 
 
 HeadHook = Callable[[Txn, HeadMove], None]
@@ -118,11 +126,11 @@ def write(store: Store) -> Iterator[Txn]:
     """A write transaction of ``store`` (committed when the block ends, rolled back if it
     raises)."""
     with store.meta.write() as conn:
-        yield Txn(store, conn)
+        yield Txn(store.meta, conn)
 
 
 @contextlib.contextmanager
 def read(store: Store) -> Iterator[Txn]:
     """A read transaction of ``store`` (a consistent snapshot)."""
     with store.meta.read() as conn:
-        yield Txn(store, conn)
+        yield Txn(store.meta, conn)

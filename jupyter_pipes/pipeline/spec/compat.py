@@ -45,7 +45,8 @@ IGNORED: dict[str, dict[str, str]] = {
         "spec_commit": "set by Pachyderm itself",
     },
     "Transform": {
-        "image": "the container image: commands run in the worker's environment",
+        "image": "no containers: commands run in the worker's environment, with the image's "
+        "local stand-in if the workers have one",
         "image_pull_secrets": K8S, "user": K8S, "dockerfile": K8S, "memory_volume": K8S,
         "debug": "Pachyderm's worker log level",
     },
@@ -69,7 +70,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "working_dir": "working_dir is not supported yet",
         "datum_batching": "datum_batching is not supported yet",
     },
-    "Input": {"cron": "cron inputs are not supported yet"},
+    "CronInput": {"commit": "pinning a cron input to a commit is not supported"},
     "PfsInput": {
         "s3": "S3-gateway inputs are not supported: read the files under /pfs/<name>",
         "commit": "pinning an input to a commit is not supported: use a branch",
@@ -78,6 +79,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "propagation_spec": "propagation_spec is not supported",
     },
 }
+KEPT = {("Transform", "image")}  # reported as ignored, yet kept: the sandbox may use a stand-in
 PROJECTS = {"Pipeline", "PfsInput", "CronInput"}  # models where Pachyderm has a project field
 
 
@@ -163,6 +165,8 @@ def _walk(
         if snake in ignored:
             if not _zero(value):
                 out.ignored.append(IgnoredField(where, ignored[snake]))
+            if (name, snake) in KEPT and not _zero(value):
+                result[snake] = value
             continue
         if snake in unsupported:
             if not _zero(value):

@@ -13,15 +13,16 @@ from collections.abc import Iterator
 
 from pydantic import ValidationInfo, field_validator, model_validator
 
+from ...errors import InvalidArgument
 from ...store.glob import Glob, clean_glob
 from ...store.names import check_branch_name, check_repo_name
 from .base import SpecModel, check_with, fail
 
-__all__ = ["INPUT_KINDS", "Input", "PfsInput", "check_inputs", "iter_pfs"]
+__all__ = ["INPUT_KINDS", "CronInput", "Input", "PfsInput", "check_inputs", "iter_pfs"]
 
 RESERVED_NAMES = frozenset({"out", ".env"})  # Pachyderm mounts /pfs/out and /pfs/.env itself
 NOTEBOOK_RESERVED = frozenset({"out", "datum_id", "job_id"})  # parameters we inject
-INPUT_KINDS = ("pfs", "cross", "union", "join", "group")
+INPUT_KINDS = ("pfs", "cron", "cross", "union", "join", "group")
 _TEMPLATE_REF = re.compile(r"\$(?:(\$)|\{([0-9]+)\}|([0-9]+))")  # as Glob.replace reads it
 _MAX_GLOB = 4096
 
@@ -62,10 +63,52 @@ def _compile(glob: str) -> Glob:
     return Glob.compile(clean_glob(glob))
 
 
+class CronInput(SpecModel):
+    """Ticks on a schedule: the controller commits one empty file per tick to ``repo``, named
+    by the tick's time (RFC 3339); each tick file is a datum (``overwrite``: only the latest).
+    """
+
+    name: str
+    spec: str
+    repo: str = ""  # default: <pipeline>_<name>, set by the pipeline spec
+    overwrite: bool = False
+    start: str | None = None
+    """RFC 3339 time before which no tick happens (default: when the pipeline is created)."""
+
+    @field_validator("spec")
+    @classmethod
+    def _spec(cls, v: str) -> str:
+        from ..cron import schedule
+
+        schedule(v)  # ValueError naming the problem
+        return v
+
+    @field_validator("repo")
+    @classmethod
+    def _repo(cls, v: str) -> str:
+        return check_with(check_repo_name, v) if v else v
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v: str | None) -> str | None:
+        from ..cron import parse_time
+
+        if v is not None:
+            parse_time(v)
+        return v
+
+    def as_pfs(self) -> PfsInput:
+        """The cron repo as the pfs input the datums come from: ``/*`` of its ``master``."""
+        return PfsInput.model_construct(
+            repo=self.repo or self.name, branch="master", glob="/*", name=self.name
+        )
+
+
 class Input(SpecModel):
-    """A node of the input tree: exactly one of pfs, cross, union, join and group."""
+    """A node of the input tree: exactly one of pfs, cron, cross, union, join and group."""
 
     pfs: PfsInput | None = None
+    cron: CronInput | None = None
     cross: list[Input] | None = None
     union: list[Input] | None = None
     join: list[Input] | None = None
@@ -87,14 +130,22 @@ class Input(SpecModel):
 
     @property
     def children(self) -> list[Input]:
-        """The child inputs of a cross/union/join/group (``[]`` for a pfs input)."""
-        return [] if self.pfs is not None else getattr(self, self.kind)
+        """The child inputs of a cross/union/join/group (``[]`` for a pfs or cron input)."""
+        return [] if self.kind in ("pfs", "cron") else getattr(self, self.kind)
+
+    @property
+    def leaf(self) -> PfsInput | None:
+        """The pfs input of a leaf (a cron input's repo as one), ``None`` for other kinds."""
+        return self.pfs if self.cron is None else self.cron.as_pfs()
 
 
 def iter_pfs(inp: Input, path: str = "input") -> Iterator[tuple[str, PfsInput]]:
-    """Every pfs input of the tree, depth first, with its path such as ``'input.cross[1].pfs'``."""
+    """Every pfs input of the tree, depth first, with its path such as ``'input.cross[1].pfs'``;
+    a cron input comes as the pfs input of its repo, at ``'input.cron'``."""
     if inp.pfs is not None:
         yield f"{path}.pfs", inp.pfs
+    if inp.cron is not None:
+        yield f"{path}.cron", inp.cron.as_pfs()
     for i, child in enumerate(inp.children):
         yield from iter_pfs(child, f"{path}.{inp.kind}[{i}]")
 
@@ -120,11 +171,27 @@ def check_inputs(inp: Input, output: str, notebook: bool) -> dict[str, str]:
     return names
 
 
+def default_cron_repos(inp: Input, pipeline: str) -> None:
+    """Give every cron input without a repo Pachyderm's default, ``<pipeline>_<name>``."""
+    if inp.cron is not None and not inp.cron.repo:
+        repo = f"{pipeline}_{inp.cron.name}"
+        try:
+            check_repo_name(repo)
+        except InvalidArgument as exc:
+            raise fail(f"the cron repo {exc.message.removeprefix('invalid repo name ')}: set "
+                       "cron.repo", "input.cron.repo") from None  # fmt: skip
+        object.__setattr__(inp.cron, "repo", repo)
+    for child in inp.children:
+        default_cron_repos(child, pipeline)
+
+
 def _check_names(inp: Input, path: str, names: dict[str, str], notebook: bool) -> dict[str, str]:
     """Pachyderm's ``ValidateNames``: unique names, except among the members of a union."""
-    if inp.pfs is not None:
-        pfs, where = inp.pfs, f"{path}.pfs.name"
-        _check_name(pfs, where, notebook)
+    if inp.pfs is not None or inp.cron is not None:
+        pfs = inp.leaf
+        assert pfs is not None
+        where = f"{path}.{inp.kind}.name"
+        _check_name(pfs, where, notebook, explicit=inp.cron is not None)
         if pfs.name in names:
             raise fail(
                 f"input name {pfs.name!r} is also used by {names[pfs.name]}; only the members of "
@@ -144,9 +211,9 @@ def _check_names(inp: Input, path: str, names: dict[str, str], notebook: bool) -
     return names
 
 
-def _check_name(pfs: PfsInput, where: str, notebook: bool) -> None:
+def _check_name(pfs: PfsInput, where: str, notebook: bool, explicit: bool = False) -> None:
     name = pfs.name
-    origin = "" if "name" in pfs.model_fields_set else " (the repo name)"
+    origin = "" if explicit or "name" in pfs.model_fields_set else " (the repo name)"
     if name in RESERVED_NAMES:
         raise fail(f"input name {name!r}{origin} is reserved: set pfs.name", where)
     if "/" in name or name in (".", "..") or re.search(r"[\x00-\x1f\x7f]", name):

@@ -25,7 +25,7 @@ from pydantic import (
 
 from ...store.names import check_branch_name, check_repo_name
 from .base import Int64, SpecModel, check_with, fail
-from .inputs import NOTEBOOK_RESERVED, Input, check_inputs, iter_pfs
+from .inputs import NOTEBOOK_RESERVED, CronInput, Input, check_inputs, default_cron_repos, iter_pfs
 from .units import LIMITS, check_env_value, parse_cpu, parse_duration, parse_quantity
 
 __all__ = [
@@ -65,6 +65,9 @@ class Transform(SpecModel):
     working_dir: str | None = None
     """The command's working directory as it sees it (default ``/pfs``)."""
     sandbox: SandboxSpec | None = None
+    image: str | None = None
+    """Pachyderm's container image: reported as ignored when the pipeline is created, and used
+    only to find a local stand-in (docs/pipeline-spec.md, "/pfs")."""
 
     @model_validator(mode="before")
     @classmethod
@@ -103,7 +106,7 @@ class Transform(SpecModel):
             raise fail(f"expected the path of a .ipynb file, got {self.notebook!r}", "notebook")
         else:
             for key in ("stdin", "err_cmd", "err_stdin", "accept_return_code", "working_dir",
-                        "sandbox"):  # fmt: skip
+                        "sandbox", "image"):  # fmt: skip
                 if getattr(self, key) is not None:
                     raise fail(f"{key} applies to cmd, not to a notebook transform", key)
         for key in self.parameters:
@@ -277,6 +280,7 @@ class PipelineSpec(SpecModel):
 
     @model_validator(mode="after")
     def _check_inputs(self) -> PipelineSpec:
+        default_cron_repos(self.input, self.pipeline.name)
         notebook = self.transform.notebook is not None
         names = check_inputs(self.input, self.pipeline.name, notebook)
         for key in self.transform.parameters if notebook else ():
@@ -304,6 +308,14 @@ class PipelineSpec(SpecModel):
         """``(repo, branch)`` of every pfs input, in the order they appear in the spec."""
         return [(pfs.repo, pfs.branch) for _, pfs in iter_pfs(self.input)]
 
+    def cron_inputs(self) -> list[CronInput]:
+        """The cron inputs, in spec order (their repos are made with the pipeline)."""
+        return [inp.cron for inp in _nodes(self.input) if inp.cron is not None]
+
     def input_names(self) -> list[str]:
         """The distinct input names (mount folders / notebook parameters), in spec order."""
         return list(dict.fromkeys(pfs.name for _, pfs in iter_pfs(self.input)))
+
+
+def _nodes(inp: Input) -> list[Input]:
+    return [inp, *(node for child in inp.children for node in _nodes(child))]

@@ -29,7 +29,7 @@ from .units import LIMITS
 
 __all__ = [
     "LoadedSpec", "ignored_note", "load_specs", "parse_input", "parse_spec", "parse_specs",
-    "spec_to_dict",
+    "spec_to_dict", "stamp_cron_start",
 ]  # fmt: skip
 
 Source = str | bytes | Mapping[str, Any] | Sequence[Mapping[str, Any]] | os.PathLike[str]
@@ -162,6 +162,21 @@ def spec_to_dict(spec: PipelineSpec) -> dict[str, Any]:
         ``json.dumps(..., sort_keys=True)`` for stable bytes.
     """
     return spec.model_dump(mode="json", exclude_none=True)
+
+
+def stamp_cron_start(data: dict[str, Any], start: str) -> dict[str, Any]:
+    """A canonical spec dict whose cron inputs without ``start`` start at ``start`` (RFC 3339),
+    as Pachyderm's CreatePipeline sets it to the creation time."""
+
+    def visit(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        out = {k: [visit(c) for c in v] if isinstance(v, list) else v for k, v in node.items()}
+        if isinstance(out.get("cron"), dict) and not out["cron"].get("start"):
+            out["cron"] = {**out["cron"], "start": start}
+        return out
+
+    return {**data, "input": visit(data.get("input"))}
 
 
 # --- Validation ----------------------------------------------------------------------------
