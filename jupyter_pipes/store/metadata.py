@@ -326,11 +326,10 @@ class Metadata:
         """The size of each of these commits (one query per 500)."""
         out: dict[str, int] = {}
         for batch in _batches(list(ids)):
-            out.update(
-                conn.execute(sa.select(commits.c.id, commits.c.size).where(commits.c.id.in_(batch)))
-                .tuples()
-                .all()
-            )
+            for cid, size in conn.execute(
+                sa.select(commits.c.id, commits.c.size).where(commits.c.id.in_(batch))
+            ):
+                out[cid] = size
         return out
 
     @staticmethod
