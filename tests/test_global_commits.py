@@ -303,3 +303,47 @@ class state_of:
 
     def __exit__(self, *exc: object) -> None:
         self._cm.__exit__(*exc)
+
+
+def test_a_wait_on_a_job_already_done_is_settled(pipes: Client) -> None:
+    """On PostgreSQL a job can be created waiting on an upstream job whose success commits in
+    a concurrent transaction (and so releases nothing): the next claim settles such waits.
+    The race is simulated by writing that state directly."""
+    pipes.create_repo("a")
+    pipes.put_file("a@master", "/v", b"1")
+    pipes.create_pipeline(cmd("b", pfs("a"), 'cp "$a"/v "$out"/v'))
+    pipes.create_pipeline(cmd("c", pfs("b"), 'cp "$b"/v "$out"/v'))
+    pipes.run_jobs(timeout=300)
+    (b_job,) = pipes.list_job("b")
+    spec_commit = pipes.inspect_pipeline("c").spec_commit
+    with pipes.store.meta.write() as conn:
+        for job_id, upstream, upstream_state in (
+            ("w" * 32, b_job.id, "success"),
+            ("f" * 32, "x" * 32, "failure"),
+        ):
+            if upstream_state == "failure":
+                state.insert_job(
+                    conn,
+                    id=upstream,
+                    pipeline="b",
+                    version=1,
+                    spec_commit=spec_commit,
+                    inputs="{}",
+                    state="failure",
+                )
+            state.insert_job(
+                conn,
+                waits={"b@master": upstream},
+                id=job_id,
+                pipeline="c",
+                version=1,
+                spec_commit=spec_commit,
+                inputs='{"b@master":null}',
+                global_id=job_id,
+            )
+    pipes.run_jobs(timeout=300)
+    settled = pipes.inspect_job("w" * 32)
+    assert settled.state == "success" and settled.waiting_on == ()
+    assert {i.repo: i.id for i in settled.inputs} == {"b": b_job.output_commit}
+    failed = pipes.inspect_job("f" * 32)
+    assert failed.state == "unrunnable" and "x" * 32 in failed.reason

@@ -31,15 +31,14 @@ from sqlalchemy.engine import Row
 from ..store import txn as txnmod
 from ..store.datum_io import WrittenBlobs, build_output, commit_output
 from ..store.records import CommitRef
-from ..store.refs import Ref
 from ..store.txn import Txn
 from . import state
 from .datums import Datum
 from .executor import Executor
-from .manager import NOTEBOOK_FILE, SPEC_FILE, Pipelines, cascade_unrunnable
+from .manager import Pipelines
 from .plan import Plan, plan_job
 from .records import JobInfo
-from .spec import PipelineSpec, parse_spec
+from .spec import PipelineSpec
 from .stage import datum_key, stage_key
 from .worker import DatumResult, DatumTask, TaskInput, Transform
 
@@ -312,7 +311,7 @@ class Controller:
                 finished_at=time.time(),
                 lease_owner=None,
             )
-            cascade_unrunnable(conn, row.id, f"upstream job {row.id} ({row.pipeline}) failed")
+            state.cascade_unrunnable(conn, row.id, f"upstream job {row.id} ({row.pipeline}) failed")
         self._notify(row.id)
 
     def _notify(self, job_id: str) -> None:
@@ -446,11 +445,3 @@ def _duplicate(first: str, second: str, path: str) -> JobFailed:
         },
         f"datums {first} and {second} both wrote {path}",
     )
-
-
-def spec_and_notebook(pipelines: Pipelines, pipeline: str, spec_commit: str) -> Any:
-    """(spec, notebook bytes) stored in a spec commit."""
-    ref = Ref(pipeline, spec_commit, explicit=True)
-    spec = parse_spec(json.loads(pipelines.store.get_file(ref, SPEC_FILE)))
-    notebook = pipelines.store.get_file(ref, NOTEBOOK_FILE) if spec.transform.notebook else None
-    return spec, notebook

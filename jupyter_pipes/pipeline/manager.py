@@ -246,7 +246,7 @@ class Pipelines(QueriesMixin):
                     downstream=users,
                 )
             for job_id in state.delete_pipeline(conn, name):
-                cascade_unrunnable(
+                state.cascade_unrunnable(
                     conn, job_id, f"upstream job {job_id} ({name}) was deleted with its pipeline"
                 )
         if not keep_repo:
@@ -482,17 +482,6 @@ def _pending_output(
         return None
     job = state.newest_pending(conn, repo)
     return job.id if job is not None else None
-
-
-def cascade_unrunnable(conn: Connection, job_id: str, reason: str) -> None:
-    """Make every job waiting on ``job_id`` (transitively) ``unrunnable``, naming it."""
-    for waiting in state.waiting_on(conn, job_id):
-        row = state.get_job(conn, waiting)
-        if row is None or row.state in state.TERMINAL:
-            continue
-        state.update_job(conn, waiting, state="unrunnable", finished_at=time.time(), reason=reason)
-        cascade_unrunnable(conn, waiting, f"upstream job {waiting} ({row.pipeline}) was unrunnable")
-    state.drop_waits(conn, job_id)
 
 
 def _find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:

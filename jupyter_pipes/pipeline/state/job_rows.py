@@ -1,29 +1,7 @@
-"""Pipeline, job and datum tables: the pipeline layer's only SQL.
-
-They live in the store's metadata database (same engine, same transactions) so that a branch
-move and the jobs it triggers commit together, and an output commit and its job's success
-commit together. The store itself never reads these tables. They are made and changed only by the
-migrations in ``pipeline/migrations`` (their own chain; see docs/migrations.md); the definitions
-here must equal what those build (a test compares them).
-
-Datums are versioned by intervals, so a job writes rows only for the datums that ran or went:
-a datum row carries ``live_from``, the *success sequence number* of the job that produced it
-(every successful job of a pipeline gets the next number), and ``live_to``, the number of the
-successful job that replaced or removed it (``NULL`` while it is current). The datums of
-successful job ``s`` are the rows with ``live_from <= s < live_to``; rows of a job that did not
-succeed have no ``live_from`` and never count for reuse. A failed job's listing is its own rows
-plus the datums current at its base (``base_seq``), less those its own rows (``removed``
-tombstones included) replace. (Jobs from before schema revision 0002 wrote a row for every
-datum, skipped ones with ``reused_from``; the migration gave each successful one an interval of
-its own, so they list as they did.)
-
-``jobs.blocked_on`` names the upstream job that made a job ``unrunnable``; the jobs a job still
-waits for are rows of ``job_waits``.
-"""
+"""Pipelines, jobs, the inputs jobs wait for, and global commits."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -31,154 +9,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from ..store.schema import Chain
-
-md = sa.MetaData()
-CHAIN = Chain(
-    "pipeline", "jupyter_pipes.pipeline.migrations", "pipes_pipeline_version", "pipelines"
+from .tables import (
+    PENDING,
+    TERMINAL,
+    bump,
+    datums,
+    dumps,
+    global_commits,
+    job_waits,
+    jobs,
+    loads,
+    pipeline_inputs,
+    pipelines,
 )
-"""The pipeline layer's migration chain (``Metadata.ensure_schema`` runs it)."""
-
-pipelines = sa.Table(
-    "pipelines",
-    md,
-    sa.Column("name", sa.String(63), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("spec", sa.Text, nullable=False),
-    sa.Column("spec_commit", sa.String(32), nullable=False),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("salt", sa.String(64), nullable=False),
-    sa.Column("output_branch", sa.String(63), nullable=False, default="master"),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
-pipeline_inputs = sa.Table(
-    "pipeline_inputs",
-    md,
-    sa.Column("pipeline", sa.String(63), primary_key=True),
-    sa.Column("repo", sa.String(63), primary_key=True),
-    sa.Column("branch", sa.String(63), primary_key=True),
-    sa.Index("ix_pipeline_inputs_repo", "repo", "branch"),
-)
-jobs = sa.Table(
-    "jobs",
-    md,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("pipeline", sa.String(63), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("spec_commit", sa.String(32), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("started_at", sa.Float, nullable=True),
-    sa.Column("finished_at", sa.Float, nullable=True),
-    sa.Column("inputs", sa.Text, nullable=True),
-    sa.Column("output_commit", sa.String(32), nullable=True),
-    sa.Column("blocked_on", sa.String(32), nullable=True),
-    sa.Column("global_id", sa.String(32), nullable=True),
-    sa.Column("reprocess", sa.Boolean, nullable=False, default=False),
-    sa.Column("lease_owner", sa.String(64), nullable=True),
-    sa.Column("lease_expires", sa.Float, nullable=True),
-    sa.Column("total", sa.Integer, nullable=False, default=0),
-    sa.Column("processed", sa.Integer, nullable=False, default=0),
-    sa.Column("skipped", sa.Integer, nullable=False, default=0),
-    sa.Column("failed", sa.Integer, nullable=False, default=0),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("success_seq", sa.Integer, nullable=True),
-    sa.Column("base_seq", sa.Integer, nullable=True),
-    sa.Column("datum_key", sa.String(64), nullable=True),
-    sa.Index("ix_jobs_pipeline", "pipeline", "created_at"),
-    sa.Index("ix_jobs_state", "state"),
-    sa.Index("ix_jobs_global", "global_id"),
-    sa.Index("ix_jobs_output", "output_commit"),
-    sa.Index("ix_jobs_success", "pipeline", "success_seq"),
-)
-job_waits = sa.Table(
-    "job_waits",
-    md,
-    sa.Column("job", sa.String(32), primary_key=True),
-    sa.Column("input", sa.String(130), primary_key=True),
-    sa.Column("upstream", sa.String(32), nullable=False),
-    sa.Index("ix_job_waits_upstream", "upstream"),
-)
-"""An input of a job pinned to "the output commit of job ``upstream``": filled in (and the
-row deleted) when that job succeeds."""
-datums = sa.Table(
-    "datums",
-    md,
-    sa.Column("job", sa.String(32), primary_key=True),
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("pipeline", sa.String(63), nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("inputs", sa.Text, nullable=False),
-    sa.Column("outputs", sa.Text, nullable=True),
-    sa.Column("notebook", sa.Text, nullable=True),
-    sa.Column("log", sa.Text, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("tries", sa.Integer, nullable=False, default=0),
-    sa.Column("duration", sa.Float, nullable=False, default=0.0),
-    sa.Column("reused_from", sa.String(32), nullable=True),
-    sa.Column("live_from", sa.Integer, nullable=True),
-    sa.Column("live_to", sa.Integer, nullable=True),
-    sa.Index("ix_datums_pipeline_id", "pipeline", "id"),
-    sa.Index("ix_datums_live", "pipeline", "live_to", "live_from"),
-)
-global_commits = sa.Table(
-    "global_commits",
-    md,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("repo", sa.String(63), nullable=True),
-    sa.Column("branch", sa.String(63), nullable=True),
-    sa.Column("commit", sa.String(32), nullable=True),
-    sa.Column("cause", sa.String(16), nullable=False),
-    sa.Index("ix_global_commits_branch", "repo", "branch", "created_at"),
-)
-"""Every global commit that created jobs: the change it started from (a head move to
-``repo@branch`` = ``commit``, or a pipeline created, updated or run)."""
-changes = sa.Table(
-    "pipes_changes",
-    md,
-    sa.Column("key", sa.String(16), primary_key=True),
-    sa.Column("value", sa.BigInteger, nullable=False),
-)
-"""One counter, bumped by every write that the live-event poller reports (head moves,
-pipelines, jobs): an idle poller reads one row."""
-
-TERMINAL = ("success", "failure", "killed", "unrunnable")
-PENDING = ("created", "running")
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON for a Text column."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
-def loads(text: str | None) -> Any:
-    """Inverse of :func:`dumps` (``None`` stays ``None``)."""
-    return None if text is None else json.loads(text)
-
-
-# -- the change counter -------------------------------------------------------------------------
-
-
-def bump(conn: Connection) -> None:
-    """Count a change (once per transaction: the poller only needs to see that one happened)."""
-    tx = conn.get_transaction()
-    if tx is not None and conn.info.get("pipes_bumped") is tx:
-        return
-    conn.info["pipes_bumped"] = tx
-    res = conn.execute(
-        sa.update(changes).where(changes.c.key == "all").values(value=changes.c.value + 1)
-    )
-    if res.rowcount == 0:
-        conn.execute(sa.insert(changes).values(key="all", value=1))
-
-
-def change_count(conn: Connection) -> int:
-    return conn.execute(sa.select(changes.c.value).where(changes.c.key == "all")).scalar() or 0
-
 
 # -- pipelines ----------------------------------------------------------------------------------
 
@@ -387,6 +230,7 @@ def drop_waits(conn: Connection, upstream: str) -> None:
 def claim_job(conn: Connection, owner: str, lease_s: float) -> Row[Any] | None:
     """Take the oldest runnable job (created with nothing to wait for, or running with an
     expired lease) whose pipeline has no older job pending; returns it with the lease set."""
+    settle_waits(conn)
     now = time.time()
     older = jobs.alias("older")
     runnable = (
@@ -530,136 +374,35 @@ def newest_global_commit(conn: Connection, repo: str, branch: str) -> Row[Any] |
     ).first()
 
 
-# -- datums -------------------------------------------------------------------------------------
-
-_BLANK = {
-    "outputs": None,
-    "notebook": None,
-    "log": None,
-    "error": None,
-    "tries": 0,
-    "duration": 0.0,
-    "reused_from": None,
-    "live_from": None,
-    "live_to": None,
-}
-
-
-def insert_datums(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert datum rows (missing columns are NULL/default: executemany needs equal keys)."""
-    for i in range(0, len(rows), 1000):
-        conn.execute(sa.insert(datums), [{**_BLANK, **r} for r in rows[i : i + 1000]])
-
-
-def retire_datums(conn: Connection, pipeline: str, ids: Iterable[str], seq: int) -> None:
-    """End the current rows of these datums at success number ``seq`` (``ids=None``: all)."""
-    ids = list(ids)
-    for i in range(0, len(ids), 500):
-        conn.execute(
-            sa.update(datums)
-            .where(
-                datums.c.pipeline == pipeline,
-                datums.c.live_to.is_(None),
-                datums.c.live_from.is_not(None),
-                datums.c.id.in_(ids[i : i + 500]),
-            )
-            .values(live_to=seq)
+def cascade_unrunnable(conn: Connection, job_id: str, reason: str) -> None:
+    """Make every job waiting on ``job_id`` (transitively) ``unrunnable``, naming it."""
+    for waiting in waiting_on(conn, job_id):
+        row = get_job(conn, waiting)
+        if row is None or row.state in TERMINAL:
+            continue
+        update_job(
+            conn,
+            waiting,
+            state="unrunnable",
+            finished_at=time.time(),
+            reason=reason,
+            blocked_on=job_id,
         )
+        cascade_unrunnable(conn, waiting, f"upstream job {waiting} ({row.pipeline}) was unrunnable")
+    drop_waits(conn, job_id)
 
 
-def retire_all_datums(conn: Connection, pipeline: str, seq: int) -> None:
-    conn.execute(
-        sa.update(datums)
-        .where(
-            datums.c.pipeline == pipeline,
-            datums.c.live_to.is_(None),
-            datums.c.live_from.is_not(None),
-        )
-        .values(live_to=seq)
-    )
-
-
-def _live_at(pipeline: str, seq: int) -> Any:
-    return sa.and_(
-        datums.c.pipeline == pipeline,
-        datums.c.live_from <= seq,
-        sa.or_(datums.c.live_to.is_(None), datums.c.live_to > seq),
-    )
-
-
-def current_datums(
-    conn: Connection, pipeline: str, ids: Iterable[str] | None = None
-) -> dict[str, Row[Any]]:
-    """The current (reusable) row of each datum, of the given ids or all."""
-    base = sa.select(datums).where(
-        datums.c.pipeline == pipeline,
-        datums.c.live_to.is_(None),
-        datums.c.live_from.is_not(None),
-    )
-    if ids is None:
-        return {r.id: r for r in conn.execute(base)}
-    out: dict[str, Row[Any]] = {}
-    id_list = list(ids)
-    for i in range(0, len(id_list), 500):
-        for r in conn.execute(base.where(datums.c.id.in_(id_list[i : i + 500]))):
-            out[r.id] = r
-    return out
-
-
-def _job_listing(job: Row[Any]) -> Any:
-    """A query of every datum row of a job (see the module docstring), or None."""
-    if job.success_seq is not None:
-        return sa.select(datums).where(_live_at(job.pipeline, job.success_seq))
-    own = sa.select(datums).where(datums.c.job == job.id, datums.c.state != "removed")
-    if job.base_seq is None:
-        return own
-    replaced = sa.select(datums.c.id).where(datums.c.job == job.id)
-    inherited = sa.select(datums).where(
-        _live_at(job.pipeline, job.base_seq), datums.c.id.not_in(replaced)
-    )
-    return sa.union_all(own, inherited)
-
-
-def job_datums(
-    conn: Connection, job: Row[Any], limit: int | None = None, offset: int = 0
-) -> Sequence[Row[Any]]:
-    """Every datum of a job (those it reused included), by id."""
-    q = _job_listing(job).subquery()
-    stmt = sa.select(q).order_by(q.c.id).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return conn.execute(stmt).all()
-
-
-def get_datum(conn: Connection, job: Row[Any], datum_id: str) -> Row[Any] | None:
-    q = _job_listing(job).subquery()
-    return conn.execute(
-        sa.select(q).where(q.c.id.startswith(datum_id, autoescape=True)).order_by(q.c.id).limit(1)
-    ).first()
-
-
-def next_success_seq(conn: Connection, pipeline: str) -> int:
-    top = conn.execute(
-        sa.select(sa.func.max(jobs.c.success_seq)).where(jobs.c.pipeline == pipeline)
-    ).scalar()
-    return (top or 0) + 1
-
-
-def datum_owner(conn: Connection, pipeline: str, path: str, exclude: Iterable[str]) -> str | None:
-    """Which current datum wrote output ``path`` (a slow scan: only to name a clash)."""
-    skip = set(exclude)
-    for r in conn.execute(
-        sa.select(datums.c.id, datums.c.outputs).where(
-            datums.c.pipeline == pipeline,
-            datums.c.live_to.is_(None),
-            datums.c.live_from.is_not(None),
-        )
-    ):
-        if r.id not in skip and any(p == path for p, _ in loads(r.outputs) or []):
-            return str(r.id)
-    return None
-
-
-def all_datum_refs(conn: Connection) -> Sequence[Row[Any]]:
-    """Executed-notebook and log refs of every datum (gc keeps them)."""
-    return conn.execute(sa.select(datums.c.notebook, datums.c.log)).all()
+def settle_waits(conn: Connection) -> None:
+    """Settle waits on jobs that are already done: fill in a success's output commit, make the
+    waiting jobs of a failure unrunnable. (A job created while its upstream finished, in two
+    concurrent transactions on PostgreSQL, may wait on a job that will release nothing.)"""
+    done = conn.execute(
+        sa.select(jobs.c.id, jobs.c.pipeline, jobs.c.state, jobs.c.output_commit)
+        .where(jobs.c.id.in_(sa.select(job_waits.c.upstream).distinct()))
+        .where(jobs.c.state.in_(TERMINAL))
+    ).all()
+    for job_id, pipeline, job_state, output in done:
+        if job_state == "success" and output:
+            release(conn, job_id, output)
+        else:
+            cascade_unrunnable(conn, job_id, f"upstream job {job_id} ({pipeline}) {job_state}")
