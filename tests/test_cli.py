@@ -160,7 +160,7 @@ def test_every_command_has_help_with_an_example() -> None:
         " create pipeline", " update pipeline", " list pipeline", " inspect pipeline",
         " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
-        " upgrade",
+        " upgrade", " serve", " list service", " inspect service",
     }
     assert set(commands) == expected
     for name, cmd in commands.items():

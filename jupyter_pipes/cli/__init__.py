@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (register commands)
     jobs,
     pipelines,
     repos,
+    serve,
     transfer,
 )
 from .base import PROG, cli

@@ -83,7 +83,7 @@ def cli(ctx: click.Context, store: str | None, db: str | None) -> None:
     """Versioned data repos, with pachctl's grammar: jupyter pipes VERB NOUN ...
 
     \b
-    Nouns: repo, branch, commit, file, pipeline, job, datum.
+    Nouns: repo, branch, commit, file, pipeline, job, datum, service.
     Refs: repo (= repo@master), repo@branch,
     repo@<commit id or unique prefix>, repo@branch^2 / repo@branch~2 (ancestors).
     File refs add a path: repo@branch:/dir/file.csv
@@ -151,9 +151,11 @@ def _verb(name: str, help_text: str) -> click.Group:
 
 
 create = _verb("create", "Create a repo, a branch or a pipeline.")
-list_ = _verb("list", "List repos, branches, commits, files, pipelines, jobs or datums.")
+list_ = _verb(
+    "list", "List repos, branches, commits, files, pipelines, jobs, datums or services."
+)
 inspect = _verb(
-    "inspect", "Show one repo, branch, commit, file, pipeline, job or datum in detail."
+    "inspect", "Show one repo, branch, commit, file, pipeline, job, datum or service in detail."
 )
 delete = _verb("delete", "Delete a repo, branch, commit, file or pipeline.")
 put = _verb("put", "Upload files into a new commit.")

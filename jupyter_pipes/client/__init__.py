@@ -20,9 +20,10 @@ from .data import DataMixin
 from .history import HistoryMixin
 from .jobs import JobsMixin
 from .pipelines import PipelinesMixin
+from .serving import ServingMixin
 
 
-class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin):
+class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin):
     """A handle on one store.
 
     Parameters

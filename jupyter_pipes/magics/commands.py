@@ -138,4 +138,49 @@ def history(branch: str, number: int, wait: bool) -> None:
     display(_widgets().HistoryWidget(_nb().client, branch, limit=number, wait=wait))
 
 
+_ENDPOINTS: dict[str, Any] = {}
+"""Endpoints this kernel serves (``%pipe serve``), by service name."""
+
+
+@notebook.command("serve")
+@click.argument("ref", metavar="REPO@BRANCH", required=False)
+@click.option("-n", "--notebook", "definition", metavar="FILE",
+              help="The serving notebook (.ipynb or .py) defining load(model_dir) and "
+              "predict(request). Default: the serve: notebook of the pipeline REPO.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default: any free one).")
+@click.option("--name", default=None, help="The service's name (default: the repo's).")
+@click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
+@click.option("--stop", is_flag=True, help="Stop this kernel's endpoints (of REF, or all).")
+def serve(ref: str | None, definition: str | None, port: int | None, name: str | None,
+          token: str | None, stop: bool) -> None:
+    """Serve a model from a branch, from this kernel in the background, following its head
+    (a retrain or revert swaps the model atomically). Returns the endpoint (.url, .commit,
+    .stop()); 'jupyter pipes list service' and the sidebar show it.
+
+    \b
+    Examples:
+      ep = %pipe serve model@master --notebook serve.ipynb
+      %pipe serve model                  # the serve: section of pipeline model
+      %pipe serve --stop
+    """
+    if stop:
+        names = [n for n, e in _ENDPOINTS.items() if ref is None or e.ref.startswith(ref)]
+        for n in names:
+            _ENDPOINTS.pop(n).stop()
+            click.echo(f"stopped service {n}")
+        return
+    if ref is None:
+        raise CliError("give the branch to serve (REPO@BRANCH), or --stop")
+    nb = _nb()
+    key = name or ref.partition("@")[0]
+    if key in _ENDPOINTS:  # serving it again: replace this kernel's earlier endpoint
+        _ENDPOINTS.pop(key).stop()
+    ep = nb.client.serve(ref, definition, name=name, port=port, token=token)
+    _ENDPOINTS[ep.name] = ep
+    state = f"commit {ep.commit[:8]}" if ep.commit else ep.unready_reason()
+    click.echo(f"serving {ep.ref} as service {ep.name} at {ep.url}/predict ({state})")
+    nb.result = ep
+
+
 VERBS = tuple(notebook.commands)

@@ -38,7 +38,7 @@ from ..store.datum_io import CommitTrees
 from ..store.records import utc
 from ..store.refs import Ref
 from ..store.store import Store
-from ..store.txn import HeadMove, Txn, new_global_id
+from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
 from . import state
 from .queries import QueriesMixin
 from .records import JobInfo, PipelineInfo
@@ -49,6 +49,8 @@ SPEC_BRANCH = "spec"
 SPEC_FILE = "/spec.json"
 NOTEBOOK_FILE = "/notebook.ipynb"
 _CACHE = 256
+SERVE_FILE = "/serve"
+"""The serving notebook of a ``serve:`` spec (with its suffix: ``.ipynb`` or ``.py``)."""
 
 
 class Pipelines(QueriesMixin):
@@ -114,6 +116,7 @@ class Pipelines(QueriesMixin):
         if base_dir is None and isinstance(source, str | os.PathLike) and _is_file(source):
             base_dir = Path(source).parent
         notebook = self._read_notebook(spec, Path(base_dir or Path.cwd()))
+        serve_code = self._read_serve_code(spec, Path(base_dir or Path.cwd()))
         stage = stage_key(spec, notebook)
         with txnmod.read(self.store) as t:
             existing = state.get_pipeline(t.connection, name)
@@ -170,6 +173,11 @@ class Pipelines(QueriesMixin):
                 oc.put_file(NOTEBOOK_FILE, notebook)
             else:
                 oc.delete_file(NOTEBOOK_FILE)
+            for suffix in (".ipynb", ".py"):  # the serving notebook of ``serve:`` (#16)
+                if serve_code is not None and spec.serve and spec.serve.notebook.endswith(suffix):
+                    oc.put_file(SERVE_FILE + suffix, serve_code)
+                else:
+                    oc.delete_file(SERVE_FILE + suffix)
         return self.inspect_pipeline(name)
 
     def _check(
@@ -227,6 +235,35 @@ class Pipelines(QueriesMixin):
                 f"transform.notebook: notebook {str(path)!r} not found",
                 field="transform.notebook",
                 path=str(path),
+            ) from None
+
+    @staticmethod
+    def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
+        if spec.serve is None:
+            return None
+        path = Path(spec.serve.notebook)
+        path = path if path.is_absolute() else base / path
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InvalidArgument(  # the path as given: no server path in the message
+                f"serve.notebook: {spec.serve.notebook!r} not found", field="serve.notebook",
+                path=spec.serve.notebook,
+            ) from None  # fmt: skip
+
+    @staticmethod
+    def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
+        if spec.serve is None:
+            return None
+        path = Path(spec.serve.notebook)
+        path = path if path.is_absolute() else base / path
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InvalidArgument(  # the path as given: no server path in the message
+                f"serve.notebook: {spec.serve.notebook!r} not found",
+                field="serve.notebook",
+                path=spec.serve.notebook,
             ) from None
 
     def delete_pipeline(self, name: str, *, keep_repo: bool = False, force: bool = False) -> None:
@@ -356,7 +393,7 @@ class Pipelines(QueriesMixin):
         transaction that moved ``move``'s head."""
         conn = txn.connection
         state.bump(conn)
-        if move.cause == "commit" and move.new is not None:
+        if move.cause in NEW_COMMIT and move.new is not None:
             job = state.job_for_output(conn, move.new)
             if job is not None:
                 state.release(conn, job.id, move.new)

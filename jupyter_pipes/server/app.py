@@ -43,6 +43,8 @@ class PipesApp(ExtensionApp):
     bus: EventBus
     poller: Poller | None = None
     controller: ControllerThread | None = None
+    supervisor: Any = None
+    """The serving supervisor (:class:`~jupyter_pipes.pipeline.serving.Supervisor`), if on."""
     _pool: ThreadPoolExecutor | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _stopped = False
@@ -93,6 +95,11 @@ class PipesApp(ExtensionApp):
         10.0,
         help="Seconds server shutdown waits for a running job to finish; a job still running "
         "then is run again by the next controller, once its lease expires.",
+    ).tag(config=True)
+    run_services = Bool(
+        True,
+        help="Keep the endpoints that pipeline specs declare (serve:) running, one child "
+        "process each (see docs/serving.md).",
     ).tag(config=True)
     api_threads = Int(4, help="Threads that run blocking store calls for the REST handlers.").tag(
         config=True
@@ -146,6 +153,10 @@ class PipesApp(ExtensionApp):
                 log=self.log,
             )
             self.controller.start()
+        if self.run_services:
+            from ..pipeline.serving.supervisor import Supervisor
+
+            self.supervisor = Supervisor(self.client.store, log=self.log).start()
 
     async def stop_extension(self) -> None:
         """Stop the poller and the controller, end the event streams, close the Client."""
@@ -155,6 +166,8 @@ class PipesApp(ExtensionApp):
         if self.poller is not None:
             await self.poller.stop()
         self.bus.close()
+        if self.supervisor is not None:  # endpoints shut down gracefully
+            await asyncio.get_running_loop().run_in_executor(None, self.supervisor.stop)
         still_running = False
         if self.controller is not None:
             self.controller.stop()

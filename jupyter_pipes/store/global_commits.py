@@ -7,6 +7,7 @@ This module reads a global commit's commits and deletes or squashes them all at 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -92,15 +93,22 @@ def drop_global_commit(
         infos = store.meta.commit_infos(conn, rows)
         if check is not None:
             check(Txn(store.meta, conn), full, infos)
+        moves: dict[str, list[Any]] = {}
         for r in rows:
             if squash:
                 store.meta.reparent_children(conn, r.id, r.parent)
             else:
-                for b in store.meta.branches_at(conn, r.id):
-                    if store.meta.move_branch(conn, b.repo, b.name, r.id, r.parent):
-                        store.head_moved(
-                            conn, b.repo, b.name, r.id, r.parent, "global-delete", full
-                        )
+                moves[r.id] = [
+                    store.head_moved(conn, b.repo, b.name, r.id, r.parent, "global-delete", full)
+                    for b in store.meta.branches_at(conn, r.id)
+                    if store.meta.move_branch(conn, b.repo, b.name, r.id, r.parent)
+                ]
         for r in rows:
             store.meta.delete_commit(conn, r.id)
-        return infos
+        now = time.time()
+    for r in rows:  # the object journal, as squash_commit and delete_commit write it
+        if squash:
+            store.journal.append("squash", now, commit=r.id, parent=r.parent)
+        else:
+            store.journal.moves("commit-delete", moves[r.id], commit=r.id)
+    return infos

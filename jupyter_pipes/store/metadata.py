@@ -17,7 +17,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +25,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.pool import StaticPool
 
+from ..errors import Conflict, PipesError, StorageError
 from . import schema
+from .leases import LeaseKeeper
+from .metadata_leases import LeaseQueries
 from .objects import BlobRef
 from .records import CommitInfo, CommitRef, SchemaStatus, utc
 
@@ -100,6 +103,39 @@ info = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+leases = sa.Table(
+    "leases",
+    md,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("holder", sa.String(255), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+)
+pins = sa.Table(
+    "pins",
+    md,
+    sa.Column("lease", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("item", sa.String(64), primary_key=True),
+    sa.Column("tree", sa.Text, nullable=True),
+    sa.Index("ix_pins_item", "kind", "item"),
+)
+head_moves = sa.Table(
+    "head_moves",
+    md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("repo", sa.String(63), nullable=False),
+    sa.Column("branch", sa.String(63), nullable=False),
+    sa.Column("old", sa.String(32), nullable=True),
+    sa.Column("new", sa.String(32), nullable=True),
+    sa.Column("cause", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("global_id", sa.String(32), nullable=True),
+    sa.Index("ix_head_moves_branch", "repo", "branch", "time"),
+)
 
 _BATCH = 500
 
@@ -134,15 +170,25 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class Metadata:
+class Metadata(LeaseQueries):
     """Queries and updates of the metadata tables.
 
     Opening brings the store's schema to this package's revision (see :mod:`.schema`).
     """
 
-    def __init__(self, url: str) -> None:
+    leases = leases
+    pins = pins
+    packs = packs
+    chunks = chunks
+    commits = commits
+    head_moves = head_moves
+
+    def __init__(self, url: str, *, on_fresh: Callable[[], None] | None = None) -> None:
         self.url = url
+        self._on_fresh = on_fresh
         self.engine = make_engine(url)
+        self.keeper = LeaseKeeper(self)
+        """Renews this process's leases (open commits, gc)."""
         self.schema: list[SchemaStatus] = []
         """What opening found and did, per migration chain."""
         self._backup: str | None = None
@@ -154,7 +200,8 @@ class Metadata:
 
     def ensure_schema(self, chain: schema.Chain) -> SchemaStatus:
         """Bring one migration chain to its head (the pipeline layer calls this for its own)."""
-        status = schema.ensure(self.engine, chain, backup=self._backup_sqlite)
+        on_fresh = self._on_fresh if chain is CHAIN else None
+        status = schema.ensure(self.engine, chain, backup=self._backup_sqlite, on_fresh=on_fresh)
         self.schema.append(status)
         return status
 
@@ -184,22 +231,48 @@ class Metadata:
         return self._backup
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop renewing leases and release the database connections."""
+        self.keeper.close()
         self.engine.dispose()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        with self.engine.connect() as conn:
-            conn.execution_options(pipes_write=True)
-            with conn.begin():
-                yield conn
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite). Database failures surface as
+        :class:`StorageError` (or :class:`Conflict` for a constraint clash)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(pipes_write=True)
+                with conn.begin():
+                    yield conn
+        except sa.exc.DBAPIError as exc:
+            raise database_error(exc) from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            raise database_error(exc) from exc
+
+    def integrity_problems(self) -> list[str]:
+        """The database's own check: SQLite ``PRAGMA integrity_check``; PostgreSQL has no
+        equivalent built in, so every store table is read in full (page checks on read, and
+        data checksums if the cluster has them). Empty when healthy."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                if conn.dialect.name == "sqlite":
+                    rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+                    return [] if rows == ["ok"] else rows
+                if conn.dialect.name == "postgresql":
+                    for opt in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
+                        conn.exec_driver_sql(f"SET LOCAL {opt} = off")
+                for table in md.sorted_tables:
+                    conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                return []
+        except sa.exc.DBAPIError as exc:
+            return [_message(exc)]
 
     # -- repos and branches --------------------------------------------------------------------
 
@@ -547,6 +620,40 @@ class Metadata:
                 ],
             )
 
+    # -- whole tables (the journal's snapshot, rebuilding) ---------------------------------------
+
+    @staticmethod
+    def all_rows(conn: Connection, table: str) -> Sequence[Row[Any]]:
+        """Every row of one store table."""
+        return conn.execute(sa.select(md.tables[table])).all()
+
+    @staticmethod
+    def load_rows(conn: Connection, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert rows (keys that are not columns of the table are dropped); how many."""
+        t = md.tables[table]
+        names = set(t.c.keys())
+        if "id" in names and isinstance(t.c.id.type, sa.Integer):
+            names.discard("id")  # autoincrement keys are given anew
+        batch = [{k: v for k, v in r.items() if k in names} for r in rows]
+        for i in range(0, len(batch), _BATCH):
+            conn.execute(sa.insert(t), batch[i : i + _BATCH])
+        return len(batch)
+
+    def get_info(self, key: str) -> str | None:
+        """A value of the ``pipes_info`` table (store-wide facts)."""
+        with self.read() as conn:
+            return conn.execute(sa.select(info.c.value).where(info.c.key == key)).scalar()
+
+    def set_info(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            conn.execute(sa.delete(info).where(info.c.key == key))
+            conn.execute(sa.insert(info).values(key=key, value=value))
+
+    def is_empty(self) -> bool:
+        """True when the store has no repo at all."""
+        with self.read() as conn:
+            return conn.execute(sa.select(repos.c.name).limit(1)).first() is None
+
     # -- fsck and gc ---------------------------------------------------------------------------
 
     @staticmethod
@@ -593,6 +700,24 @@ class Metadata:
         n = conn.execute(sa.delete(chunks).where(chunks.c.pack == pack)).rowcount or 0
         conn.execute(sa.delete(packs).where(packs.c.id == pack))
         return n
+
+
+def _message(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def database_error(exc: sa.exc.DBAPIError) -> PipesError:
+    """The project's error for a failure of the metadata database."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return Conflict(
+            f"the metadata changed concurrently ({_message(exc)}); try again", retry=True
+        )
+    if schema.damaged(exc):
+        return StorageError(
+            f"the metadata database is damaged ({_message(exc)}); {schema.REBUILD_HINT}",
+            damaged=True,
+        )
+    return StorageError(f"the metadata database failed: {_message(exc)}")
 
 
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:

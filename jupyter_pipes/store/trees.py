@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import blake3
 
-from ..errors import Conflict, InvalidArgument, NotFound
+from ..errors import Conflict, CorruptObject, InvalidArgument, NotFound
 from .names import join_path, split_path
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 
@@ -123,10 +123,19 @@ class Root:
         """Inverse of :meth:`to_json` (``None`` is the empty tree)."""
         if not text:
             return EMPTY_ROOT
-        d = json.loads(text)
-        return cls(
-            d["hash"], d["size"], d["count"], BlobRef.from_list(d["ref"]) if d["ref"] else None
-        )
+        try:
+            d = json.loads(text)
+            root = cls(
+                str(d["hash"]),
+                int(d["size"]),
+                int(d["count"]),
+                BlobRef.from_list(d["ref"]) if d["ref"] else None,
+            )
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise CorruptObject(
+                "the commit's root record is damaged (not a root tree reference)"
+            ) from exc
+        return root
 
     def as_entry(self) -> Entry:
         """This root as a directory entry named ``''``."""

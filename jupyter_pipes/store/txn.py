@@ -28,10 +28,14 @@ if TYPE_CHECKING:
     from .records import CommitInfo
     from .store import Store
 
-MoveCause = Literal["commit", "branch", "delete", "global-delete"]
-"""Why a head moved: a new commit finished on it (user, revert or a job's output), a branch was
+MoveCause = Literal["commit", "pipeline", "revert", "branch", "delete", "global-delete"]
+"""Why a head moved (as the branch timeline records it): a new commit finished on it — a user's
+(``commit``), a job's output (``pipeline``, origin ``auto``) or a ``revert`` —, a branch was
 created or pointed elsewhere, ``delete_commit`` moved it back to the parent, or a whole global
 commit was deleted (its downstream heads move back with it, so nothing needs re-running)."""
+
+NEW_COMMIT: tuple[str, ...] = ("commit", "pipeline", "revert")
+"""The causes of a move onto a newly finished commit."""
 
 
 def new_global_id() -> str:

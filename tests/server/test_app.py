@@ -35,6 +35,7 @@ SAMPLE = {
     "job": "abcd",
     "datum": "abcd",
     "commit": "abcd",
+    "service": "model",
 }
 
 

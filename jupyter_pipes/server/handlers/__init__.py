@@ -33,6 +33,13 @@ from .repos import (
     ReposHandler,
     RevertHandler,
 )
+from .serving import (
+    ServiceEventsHandler,
+    ServiceHandler,
+    ServiceLogHandler,
+    ServicePredictHandler,
+    ServicesHandler,
+)
 
 API = "/pipes/api"
 _SEGMENT = r"[^/]+"
@@ -50,6 +57,7 @@ PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
 JOB = f"{API}/jobs/{_p('job')}"
 DATUM = f"{JOB}/datums/{_p('datum')}"
 GLOBAL = f"{API}/global-commits/{_p('commit')}"
+SERVICE = f"{API}/services/{_p('service')}"
 
 ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/settings", SettingsHandler),
@@ -80,6 +88,11 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (GLOBAL, GlobalCommitHandler),
     (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
     (f"{BRANCH}/downstream", DownstreamHandler),
+    (f"{API}/services", ServicesHandler),
+    (SERVICE, ServiceHandler),
+    (f"{SERVICE}/log", ServiceLogHandler),
+    (f"{SERVICE}/events", ServiceEventsHandler),
+    (f"{SERVICE}/predict", ServicePredictHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 

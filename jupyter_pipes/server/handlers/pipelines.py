@@ -33,6 +33,13 @@ class SpecBodyMixin(PipesHandler):
                 self.serverapp.root_dir,
                 allow_hidden=self.serverapp.contents_manager.allow_hidden,
             )
+        if spec.serve is not None:  # the serving notebook (#16) is read from the same root
+            resolve_notebook(
+                spec.serve.notebook,
+                self.serverapp.root_dir,
+                allow_hidden=self.serverapp.contents_manager.allow_hidden,
+                field="serve.notebook",
+            )
         return body, spec
 
 

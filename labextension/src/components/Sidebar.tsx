@@ -1,12 +1,13 @@
 /**
- * The sidebar: a header (connection, refresh, DAG, new repo) and four sections: repos, the
- * selected branch's history, the DAG, and the selected pipeline's jobs.
+ * The sidebar: a header (connection, refresh, DAG, new repo) and five sections: repos, the
+ * selected branch's history, the DAG, the selected pipeline's jobs, and the endpoints.
  */
 import { addIcon, launchIcon, refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { CommandIDs } from '../commandIds';
 import { DagView } from './DagView';
+import { Endpoints } from './Endpoints';
 import { Empty, ErrorMessage, IconButton } from './bits';
 import { run, usePipes, useSignals } from './context';
 import { History } from './History';
@@ -99,6 +100,9 @@ export function Sidebar(): JSX.Element {
       </Section>
       <Section id="jobs" title="Jobs" detail={model.jobs.pipeline}>
         <Jobs />
+      </Section>
+      <Section id="endpoints" title="Endpoints">
+        <Endpoints />
       </Section>
     </>
   );

@@ -10,8 +10,8 @@
 * ``pipelines.output_branch`` (read from the spec), ``global_commits`` (filled from the old
   jobs' root commits), ``pipes_changes``; old output commits get their job's global id.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

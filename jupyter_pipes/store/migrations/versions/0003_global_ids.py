@@ -4,8 +4,8 @@ A commit made before global commits existed is its own global commit (``global_i
 pipeline chain's migration 0002 then gives old output commits the id of the commit that
 triggered their job.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
