@@ -142,21 +142,6 @@ class OpenCommit:
             self.global_id,
         )
 
-    def _create_repo(self, conn: sa.Connection) -> None:
-        """The repo of a ``new_repo`` commit, in the transaction that finishes the commit."""
-        meta = self._meta
-        if meta.get_repo(conn, self.repo) is not None:
-            raise AlreadyExists(f"repo {self.repo!r} already exists", repo=self.repo)
-        now = time.time()
-        try:
-            meta.insert_repo(conn, self.repo, self.new_repo or "", now)
-        except sa.exc.IntegrityError:  # created concurrently (PostgreSQL): roll it all back
-            raise AlreadyExists(f"repo {self.repo!r} already exists", repo=self.repo) from None
-        for name in dict.fromkeys(["master", self.branch]):
-            if meta.get_branch(conn, self.repo, name) is None:
-                meta.insert_branch(conn, self.repo, name, None, now)
-        self._insert_open(conn)
-
     # -- staging -------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
@@ -226,6 +211,7 @@ class OpenCommit:
         self._check_open()
         meta, trees = self._meta, self._parts.trees
         move = None
+        txn: Txn | None = None
         try:
             self.writer.flush()
             for attempt in range(_MAX_REBASES):
@@ -237,8 +223,10 @@ class OpenCommit:
                 self.writer.flush()
                 try:
                     with meta.write() as conn:
+                        txn = Txn(meta, conn)
                         if self.new_repo is not None:
-                            self._create_repo(conn)
+                            txn.create_repo(self.repo, self.new_repo, must_be_new=True)
+                            self._insert_open(conn)
                         self._confirm(conn)
                         if b is None and meta.get_branch(conn, self.repo, self.branch) is None:
                             meta.insert_branch(conn, self.repo, self.branch, None, time.time())
@@ -247,7 +235,7 @@ class OpenCommit:
                         self._record(conn, head, root)
                         meta.end_lease(conn, self.id)
                         if self.on_finish is not None:
-                            self.on_finish(Txn(meta, conn), self.id)
+                            self.on_finish(txn, self.id)
                         move = self._parts.head_moved(
                             conn,
                             self.repo,
@@ -275,6 +263,10 @@ class OpenCommit:
             assert row is not None
             info = meta.commit_infos(conn, [row])[0]
             prov = meta.provenance_of(conn, [self.id]).get(self.id, [])
+        for name, description, created in txn.created_repos if txn is not None else ():
+            self._parts.journal.append(
+                "repo", created, name=name, description=description, created_at=created
+            )
         self._parts.journal.commit(row, prov, move)
         return info
 

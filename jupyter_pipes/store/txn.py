@@ -15,12 +15,16 @@ records a failed job's datum results and their blobs in one).
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from ..errors import AlreadyExists
 
 if TYPE_CHECKING:
     from .datum_io import WrittenBlobs
@@ -82,6 +86,9 @@ class Txn:
     def __init__(self, meta: Metadata, conn: Connection) -> None:
         self._meta = meta
         self._conn = conn
+        self.created_repos: list[tuple[str, str, float]] = []
+        """(name, description, time) of the repos made in this transaction: whoever commits it
+        writes them to the object journal afterwards."""
 
     @property
     def connection(self) -> Connection:
@@ -93,12 +100,20 @@ class Txn:
         """Whether repo ``name`` exists."""
         return self._meta.get_repo(self._conn, name) is not None
 
-    def create_repo(self, name: str, description: str) -> None:
-        """Create an empty repo (with ``master``) in this transaction, unless it exists."""
-        if self._meta.get_repo(self._conn, name) is None:
-            import time
-
-            self._meta.insert_repo(self._conn, name, description, time.time())
+    def create_repo(self, name: str, description: str, *, must_be_new: bool = False) -> None:
+        """Create an empty repo (with ``master``) in this transaction, unless it exists
+        (``must_be_new``: then ``AlreadyExists``, also when another transaction creates it at
+        the same time)."""
+        if self._meta.get_repo(self._conn, name) is not None:
+            if must_be_new:
+                raise AlreadyExists(f"repo {name!r} already exists", repo=name)
+            return
+        now = time.time()
+        try:
+            self._meta.insert_repo(self._conn, name, description, now)
+        except sa.exc.IntegrityError:  # created concurrently (PostgreSQL): roll it all back
+            raise AlreadyExists(f"repo {name!r} already exists", repo=name) from None
+        self.created_repos.append((name, description, now))
 
     def branch_head(self, repo: str, branch: str) -> str | None:
         """The head commit of ``repo@branch`` (``None``: no commit yet, or no such branch)."""

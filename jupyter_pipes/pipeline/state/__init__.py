@@ -13,7 +13,7 @@ successful job that replaced or removed it (``NULL`` while it is current). The d
 successful job ``s`` are the rows with ``live_from <= s < live_to``; rows of a job that did not
 succeed have no ``live_from`` and never count for reuse. A failed job's listing is its own rows
 plus the datums current at its base (``base_seq``), less those its own rows (``removed``
-tombstones included) replace. (Jobs from before schema revision 0002 wrote a row for every
+tombstones included) replace. (Jobs from before schema revision 0003 wrote a row for every
 datum, skipped ones with ``reused_from``; the migration gave each successful one an interval of
 its own, so they list as they did.)
 

@@ -8,7 +8,8 @@
   datum, so each successful job's rows get an interval of their own (``[seq, seq + 1)``; the
   newest success's rows stay current), and every job lists exactly what it listed before.
 * ``pipelines.output_branch`` (read from the spec), ``global_commits`` (filled from the old
-  jobs' root commits), ``pipes_changes``; old output commits get their job's global id.
+  jobs' root commits), ``pipes_changes``. Old output commits keep their own id as global id
+  (the store's object journal has them so; a rebuild from it must give the same records).
 
 Revision ID: 0003
 Revises: 0002
@@ -169,13 +170,6 @@ def _global_commits(conn: sa.Connection) -> None:
             ),
             {"g": gid, "t": started or time.time(), "r": repo, "b": branch},
         )
-    conn.execute(
-        sa.text(
-            "UPDATE commits SET global_id = (SELECT j.global_id FROM jobs j "
-            "WHERE j.output_commit = commits.id) WHERE EXISTS (SELECT 1 FROM jobs j "
-            "WHERE j.output_commit = commits.id AND j.global_id IS NOT NULL)"
-        )
-    )
 
 
 def downgrade() -> None:

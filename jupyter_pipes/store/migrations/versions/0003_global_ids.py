@@ -1,8 +1,6 @@
 """Global commits: ``commits.global_id`` (Pachyderm's commit sets), indexed.
 
-A commit made before global commits existed is its own global commit (``global_id = id``); the
-pipeline chain's migration 0002 then gives old output commits the id of the commit that
-triggered their job.
+A commit made before global commits existed is its own global commit (``global_id = id``).
 
 Revision ID: 0003
 Revises: 0002
