@@ -266,12 +266,10 @@ class CommitTrees:
         return root
 
     def exists(self, commit: str) -> bool:
-        """Whether a finished commit with this id exists."""
-        try:
-            self.root(commit)
-        except LookupError:
-            return False
-        return True
+        """Whether a commit with this id exists now (asked of the database: a cached root may
+        belong to a commit deleted since)."""
+        with self._store.meta.read() as conn:
+            return self._store.meta.get_commit(conn, commit) is not None
 
     def lookup(self, commit: str | None, path: str) -> Match | None:
         """The match at ``path`` (a file, or a directory given with or without its ``/``)."""
