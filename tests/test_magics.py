@@ -240,7 +240,9 @@ def test_history_widget_revert_button_moves_the_branch(pipes: Client) -> None:
     assert list(widget.buttons) == [c.id for c in pipes.list_commit("model@master")]
     head = pipes.inspect_commit("model@master").id
     assert widget.buttons[head].disabled and not widget.buttons[first.id].disabled
-    widget.buttons[first.id].click()
+    widget.buttons[first.id].click()  # asks first, as the sidebar does
+    assert pipes.inspect_commit("model@master").id == head
+    widget.confirm.children[1].children[0].click()  # "Revert model@master"
     now = pipes.inspect_commit("model@master")
     assert now.origin == "revert" and now.restores == first.id and now.parent == head
     assert pipes.get_file("model@master", "/m.txt") == b"v1"

@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (register commands)
     datums,
     files,
     jobs,
+    lineage,
     pipelines,
     repos,
     serve,

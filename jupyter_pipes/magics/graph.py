@@ -21,6 +21,10 @@ STATE_COLOURS = {
     "killed": "#e0e0e0",
     "unrunnable": "#ffe0b2",
     None: "#ffffff",
+    # the sidebar's names of the same states (the widgets draw with those)
+    "queued": "#fff9c4",
+    "starting": "#bbdefb",
+    "idle": "#ffffff",
 }
 """Fill of a pipeline node by its newest job's state (``None``: no job yet)."""
 REPO_COLOUR = "#eef3fb"

@@ -125,6 +125,7 @@ class Controller:
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(row.id, stop), daemon=True)
         beat.start()
+        writing = self.store.write_lease("job")  # gc keeps the workers' packs until the commit
         try:
             self._execute(row)
         except LeaseLost:
@@ -137,6 +138,7 @@ class Controller:
                 row, {"ename": type(exc).__name__, "evalue": str(exc)}, f"controller error: {exc}"
             )
         finally:
+            writing.release()
             stop.set()
             beat.join()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cluster import ClusterHandler
 from .commits import (
     CommitHandler,
     CommitsHandler,
@@ -13,7 +14,12 @@ from .commits import (
     SquashGlobalCommitHandler,
 )
 from .events import EventsHandler
-from .files import RawFileHandler, UploadHandler
+from .files import (
+    RawFileHandler,
+    UploadHandler,
+    WorkspaceCommitHandler,
+    WorkspaceCopyHandler,
+)
 from .jobs import (
     DatumHandler,
     DatumLogHandler,
@@ -23,6 +29,7 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
+from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import DownstreamHandler, PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
@@ -88,11 +95,18 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (GLOBAL, GlobalCommitHandler),
     (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
     (f"{BRANCH}/downstream", DownstreamHandler),
+    (f"{COMMIT}/lineage", LineageHandler),
+    (f"{API}/explain", ExplainHandler),
+    (f"{BRANCH}/log", BranchLogHandler),
+    (f"{BRANCH}/at", HeadAtHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),
     (f"{SERVICE}/events", ServiceEventsHandler),
     (f"{SERVICE}/predict", ServicePredictHandler),
+    (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
+    (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
+    (f"{API}/cluster", ClusterHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 
