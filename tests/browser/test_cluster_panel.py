@@ -82,6 +82,12 @@ def test_cluster_panel_shows_the_worker_and_a_running_job(
         link = body.locator("a.jp-Pipes-clusterDashboard")
         assert link.get_attribute("href").startswith("http://127.0.0.1:")
         assert link.get_attribute("target") == "_blank"
+        with page.context.expect_page() as opened:
+            link.click()
+        dashboard = opened.value
+        dashboard.wait_for_load_state()
+        assert dashboard.url.startswith("http://127.0.0.1:") and "Dask" in dashboard.title()
+        dashboard.close()
     else:
         assert "Dashboard: Dask's dashboard needs bokeh" in body.inner_text()
 
