@@ -44,6 +44,9 @@ class Client(
         ``$JUPYTER_PIPES_DASK_SCHEDULER``, else a local cluster started on first use.
     n_workers:
         Workers of that local cluster (default: the number of CPUs, at most 4).
+    user:
+        Who makes this client's changes, as the branch timeline records them (default: the OS
+        user; a server passes the Jupyter user).
     **storage_options:
         Passed to fsspec (e.g. ``endpoint_url`` for S3).
     """

@@ -110,6 +110,7 @@ class Controller:
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(row.id, stop), daemon=True)
         beat.start()
+        writing = self.store.write_lease("job")  # gc keeps the workers' packs until the commit
         try:
             self._execute(row)
         except JobFailed as f:
@@ -123,6 +124,7 @@ class Controller:
                 [],
             )
         finally:
+            writing.release()
             stop.set()
             beat.join()
 

@@ -200,7 +200,11 @@ class OpenCommit:
                 with meta.read() as conn:
                     b = meta.get_branch(conn, self.repo, self.branch)
                     head = b.head if b else None
-                    base = Root.from_json(meta.get_commit(conn, head).root) if head else EMPTY_ROOT
+                    base = (
+                        Root.from_json(meta.get_commit(conn, head).root, head)
+                        if head
+                        else EMPTY_ROOT
+                    )
                 root = self._root_override or trees.apply(base, self.patch, self.writer)
                 self.writer.flush()
                 try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -185,6 +186,13 @@ class Metadata(LeaseQueries):
         self.url = url
         self._on_fresh = on_fresh
         self.engine = make_engine(url)
+        # An in-memory SQLite database is one connection (StaticPool) shared by every thread:
+        # transactions of two threads (a writer and the lease heartbeat) must not interleave.
+        self._serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock()
+            if url in ("sqlite://", "sqlite:///:memory:")
+            else contextlib.nullcontext()
+        )
         self.keeper = LeaseKeeper(self)
         """Renews this process's leases (open commits, gc)."""
         self.schema: list[SchemaStatus] = []
@@ -238,7 +246,7 @@ class Metadata(LeaseQueries):
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite). Database failures surface as
         :class:`StorageError` (or :class:`Conflict` for a constraint clash)."""
         try:
-            with self.engine.connect() as conn:
+            with self._serial, self.engine.connect() as conn:
                 conn.execution_options(pipes_write=True)
                 with conn.begin():
                     yield conn
@@ -249,7 +257,7 @@ class Metadata(LeaseQueries):
     def read(self) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot)."""
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with self._serial, self.engine.connect() as conn, conn.begin():
                 yield conn
         except sa.exc.DBAPIError as exc:
             raise database_error(exc) from exc
@@ -259,7 +267,7 @@ class Metadata(LeaseQueries):
         equivalent built in, so every store table is read in full (page checks on read, and
         data checksums if the cluster has them). Empty when healthy."""
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with self._serial, self.engine.connect() as conn, conn.begin():
                 if conn.dialect.name == "sqlite":
                     rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
                     return [] if rows == ["ok"] else rows
