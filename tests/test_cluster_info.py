@@ -5,6 +5,7 @@ external scheduler whose second worker has ``--resources GPU=1``."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -140,6 +141,11 @@ def test_a_running_job_shows_its_datums_on_the_workers_then_none(
         assert w.kernels == ()  # the plugin answers: no warm kernel yet (a cmd pipeline)
         assert not w.shared_process and w.memory  # process workers (the default)
     assert json.dumps(info.to_dict())  # plain JSON
+    if importlib.util.find_spec("bokeh") is None:  # Dask serves only a "needs bokeh" page
+        assert info.dashboard is None and "needs bokeh" in (info.no_dashboard or "")
+    else:  # the local cluster's dashboard listens on loopback only
+        assert info.dashboard is not None and info.dashboard.loopback
+        assert info.dashboard.url.startswith("http://127.0.0.1:")
     assert "running: 2 workers, 2 threads" in describe(info)
     shown = magic(local)  # %pipe cluster (here: no Jupyter server started this process)
     assert shown["state"] == "running" and shown["jobs"][0]["running"] == 2
@@ -216,5 +222,7 @@ def test_an_external_cluster_shows_its_workers_resources_and_datums(
             assert w.kernels == ()  # jupyter_pipes' plugin runs there too
             assert [(load.job, load.running) for load in w.jobs] == [(job, 1)]
         assert (info.jobs[0].pipeline, info.jobs[0].running, info.jobs[0].queued) == ("copy", 2, 0)
+        assert info.dashboard is not None  # the scheduler's own host and dashboard port
+        assert info.dashboard.url == f"http://127.0.0.1:{info.dashboard.port}/status"
         gate.touch()
         assert done.result().state == "success"

@@ -19,6 +19,7 @@ queued (until the batch ends), a waiting task ``n`` queued.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import urllib.parse
@@ -333,6 +334,8 @@ def _dashboard(info: Mapping[str, Any], executor: Executor) -> Dashboard | None:
     port = (info.get("services") or {}).get("dashboard")
     if not port:
         return None
+    if not executor.scheduler and importlib.util.find_spec("bokeh") is None:
+        return None  # our scheduler serves only Dask's "needs bokeh" page there
     if executor.scheduler:  # external: the scheduler's host, as Dask's own link has it
         host = urllib.parse.urlsplit(str(executor.scheduler)).hostname or "127.0.0.1"
     else:  # a local cluster's dashboard listens on this machine's loopback

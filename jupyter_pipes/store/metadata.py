@@ -203,6 +203,11 @@ class Metadata(LeaseQueries):
         return list(conn.scalars(sa.select(repos.c.name).order_by(repos.c.name)).all())
 
     @staticmethod
+    def all_repos(conn: Connection) -> Sequence[Row[Any]]:
+        """Every repo's row, by name."""
+        return conn.execute(sa.select(repos).order_by(repos.c.name)).all()
+
+    @staticmethod
     def insert_repo(conn: Connection, name: str, description: str, now: float) -> None:
         """A new repo with an empty ``master`` branch."""
         conn.execute(sa.insert(repos).values(name=name, description=description, created_at=now))
@@ -293,6 +298,39 @@ class Metadata(LeaseQueries):
         ).all()
 
     @staticmethod
+    def global_commits(
+        conn: Connection, gid: str, repo: str | None = None, *, prefix: bool = False
+    ) -> Sequence[Row[Any]]:
+        """The commits of a global commit, of one repo or all, oldest first; ``prefix``:
+        ``gid`` may be the start of the id."""
+        col = commits.c.global_id
+        q = sa.select(commits).where(
+            col.startswith(gid, autoescape=True) if prefix and len(gid) < 32 else col == gid
+        )
+        if repo is not None:
+            q = q.where(commits.c.repo == repo)
+        return conn.execute(q.order_by(commits.c.started_at, commits.c.id)).all()
+
+    @staticmethod
+    def commit_sizes(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
+        """The size of each of these commits (one query per 500)."""
+        out: dict[str, int] = {}
+        for batch in _batches(list(ids)):
+            for cid, size in conn.execute(
+                sa.select(commits.c.id, commits.c.size).where(commits.c.id.in_(batch))
+            ):
+                out[cid] = size
+        return out
+
+    @staticmethod
+    def change_marker(conn: Connection) -> tuple[Any, ...]:
+        """A cheap value that changes when repos or branches are created or deleted (head
+        moves are reported to the head hooks)."""
+        r = conn.execute(sa.select(sa.func.count(), sa.func.max(repos.c.created_at))).first()
+        b = conn.execute(sa.select(sa.func.count(), sa.func.max(branches.c.created_at))).first()
+        return (*(r or ()), *(b or ()))
+
+    @staticmethod
     def ancestry(conn: Connection, head: str, limit: int | None, offset: int = 0) -> list[Row[Any]]:
         """Commits from ``head`` following parents (newest first), by a recursive CTE."""
         anc = (
@@ -353,8 +391,10 @@ class Metadata(LeaseQueries):
         message: str,
         restores: str | None,
         now: float,
+        global_id: str | None = None,
     ) -> None:
-        """The row of a commit being written (state ``open``)."""
+        """The row of a commit being written (state ``open``); its global id is its own
+        unless given."""
         conn.execute(
             sa.insert(commits).values(
                 id=cid,
@@ -368,6 +408,7 @@ class Metadata(LeaseQueries):
                 size=0,
                 file_count=0,
                 restores=restores,
+                global_id=global_id or cid,
             )
         )
 
@@ -435,6 +476,7 @@ class Metadata(LeaseQueries):
                     for p in prov.get(r.id, [])
                 ),
                 restores=r.restores,
+                global_id=r.global_id or r.id,
             )
             for r in rows
         ]

@@ -11,7 +11,6 @@ import getpass
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,19 +44,9 @@ from .records import (
 from .refs import Ref
 from .schema import REBUILD_HINT
 from .trees import Root, TreeStore
+from .txn import HeadHook, HeadMove, Txn, new_global_id
 
-
-@dataclass(frozen=True, slots=True)
-class HeadMove:
-    """A branch head that moved: what a head hook is told."""
-
-    repo: str
-    branch: str
-    old: str | None
-    new: str | None
-
-
-HeadHook = Callable[[Connection, HeadMove], None]
+__all__ = ["HeadHook", "HeadMove", "Store"]
 
 ENV_STORE = "JUPYTER_PIPES_STORE"
 ENV_DB = "JUPYTER_PIPES_DB"
@@ -175,15 +164,19 @@ class Store(FileReads):
         old: str | None,
         new: str | None,
         cause: str = "branch",
+        global_id: str | None = None,
     ) -> Row[Any] | None:
         """Record that ``repo@branch`` moved from ``old`` to ``new`` in the branch timeline and
         tell the hooks (in ``conn``'s transaction; a hook that raises rolls the move back); the
-        timeline row (``None`` if nothing moved)."""
+        timeline row (``None`` if nothing moved). A move that is not a new commit starts a
+        global commit of its own (a fresh ``global_id``)."""
         if old == new:
             return None
-        move = self.meta.record_move(conn, repo, branch, old, new, cause, self.actor)
+        gid = global_id or new_global_id()
+        move = self.meta.record_move(conn, repo, branch, old, new, cause, self.actor, gid)
+        txn = Txn(self.meta, conn)
         for hook in self.head_hooks:
-            hook(conn, HeadMove(repo, branch, old, new))
+            hook(txn, HeadMove(repo, branch, old, new, cause, gid))  # type: ignore[arg-type]
         return move
 
     def close(self) -> None:
@@ -247,9 +240,31 @@ class Store(FileReads):
             return self._repo_info(conn, name)
 
     def list_repo(self) -> list[RepoInfo]:
-        """Every repo, by name."""
+        """Every repo, by name (a few queries however many repos: the DAG lists them all)."""
         with self.meta.read() as conn:
-            return [self._repo_info(conn, n) for n in self.meta.repo_names(conn)]
+            rows = {r.name: r for r in self.meta.all_repos(conn)}
+            by_repo: dict[str, list[Row[Any]]] = {}
+            for b in self.meta.list_branches(conn):
+                by_repo.setdefault(b.repo, []).append(b)
+            heads: dict[str, str | None] = {}
+            for name in rows:
+                head = next((b.head for b in by_repo.get(name, []) if b.name == "master"), None)
+                if head is None:  # no master head: the newest commit, as _repo_info does
+                    newest = self.meta.repo_commits(conn, name, limit=1)
+                    head = newest[0].id if newest else None
+                heads[name] = head
+            sizes = self.meta.commit_sizes(conn, [h for h in heads.values() if h])
+            return [
+                RepoInfo(
+                    name=name,
+                    description=r.description,
+                    created=utc(r.created_at),  # type: ignore[arg-type]
+                    branches=tuple(b.name for b in by_repo.get(name, [])),
+                    size_bytes=sizes.get(heads[name] or "", 0),
+                    last_commit=heads[name],
+                )
+                for name, r in rows.items()
+            ]
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
         """Delete a repo, its branches and commits (objects go at the next ``gc``).
@@ -313,6 +328,8 @@ class Store(FileReads):
             row = self.meta.get_commit(conn, b.head)
         elif set(ref.base) <= _HEX and len(ref.base) >= 4:
             found = self.meta.find_commits(conn, ref.repo, ref.base, limit=6)
+            if not found:  # repo@<global id>: the repo's commit of that global commit
+                found = self.meta.global_commits(conn, ref.base, ref.repo, prefix=True)[:6]
             found = [r for r in found if r.state == "finished"] or found
             if not found:
                 raise NotFound(

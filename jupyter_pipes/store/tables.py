@@ -46,7 +46,9 @@ commits = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False, default=0),
     sa.Column("file_count", sa.BigInteger, nullable=False, default=0),
     sa.Column("restores", sa.String(32), nullable=True),
+    sa.Column("global_id", sa.String(32), nullable=True),
     sa.Index("ix_commits_repo_finished", "repo", "finished_at"),
+    sa.Index("ix_commits_global", "global_id"),
     sa.Index("ix_commits_parent", "parent"),
 )
 provenance = sa.Table(

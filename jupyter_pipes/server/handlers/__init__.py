@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .cluster import ClusterHandler
-from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
+from .commits import (
+    CommitHandler,
+    CommitsHandler,
+    DiffHandler,
+    FilesHandler,
+    GlobalCommitHandler,
+    SquashGlobalCommitHandler,
+)
 from .events import EventsHandler
 from .files import (
     RawFileHandler,
@@ -24,7 +31,7 @@ from .jobs import (
 )
 from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
-from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
+from .pipelines import DownstreamHandler, PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
     BranchesHandler,
     BranchHandler,
@@ -56,6 +63,7 @@ COMMIT = f"{REPO}/commits/{_p('ref')}"
 PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
 JOB = f"{API}/jobs/{_p('job')}"
 DATUM = f"{JOB}/datums/{_p('datum')}"
+GLOBAL = f"{API}/global-commits/{_p('commit')}"
 SERVICE = f"{API}/services/{_p('service')}"
 
 ROUTES: list[tuple[str, type[Any]]] = [
@@ -84,6 +92,9 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (GLOBAL, GlobalCommitHandler),
+    (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
+    (f"{BRANCH}/downstream", DownstreamHandler),
     (f"{COMMIT}/lineage", LineageHandler),
     (f"{API}/explain", ExplainHandler),
     (f"{BRANCH}/log", BranchLogHandler),
