@@ -2,9 +2,8 @@
 
 __version__ = "0.1.0"
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .client import Client
 from .errors import (
     AlreadyExists,
     Conflict,
@@ -14,6 +13,18 @@ from .errors import (
     PipesError,
     StorageError,
 )
+
+if TYPE_CHECKING:
+    from .client import Client
+
+
+def __getattr__(name: str) -> Any:
+    """``jupyter_pipes.Client``, imported on first use (the CLI's ``--version`` never needs it)."""
+    if name == "Client":
+        from .client import Client
+
+        return Client
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

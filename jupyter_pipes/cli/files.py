@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ..store.records import FileInfo
 from . import render
 from .base import (
     client,
@@ -19,6 +20,9 @@ from .base import (
     split_file_ref,
 )
 from .jobs import wait_after_commit, wait_option
+
+if TYPE_CHECKING:
+    from ..store.records import FileInfo
 
 DIFF_MARKS = {"added": "+", "removed": "-", "modified": "~"}
 

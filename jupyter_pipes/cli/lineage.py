@@ -4,13 +4,16 @@ lineage on the command line (the rendering is shared with the ``%pipe lineage`` 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from ..pipeline.explain import Explanation
-from ..pipeline.lineage import Lineage, LineageCommit, LineageFile, LineageStep
 from . import render
 from .base import client, diff, json_option, list_
+
+if TYPE_CHECKING:
+    from ..pipeline.explain import Explanation
+    from ..pipeline.lineage import Lineage, LineageCommit, LineageFile, LineageStep
 
 
 def _short(text: str | None) -> str:

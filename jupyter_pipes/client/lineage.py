@@ -6,15 +6,18 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgument, NotFound
-from ..pipeline.explain import Explanation, explain
-from ..pipeline.lineage import Lineage, file_lineage
 from ..pipeline.serving.records import to_epoch
 from ..store.names import check_branch_name
 from ..store.records import CommitInfo, HeadMoveInfo, _Record
 from ..store.refs import parse_ref
 from ._base import ClientBase
+
+if TYPE_CHECKING:  # imported on use (the pipeline layer is loaded lazily)
+    from ..pipeline.explain import Explanation
+    from ..pipeline.lineage import Lineage
 
 When = datetime | float | str
 """A moment: a datetime (naive: local time), epoch seconds, or ISO 8601 text (``10:00``: today)."""
@@ -50,6 +53,8 @@ class LineageMixin(ClientBase):
         >>> [s.pipeline for s in lin.upstream_steps()]  # doctest: +SKIP
         ['predict', 'model']
         """
+        from ..pipeline.lineage import file_lineage
+
         return file_lineage(self._store, self._pipelines, ref, path, cells=cells)
 
     def explain(self, old: str, new: str) -> Explanation:
@@ -62,6 +67,8 @@ class LineageMixin(ClientBase):
         notebook code cells and spec fields, upstream inputs (models) read at other commits, and
         input data files added, removed or changed; ``Explanation.unchanged`` sums up the rest.
         """
+        from ..pipeline.explain import explain
+
         return explain(self._store, self._pipelines, old, new)
 
     # -- the branch timeline ------------------------------------------------------------------

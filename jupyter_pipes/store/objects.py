@@ -156,6 +156,23 @@ class PackWriter:
             self._known.update(self._lookup(unknown))
         return [self._add(h, b) for h, b in items]
 
+    def reuse(self, hashes: Iterable[str]) -> dict[str, BlobRef]:
+        """Refs of blobs already stored (by this writer, or in the index: pinned like any
+        dedup hit) among ``hashes``; a hash not found is left out (the caller stores it)."""
+        out: dict[str, BlobRef] = {}
+        unknown = []
+        for h in hashes:
+            ref = self._pending.get(h) or self._known.get(h)
+            if ref is None:
+                unknown.append(h)
+            else:
+                out[h] = ref
+        if unknown:
+            found = self._lookup(unknown)
+            self._known.update(found)
+            out.update(found)
+        return out
+
     def add(self, data: bytes | memoryview) -> BlobRef:
         """Store one blob (deduplicated) and return its ref."""
         return self.add_many([data])[0]
