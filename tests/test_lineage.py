@@ -302,3 +302,21 @@ def test_timeline_errors(demo: tuple[Client, Demo]) -> None:
         client.head_at("model", "10:00")
     with pytest.raises(NotFound):
         client.branch_log("nope@master")
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def test_metrics_are_listed_per_model_commit(demo: tuple[Client, Demo]) -> None:
+    client, d = demo
+    found = {m.commit: m for m in client.list_metrics("model@master")}
+    v1, v2, revert = (found[c] for c in d.model)
+    assert (v1.values["rows"], v2.values["rows"]) == (72.0, 120.0)
+    assert {"cv_accuracy", "train_accuracy", "C"} <= set(v1.values)
+    assert "files" not in v1.values  # lists are not metrics
+    assert v1.indexed and v2.indexed  # written when the output commit was made
+    assert (revert.values, revert.source, revert.origin) == (v1.values, v1.commit, "revert")
+    one = client.inspect_metrics(f"model@{d.model[1]}")
+    assert one.values == v2.values
+    with pytest.raises(NotFound, match="not a pipeline"):
+        client.list_metrics("training@master")

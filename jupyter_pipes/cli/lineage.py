@@ -1,5 +1,6 @@
-"""``inspect file --lineage``, ``diff lineage``, ``list branch-log`` and ``inspect branch --at``:
-lineage on the command line (the rendering is shared with the ``%pipe lineage`` magic)."""
+"""``inspect file --lineage``, ``diff lineage``, ``list|inspect metrics``, ``list branch-log`` and
+``inspect branch --at``: lineage on the command line (the rendering is shared with the ``%pipe
+lineage`` magic)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import click
 
 from ..pipeline.explain import Explanation
 from ..pipeline.lineage import Lineage, LineageCommit, LineageFile, LineageStep
+from ..pipeline.metrics import MetricsInfo
 from . import render
-from .base import client, diff, json_option, list_
+from .base import client, diff, inspect, json_option, list_
 
 
 def _short(text: str | None) -> str:
@@ -161,6 +163,79 @@ def diff_lineage(old: str, new: str, as_json: bool) -> None:
         render.echo_json(ex)
         return
     click.echo("\n".join(explain_lines(ex)))
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+
+def _metric_rows(found: list[MetricsInfo]) -> tuple[list[str], list[list[object]]]:
+    names = list(dict.fromkeys(n for m in found for n in m.values))
+    headers = ["COMMIT", "FINISHED", "ORIGIN", *(n.upper() for n in names)]
+    rows: list[list[object]] = []
+    for m in found:
+        origin = m.origin + (f" ({_short(m.source)})" if m.source and m.source != m.commit else "")
+        rows.append(
+            [_short(m.commit), render.ago(m.time), origin, *(_num(m.values.get(n)) for n in names)]
+        )
+    return headers, rows
+
+
+def _num(v: float | None) -> str | None:
+    if v is None:
+        return None
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+
+
+@list_.command("metrics")
+@click.argument("branch", metavar="REPO@BRANCH")
+@click.option(
+    "-n",
+    "--number",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Show at most N commits.",
+)
+@json_option
+def list_metrics(branch: str, number: int, as_json: bool) -> None:
+    """List the metrics of each commit of a pipeline's output branch, newest first.
+
+    The pipeline declares its metric files in its spec (metrics: [/metrics.json]); every
+    number in them is indexed when the output commit is made. A revert commit shows the
+    metrics of the commit it restores (its id in ORIGIN).
+
+    \b
+    Examples:
+      jupyter pipes list metrics model@master
+      jupyter pipes list metrics model@master -n 5 --json
+    """
+    found = client().list_metrics(branch, limit=number)
+    if as_json:
+        render.echo_json(found)
+        return
+    headers, rows = _metric_rows(found)
+    click.echo(render.table(headers, rows))
+
+
+@inspect.command("metrics")
+@click.argument("ref", metavar="REPO@REF")
+@json_option
+def inspect_metrics(ref: str, as_json: bool) -> None:
+    """Show the metrics of one output commit.
+
+    \b
+    Example:
+      jupyter pipes inspect metrics model@master^1
+    """
+    m = client().inspect_metrics(ref)
+    if as_json:
+        render.echo_json(m)
+        return
+    pairs: list[tuple[str, object]] = [("Commit", f"{m.repo}@{m.commit}"), ("Origin", m.origin)]
+    if m.source and m.source != m.commit:
+        pairs.append(("Restores", m.source))
+    pairs += [(k, _num(v)) for k, v in m.values.items()]
+    click.echo(render.key_values(pairs))
 
 
 # -- the branch timeline ----------------------------------------------------------------------

@@ -21,7 +21,14 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
-from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
+from .lineage import (
+    BranchLogHandler,
+    BranchMetricsHandler,
+    CommitMetricsHandler,
+    ExplainHandler,
+    HeadAtHandler,
+    LineageHandler,
+)
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
@@ -87,6 +94,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/explain", ExplainHandler),
     (f"{BRANCH}/log", BranchLogHandler),
     (f"{BRANCH}/at", HeadAtHandler),
+    (f"{COMMIT}/metrics", CommitMetricsHandler),
+    (f"{BRANCH}/metrics", BranchMetricsHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),
