@@ -206,3 +206,59 @@ def test_gc_refuses_on_a_store_that_fails_fsck(c: Client) -> None:
         c.gc(grace_seconds=0, force=True)
     assert c.get_file("e@master", "/b")  # nothing was deleted
     assert not c.fsck().ok
+
+
+def test_packs_written_under_a_write_lease_survive_gc_until_it_ends(c: Client) -> None:
+    """What a pipeline worker does: upload outputs with no commit open yet (its job's controller
+    holds the lease); the commit that uses them comes later."""
+    from jupyter_pipes.store.objects import PackWriter
+
+    c.create_repo("d")
+    c.put_file("d@master", "/keep", os.urandom(300_000))
+    lease = c.store.write_lease("job")
+    writer = PackWriter(c.store.backend, lambda hashes: {})
+    writer.add(os.urandom(100_000))
+    writer.close()
+    (pack,) = writer.new_packs
+    c.gc(grace_seconds=0)
+    assert (packs_dir(c) / pack).exists()
+    lease.release()
+    c.gc(grace_seconds=0)
+    assert not (packs_dir(c) / pack).exists()  # nothing used it: garbage now
+
+
+def test_heartbeats_do_not_interleave_with_commits_on_an_in_memory_database() -> None:
+    """A memory:// store's SQLite is one connection shared by every thread: the lease heartbeat
+    running during commits once made them fail or lose writes (seen under fuzzing)."""
+    import threading
+    import uuid
+
+    c = Client(f"memory://beat-{uuid.uuid4().hex}")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def beat() -> None:
+        while not stop.is_set():
+            try:
+                c.store.meta.keeper.renew_now()
+            except BaseException as exc:  # collected: the assertion below reports it
+                errors.append(exc)
+
+    try:
+        c.create_repo("d")
+        oc = c.store.start_commit("d", "master")  # a lease for the heartbeat to renew
+        t = threading.Thread(target=beat)
+        t.start()
+        try:
+            for i in range(40):
+                c.put_file("d@master", f"/{i}", str(i).encode())
+        finally:
+            stop.set()
+            t.join()
+        oc.abort()
+        assert errors == []
+        assert [c.get_file("d@master", f"/{i}") for i in range(40)] == [
+            str(i).encode() for i in range(40)
+        ]
+    finally:
+        c.close()

@@ -132,11 +132,13 @@ def message_option(f: F) -> F:
 def split_file_ref(text: str) -> tuple[str, str | None]:
     """``repo@ref:/path`` as ``("repo@ref", "/path")``; the path is ``None`` when absent.
 
-    Repo, branch and commit names never contain ``:``, so the first ``:`` separates the path
-    (which may itself contain ``:``). Validation is the library's job.
+    Repo, branch and commit names never contain ``:``, so the first ``:`` after the ref's
+    ``@{time}`` (if any) separates the path (which may itself contain ``:``). Validation is the
+    library's job.
     """
-    ref, sep, path = text.partition(":")
-    return ref, (path if sep and path else None)
+    from ..store.refs import split_file_ref as split
+
+    return split(text)
 
 
 def commit_ref(ref: str, commit_id: str | None) -> str:

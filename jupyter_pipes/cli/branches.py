@@ -26,7 +26,8 @@ def create_branch(branch: str, head: str | None, wait: float | None) -> None:
       jupyter pipes create branch images@master --head images@master^1
     """
     b = client().create_branch(branch, head=head)
-    wait_after_commit(f"{b.repo}@{b.head}" if head and b.head else None, wait)
+    # the branch (not its new head commit): the move is a global commit of its own
+    wait_after_commit(f"{b.repo}@{b.name}" if head and b.head else None, wait)
 
 
 @list_.command("branch")

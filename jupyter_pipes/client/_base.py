@@ -21,9 +21,10 @@ class ClientBase:
         db_url: str | None = None,
         scheduler: str | None = None,
         n_workers: int | None = None,
+        user: str | None = None,
         **storage_options: Any,
     ) -> None:
-        self._store = Store(store, db_url=db_url, **storage_options)
+        self._store = Store(store, db_url=db_url, actor=user, **storage_options)
         self._pipelines = Pipelines(self._store)
         self._store.gc_roots.append(self._pipelines.gc_roots)
         self._scheduler = scheduler

@@ -9,7 +9,13 @@ from typing import Any
 from ..errors import NotFound
 from ..store import maintenance
 from ..store.rebuild import RebuildReport
-from ..store.records import BranchInfo, CommitInfo, FsckReport, GcReport, SchemaStatus
+from ..store.records import (
+    BranchInfo,
+    CommitInfo,
+    FsckReport,
+    GcReport,
+    SchemaStatus,
+)
 from ..store.refs import parse_branch, parse_ref
 from ._base import ClientBase
 

@@ -11,6 +11,7 @@ from ..errors import InvalidArgument, NotFound
 from ..pipeline.explain import Explanation, explain
 from ..pipeline.lineage import Lineage, file_lineage
 from ..pipeline.metrics import MetricsInfo, commit_metrics, list_metrics
+from ..pipeline.metrics_diff import MetricsDiff, diff_metrics
 from ..pipeline.serving.records import to_epoch
 from ..store.names import check_branch_name
 from ..store.records import CommitInfo, HeadMoveInfo, _Record
@@ -77,6 +78,32 @@ class LineageMixin(ClientBase):
     def inspect_metrics(self, ref: str) -> MetricsInfo:
         """The metrics of one output commit (``model@<id>``, ``model@master^1`` ...)."""
         return commit_metrics(self._store, self._pipelines, ref)
+
+    def diff_metrics(self, old: str, new: str, *, why: bool = True) -> MetricsDiff:
+        """ "Why did the metric change": the metrics of two commits of one pipeline's output
+        side by side, and what differs in their lineages.
+
+        Parameters
+        ----------
+        old, new:
+            Two commits of one output repo (``model@<v3>``, ``model@master``).
+        why:
+            Also explain the difference (:meth:`explain` on the two commits: input files,
+            upstream models, parameters, notebook cells and spec fields that differ).
+
+        Returns
+        -------
+        MetricsDiff
+            ``changes`` (each metric that differs: old, new, change, relative change),
+            ``unchanged``, both sides' :class:`MetricsInfo` and the ``explanation``.
+
+        Examples
+        --------
+        >>> d = client.diff_metrics("model@master^1", "model@master")  # doctest: +SKIP
+        >>> [(c.name, c.old, c.new) for c in d.changes]  # doctest: +SKIP
+        [('rows', 72.0, 120.0), ('cv_accuracy', 0.94, 0.96)]
+        """
+        return diff_metrics(self._store, self._pipelines, old, new, why=why)
 
     # -- the branch timeline ------------------------------------------------------------------
 

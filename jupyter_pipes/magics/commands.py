@@ -1,4 +1,5 @@
-"""The notebook-only verbs of ``%pipe``: ``datum``, ``load``, ``dag`` and ``history``.
+"""The notebook-only verbs of ``%pipe``: ``datum``, ``load``, ``dag``, ``history``, ``serve``
+and ``cluster``.
 
 A small click group of its own, so these verbs parse, document (``%pipe datum --help``) and
 report errors (``error: ...``) exactly like the CLI's. Each command calls
@@ -181,6 +182,34 @@ def serve(ref: str | None, definition: str | None, port: int | None, name: str |
     state = f"commit {ep.commit[:8]}" if ep.commit else ep.unready_reason()
     click.echo(f"serving {ep.ref} as service {ep.name} at {ep.url}/predict ({state})")
     nb.result = ep
+
+
+@notebook.command("cluster")
+@click.option("--json", "as_json", is_flag=True, help="Return the data (a dict) instead.")
+@click.option("--here", is_flag=True,
+              help="This kernel's own cluster (where %pipe wait runs jobs), not the server's.")
+def cluster(as_json: bool, here: bool) -> None:
+    """Show the Dask cluster that runs the jobs (the Jupyter server's controller's): its
+    workers with their threads, memory, custom resources (GPU=1) and warm kernels, the
+    datums in flight per job, and the dashboard's address. When no cluster is running, says
+    so and when one starts. Looking never starts a cluster.
+
+    \b
+    Examples:
+      %pipe cluster
+      info = %pipe cluster --json
+    """
+    from IPython.display import display
+
+    from . import cluster as view
+
+    nb = _nb()
+    body, whose = view.look(nb.client, here=here)
+    if as_json:
+        nb.result = body
+    else:
+        display(view.render(body, whose))
+
 
 from . import lineage as _lineage  # noqa: E402, F401  (registers %pipe lineage)
 

@@ -186,6 +186,7 @@ Notebook verbs (%pipe VERB --help for each):
   history REPO@BRANCH     a branch's commits with revert buttons (widget)
   serve REPO@BRANCH       serve a model from a branch, from this kernel (an endpoint)
   lineage REPO@REF:PATH   what made a file, recursively upstream (--json: as a dict)
+  cluster [--json]        the Dask cluster running the jobs: workers, kernels, datums
 
 Store: %pipe --store PATH_OR_URL VERB ... for one line; %pipe --store PATH_OR_URL alone for
 this kernel; else $JUPYTER_PIPES_STORE, else .pipes in the kernel's working directory.

@@ -189,7 +189,7 @@ class DagWidget(w.VBox):
         """Read the repos and pipelines again and redraw."""
         with self._lock:
             try:
-                dag = graph.build(self.client.list_repo(), self.client.list_pipeline())
+                dag = graph.build(self.client.dag())
                 dag = _display(dag)
                 self.picture.value, self.text = graph.to_svg(dag), graph.to_text(dag)
             except PipesError as e:

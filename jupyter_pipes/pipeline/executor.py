@@ -168,6 +168,24 @@ class Executor:
                 self._running.pop(job_id, None)
         return results
 
+    # -- read by pipeline/cluster_info.py (the cluster panel): look, never start ---------------
+
+    @property
+    def running_client(self) -> Any:
+        """The ``distributed.Client`` if the cluster is up, else None (never starts one)."""
+        return self._client
+
+    @property
+    def starting(self) -> bool:
+        """True while the first use starts the cluster (or connects to the scheduler)."""
+        return self._client is None and self._lock.locked()
+
+    def in_flight(self) -> dict[str, list[str]]:
+        """Keys of this executor's datum tasks that have not finished, per job id."""
+        with self._lock:
+            running = {job: list(futures) for job, futures in self._running.items()}
+        return {job: [f.key for f in fs if not f.done()] for job, fs in running.items()}
+
     def cancel_job(self, job_id: str) -> None:
         """Stop every datum of job ``job_id`` on the cluster, from any thread.
 

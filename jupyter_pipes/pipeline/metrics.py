@@ -27,11 +27,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import NotFound
+from ..store.datum_io import read_blob
 from ..store.records import CommitInfo, _Record
 from ..store.refs import parse_ref
 from . import state
 
 if TYPE_CHECKING:
+    from ..store.datum_io import CommitTrees, Token
     from ..store.store import Store
     from .manager import Pipelines
 
@@ -124,6 +126,44 @@ def collect(paths: Sequence[str] | None, read: Callable[[str], bytes | None]) ->
     return rows
 
 
+def output_rows(
+    store: Store,
+    trees: CommitTrees,
+    paths: Sequence[str] | None,
+    puts: dict[str, Token],
+    base: str | None,
+    deleted: Iterable[str] = (),
+) -> list[Row]:
+    """The metric rows of an output commit about to be made: a metric file written by this job
+    is in ``puts`` (path -> token); one kept from the ``base`` output commit (unless
+    ``deleted``) is read from there. Never raises: a metric file that cannot be read indexes
+    nothing (logged), and the job still succeeds."""
+    if not paths:
+        return []
+    gone = set(deleted)
+
+    def read(path: str) -> bytes | None:
+        tok = puts.get(path)
+        if tok is None and base is not None and path not in gone:
+            m = trees.lookup(base, path)
+            tok = m.token if m is not None and not m.path.endswith("/") else None
+        if tok is None:
+            return None
+        size, refs = (tok[0], tok[2]) if len(tok) == 3 else (tok[1], tok[3])
+        if len(tok) != 3 and tok[0]:
+            return None  # a directory
+        if size > MAX_FILE_BYTES:
+            log.warning("metric file %s is larger than %d bytes: not indexed", path, MAX_FILE_BYTES)
+            return None
+        return b"".join(read_blob(store, r) for r in refs)
+
+    try:
+        return collect(paths, read)
+    except Exception:  # metrics are an index: never fail the job for them
+        log.warning("metric files %s could not be read: not indexed", list(paths), exc_info=True)
+        return []
+
+
 def record(conn: Connection, pipeline: str, commit: str, rows: Iterable[Row]) -> None:
     """Index ``rows`` for output commit ``commit`` (inside the transaction that makes it)."""
     values = [
@@ -132,13 +172,6 @@ def record(conn: Connection, pipeline: str, commit: str, rows: Iterable[Row]) ->
     ]
     if values:
         conn.execute(sa.insert(metrics), values)
-
-
-def forget(conn: Connection, commits: Iterable[str]) -> None:
-    """Drop the rows of deleted commits."""
-    ids = list(commits)
-    if ids:
-        conn.execute(sa.delete(metrics).where(metrics.c.commit.in_(ids)))
 
 
 def rows_of(conn: Connection, commits: Sequence[str]) -> dict[str, list[Row]]:
@@ -240,9 +273,9 @@ __all__ = [
     "collect",
     "commit_metrics",
     "flatten_numbers",
-    "forget",
     "list_metrics",
     "metrics",
+    "output_rows",
     "parse",
     "record",
 ]

@@ -17,16 +17,15 @@ from ..errors import NotFound, PipesError
 from ..store.refs import Ref
 from ..store.store import Store
 from . import state
-from .manager import NOTEBOOK_FILE, SPEC_BRANCH, SPEC_FILE, _cmd_fingerprint
+from .manager import NOTEBOOK_FILE, SPEC_BRANCH, SPEC_FILE
 from .spec import parse_spec, spec_to_dict
+from .stage import stage_key
 
 log = logging.getLogger(__name__)
 
 
 def rebuild_pipelines(store: Store) -> list[str]:
     """Re-create the pipelines table from spec commits; the names of the pipelines restored."""
-    from .notebook import fingerprint
-
     restored = []
     for repo in store.list_repo():
         if SPEC_BRANCH not in repo.branches:
@@ -50,10 +49,9 @@ def rebuild_pipelines(store: Store) -> list[str]:
             "version": len(versions),
             "spec": json.dumps(spec_to_dict(spec)),
             "spec_commit": head.id,
-            "fingerprint": fingerprint(notebook)
-            if notebook is not None
-            else _cmd_fingerprint(spec),
+            "fingerprint": stage_key(spec, notebook),
             "salt": spec.salt or "",
+            "output_branch": spec.output_branch,
             "created_at": versions[-1].started.timestamp(),
             "updated_at": (head.finished or head.started).timestamp(),
         }

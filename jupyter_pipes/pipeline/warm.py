@@ -119,6 +119,15 @@ class KernelPool:
             for f in futures:
                 f.result()
 
+    def state(self) -> list[dict[str, Any]]:
+        """Each kernel of the pool (for the cluster panel): its kernel name, whether a datum
+        is using it, its process id and how many datums that process has run."""
+        with self._lock:
+            slots = [(s, True) for s in self._busy] + [(s, False) for s in self._idle]
+        return [
+            {"kernel": s.kernel, "busy": busy, "pid": s.pid, "uses": s.uses} for s, busy in slots
+        ]
+
 
 def _kill_all(live: set[WarmKernel]) -> None:
     for k in list(live):

@@ -248,6 +248,12 @@ class WarmKernel:
             raise RuntimeError(f"warm kernel: {reply.get('error')}")
         return reply  # type: ignore[no-any-return]
 
+    def _tell(self, **data: str) -> None:
+        """Send ``data`` to the kernel's reset helper without waiting for its reply."""
+        self._kc.shell_channel.send(
+            self._kc.session.msg("comm_msg", {"comm_id": self._comm, "data": data})
+        )
+
     def _call(self, code: str, timeout: float) -> None:
         """Run our own code silently (no history, no execution count); RuntimeError if it fails."""
         msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False)
@@ -288,8 +294,9 @@ class WarmKernel:
             if self.killed:
                 raise RuntimeError("the datum's job was cancelled")
             client.km, client.kc = self._km, self._kc
-            left = CALL_TIMEOUT_S if deadline is None else deadline - time.monotonic()
-            self._ask(max(left, 0.001), op="enter", cwd=cwd)
+            # not waited for: the kernel handles it before the first cell's execute_request
+            # (one shell channel, in order), and nbclient drops its reply (another parent)
+            self._tell(op="enter", cwd=cwd)
             self.uses += 1
             client.reset_execution_trackers()
             client.papermill_execute_cells()

@@ -79,6 +79,12 @@ class PipesApp(ExtensionApp):
     poll_interval = Float(0.5, help="Seconds the controller sleeps when no job is runnable.").tag(
         config=True
     )
+    cluster_idle_timeout = Float(
+        120.0,
+        help="Seconds without a runnable job after which the server stops its Dask client (and "
+        "the local cluster it started, warm kernels included), so an idle server uses no CPU; "
+        "the next job starts them again. 0 keeps them running.",
+    ).tag(config=True)
     event_poll_interval = Float(
         0.5, help="Seconds between two looks at the store for changes made by other processes."
     ).tag(config=True)
@@ -143,7 +149,11 @@ class PipesApp(ExtensionApp):
         self.poller.start()
         if self.run_controller:
             self.controller = ControllerThread(
-                self.client, self._job_progress, poll_interval=self.poll_interval, log=self.log
+                self.client,
+                self._job_progress,
+                poll_interval=self.poll_interval,
+                idle_close_s=self.cluster_idle_timeout,
+                log=self.log,
             )
             self.controller.start()
         if self.run_services:

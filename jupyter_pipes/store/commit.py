@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..errors import CommitAbandoned, Conflict, InvalidArgument, NotFound
+from ..errors import AlreadyExists, CommitAbandoned, Conflict, InvalidArgument, NotFound
 from .backend import Backend
 from .journal import Journal
 from .leases import Lease
@@ -41,11 +41,12 @@ from .names import clean_path, join_path
 from .objects import PackWriter
 from .records import CommitInfo, CommitRef, Origin
 from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
+from .txn import Txn
 
 Progress = Callable[[int], None]
-HeadMoved = Callable[[sa.Connection, str, str, "str | None", "str | None", str], "sa.Row | None"]
-"""``(conn, repo, branch, old, new, cause)``: record a head move and tell the hooks; the
-timeline row."""
+HeadMoved = Callable[..., "sa.Row | None"]
+"""``(conn, repo, branch, old, new, cause, global_id=None)``: record a head move and tell the
+hooks; the timeline row."""
 _MAX_REBASES = 1000
 CAUSES: dict[str, str] = {"user": "commit", "auto": "pipeline", "revert": "revert"}
 """The head-move cause of finishing a commit of each origin."""
@@ -82,7 +83,9 @@ class OpenCommit:
         provenance: tuple[CommitRef, ...] = (),
         root: Root | None = None,
         restores: str | None = None,
-        on_finish: Callable[[sa.Connection, str], None] | None = None,
+        on_finish: Callable[[Txn, str], None] | None = None,
+        global_id: str | None = None,
+        new_repo: str | None = None,
     ) -> None:
         self._parts = parts
         self._meta = meta = parts.meta
@@ -94,6 +97,12 @@ class OpenCommit:
         self.restores = restores
         self.on_finish = on_finish
         self.id = uuid.uuid4().hex
+        self.global_id = global_id or self.id
+        """The global commit this one belongs to: its own id, unless it is an output of a
+        change (then the id of that change)."""
+        self.new_repo = new_repo
+        """Description of a repo that this commit creates, atomically with the commit (its
+        row is written then too)."""
         self._root_override = root
         self.patch = Patch()
         self.lease = Lease(meta, self.id)
@@ -101,20 +110,13 @@ class OpenCommit:
         self.done = False
         try:
             with meta.write() as conn:
-                if meta.get_repo(conn, repo) is None:
+                exists = meta.get_repo(conn, repo) is not None
+                if new_repo is not None and exists:
+                    raise AlreadyExists(f"repo {repo!r} already exists", repo=repo)
+                if new_repo is None and not exists:
                     raise NotFound(f"repo {repo!r} not found", repo=repo)
-                b = meta.get_branch(conn, repo, branch)
-                meta.insert_open_commit(
-                    conn,
-                    self.id,
-                    repo,
-                    branch,
-                    b.head if b else None,
-                    origin,
-                    message,
-                    restores,
-                    time.time(),
-                )
+                if new_repo is None:
+                    self._insert_open(conn)
                 self.lease.insert(conn, "commit", (self.writer.current_pack,))
             self.lease.keep()
             if root is not None:
@@ -124,6 +126,21 @@ class OpenCommit:
             if self.lease.kept:
                 self._abort_quietly()
             raise
+
+    def _insert_open(self, conn: sa.Connection) -> None:
+        b = self._meta.get_branch(conn, self.repo, self.branch)
+        self._meta.insert_open_commit(
+            conn,
+            self.id,
+            self.repo,
+            self.branch,
+            b.head if b else None,
+            self.origin,
+            self.message,
+            self.restores,
+            time.time(),
+            self.global_id,
+        )
 
     # -- staging -------------------------------------------------------------------------------
 
@@ -194,17 +211,26 @@ class OpenCommit:
         self._check_open()
         meta, trees = self._meta, self._parts.trees
         move = None
+        txn: Txn | None = None
         try:
             self.writer.flush()
             for attempt in range(_MAX_REBASES):
                 with meta.read() as conn:
                     b = meta.get_branch(conn, self.repo, self.branch)
                     head = b.head if b else None
-                    base = Root.from_json(meta.get_commit(conn, head).root) if head else EMPTY_ROOT
+                    base = (
+                        Root.from_json(meta.get_commit(conn, head).root, head)
+                        if head
+                        else EMPTY_ROOT
+                    )
                 root = self._root_override or trees.apply(base, self.patch, self.writer)
                 self.writer.flush()
                 try:
                     with meta.write() as conn:
+                        txn = Txn(meta, conn)
+                        if self.new_repo is not None:
+                            txn.create_repo(self.repo, self.new_repo, must_be_new=True)
+                            self._insert_open(conn)
                         self._confirm(conn)
                         if b is None and meta.get_branch(conn, self.repo, self.branch) is None:
                             meta.insert_branch(conn, self.repo, self.branch, None, time.time())
@@ -213,9 +239,15 @@ class OpenCommit:
                         self._record(conn, head, root)
                         meta.end_lease(conn, self.id)
                         if self.on_finish is not None:
-                            self.on_finish(conn, self.id)
+                            self.on_finish(txn, self.id)
                         move = self._parts.head_moved(
-                            conn, self.repo, self.branch, head, self.id, CAUSES[self.origin]
+                            conn,
+                            self.repo,
+                            self.branch,
+                            head,
+                            self.id,
+                            CAUSES[self.origin],
+                            global_id=self.global_id,
                         )
                     break
                 except _HeadMoved:
@@ -235,6 +267,10 @@ class OpenCommit:
             assert row is not None
             info = meta.commit_infos(conn, [row])[0]
             prov = meta.provenance_of(conn, [self.id]).get(self.id, [])
+        for name, description, created in txn.created_repos if txn is not None else ():
+            self._parts.journal.append(
+                "repo", created, name=name, description=description, created_at=created
+            )
         self._parts.journal.commit(row, prov, move)
         return info
 

@@ -29,6 +29,9 @@ from .trees import Entry, Root
 TEMP_MIN_AGE = 3600.0
 """Temporary files younger than this are never removed, whatever the grace period: they may be
 uploads in progress."""
+CLOCK_MARGIN = 60.0
+"""Seconds by which an object store's clock (pack times) may differ from a writer's (lease
+times)."""
 MAX_SHARE = 0.5
 """The share of the store's pack bytes gc removes without ``force``."""
 _TOMBSTONE_BATCH = 200
@@ -63,9 +66,9 @@ def _commit_roots(
     out = []
     for cid, root_json in rows:
         try:
-            out.append((f"commit {cid}", Root.from_json(root_json)))
+            out.append((f"commit {cid}", Root.from_json(root_json, cid)))
         except CorruptObject as exc:
-            problems.append(f"commit {cid}: {exc.message}")
+            problems.append(exc.message)
     return out
 
 
@@ -193,6 +196,10 @@ def _gc(store: Store, grace_seconds: float, force: bool, max_share: float) -> Gc
     cutoff = time.time() - grace_seconds
     with meta.write() as conn:
         rows, pinned, pinned_trees, stale = meta.gc_snapshot(conn, cutoff)
+        oldest = meta.oldest_live_lease(conn)
+    # Packs written since the oldest live writer started may be its own (a pipeline worker
+    # uploading outputs under its job's lease pins nothing): keep them too, whatever the grace.
+    pack_cutoff = cutoff if oldest is None else min(cutoff, oldest - CLOCK_MARGIN)
     roots = _commit_roots(rows, problems)
     for tree in pinned_trees:
         try:
@@ -210,7 +217,7 @@ def _gc(store: Store, grace_seconds: float, force: bool, max_share: float) -> Gc
         live.update(r.pack for r in extra())
     if problems:
         raise _refuse(problems)  # never delete on a partial view of what is reachable
-    candidates = [s for p, s in sorted(listing.items()) if p not in live and s.mtime < cutoff]
+    candidates = [s for p, s in sorted(listing.items()) if p not in live and s.mtime < pack_cutoff]
     total = sum(s.size for s in listing.values())
     doomed = sum(s.size for s in candidates)
     if total and doomed > max_share * total and not force:

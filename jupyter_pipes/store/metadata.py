@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -67,7 +68,9 @@ commits = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False, default=0),
     sa.Column("file_count", sa.BigInteger, nullable=False, default=0),
     sa.Column("restores", sa.String(32), nullable=True),
+    sa.Column("global_id", sa.String(32), nullable=True),
     sa.Index("ix_commits_repo_finished", "repo", "finished_at"),
+    sa.Index("ix_commits_global", "global_id"),
     sa.Index("ix_commits_parent", "parent"),
 )
 provenance = sa.Table(
@@ -185,6 +188,13 @@ class Metadata(LeaseQueries):
         self.url = url
         self._on_fresh = on_fresh
         self.engine = make_engine(url)
+        # An in-memory SQLite database is one connection (StaticPool) shared by every thread:
+        # transactions of two threads (a writer and the lease heartbeat) must not interleave.
+        self._serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock()
+            if url in ("sqlite://", "sqlite:///:memory:")
+            else contextlib.nullcontext()
+        )
         self.keeper = LeaseKeeper(self)
         """Renews this process's leases (open commits, gc)."""
         self.schema: list[SchemaStatus] = []
@@ -238,7 +248,7 @@ class Metadata(LeaseQueries):
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite). Database failures surface as
         :class:`StorageError` (or :class:`Conflict` for a constraint clash)."""
         try:
-            with self.engine.connect() as conn:
+            with self._serial, self.engine.connect() as conn:
                 conn.execution_options(pipes_write=True)
                 with conn.begin():
                     yield conn
@@ -249,7 +259,7 @@ class Metadata(LeaseQueries):
     def read(self) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot)."""
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with self._serial, self.engine.connect() as conn, conn.begin():
                 yield conn
         except sa.exc.DBAPIError as exc:
             raise database_error(exc) from exc
@@ -259,7 +269,7 @@ class Metadata(LeaseQueries):
         equivalent built in, so every store table is read in full (page checks on read, and
         data checksums if the cluster has them). Empty when healthy."""
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with self._serial, self.engine.connect() as conn, conn.begin():
                 if conn.dialect.name == "sqlite":
                     rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
                     return [] if rows == ["ok"] else rows
@@ -282,6 +292,11 @@ class Metadata(LeaseQueries):
     def repo_names(conn: Connection) -> list[str]:
         """Every repo's name, sorted."""
         return list(conn.scalars(sa.select(repos.c.name).order_by(repos.c.name)).all())
+
+    @staticmethod
+    def all_repos(conn: Connection) -> Sequence[Row[Any]]:
+        """Every repo's row, by name."""
+        return conn.execute(sa.select(repos).order_by(repos.c.name)).all()
 
     @staticmethod
     def insert_repo(conn: Connection, name: str, description: str, now: float) -> None:
@@ -374,6 +389,39 @@ class Metadata(LeaseQueries):
         ).all()
 
     @staticmethod
+    def global_commits(
+        conn: Connection, gid: str, repo: str | None = None, *, prefix: bool = False
+    ) -> Sequence[Row[Any]]:
+        """The commits of a global commit, of one repo or all, oldest first; ``prefix``:
+        ``gid`` may be the start of the id."""
+        col = commits.c.global_id
+        q = sa.select(commits).where(
+            col.startswith(gid, autoescape=True) if prefix and len(gid) < 32 else col == gid
+        )
+        if repo is not None:
+            q = q.where(commits.c.repo == repo)
+        return conn.execute(q.order_by(commits.c.started_at, commits.c.id)).all()
+
+    @staticmethod
+    def commit_sizes(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
+        """The size of each of these commits (one query per 500)."""
+        out: dict[str, int] = {}
+        for batch in _batches(list(ids)):
+            for cid, size in conn.execute(
+                sa.select(commits.c.id, commits.c.size).where(commits.c.id.in_(batch))
+            ):
+                out[cid] = size
+        return out
+
+    @staticmethod
+    def change_marker(conn: Connection) -> tuple[Any, ...]:
+        """A cheap value that changes when repos or branches are created or deleted (head
+        moves are reported to the head hooks)."""
+        r = conn.execute(sa.select(sa.func.count(), sa.func.max(repos.c.created_at))).first()
+        b = conn.execute(sa.select(sa.func.count(), sa.func.max(branches.c.created_at))).first()
+        return (*(r or ()), *(b or ()))
+
+    @staticmethod
     def ancestry(conn: Connection, head: str, limit: int | None, offset: int = 0) -> list[Row[Any]]:
         """Commits from ``head`` following parents (newest first), by a recursive CTE."""
         anc = (
@@ -434,8 +482,10 @@ class Metadata(LeaseQueries):
         message: str,
         restores: str | None,
         now: float,
+        global_id: str | None = None,
     ) -> None:
-        """The row of a commit being written (state ``open``)."""
+        """The row of a commit being written (state ``open``); its global id is its own
+        unless given."""
         conn.execute(
             sa.insert(commits).values(
                 id=cid,
@@ -449,6 +499,7 @@ class Metadata(LeaseQueries):
                 size=0,
                 file_count=0,
                 restores=restores,
+                global_id=global_id or cid,
             )
         )
 
@@ -516,6 +567,7 @@ class Metadata(LeaseQueries):
                     for p in prov.get(r.id, [])
                 ),
                 restores=r.restores,
+                global_id=r.global_id or r.id,
             )
             for r in rows
         ]

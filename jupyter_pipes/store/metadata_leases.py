@@ -132,6 +132,15 @@ class LeaseQueries:
 
     # -- gc ------------------------------------------------------------------------------------
 
+    def oldest_live_lease(self, conn: Connection) -> float | None:
+        """When the oldest live writer's lease (not gc's) started, if any."""
+        L = self.leases
+        return conn.execute(
+            sa.select(sa.func.min(L.c.started_at)).where(
+                L.c.state == "live", L.c.expires_at >= time.time(), L.c.kind != "gc"
+            )
+        ).scalar()
+
     def gc_snapshot(
         self, conn: Connection, legacy_cutoff: float
     ) -> tuple[Sequence[Row[Any]], set[str], list[str], int]:

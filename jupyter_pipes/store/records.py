@@ -67,6 +67,9 @@ class CommitInfo(_Record):
     provenance: tuple[CommitRef, ...] = ()
     restores: str | None = None
     """For a revert commit: the id of the commit whose tree it restores."""
+    global_id: str | None = None
+    """The global commit this commit belongs to (Pachyderm's commit set): its own id for a
+    commit a user made, the id of the change that caused it for a pipeline's output."""
 
 
 @dataclass(frozen=True, slots=True)

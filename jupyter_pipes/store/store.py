@@ -11,7 +11,6 @@ import getpass
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from . import glob as globmod
 from .backend import Backend
 from .commit import CommitParts, OpenCommit
 from .journal import Journal
+from .leases import Lease
 from .local import export_entry
 from .metadata import Metadata
 from .names import check_branch_name, check_repo_name, clean_path, join_path
@@ -49,19 +49,9 @@ from .records import (
 from .refs import Ref
 from .schema import REBUILD_HINT
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
+from .txn import HeadHook, HeadMove, Txn, new_global_id
 
-
-@dataclass(frozen=True, slots=True)
-class HeadMove:
-    """A branch head that moved: what a head hook is told."""
-
-    repo: str
-    branch: str
-    old: str | None
-    new: str | None
-
-
-HeadHook = Callable[[Connection, HeadMove], None]
+__all__ = ["HeadHook", "HeadMove", "Store"]
 
 ENV_STORE = "JUPYTER_PIPES_STORE"
 ENV_DB = "JUPYTER_PIPES_DB"
@@ -179,15 +169,19 @@ class Store:
         old: str | None,
         new: str | None,
         cause: str = "branch",
+        global_id: str | None = None,
     ) -> Row[Any] | None:
         """Record that ``repo@branch`` moved from ``old`` to ``new`` in the branch timeline and
         tell the hooks (in ``conn``'s transaction; a hook that raises rolls the move back); the
-        timeline row (``None`` if nothing moved)."""
+        timeline row (``None`` if nothing moved). A move that is not a new commit starts a
+        global commit of its own (a fresh ``global_id``)."""
         if old == new:
             return None
-        move = self.meta.record_move(conn, repo, branch, old, new, cause, self.actor)
+        gid = global_id or new_global_id()
+        move = self.meta.record_move(conn, repo, branch, old, new, cause, self.actor, gid)
+        txn = Txn(self.meta, conn)
         for hook in self.head_hooks:
-            hook(conn, HeadMove(repo, branch, old, new))
+            hook(txn, HeadMove(repo, branch, old, new, cause, gid))  # type: ignore[arg-type]
         return move
 
     def close(self) -> None:
@@ -257,9 +251,31 @@ class Store:
             return self._repo_info(conn, name)
 
     def list_repo(self) -> list[RepoInfo]:
-        """Every repo, by name."""
+        """Every repo, by name (a few queries however many repos: the DAG lists them all)."""
         with self.meta.read() as conn:
-            return [self._repo_info(conn, n) for n in self.meta.repo_names(conn)]
+            rows = {r.name: r for r in self.meta.all_repos(conn)}
+            by_repo: dict[str, list[Row[Any]]] = {}
+            for b in self.meta.list_branches(conn):
+                by_repo.setdefault(b.repo, []).append(b)
+            heads: dict[str, str | None] = {}
+            for name in rows:
+                head = next((b.head for b in by_repo.get(name, []) if b.name == "master"), None)
+                if head is None:  # no master head: the newest commit, as _repo_info does
+                    newest = self.meta.repo_commits(conn, name, limit=1)
+                    head = newest[0].id if newest else None
+                heads[name] = head
+            sizes = self.meta.commit_sizes(conn, [h for h in heads.values() if h])
+            return [
+                RepoInfo(
+                    name=name,
+                    description=r.description,
+                    created=utc(r.created_at),  # type: ignore[arg-type]
+                    branches=tuple(b.name for b in by_repo.get(name, [])),
+                    size_bytes=sizes.get(heads[name] or "", 0),
+                    last_commit=heads[name],
+                )
+                for name, r in rows.items()
+            ]
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
         """Delete a repo, its branches and commits (objects go at the next ``gc``).
@@ -288,16 +304,43 @@ class Store:
 
     # -- refs ----------------------------------------------------------------------------------
 
+    def _resolve_at(self, conn: Connection, ref: Ref) -> Row[Any]:
+        """The commit that was the head of a branch at ``ref.at`` (from the timeline)."""
+        assert ref.at is not None
+        when = ref.at.isoformat()
+        moves = self.meta.moves(conn, ref.repo, ref.base, until=ref.at.timestamp(), limit=1)
+        if not moves:
+            if set(ref.base) <= _HEX and len(ref.base) >= 4:
+                raise InvalidArgument(
+                    f"{ref}: a time applies to a branch, not to a commit", ref=str(ref)
+                )
+            raise NotFound(f"{ref.repo}@{ref.base} had no commit at {when}", ref=str(ref))
+        head = moves[0].new
+        if head is None:
+            raise NotFound(f"{ref.repo}@{ref.base} was deleted at {when}", ref=str(ref))
+        row = self.meta.get_commit(conn, head)
+        if row is None:
+            raise NotFound(
+                f"commit {head}, the head of {ref.repo}@{ref.base} at {when}, was deleted since",
+                ref=str(ref),
+                commit=head,
+            )
+        return row
+
     def _resolve(self, conn: Connection, ref: Ref) -> Row[Any]:
         if self.meta.get_repo(conn, ref.repo) is None:
             raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
         b = self.meta.get_branch(conn, ref.repo, ref.base)
-        if b is not None:
+        if ref.at is not None:
+            row = self._resolve_at(conn, ref)
+        elif b is not None:
             if b.head is None:
                 raise NotFound(f"branch {ref.repo}@{ref.base} has no commits yet", ref=str(ref))
             row = self.meta.get_commit(conn, b.head)
         elif set(ref.base) <= _HEX and len(ref.base) >= 4:
             found = self.meta.find_commits(conn, ref.repo, ref.base, limit=6)
+            if not found:  # repo@<global id>: the repo's commit of that global commit
+                found = self.meta.global_commits(conn, ref.base, ref.repo, prefix=True)[:6]
             found = [r for r in found if r.state == "finished"] or found
             if not found:
                 raise NotFound(
@@ -329,7 +372,7 @@ class Store:
             row = self._resolve(conn, ref)
             if row.state != "finished":
                 raise Conflict(f"commit {row.id} is still open", commit=row.id)
-            return row.id, Root.from_json(row.root)
+            return row.id, Root.from_json(row.root, row.id)
 
     # -- branches ------------------------------------------------------------------------------
 
@@ -380,6 +423,12 @@ class Store:
             if b.head is not None:
                 move = self.meta.record_move(conn, repo, name, b.head, None, "delete", self.actor)
         self.journal.moves("branch-delete", [move], repo=repo, name=name)
+
+    def write_lease(self, kind: str = "writer") -> Lease:
+        """A lease renewed by heartbeat until released: while it lives, gc keeps every pack
+        written since it started (for writers that upload objects outside a commit, such as
+        pipeline workers, until the commit that uses them is finished). Release it after."""
+        return Lease.open(self.meta, kind)
 
     # -- the branch timeline -------------------------------------------------------------------
 
@@ -435,7 +484,7 @@ class Store:
                 rows = list(self.meta.repo_commits(conn, ref.repo, limit, offset))
             else:
                 b = self.meta.get_branch(conn, ref.repo, ref.base)
-                if b is not None and b.head is None and not ref.ancestors:
+                if b is not None and b.head is None and not ref.ancestors and ref.at is None:
                     return []
                 head = self._resolve(conn, ref).id
                 rows = self.meta.ancestry(conn, head, limit, offset)
@@ -522,14 +571,14 @@ class Store:
 
     def inspect_file(self, ref: Ref, path: str) -> FileInfo:
         """The file or directory at ``path``."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         return self._file_info(path, self.trees.require(root, path), cid)
 
     def list_file(self, ref: Ref, path: str = "/") -> list[FileInfo]:
         """A directory's entries (or the file itself), directories ending in ``/``."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         if path == "/" and root.count == 0:
             return []
         e = self.trees.require(root, path)
@@ -541,8 +590,8 @@ class Store:
 
     def walk_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:
         """Every file and directory under ``path``, depth first, in path order."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.lookup(root, path)
         if e is None:
             if path == "/":
@@ -561,7 +610,7 @@ class Store:
         start = self.trees.lookup(root, prefix)
         if start is None:
             return []
-        files = [p for p, _ in self.trees.walk(start, prefix)] if start.is_dir else [prefix]
+        files = (p for p, _ in self.trees.walk(start, prefix)) if start.is_dir else iter([prefix])
         out = []
         for p in globmod.glob_entries(files, pattern):
             e = self.trees.lookup(root, p.rstrip("/") or "/")
@@ -571,8 +620,8 @@ class Store:
 
     def iter_file(self, ref: Ref, path: str) -> tuple[FileInfo, Iterator[bytes]]:
         """A file's info and its verified bytes, chunk by chunk."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.require(root, path)
         if e.is_dir:
             raise InvalidArgument(
@@ -586,8 +635,8 @@ class Store:
         The ref is resolved once: the reader keeps returning that commit's bytes even if the
         branch moves meanwhile.
         """
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.require(root, path)
         if e.is_dir:
             raise IsADirectory(f"{path} is a directory, not a file", path=path)
@@ -606,8 +655,8 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> Path:
         """Write a file, or a directory recursively, to a local path (atomically per file)."""
-        _, root = self._root(ref)
         path = clean_path(path)
+        _, root = self._root(ref)
         e = self.trees.require(root, path)
         return Path(export_entry(self.trees, self.reader, e, path, dest, progress))
 
@@ -618,8 +667,9 @@ class Store:
     def entry_at(self, ref: Ref, path: str) -> tuple[str, Entry]:
         """The commit ``ref`` names and its raw tree entry at ``path`` (for copy: pass the
         commit as ``source`` to :meth:`OpenCommit.put_entry`)."""
+        path = clean_path(path)
         cid, root = self._root(ref)
-        return cid, self.trees.require(root, clean_path(path))
+        return cid, self.trees.require(root, path)
 
     def diff_file(self, new: Ref, old: Ref | None = None, path: str = "/") -> list[DiffEntry]:
         """Files added, removed or modified between ``old`` (default: new's parent) and ``new``."""
@@ -631,8 +681,8 @@ class Store:
                 if old is not None
                 else (self.meta.get_commit(conn, nrow.parent) if nrow.parent else None)
             )
-        nroot = Root.from_json(nrow.root)
-        oroot = Root.from_json(orow.root) if orow is not None else EMPTY_ROOT
+        nroot = Root.from_json(nrow.root, nrow.id)
+        oroot = Root.from_json(orow.root, orow.id) if orow is not None else EMPTY_ROOT
         out = []
         for p, a, b in self.trees.diff(
             self.trees.lookup(oroot, path), self.trees.lookup(nroot, path), path

@@ -119,8 +119,9 @@ class Root:
         )
 
     @classmethod
-    def from_json(cls, text: str | None) -> Root:
-        """Inverse of :meth:`to_json` (``None`` is the empty tree)."""
+    def from_json(cls, text: str | None, commit: str | None = None) -> Root:
+        """Inverse of :meth:`to_json` (``None`` is the empty tree); ``commit`` names the row it
+        came from in the error if the text is damaged."""
         if not text:
             return EMPTY_ROOT
         try:
@@ -132,8 +133,11 @@ class Root:
                 BlobRef.from_list(d["ref"]) if d["ref"] else None,
             )
         except (ValueError, TypeError, KeyError, IndexError) as exc:
+            whose = f"commit {commit}'s" if commit else "the commit's"
             raise CorruptObject(
-                "the commit's root record is damaged (not a root tree reference)"
+                f"{whose} root record in the metadata is damaged (not a tree reference); "
+                "run `jupyter pipes fsck`",
+                commit=commit,
             ) from exc
         return root
 

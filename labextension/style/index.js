@@ -4,3 +4,4 @@ import './base.css';
 import './dag.css';
 import './controls.css';
 import './serving.css';
+import './cluster.css';

@@ -34,6 +34,7 @@ SAMPLE = {
     "pipeline": "p",
     "job": "abcd",
     "datum": "abcd",
+    "commit": "abcd",
     "service": "model",
 }
 

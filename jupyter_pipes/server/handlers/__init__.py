@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
+from .cluster import ClusterHandler
+from .commits import (
+    CommitHandler,
+    CommitsHandler,
+    DiffHandler,
+    FilesHandler,
+    GlobalCommitHandler,
+    SquashGlobalCommitHandler,
+)
 from .events import EventsHandler
 from .files import (
     RawFileHandler,
@@ -28,9 +36,10 @@ from .lineage import (
     ExplainHandler,
     HeadAtHandler,
     LineageHandler,
+    MetricsDiffHandler,
 )
 from .meta import OpenAPIHandler, SettingsHandler
-from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
+from .pipelines import DownstreamHandler, PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
     BranchesHandler,
     BranchHandler,
@@ -62,6 +71,7 @@ COMMIT = f"{REPO}/commits/{_p('ref')}"
 PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
 JOB = f"{API}/jobs/{_p('job')}"
 DATUM = f"{JOB}/datums/{_p('datum')}"
+GLOBAL = f"{API}/global-commits/{_p('commit')}"
 SERVICE = f"{API}/services/{_p('service')}"
 
 ROUTES: list[tuple[str, type[Any]]] = [
@@ -90,12 +100,16 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (GLOBAL, GlobalCommitHandler),
+    (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
+    (f"{BRANCH}/downstream", DownstreamHandler),
     (f"{COMMIT}/lineage", LineageHandler),
     (f"{API}/explain", ExplainHandler),
     (f"{BRANCH}/log", BranchLogHandler),
     (f"{BRANCH}/at", HeadAtHandler),
     (f"{COMMIT}/metrics", CommitMetricsHandler),
     (f"{BRANCH}/metrics", BranchMetricsHandler),
+    (f"{API}/metrics/diff", MetricsDiffHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),
@@ -103,6 +117,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{SERVICE}/predict", ServicePredictHandler),
     (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
     (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
+    (f"{API}/cluster", ClusterHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 

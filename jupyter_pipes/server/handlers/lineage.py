@@ -84,3 +84,18 @@ class CommitMetricsHandler(PipesHandler):
     async def get(self, repo: str, ref: str) -> None:
         found = await self.call(self.client.inspect_metrics, f"{repo}@{ref}")
         self.reply(found.to_dict())
+
+
+class MetricsDiffHandler(PipesHandler):
+    """``/metrics/diff?old=REPO@REF&new=REPO@REF[&why=false]``: the metrics of two commits and
+    why they differ."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        old = self.arg("old", required=True)
+        new = self.arg("new", required=True)
+        assert old is not None and new is not None
+        why = self.get_query_argument("why", None) is None or self.flag("why")
+        found = await self.call(self.client.diff_metrics, old, new, why=why)
+        self.reply(found.to_dict())
