@@ -1,7 +1,6 @@
 """jupyter_pipes: notebook-native, Pachyderm-style data versioning and pipelines."""
 
-__version__ = "0.1.0"
-
+from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -13,6 +12,9 @@ from .errors import (
     PipesError,
     StorageError,
 )
+
+__version__: str = _version("jupyter_pipes")
+"""The installed package's version (set once, in ``labextension/package.json``)."""
 
 if TYPE_CHECKING:
     from .client import Client

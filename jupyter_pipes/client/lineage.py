@@ -1,5 +1,5 @@
-"""Lineage a person can follow: what made a file, why two versions differ, and which commit a
-branch pointed at when (see docs/lineage.md)."""
+"""Lineage a person can follow: what made a file, why two versions differ, metrics across
+versions, and which commit a branch pointed at when (see docs/lineage.md)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from ._base import ClientBase
 if TYPE_CHECKING:  # imported on use (the pipeline layer is loaded lazily)
     from ..pipeline.explain import Explanation
     from ..pipeline.lineage import Lineage
+    from ..pipeline.metrics import MetricsInfo
+    from ..pipeline.metrics_diff import MetricsDiff
 
 When = datetime | float | str
 """A moment: a datetime (naive: local time), epoch seconds, or ISO 8601 text (``10:00``: today)."""
@@ -70,6 +72,51 @@ class LineageMixin(ClientBase):
         from ..pipeline.explain import explain
 
         return explain(self._store, self._pipelines, old, new)
+
+    # -- metrics --------------------------------------------------------------------------------
+
+    def list_metrics(self, branch: str, *, limit: int | None = 50) -> list[MetricsInfo]:
+        """The metrics of each commit of a pipeline's output branch (``model@master``), newest
+        first: the numbers of the metric files its spec declares (``metrics: [...]``), indexed
+        when each commit was made. A revert commit shows the metrics of the commit it restores.
+        """
+        from ..pipeline.metrics import list_metrics
+
+        return list_metrics(self._store, self._pipelines, branch, limit=limit)
+
+    def inspect_metrics(self, ref: str) -> MetricsInfo:
+        """The metrics of one output commit (``model@<id>``, ``model@master^1`` ...)."""
+        from ..pipeline.metrics import commit_metrics
+
+        return commit_metrics(self._store, self._pipelines, ref)
+
+    def diff_metrics(self, old: str, new: str, *, why: bool = True) -> MetricsDiff:
+        """ "Why did the metric change": the metrics of two commits of one pipeline's output
+        side by side, and what differs in their lineages.
+
+        Parameters
+        ----------
+        old, new:
+            Two commits of one output repo (``model@<v3>``, ``model@master``).
+        why:
+            Also explain the difference (:meth:`explain` on the two commits: input files,
+            upstream models, parameters, notebook cells and spec fields that differ).
+
+        Returns
+        -------
+        MetricsDiff
+            ``changes`` (each metric that differs: old, new, change, relative change),
+            ``unchanged``, both sides' :class:`MetricsInfo` and the ``explanation``.
+
+        Examples
+        --------
+        >>> d = client.diff_metrics("model@master^1", "model@master")  # doctest: +SKIP
+        >>> [(c.name, c.old, c.new) for c in d.changes]  # doctest: +SKIP
+        [('rows', 72.0, 120.0), ('cv_accuracy', 0.94, 0.96)]
+        """
+        from ..pipeline.metrics_diff import diff_metrics
+
+        return diff_metrics(self._store, self._pipelines, old, new, why=why)
 
     # -- the branch timeline ------------------------------------------------------------------
 
