@@ -13,6 +13,10 @@ Usage::
 is compiled first and written (``PYTHONDONTWRITEBYTECODE`` is unset for the runs), as it is after
 a ``pip install``.
 
+``reput``: putting an unchanged folder of ``--files`` 1 KiB files again, with the stat cache and
+without it (``JUPYTER_PIPES_STAT_CACHE=off``: every file read, hashed and found in the index),
+beside a bare ``os.walk`` + ``os.stat`` of the same files.
+
 ``ancestors``: ``repo@master~N`` resolved by the store (one recursive query) against the old walk
 (one primary-key query per ancestor, run on the same database in the same process). The chain of
 N + 1 commits is one real commit plus N rows copied from it in the metadata (see ``_chain``).
@@ -156,9 +160,56 @@ def bench_ancestors(depth: int, runs: int) -> list[tuple[str, float, float]]:
     ]
 
 
+def _small_tree(root: Path, n: int, dirs: int) -> Path:
+    for i in range(n):
+        d = root / f"d{i % dirs:03}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i:06}.bin").write_bytes(os.urandom(1024))
+    time.sleep(2.1)  # older than the stat cache's racy window, as a real folder is
+    return root
+
+
+def bench_reput(n: int, runs: int) -> list[tuple[str, float, float]]:
+    """Re-put of an unchanged n-file folder: with the stat cache, without it (the previous
+    behaviour: read and hash every file, dedup in the index), and a bare walk + stat."""
+    from jupyter_pipes import Client
+    from jupyter_pipes.store import statcache
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = _small_tree(Path(tmp) / "data", n, 100)
+        for label, env in (("stat cache", None), ("no stat cache (before)", "off")):
+            if env:
+                os.environ[statcache.ENV] = env
+            else:
+                os.environ.pop(statcache.ENV, None)
+            with Client(str(Path(tmp) / f"store-{env}")) as c:
+                c.create_repo("r")
+                c.put_file("r@master", "/", str(data))
+                times = []
+                for _ in range(runs):
+                    t = time.perf_counter()
+                    c.put_file("r@master", "/", str(data))
+                    times.append(time.perf_counter() - t)
+            out.append((f"re-put unchanged {n:,} files: {label}", statistics.median(times), 0))
+        os.environ.pop(statcache.ENV, None)
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            for _root, _dirs, files in os.walk(data):
+                for f in files:
+                    os.stat(os.path.join(_root, f))
+            times.append(time.perf_counter() - t)
+        out.append(
+            (f"os.walk + os.stat of the {n:,} files (the floor)", statistics.median(times), 0)
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="cli,ancestors")
+    ap.add_argument("--only", default="cli,ancestors,reput")
+    ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--depth", type=int, default=10_000)
     ap.add_argument("--dvc", default=shutil.which("dvc"))
@@ -173,6 +224,10 @@ def main() -> None:
         print("\n| resolve | median |\n|---|---|")
         for name, t, _ in bench_ancestors(args.depth, args.runs):
             print(f"| {name} | {t * 1000:.1f} ms |")
+    if "reput" in only:
+        print("\n| put | median |\n|---|---|")
+        for name, t, _ in bench_reput(args.files, args.runs):
+            print(f"| {name} | {t * 1000:.0f} ms |")
 
 
 if __name__ == "__main__":

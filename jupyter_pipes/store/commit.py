@@ -109,7 +109,12 @@ class OpenCommit:
         self._root_override = root
         self.patch = Patch()
         self.lease = Lease(meta, self.id)
-        self.writer = PackWriter(parts.backend, self.lease.lookup, on_pack=self.lease.pin_new_pack)
+        self.writer = PackWriter(
+            parts.backend,
+            self.lease.lookup,
+            on_pack=self.lease.pin_new_pack,
+            pin_reused=self.lease.pin_reused,
+        )
         self.done = False
         try:
             with meta.write() as conn:

@@ -90,12 +90,12 @@ class _FolderIngest:
     ) -> None:
         self.writer, self.pool, self.progress, self.cache = writer, pool, progress, cache
         self.small: list[tuple[str, str, os.stat_result]] = []
-        self.record: list[tuple[str, Key, list[str]]] = []
-        """(path, stat key, chunk hashes) of every file read and stored (for the cache)."""
+        self.record: list[tuple[str, Key, list[BlobRef]]] = []
+        """(path, stat key, chunk refs) of every file read and stored (for the cache)."""
 
     def _done(self, local: str, st: os.stat_result, e: Entry) -> Entry:
         if self.cache is not None:
-            self.record.append((local, stat_key(st), [r.hash for r in e.refs]))
+            self.record.append((local, stat_key(st), list(e.refs)))
         return e
 
     def add(self, local: str, rel: str, st: os.stat_result) -> Iterator[tuple[str, Entry]]:
@@ -128,14 +128,14 @@ class _FolderIngest:
             for local, _, st in batch
             if local in known and known[local][0] == stat_key(st)
         }
-        hits = self.writer.reuse({h for hashes in same.values() for h in hashes})
+        alive = self.writer.reuse([r for refs in same.values() for r in refs])
         for local, rel, st in batch:
-            hashes = same.get(local)
-            if hashes and all(h in hits for h in hashes):
+            refs = same.get(local)
+            if refs and all(r.pack in alive for r in refs):
                 if self.progress:
                     self.progress(st.st_size)
-                yield rel, file_entry("", [hits[h] for h in hashes])
-            else:  # new, changed, or its bytes gone from the index: read it
+                yield rel, file_entry("", refs)
+            else:  # new, changed, or its pack gone (gc): read it
                 yield from self.add(local, rel, st)
 
 

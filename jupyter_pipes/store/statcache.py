@@ -1,10 +1,11 @@
 """A local stat cache: re-putting an unchanged folder costs a ``stat`` per file (#17).
 
 For every local file a commit ingested, the cache remembers ``(path, size, mtime_ns, inode,
-ctime_ns)`` and the hashes of its chunks. The next put of the same folder skips reading and
-hashing a file whose stat is unchanged: its chunk hashes are looked up in the store's chunk index
-like any deduplication hit (so the packs they live in are pinned by the commit's lease, and gc
-cannot take them; a hash the index no longer has sends the file down the normal path).
+ctime_ns)`` and the refs of its chunks (hash, pack, offset, length). The next put of the same
+folder skips reading and hashing a file whose stat is unchanged: the packs its refs point into are
+pinned by the commit's lease if they are still indexed, exactly as deduplication pins the packs
+it reuses (so gc cannot take them; a pack gc removed meanwhile sends the file down the normal
+path, read and stored again). Packs are immutable, so a ref into a live pack is valid.
 
 The cache is a hint, never the truth: it lives in a small SQLite file beside the store (a local
 store: ``<store>/cache/stat.sqlite``; otherwise in the user's cache folder, one file per store
@@ -27,12 +28,22 @@ import threading
 import time
 from collections.abc import Iterable
 
+from .objects import BlobRef
+
 ENV = "JUPYTER_PIPES_STAT_CACHE"
 RACY_SECONDS = 2.0
 """Files modified this recently (relative to when they were recorded) are re-read next time."""
-_VERSION = 1
+_VERSION = 2
 Key = tuple[int, int, int, int]
 """(size, mtime_ns, inode, ctime_ns)"""
+
+
+def _refs(text: str) -> list[BlobRef]:
+    out = []
+    for part in text.split(","):
+        h, pack, offset, length = part.split(":")
+        out.append(BlobRef(h, pack, int(offset), int(length)))
+    return out
 
 
 def stat_key(st: os.stat_result) -> Key:
@@ -77,7 +88,7 @@ class StatCache:
                 db.executescript(
                     "DROP TABLE IF EXISTS files;"
                     "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
-                    " ino INTEGER, ctime_ns INTEGER, hashes TEXT);"
+                    " ino INTEGER, ctime_ns INTEGER, refs TEXT);"
                     f"PRAGMA user_version={_VERSION};"
                 )
             self._db = db
@@ -85,9 +96,9 @@ class StatCache:
             self._broken = True
         return self._db
 
-    def get_many(self, paths: list[str]) -> dict[str, tuple[Key, list[str]]]:
-        """The recorded stat key and chunk hashes of each of ``paths`` that has an entry."""
-        out: dict[str, tuple[Key, list[str]]] = {}
+    def get_many(self, paths: list[str]) -> dict[str, tuple[Key, list[BlobRef]]]:
+        """The recorded stat key and chunk refs of each of ``paths`` that has an entry."""
+        out: dict[str, tuple[Key, list[BlobRef]]] = {}
         with self._lock:
             db = self._conn()
             if db is None or not paths:
@@ -96,22 +107,22 @@ class StatCache:
                 for i in range(0, len(paths), 500):
                     part = paths[i : i + 500]
                     marks = ",".join("?" * len(part))
-                    for p, size, mtime, ino, ctime, hashes in db.execute(
-                        f"SELECT path, size, mtime_ns, ino, ctime_ns, hashes FROM files "
+                    for p, size, mtime, ino, ctime, refs in db.execute(
+                        f"SELECT path, size, mtime_ns, ino, ctime_ns, refs FROM files "
                         f"WHERE path IN ({marks})",
                         part,
                     ):
-                        out[p] = ((size, mtime, ino, ctime), hashes.split(","))
-            except sqlite3.Error:
+                        out[p] = ((size, mtime, ino, ctime), _refs(refs))
+            except (sqlite3.Error, ValueError):
                 self._broken = True
         return out
 
-    def put_many(self, entries: Iterable[tuple[str, Key, list[str]]]) -> None:
+    def put_many(self, entries: Iterable[tuple[str, Key, list[BlobRef]]]) -> None:
         """Record files just ingested (racily fresh ones are left out)."""
         now_ns = time.time_ns()
         rows = [
-            (p, *key, ",".join(hashes))
-            for p, key, hashes in entries
+            (p, *key, ",".join(f"{r.hash}:{r.pack}:{r.offset}:{r.length}" for r in refs))
+            for p, key, refs in entries
             if now_ns - key[1] > RACY_SECONDS * 1e9 and now_ns - key[3] > RACY_SECONDS * 1e9
         ]
         with self._lock:
