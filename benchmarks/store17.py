@@ -17,6 +17,9 @@ a ``pip install``.
 without it (``JUPYTER_PIPES_STAT_CACHE=off``: every file read, hashed and found in the index),
 beside a bare ``os.walk`` + ``os.stat`` of the same files.
 
+``large``: 4 x 128 MiB random files put into a fresh store, beside ``cp -r && sync`` (page cache
+not dropped: both sides read warm sources; at most 3 runs).
+
 ``ancestors``: ``repo@master~N`` resolved by the store (one recursive query) against the old walk
 (one primary-key query per ancestor, run on the same database in the same process). The chain of
 N + 1 commits is one real commit plus N rows copied from it in the metadata (see ``_chain``).
@@ -206,9 +209,45 @@ def bench_reput(n: int, runs: int) -> list[tuple[str, float, float]]:
     return out
 
 
+def bench_large(n: int, size_mib: int, runs: int) -> list[tuple[str, float, float]]:
+    """Putting n large random files into a fresh store, beside ``cp -r && sync``."""
+    from jupyter_pipes import Client
+
+    with tempfile.TemporaryDirectory(dir=os.environ.get("PIPES_BENCH_WORKDIR")) as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for i in range(n):
+            with open(src / f"big{i}.bin", "wb") as f:
+                for _ in range(size_mib):
+                    f.write(os.urandom(1 << 20))
+        os.sync()
+        ours, cp = [], []
+        for r in range(runs):
+            dest = Path(tmp) / f"store{r}"
+            with Client(str(dest)) as c:
+                c.create_repo("big")
+                t = time.perf_counter()
+                c.put_file("big@master", "/", str(src))
+                ours.append(time.perf_counter() - t)
+            shutil.rmtree(dest)
+            os.sync()
+            copy = Path(tmp) / f"copy{r}"
+            t = time.perf_counter()
+            subprocess.run(["cp", "-r", str(src), str(copy)], check=True)
+            os.sync()
+            cp.append(time.perf_counter() - t)
+            shutil.rmtree(copy)
+            os.sync()
+    label = f"{n} x {size_mib} MiB"
+    return [
+        (f"put {label} (ours)", statistics.median(ours), 0),
+        (f"cp -r && sync {label}", statistics.median(cp), 0),
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="cli,ancestors,reput")
+    ap.add_argument("--only", default="cli,ancestors,reput,large")
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--depth", type=int, default=10_000)
@@ -228,6 +267,12 @@ def main() -> None:
         print("\n| put | median |\n|---|---|")
         for name, t, _ in bench_reput(args.files, args.runs):
             print(f"| {name} | {t * 1000:.0f} ms |")
+    if "large" in only:
+        rows = bench_large(4, 128, max(1, min(args.runs, 3)))
+        print("\n| put | median |\n|---|---|")
+        for name, t, _ in rows:
+            print(f"| {name} | {t * 1000:.0f} ms |")
+        print(f"\nratio ours / cp -r && sync: {rows[0][1] / rows[1][1]:.2f}x")
 
 
 if __name__ == "__main__":
