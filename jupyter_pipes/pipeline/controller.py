@@ -33,7 +33,7 @@ from ..store import txn as txnmod
 from ..store.datum_io import WrittenBlobs, build_output, commit_output
 from ..store.records import CommitRef
 from ..store.txn import Txn
-from . import state
+from . import metrics, state
 from .datums import Datum
 from .executor import Executor
 from .manager import Pipelines
@@ -255,6 +255,9 @@ class Controller:
                     owner = state.datum_owner(t.connection, row.pipeline, clash[0], plan.replaced)
                 raise _duplicate(owner or "?", puts[clash[0]], clash[0])
         tree = build_output(self.store, trees, base_out, delete, put_tokens)
+        metric_rows = metrics.output_rows(  # #14: indexed with the commit (lineage's edit)
+            self.store, trees, spec.metrics, dict(put_tokens), base_out, delete
+        )
         inputs = [
             CommitRef(k.split("@")[0], v, k.split("@")[1]) for k, v in sorted(pins.items()) if v
         ]
@@ -271,6 +274,7 @@ class Controller:
                 state.retire_datums(conn, row.pipeline, plan.replaced, seq)
             state.insert_datums(conn, run.rows(live_from=seq))
             txn.record_blobs(run.blobs())
+            metrics.record(conn, row.pipeline, commit_id, metric_rows)
             state.update_job(
                 conn,
                 row.id,
