@@ -31,7 +31,7 @@ PRED = "/batch-01.predictions.csv"
 
 def demo_store(path: Path) -> dict[str, str]:
     from jupyter_pipes import Client
-    from jupyter_pipes.demo import run_demo
+    from jupyter_pipes.demos import run_demo
 
     client = Client(str(path))
     try:
@@ -79,8 +79,8 @@ def main() -> None:
            f"--ServerApp.token={token}", f"--ServerApp.root_dir={work}",
            f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", "--LabApp.news_url=None",
            "--LabApp.expose_app_in_browser=True", "--PipesApp.run_controller=False"]  # fmt: skip
-    log = open(work / "lab.log", "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    with open(work / "lab.log", "wb") as log:  # the server keeps its own handle
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
     base = f"http://127.0.0.1:{port}/"
     try:
         for _ in range(300):
