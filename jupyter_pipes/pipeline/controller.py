@@ -18,6 +18,7 @@ job progress is written at most every :data:`PROGRESS_S` seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -156,10 +157,13 @@ class Controller:
         reuse = not (row.reprocess or spec.reprocess_spec == "every_job")
         plan = plan_job(self.store, self.pipelines.trees, row, spec, pins, stage, dkey, reuse=reuse)
         run = _Run(self, row, plan, pins, dkey)
+        totals = run.totals()
         if len(plan.run) >= EARLY_TOTALS:  # a long job: show its size at once
             with txnmod.write(self.store) as t:
-                state.update_job(t.connection, row.id, **run.totals())
-        self._notify(row.id)
+                state.update_job(t.connection, row.id, **totals)
+        # listeners learn the job's size before its datums run, written or not (the server
+        # tells the sidebar that the job waits for the cluster to start from it)
+        self._notify(row.id, total=totals["total"], skipped=totals["skipped"])
         transform = Transform(
             notebook=notebook,
             kernel=spec.transform.kernel,
@@ -320,9 +324,11 @@ class Controller:
             state.cascade_unrunnable(conn, row.id, f"upstream job {row.id} ({row.pipeline}) failed")
         self._notify(row.id)
 
-    def _notify(self, job_id: str) -> None:
+    def _notify(self, job_id: str, **known: int) -> None:
+        """Report the job to :attr:`progress`; ``known``: counts newer than its row's."""
         if self.progress is not None:
-            self.progress(self.pipelines.inspect_job(job_id))
+            job = self.pipelines.inspect_job(job_id)
+            self.progress(dataclasses.replace(job, **known) if known else job)
 
 
 class _Run:
