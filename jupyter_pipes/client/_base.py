@@ -36,6 +36,9 @@ class ClientBase:
         **storage_options: Any,
     ) -> None:
         self._store = Store(store, db_url=db_url, actor=user, **storage_options)
+        from ..pipeline import state  # the tables only: the layer's code loads on first use
+
+        self._store.meta.ensure_schema(state.CHAIN)  # every chain up to date at open, as before
         self._pipelines_layer: Pipelines | None = None
         self._pipelines_lock = threading.Lock()
         self._store.layer_loaders.append(self._load_pipelines)

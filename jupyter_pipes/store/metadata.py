@@ -118,7 +118,11 @@ class Metadata(LeaseQueries):
             raise
 
     def ensure_schema(self, chain: schema.Chain) -> SchemaStatus:
-        """Bring one migration chain to its head (the pipeline layer calls this for its own)."""
+        """Bring one migration chain to its head (the pipeline layer calls this for its own);
+        once per chain: a second call returns what the first found and did."""
+        for done in self.schema:
+            if done.chain == chain.name:
+                return done
         on_fresh = self._on_fresh if chain is CHAIN else None
         status = schema.ensure(self.engine, chain, backup=self._backup_sqlite, on_fresh=on_fresh)
         self.schema.append(status)
