@@ -9,12 +9,16 @@ process's ``ru_maxrss``):
 1. ``pd.read_csv("pipes://bench@master/data.csv", storage_options={"store": ...})``: the
    filesystem is created (the Client opens the store), the file read by ranged, verified reads.
 2. ``pd.read_csv(local_path)``: the same bytes as a plain local file (the floor).
-3. ``Client.get_file(..., dest=tmp)`` then ``pd.read_csv(tmp)``: copying the file out first.
-4. ``pd.read_csv(io.BytesIO(Client.get_file(...)))``: the whole file in memory first.
+3. ``pd.read_csv(open(local_path, "rb"))``: the local file as a Python file object, which is how
+   pandas reads any fsspec file (through Python ``read`` calls): the floor for any fsspec URL.
+4. ``Client.get_file(..., dest=tmp)`` then ``pd.read_csv(tmp)``: copying the file out first.
+5. ``pd.read_csv(io.BytesIO(Client.get_file(...)))``: the whole file in memory first.
 
-Sides are interleaved (1, 2, 3, 4, 1, 2, ...) and the median of ``--repeat`` runs is reported,
-with the ratio to the local read. The page cache is warm unless ``--cold`` (root only: ``echo 3
-> /proc/sys/vm/drop_caches`` before every run, which also slows everyone else on the machine).
+Sides are interleaved (1, 2, 3, 4, 5, 1, 2, ...) and the median of ``--repeat`` runs is reported,
+with the ratio to the local read; CPU time (user + system of the reading process) is reported
+too, since on a shared machine it varies far less with the load than wall time. The page cache
+is warm unless ``--cold`` (root only: ``echo 3 > /proc/sys/vm/drop_caches`` before every run,
+which also slows everyone else on the machine).
 Prints a markdown table and writes it to ``benchmarks/results/fs.md``.
 """
 
@@ -42,6 +46,9 @@ SIDES = {
         "df = pd.read_csv(f'pipes://bench@master/data.csv', storage_options={'store': STORE})"
     ),
     "pd.read_csv(local file)": "df = pd.read_csv(LOCAL)",
+    "pd.read_csv(open(local file, 'rb'))": (
+        "with open(LOCAL, 'rb') as f:\n    df = pd.read_csv(f)"
+    ),
     "Client.get_file to a temp file + pd.read_csv": (
         "d = tempfile.mkdtemp(dir=WORK)\n"
         "p = Client(STORE).get_file('bench@master', '/data.csv', dest=d + '/data.csv')\n"
@@ -60,12 +67,16 @@ import pandas as pd
 from jupyter_pipes import Client
 import jupyter_pipes.fs  # imported before timing, as by an earlier pipes:// call
 STORE, LOCAL, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t0 = time.perf_counter()
+c0, t0 = cpu(), time.perf_counter()
 {code}
-seconds = time.perf_counter() - t0
+seconds, cpu_seconds = time.perf_counter() - t0, cpu() - c0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"seconds": seconds, "rows": len(df), "peak_kib": peak, "base_kib": base}}))
+print(json.dumps({{"seconds": seconds, "cpu": cpu_seconds, "rows": len(df), "peak_kib": peak,
+                  "base_kib": base}}))
 """
 
 
@@ -146,6 +157,7 @@ def report(
     total: float,
 ) -> None:
     med = {n: statistics.median(s["seconds"] for s in ss) for n, ss in samples.items()}
+    cpu = {n: statistics.median(s["cpu"] for s in ss) for n, ss in samples.items()}
     rss = {n: max(s["peak_kib"] for s in ss) / 1024 for n, ss in samples.items()}
     base = {n: min(s["base_kib"] for s in ss) / 1024 for n, ss in samples.items()}
     floor = med[LOCAL_SIDE]
@@ -159,17 +171,23 @@ def report(
         *header,
         f"- 1-minute load average during the runs: {min(loads):.1f}–{max(loads):.1f}",
         "",
-        "| reading the CSV | median | vs local file | peak RSS (before the read) |",
-        "|---|---|---|---|",
+        "| reading the CSV | median wall | vs local file | median CPU (user+sys) | vs local "
+        "file | peak RSS (before the read) |",
+        "|---|---|---|---|---|---|",
     ]
     for n in SIDES:
         lines.append(
-            f"| {n} | {fmt_s(med[n])} | {med[n] / floor:.2f}× | "
-            f"{rss[n]:.0f} MiB ({base[n]:.0f} MiB) |"
+            f"| {n} | {fmt_s(med[n])} | {med[n] / floor:.2f}× | {fmt_s(cpu[n])} | "
+            f"{cpu[n] / cpu[LOCAL_SIDE]:.2f}× | {rss[n]:.0f} MiB ({base[n]:.0f} MiB) |"
         )
     lines += ["", "## Samples", ""]
     for n, ss in samples.items():
-        lines.append(f"- {n}: " + ", ".join(fmt_s(s["seconds"]) for s in ss))
+        lines.append(
+            f"- {n}: wall "
+            + ", ".join(fmt_s(s["seconds"]) for s in ss)
+            + "; CPU "
+            + ", ".join(fmt_s(s["cpu"]) for s in ss)
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     out = HERE / "results" / "fs.md"

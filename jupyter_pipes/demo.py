@@ -4,8 +4,9 @@
 with scikit-learn (nothing is downloaded): a ``training`` repo feeds pipeline ``model``
 (``train.ipynb``), whose output and a ``samples`` repo feed pipeline ``predict``
 (``predict.ipynb``). It then shows what the store does: a new data drop retrains and re-predicts,
-a new samples file runs one datum only, a model revert re-runs inference, and every prediction
-traces back to its data and notebook versions. The notebooks and specs ship inside the package
+a new samples file runs one datum only, a model revert re-runs inference, every prediction
+traces back to its data and notebook versions, and the model is served over HTTP by an endpoint
+that follows the branch. The notebooks and specs ship inside the package
 (``jupyter_pipes/demo_files/ml/``). Needs scikit-learn, pandas and matplotlib in the kernel.
 """
 
@@ -75,6 +76,8 @@ class DemoReport:
     """``model@master:/metrics.json`` after each step (other examples: their own metrics)."""
     lineage_file: str = ""
     lineage: LineageNode | None = None
+    served: list[dict[str, Any]] = field(default_factory=list)
+    """(g): the endpoint's answers, before and after the revert (``commit``, ``result``)."""
     seconds: float = 0.0
 
 
@@ -185,10 +188,11 @@ def run_demo(
     Refuses (``AlreadyExists``, nothing changed) if the demo's repos or pipelines exist, unless
     ``fresh`` (the CLI's ``--fresh``): then :func:`reset_demo` removes them first. Raises
     :class:`DemoError` if a job fails. Steps: (a) data, (b) pipelines, (c) more training
-    data, (d) one new samples file, (e) model revert, (f) lineage of one prediction.
-    ``example``: ``"iris"`` (this one, the default, also for ``None``), or another of
-    :data:`jupyter_pipes.demos.EXAMPLES` (``"housing"``, ``"images"``), run by its module in
-    :mod:`jupyter_pipes.demos` with the same refusal, ``fresh`` and narration rules.
+    data, (d) one new samples file, (e) model revert, (f) lineage of one prediction, (g) the
+    model served over HTTP (model.yaml's ``serve:``), answering from a new revert commit once
+    the branch moves. ``example``: ``"iris"`` (this one, the default, also for ``None``), or
+    another of :data:`jupyter_pipes.demos.EXAMPLES` (``"housing"``, ``"images"``), run by its
+    module in :mod:`jupyter_pipes.demos` with the same refusal, ``fresh`` and narration rules.
     """
     if example not in ("iris", None):
         from .demos import run_example
@@ -299,6 +303,7 @@ def run_demo(
         + " and ".join(f"{i.repo}@{_short(i.commit)}:{i.path}" for i in datum.inputs) + ":")
     for line in lineage_lines(report.lineage):
         out("    " + line)
+    _serve_step(client, report, step("g", "serving"), out)
     report.seconds = time.perf_counter() - t0
     out(f"done in {report.seconds:.1f} s. Look around with:")
     url = client.store_url
@@ -308,6 +313,57 @@ def run_demo(
                  f"get file predict@master:{report.lineage_file}"):
         out(f"    {cmd} {hint}")
     return report
+
+
+SAMPLE = {"sepal_length": 6.0, "sepal_width": 2.7, "petal_length": 5.1, "petal_width": 1.6}
+"""The flower the demo's endpoint is asked about (a hard one: versicolor or virginica)."""
+
+
+def _serve_step(
+    client: Client, report: DemoReport, s: DemoStep, out: Callable[[str], None]
+) -> None:
+    """(g) Serve model@master over HTTP (model.yaml's ``serve:``), predict, revert the model
+    to v2, and predict again: the endpoint answers from the revert commit."""
+    import urllib.request
+
+    began = time.perf_counter()
+    endpoint = client.serve("model@master", log_window=1.0)
+
+    def ask() -> dict[str, Any]:
+        req = urllib.request.Request(endpoint.url + "/predict", json.dumps(SAMPLE).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            answer = json.loads(r.read())
+        report.served.append({"commit": answer["commit"], "result": answer["result"][0]})
+        return report.served[-1]
+
+    def said(a: dict[str, Any]) -> str:
+        r, by = a["result"], _short(a["commit"])
+        return f"{r['predicted']} (p={r['p_' + r['predicted']]:.2f}) from model@{by}"
+
+    try:
+        first = ask()
+        out(f"(g) served model@master over HTTP at {endpoint.url}/predict (serve.ipynb, declared "
+            f"in model.yaml): a flower {json.dumps(SAMPLE)} → {said(first)}")
+        v2 = report.steps["c"].jobs[0].output_commit
+        revert = client.revert("model@master", to=v2)
+        s.commit = revert.id
+        s.jobs = _check(client.wait_commit(f"model@{revert.id}", timeout=TIMEOUT), ["predict"])
+        deadline = time.monotonic() + 60
+        while endpoint.commit != revert.id and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = ask()
+        out(f"    reverted model@master to model v2 (revert commit model@{_short(revert.id)}); "
+            f"predictions recomputed, and the endpoint swapped on its own: the same flower → "
+            f"{said(second)}")
+    finally:
+        endpoint.stop()
+    counts: dict[str | None, int] = {}
+    for w in client.serving_log(endpoint.name):
+        counts[w.commit] = counts.get(w.commit, 0) + w.requests
+    s.seconds = time.perf_counter() - began
+    by = ", ".join(f"{n} request(s) by model@{_short(c)}" for c, n in counts.items())
+    out(f"    the serving log says which model answered: {by} [{s.seconds:.1f} s]")
 
 
 __all__ = [

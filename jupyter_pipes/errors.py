@@ -55,6 +55,11 @@ class AlreadyExists(Conflict):
     """Creating something that exists already."""
 
 
+class CommitAbandoned(Conflict):
+    """An open commit that gc collected (its lease expired without a heartbeat): finishing it
+    changed nothing."""
+
+
 class CorruptObject(PipesError):
     """Stored bytes whose hash does not match their address, or an unreadable object."""
 
@@ -90,3 +95,22 @@ class IsADirectory(InvalidArgument, IsADirectoryError):
 class ReadOnlyRef(InvalidArgument, PermissionError):
     """A write to a commit id or an ancestor ref (commits are immutable; write to a branch):
     also a ``PermissionError``."""
+
+
+class MetadataMissing(StorageError):
+    """The store holds objects but its metadata database is missing, empty or damaged: it is
+    refused (never silently recreated); ``jupyter pipes fsck --rebuild-metadata`` rebuilds it."""
+
+
+class Unavailable(PipesError):
+    """A service cannot answer now: no model loaded yet, or it is shutting down. Try again."""
+
+    http_status = 503
+
+
+class ServingCodeError(PipesError):
+    """A serving definition failed: it defines no ``load``/``predict``, or ``load`` or
+    ``predict`` raised (``fields``: ``stage``, ``ename``, ``evalue``, ``where``). The endpoint
+    itself answers 500; the server, relaying it, 502 (the user's code failed, not ours)."""
+
+    http_status = 502

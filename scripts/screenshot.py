@@ -1,9 +1,10 @@
-"""Regenerate the sidebar screenshot (``docs/images/sidebar.png``).
+"""Regenerate the sidebar screenshots (``docs/images/sidebar.png`` and ``sidebar-dark.png``).
 
 Seeds a store with ``jupyter pipes demo`` (iris: training → model → predict, a model revert;
 about 40 s), starts ``jupyter lab`` on it, opens the Pipes sidebar in Chromium (Playwright) with
-the model's history and the DAG showing, and the larger DAG with the predict jobs in the main
-area, then saves the picture.
+the model's history (the revert commit's detail open under its row) and the DAG showing, and
+the larger DAG with the predict jobs in the main area, then saves the picture in JupyterLab's
+light theme and again in its dark theme.
 
     python scripts/screenshot.py                      # seeds a temporary store
     python scripts/screenshot.py --store /tmp/demo    # reuses (or seeds) that store
@@ -33,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "images" / "sidebar.png"
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -86,7 +88,7 @@ def jupyter_lab(store: Path, work: Path) -> Iterator[str]:
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
-        "--LabApp.news_url=None",
+        "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
     ]  # fmt: skip
     log = work / "jupyter-lab.log"
     with open(log, "wb") as out:
@@ -115,7 +117,7 @@ def jupyter_lab(store: Path, work: Path) -> Iterator[str]:
             proc.wait()
 
 
-def shoot(url: str, out: Path, chromium: str) -> None:
+def shoot(url: str, out: Path, chromium: str, theme: str = "light") -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -124,6 +126,17 @@ def shoot(url: str, out: Path, chromium: str) -> None:
         page.set_default_timeout(30000)
         page.goto(url)
         page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60000)
+        page.wait_for_function(
+            "() => window.jupyterapp?.commands.hasCommand('apputils:change-theme')"
+        )
+        page.evaluate(
+            "t => window.jupyterapp.commands.execute('apputils:change-theme', { theme: t })",
+            THEMES[theme],
+        )
+        page.wait_for_function(
+            "light => document.body.dataset.jpThemeLight === String(light)",
+            arg=theme == "light",
+        )
         panel = page.locator("#jupyter-pipes-panel")
         if not panel.is_visible():
             page.locator('.jp-SideBar [data-id="jupyter-pipes-panel"]').click()
@@ -136,9 +149,12 @@ def shoot(url: str, out: Path, chromium: str) -> None:
         page.mouse.down()
         page.mouse.move(box["x"] + SIDEBAR_WIDTH, y, steps=5)
         page.mouse.up()
-        # the model's history (with its revert) and the DAG
+        # the model's history (its revert commit's detail under its row) and the DAG
         panel.locator(".jp-Pipes-repo[data-repo=model] .jp-Pipes-rowMain").click()
-        panel.locator("[data-section=history] .jp-Pipes-commit").first.wait_for()
+        history = panel.locator("[data-section=history]")
+        history.locator(".jp-Pipes-commit").first.wait_for()
+        history.locator(".jp-Pipes-commit .jp-Pipes-commitMain").first.click()
+        history.locator(".jp-Pipes-commitDetail .jp-Pipes-diffEntry").first.wait_for()
         # the larger DAG in the main area, with the predict pipeline's newest job open
         page.get_by_role("button", name="Open the DAG in the main area").first.click()
         main = page.locator(".jp-PipesDagPanel")
@@ -164,9 +180,11 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         store = args.store or work / "store"
         seed(store)
+        dark = args.out.with_name(f"{args.out.stem}-dark{args.out.suffix}")
         with jupyter_lab(store, work) as url:
-            shoot(url, args.out, args.chromium)
-    print(f"saved {args.out}")
+            shoot(url, args.out, args.chromium, "light")
+            shoot(url, dark, args.chromium, "dark")
+    print(f"saved {args.out} and {dark}")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ def _build_isolation() -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # a pip install into a fresh venv: minutes on a loaded machine
 def test_postbuild_seeds_the_store_and_the_tour_runs(tmp_path: Path) -> None:
     pytest.importorskip("ipywidgets")
     pytest.importorskip("sklearn")

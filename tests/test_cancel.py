@@ -131,6 +131,8 @@ def test_job_timeout_kills_the_datum_and_the_next_job_starts(kind: str, tmp_path
         pipes.create_repo("inp")
         pipes.put_file("inp@master", "/a.txt", b"a")
         pidfile = tmp_path / "pids"
+        # the job's clock starts when it is submitted: have the worker up first
+        pipes.controller().executor.client.wait_for_workers(1, timeout=240)
         nb = tmp_path / "slow.ipynb"
         nb.write_bytes(notebook([SLOW]))
         if kind == "cmd":

@@ -160,7 +160,8 @@ def test_every_command_has_help_with_an_example() -> None:
         " create pipeline", " update pipeline", " list pipeline", " inspect pipeline",
         " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
-        " upgrade",
+        " upgrade", " serve", " list service", " inspect service",
+        " diff lineage", " list branch-log",
     }
     assert set(commands) == expected
     for name, cmd in commands.items():

@@ -312,3 +312,29 @@ def test_notebook_pipeline_and_its_executed_notebook(pipes: Pipes, tmp_path: Pat
 def test_demo_help(pipes: Pipes) -> None:
     res = pipes("demo", "--help")
     assert "--example" in res.out and "--fresh" in res.out and "jupyter pipes demo" in res.out
+
+
+def test_global_commit_verbs(pipes: Pipes, tmp_path: Path) -> None:
+    with_data(pipes, tmp_path, **{"a.txt": "a\n"})
+    (tmp_path / "up.yaml").write_text(UP)
+    (tmp_path / "cat.yaml").write_text(CAT)
+    pipes("create", "pipeline", "-f", tmp_path / "up.yaml")
+    pipes("create", "pipeline", "-f", tmp_path / "cat.yaml")
+    gid = pipes("put", "file", "data@master:/b.txt", "-f", "-", stdin=b"b\n").out.strip()
+    assert re.search(rf"Global ID:\s+{gid}", pipes("inspect", "commit", "data@master").out)
+    waited = pipes("wait", "commit", gid)  # a bare global id, as pachctl 2.x takes it
+    assert [x["pipeline"] for x in summaries(waited.out)] == ["up", "cat"]
+    listed = pipes("list", "commit", gid, "--json").json()
+    assert [c["repo"] for c in listed] == ["data", "up", "cat"]
+    assert {c["global_id"] for c in listed} == {gid}
+    text = pipes("inspect", "commit", gid[:10]).out
+    assert re.search(rf"Global ID:\s+{gid}", text) and "cat" in text and "success" in text
+    detail = pipes("inspect", "commit", gid, "--json").json()
+    assert [j["pipeline"] for j in detail["jobs"]] == ["up", "cat"] and detail["done"]
+    cat_commit = pipes("inspect", "commit", f"cat@{gid}", "--json").json()
+    assert cat_commit["id"] == detail["commits"][2]["id"]
+    _error(pipes("squash", "commit", gid, rc=1), "branch head")
+    pipes("delete", "commit", gid)
+    assert pipes("get", "file", "cat@master:/all.txt").out == "A\n"
+    _error(pipes("inspect", "commit", gid, rc=1), "not found")
+    assert pipes("list", "job", "--json").json()[0]["state"] == "success"  # nothing re-ran

@@ -169,3 +169,29 @@ def test_a_worker_killed_mid_datum_is_survived(
         assert c.get_file("slow@master", "/only.txt") == b"payload"
         survivors = {int(x) for x in mark.read_text().split()}
         assert len(survivors) == 2 and victim in survivors  # re-run on the other worker
+
+
+def test_diamond_on_external_dask_runs_the_bottom_once_never_mixed(
+    dask_cluster: tuple[str, list[subprocess.Popen[bytes]]], request: pytest.FixtureRequest
+) -> None:
+    """A -> B, A -> C (slower), B + C -> D with E: one put runs D once, from B and C of the
+    put's global commit; a reader of D@master never sees a head mixing versions."""
+    from .test_global_commits import HeadWatcher, diamond
+
+    addr, _ = dask_cluster
+    with ExitStack() as stack:
+        c = _client(stack, request, addr)
+        diamond(c, slow=1.0)
+        with HeadWatcher(c) as watcher:
+            put = c.put_file("A@master", "/v", b"1")
+            jobs = c.wait_commit(put.id, timeout=300)
+        assert [(j.pipeline, j.state) for j in jobs] == [
+            ("B", "success"),
+            ("C", "success"),
+            ("D", "success"),
+        ]
+        d = c.inspect_commit("D@master")
+        assert d.global_id == put.id and c.get_file("D@master", "/d") == b"b1c1e0"
+        prov = {p.repo: p.id for p in d.provenance}
+        assert {c.inspect_commit(f"{r}@{prov[r]}").global_id for r in ("B", "C")} == {put.id}
+        assert watcher.problems == [] and "b1c1e0" in watcher.seen.values()

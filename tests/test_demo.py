@@ -39,7 +39,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
 
 def test_every_step_runs_and_every_job_succeeds(demo: Ran) -> None:
     r = demo.report
-    assert list(r.steps) == ["a", "b", "c", "d", "e", "f"]
+    assert list(r.steps) == ["a", "b", "c", "d", "e", "f", "g"]
     jobs = {k: [(j.pipeline, j.state) for j in s.jobs] for k, s in r.steps.items()}
     assert jobs == {
         "a": [],
@@ -48,6 +48,7 @@ def test_every_step_runs_and_every_job_succeeds(demo: Ran) -> None:
         "d": [("predict", "success")],
         "e": [("predict", "success")],
         "f": [],
+        "g": [("predict", "success")],
     }
     # (b) and (c): a new model re-runs every prediction
     for key in ("b", "c"):
@@ -58,7 +59,7 @@ def test_every_step_runs_and_every_job_succeeds(demo: Ran) -> None:
     assert r.metrics["c"]["files"] == ["iris-part1.csv", "iris-part2.csv"]
     assert all(r.predictions["c"][p] != b for p, b in r.predictions["b"].items())
     text = "\n".join(demo.lines)
-    for key in "abcdef":
+    for key in "abcdefg":
         assert f"\n({key}) " in text
     assert "done in" in demo.lines[-5] and r.seconds > 0
     c = demo.client
@@ -87,7 +88,7 @@ def test_model_revert_restores_the_first_predictions(demo: Ran) -> None:
     revert = c.inspect_commit(f"model@{r.steps['e'].commit}")
     first_model = c.list_commit("model@master")[-1]
     assert revert.origin == "revert" and revert.restores == first_model.id
-    assert c.inspect_commit("model@master").id == revert.id
+    assert c.list_commit("model@master")[1].id == revert.id  # (g) reverted once more
     assert r.metrics["e"] == r.metrics["b"]
     # byte for byte, the predictions of the first model are back; batch 5 is new since (b)
     assert set(r.predictions["e"]) == {*r.predictions["b"], "/batch-05.predictions.csv"}
@@ -102,7 +103,7 @@ def test_lineage_names_the_data_and_notebook_versions(demo: Ran) -> None:
     r, c = demo.report, demo.client
     top = r.lineage
     assert top is not None and r.lineage_file == "/batch-01.predictions.csv"
-    assert top.commit.id == c.inspect_commit("predict@master").id
+    assert top.commit.id == c.inspect_commit("predict@master^").id  # (g) re-predicted since
     assert {(p.commit.repo, p.commit.branch) for p in top.parents} == {
         ("samples", "master"), ("model", "master"), ("predict", "spec")
     }
@@ -126,6 +127,23 @@ def test_lineage_names_the_data_and_notebook_versions(demo: Ran) -> None:
     for node in (samples, predict_spec, revert, first_model, training, model_spec):
         assert node.commit.id[:8] in printed
     assert f"revert: restores model@{first_model.commit.id[:8]}" in printed
+
+
+def test_the_endpoint_answers_from_the_revert_commit(demo: Ran) -> None:
+    r, c = demo.report, demo.client
+    before, after = r.served
+    g = c.inspect_commit(f"model@{r.steps['g'].commit}")
+    assert before["commit"] == r.steps["e"].commit  # model v1, restored in (e)
+    assert after["commit"] == g.id == c.inspect_commit("model@master").id
+    assert g.origin == "revert" and g.restores == r.steps["c"].jobs[0].output_commit  # v2
+    assert before["result"]["predicted"] in ("versicolor", "virginica")
+    assert before["result"] != after["result"]  # another model answered
+    log = {w.commit: w.requests for w in c.serving_log("model")}
+    assert log == {r.steps["e"].commit: 1, g.id: 1}
+    text = "\n".join(demo.lines)
+    assert "\n(g) served model@master over HTTP at http://127.0.0.1:" in text
+    assert f"1 request(s) by model@{g.id[:8]}" in text
+    assert c.list_service() == []  # stopped at the end of the demo
 
 
 def test_explore_notebook_runs_on_the_demo_store(demo: Ran, tmp_path: Path) -> None:
@@ -176,7 +194,7 @@ def test_shipped_specs_and_notebooks() -> None:
     from jupyter_pipes.pipeline.spec import parse_spec
 
     assert sorted(p.name for p in FILES.iterdir()) == [
-        "model.yaml", "predict.ipynb", "predict.yaml", "train.ipynb"
+        "model.yaml", "predict.ipynb", "predict.yaml", "serve.ipynb", "train.ipynb"
     ]
     for name, inputs in {"model": {"training"}, "predict": {"samples", "model"}}.items():
         spec = parse_spec(FILES / f"{name}.yaml")

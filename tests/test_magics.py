@@ -240,7 +240,9 @@ def test_history_widget_revert_button_moves_the_branch(pipes: Client) -> None:
     assert list(widget.buttons) == [c.id for c in pipes.list_commit("model@master")]
     head = pipes.inspect_commit("model@master").id
     assert widget.buttons[head].disabled and not widget.buttons[first.id].disabled
-    widget.buttons[first.id].click()
+    widget.buttons[first.id].click()  # asks first, as the sidebar does
+    assert pipes.inspect_commit("model@master").id == head
+    widget.confirm.children[1].children[0].click()  # "Revert model@master"
     now = pipes.inspect_commit("model@master")
     assert now.origin == "revert" and now.restores == first.id and now.parent == head
     assert pipes.get_file("model@master", "/m.txt") == b"v1"
@@ -309,8 +311,18 @@ def test_dag_layout_puts_each_pipeline_right_of_its_inputs() -> None:
         now = datetime.now(timezone.utc)
         return PipelineInfo(name, 1, {}, "s", "", inputs, "master", now, now, None, state)
 
-    dag = graph.build([], [p("model", ("training@master",), "success"),
-                           p("predict", ("samples@master", "model@master"), "failure")])
+    def r(name: str) -> Any:
+        from datetime import datetime, timezone
+
+        from jupyter_pipes.store.records import RepoInfo
+
+        return RepoInfo(name, "", datetime.now(timezone.utc), ("master",), 0, None)
+
+    from jupyter_pipes.pipeline.dag import dag as make_dag
+
+    dag = graph.build(make_dag([r("training"), r("model"), r("samples"), r("predict")],
+                               [p("model", ("training@master",), "success"),
+                                p("predict", ("samples@master", "model@master"), "failure")]))
     cols = {n.id: n.column for n in dag.nodes}
     # samples sits just left of its reader, under the model repo
     assert cols == {"repo:training": 0, "pipeline:model": 1, "repo:model": 2, "repo:samples": 2,

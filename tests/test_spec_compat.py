@@ -47,6 +47,7 @@ SNAKE: dict[str, Any] = {
     "job_timeout": "1h",
     "output_branch": "out",
     "reprocess_spec": "every_job",
+    "serve": {"notebook": "serve.py", "token_env": "SERVE_TOKEN", "log_window": "5s"},
 }  # fmt: skip
 
 
@@ -333,7 +334,12 @@ BOUNDS: list[tuple[str, dict[str, Any], str, str]] = [
      "transform.env.A", "longer than 128 KiB"),
     ("metrics path", {"metrics": ["../x"]}, "metrics.0", "not a file path in the output"),
     ("metrics twice", {"metrics": ["/m.json", "m.json"]}, "metrics.1", "listed twice"),
-    ("serve branch", {"serve": {"branch": "a b"}}, "serve.branch", "invalid branch name"),
+    ("serve branch", {"serve": {"notebook": "s.py", "branch": "a b"}}, "serve.branch",
+     "invalid branch name"),
+    ("serve port", {"serve": {"notebook": "s.py", "port": 70000}}, "serve.port", "65535"),
+    ("serve notebook", {"serve": {"notebook": "s.txt"}}, "serve.notebook", ".ipynb or .py"),
+    ("serve window", {"serve": {"notebook": "s.py", "log_window": "1y"}}, "serve.log_window",
+     "invalid duration"),
 ]  # fmt: skip
 
 
@@ -354,11 +360,12 @@ def test_tabs_and_newlines_are_fine_in_env_values() -> None:
 
 def test_metrics_and_serve() -> None:
     s = parse_spec({**BASE, "metrics": ["metrics.json", "/eval/scores.json"],
-                    "serve": {"branch": "prod", "route": "/predict", "workers": 2}})  # fmt: skip
+                    "serve": {"notebook": "s.ipynb", "branch": "prod", "threads": 2}})  # fmt: skip
     assert s.metrics == ["/metrics.json", "/eval/scores.json"]
     assert s.serve is not None and s.serve.branch == "prod"
     d = spec_to_dict(s)
-    assert d["serve"] == {"branch": "prod", "route": "/predict", "workers": 2}
+    want = {"notebook": "s.ipynb", "branch": "prod", "host": "127.0.0.1", "port": 0, "threads": 2}
+    assert d["serve"] == {**want, "log_window": "10s"}
     assert parse_spec(d) == s
     assert parse_spec(camel({**BASE, "metrics": ["m.json"]})).metrics == ["/m.json"]
 

@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from jupyter_pipes import AlreadyExists, Client, Conflict, InvalidArgument, NotFound
+from jupyter_pipes.store import metadata
 from jupyter_pipes.store.records import CommitRef
 from jupyter_pipes.store.refs import parse_ref
 
@@ -499,7 +501,10 @@ def test_gc_removes_unreachable_objects_only(client: Client) -> None:
         raise RuntimeError("abort")
     client.delete_repo("drop")
     before = pack_bytes(client)
-    report = client.gc(grace_seconds=0)
+    with pytest.raises(Conflict, match="more than the 50%"):  # 75% of the bytes go
+        client.gc(grace_seconds=0)
+    assert pack_bytes(client) == before
+    report = client.gc(grace_seconds=0, force=True)
     assert report.packs_removed >= 2 and report.bytes_removed >= 300_000
     assert pack_bytes(client) == before - report.bytes_removed
     assert client.fsck().ok
@@ -514,10 +519,20 @@ def test_gc_removes_unreachable_objects_only(client: Client) -> None:
 def test_gc_removes_abandoned_open_commits(client: Client) -> None:
     client.create_repo("d")
     oc = client.store.start_commit("d", "master")
-    oc.put_file("/x", b"x")  # the writer "dies" here: never finished nor aborted
+    oc.put_file("/x", b"x")
+    assert client.gc(grace_seconds=0).open_commits_removed == 0  # its writer renews its lease
+    expire_lease(client, oc.id)  # the writer "dies" here: no more heartbeats
     assert client.gc(grace_seconds=0).open_commits_removed == 1
     with pytest.raises(NotFound):
         client.inspect_commit(f"d@{oc.id}")
+
+
+def expire_lease(c: Client, lease: str) -> None:
+    """What a killed writer leaves: a lease nobody renews, past its expiry."""
+    c.store.meta.keeper.drop(lease)
+    with c.store.meta.write() as conn:
+        t = metadata.leases
+        conn.execute(sa.update(t).where(t.c.id == lease).values(expires_at=0.0))
 
 
 def test_get_directory_onto_existing_file_is_refused(client: Client, tmp_path: Path) -> None:

@@ -215,7 +215,7 @@ def test_newer_schema_is_refused_naming_both_versions(tmp_path: Path) -> None:
     with pytest.raises(SchemaVersionError) as e:
         Client(str(store))
     assert "9999" in e.value.message and metadata.CHAIN.head in e.value.message
-    assert e.value.fields == {"schema": "store", "found": "9999", "supported": "0001"}
+    assert e.value.fields == {"schema": "store", "found": "9999", "supported": metadata.CHAIN.head}
     res = CliRunner().invoke(cli, ["--store", str(store), "list", "repo"])
     assert res.exit_code == 1 and "newer than this jupyter_pipes supports" in res.output
     assert "Traceback" not in res.output and str(tmp_path) not in res.output
@@ -239,13 +239,16 @@ def test_cli_upgrade_reports_what_it_did(tmp_path: Path) -> None:
     res = runner.invoke(cli, ["--store", str(store), "upgrade"])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
-    assert lines[0].startswith("store schema: upgraded unversioned -> 0001 (backup: metadata.")
-    assert lines[1].startswith("pipeline schema: upgraded unversioned -> 0001 (backup: ")
+    store_head, pipeline_head = metadata.CHAIN.head, state.CHAIN.head
+    assert lines[0].startswith(
+        f"store schema: upgraded unversioned -> {store_head} (backup: metadata."
+    )
+    assert lines[1].startswith(f"pipeline schema: upgraded unversioned -> {pipeline_head} (")
     res = runner.invoke(cli, ["--store", str(store), "upgrade", "--json"])
     assert res.exit_code == 0, res.output
     assert [(s["chain"], s["previous"], s["version"]) for s in json.loads(res.output)] == [
-        ("store", "0001", "0001"),
-        ("pipeline", "0001", "0001"),
+        ("store", store_head, store_head),
+        ("pipeline", pipeline_head, pipeline_head),
     ]
     assert "jupyter pipes upgrade" in runner.invoke(cli, ["upgrade", "--help"]).output
 

@@ -380,7 +380,8 @@ def test_tiny_datums_run_in_batches_with_per_datum_results(pipes: Client) -> Non
     info = pipes.create_pipeline(spec)
     job = pipes.wait_job(info.last_job, timeout=120, progress=lambda j: seen.append(j.processed))
     assert (job.state, job.total, job.processed, job.failed) == ("failure", 40, 39, 1)
-    assert seen[-1] == 39 and len(seen) >= 40  # one progress report per datum
+    # progress is written and reported every 0.25 s at most (not per datum), then at the end
+    assert seen[-1] == 39 and seen == sorted(seen) and len(seen) >= 2
     datums = pipes.list_datum(job.id)
     (bad,) = [d for d in datums if d.state == "failed"]
     assert bad.tries == 2 and bad.error["evalue"] == "exit code 3"

@@ -16,8 +16,10 @@ from . import (  # noqa: F401  (register commands)
     datums,
     files,
     jobs,
+    lineage,
     pipelines,
     repos,
+    serve,
     transfer,
 )
 from .base import PROG, cli

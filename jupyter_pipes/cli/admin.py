@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from ..client import Client
 from . import render
 from .base import cli, client, json_option
 
@@ -16,18 +17,50 @@ from .base import cli, client, json_option
     show_default=True,
     help="Re-hash every reachable byte (slower), or only check that objects exist.",
 )
+@click.option(
+    "--rebuild-metadata",
+    is_flag=True,
+    help="Rebuild a lost or damaged metadata database from the store's objects, then check.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --rebuild-metadata: set aside a database that still opens and holds repos.",
+)
 @json_option
 @click.pass_context
-def fsck(ctx: click.Context, verify_data: bool, as_json: bool) -> None:
-    """Check the store: every reachable object, branch head, parent and provenance link.
+def fsck(
+    ctx: click.Context, verify_data: bool, rebuild_metadata: bool, force: bool, as_json: bool
+) -> None:
+    """Check the store: the metadata database, every reachable object, branch head, parent
+    and provenance link.
 
     Exit status 1 when a problem is found (problems are listed, never repaired).
+    With --rebuild-metadata, a metadata database that is missing, empty or damaged is rebuilt
+    from the objects first: repos, branches, commits, provenance, the branch timeline and the
+    pipelines (job history is not in the objects). A damaged SQLite file is renamed aside,
+    never deleted.
 
     \b
     Examples:
       jupyter pipes fsck
       jupyter pipes fsck --no-verify-data --json
+      jupyter pipes fsck --rebuild-metadata
     """
+    if rebuild_metadata:
+        settings = ctx.find_root().obj
+        rebuilt = Client.rebuild_metadata(settings.store, db_url=settings.db, force=force)
+        if not as_json:
+            aside = (
+                f"; the damaged database is now {rebuilt.set_aside}" if rebuilt.set_aside else ""
+            )
+            click.echo(
+                f"rebuilt {render.plural(rebuilt.repos, 'repo')}, "
+                f"{render.plural(rebuilt.commits, 'commit')}, "
+                f"{rebuilt.branches} branch{'' if rebuilt.branches == 1 else 'es'}, "
+                f"{render.plural(rebuilt.pipelines, 'pipeline')} from "
+                f"{render.plural(rebuilt.events, 'journal event')}{aside}"
+            )
     report = client().fsck(verify_data=verify_data)
     if as_json:
         render.echo_json({**report.to_dict(), "ok": report.ok})
@@ -59,18 +92,28 @@ def fsck(ctx: click.Context, verify_data: bool, as_json: bool) -> None:
     default=3600.0,
     show_default=True,
     metavar="SECONDS",
-    help="Keep unreachable objects and open commits younger than this.",
+    help="Keep unreachable objects younger than this (objects of commits in progress are "
+    "kept whatever the grace: their writers pin them).",
+)
+@click.option(
+    "--force", is_flag=True, help="Remove more than half of the store's bytes if that is due."
 )
 @json_option
-def gc(grace: float, as_json: bool) -> None:
-    """Remove unreachable objects and abandoned open commits older than --grace.
+def gc(grace: float, force: bool, as_json: bool) -> None:
+    """Remove unreachable objects older than --grace and abandoned open commits.
+
+    An open commit is abandoned once its writer stopped renewing its lease (a killed process):
+    a commit in progress is never removed, however long it takes. Refused on a store that fails
+    fsck, while another gc runs, and (without --force) when it would remove more than half of
+    the store's bytes. See docs/guarantees.md.
 
     \b
     Examples:
       jupyter pipes gc
       jupyter pipes gc --grace 0 --json
+      jupyter pipes gc --force
     """
-    report = client().gc(grace_seconds=grace)
+    report = client().gc(grace_seconds=grace, force=force)
     if as_json:
         render.echo_json(report)
         return

@@ -83,7 +83,7 @@ def cli(ctx: click.Context, store: str | None, db: str | None) -> None:
     """Versioned data repos, with pachctl's grammar: jupyter pipes VERB NOUN ...
 
     \b
-    Nouns: repo, branch, commit, file, pipeline, job, datum.
+    Nouns: repo, branch, commit, file, pipeline, job, datum, service.
     Refs: repo (= repo@master), repo@branch,
     repo@<commit id or unique prefix>, repo@branch^2 / repo@branch~2 (ancestors).
     File refs add a path: repo@branch:/dir/file.csv
@@ -132,11 +132,13 @@ def message_option(f: F) -> F:
 def split_file_ref(text: str) -> tuple[str, str | None]:
     """``repo@ref:/path`` as ``("repo@ref", "/path")``; the path is ``None`` when absent.
 
-    Repo, branch and commit names never contain ``:``, so the first ``:`` separates the path
-    (which may itself contain ``:``). Validation is the library's job.
+    Repo, branch and commit names never contain ``:``, so the first ``:`` after the ref's
+    ``@{time}`` (if any) separates the path (which may itself contain ``:``). Validation is the
+    library's job.
     """
-    ref, sep, path = text.partition(":")
-    return ref, (path if sep and path else None)
+    from ..store.refs import split_file_ref as split
+
+    return split(text)
 
 
 def commit_ref(ref: str, commit_id: str | None) -> str:
@@ -151,9 +153,11 @@ def _verb(name: str, help_text: str) -> click.Group:
 
 
 create = _verb("create", "Create a repo, a branch or a pipeline.")
-list_ = _verb("list", "List repos, branches, commits, files, pipelines, jobs or datums.")
+list_ = _verb(
+    "list", "List repos, branches, commits, files, pipelines, jobs, datums or services."
+)
 inspect = _verb(
-    "inspect", "Show one repo, branch, commit, file, pipeline, job or datum in detail."
+    "inspect", "Show one repo, branch, commit, file, pipeline, job, datum or service in detail."
 )
 delete = _verb("delete", "Delete a repo, branch, commit, file or pipeline.")
 put = _verb("put", "Upload files into a new commit.")

@@ -26,7 +26,8 @@ def create_branch(branch: str, head: str | None, wait: float | None) -> None:
       jupyter pipes create branch images@master --head images@master^1
     """
     b = client().create_branch(branch, head=head)
-    wait_after_commit(f"{b.repo}@{b.head}" if head and b.head else None, wait)
+    # the branch (not its new head commit): the move is a global commit of its own
+    wait_after_commit(f"{b.repo}@{b.name}" if head and b.head else None, wait)
 
 
 @list_.command("branch")
@@ -48,14 +49,26 @@ def list_branch(repo: str, as_json: bool) -> None:
 
 @inspect.command("branch")
 @click.argument("branch", metavar="REPO@BRANCH")
+@click.option(
+    "--at",
+    metavar="TIME",
+    help="The commit the branch pointed at, at TIME (ISO 8601, local time unless it names a "
+    "zone; 10:00 for today): when it became the head, why and who.",
+)
 @json_option
-def inspect_branch(branch: str, as_json: bool) -> None:
-    """Show one branch and its head commit.
+def inspect_branch(branch: str, at: str | None, as_json: bool) -> None:
+    """Show one branch and its head commit (--at: the head it had at a moment).
 
     \b
-    Example:
+    Examples:
       jupyter pipes inspect branch images@master
+      jupyter pipes inspect branch model@master --at 2024-05-01T10:00
     """
+    if at is not None:
+        from .lineage import show_head_at
+
+        show_head_at(branch, at, as_json)
+        return
     b = client().inspect_branch(branch)
     if as_json:
         render.echo_json(b)

@@ -73,15 +73,27 @@ def glob_file(target: str, as_json: bool) -> None:
 
 @inspect.command("file")
 @click.argument("target", metavar="REPO@REF:PATH")
+@click.option(
+    "--lineage",
+    is_flag=True,
+    help="Show what made the file: datum, job, notebook version and cell, and the "
+    "exact input files, recursively upstream to the user commits of the data.",
+)
 @json_option
-def inspect_file(target: str, as_json: bool) -> None:
-    """Show one file or directory: type, size, content hash and commit.
+def inspect_file(target: str, lineage: bool, as_json: bool) -> None:
+    """Show one file or directory: type, size, content hash and commit (--lineage: what made it).
 
     \b
-    Example:
+    Examples:
       jupyter pipes inspect file images@master:/raw/a.png
+      jupyter pipes inspect file predict@master:/batch-01.predictions.csv --lineage
     """
     ref, path = split_file_ref(target)
+    if lineage:
+        from .lineage import show_lineage
+
+        show_lineage(ref, path, as_json)
+        return
     f = client().inspect_file(ref, path or "/")
     if as_json:
         render.echo_json(f)

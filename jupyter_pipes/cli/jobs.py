@@ -250,16 +250,20 @@ def wait_job(job_id: str, timeout: float | None, progress: bool | None) -> None:
 
 
 @wait.command("commit")
-@click.argument("ref", metavar="REPO@REF")
+@click.argument("ref", metavar="REPO@REF | GLOBAL_ID")
 @timeout_option
 @progress_option
 def wait_commit(ref: str, timeout: float | None, progress: bool | None) -> None:
-    """Run every job a commit triggered (transitively, downstream too) until all are done; print
-    a summary per job (exit status 1 if one failed).
+    """Run every job of a global commit — the jobs a commit triggered, transitively — until
+    all are done; print a summary per job (exit status 1 if one failed).
+
+    REPO@COMMIT waits for that commit's global commit; REPO@BRANCH for the one that moved the
+    branch to its current head; GLOBAL_ID for that global commit.
 
     \b
-    Example:
+    Examples:
       jupyter pipes wait commit images@master
+      jupyter pipes wait commit 3f2a9c1e0b7d4c55a1e2f3a4b5c6d7e8
     """
     wait_commit_jobs(ref, progress, timeout)
 
@@ -312,5 +316,6 @@ def inspect_job(job_id: str, as_json: bool) -> None:
         ("Started", render.ago(j.started)), ("Duration", seconds(j.duration_s)),
         ("Datums", f"{datum_counts(j)} of {j.total}"), *inputs,
         ("Spec commit", j.spec_commit), ("Output commit", j.output_commit),
-        ("Blocked on", j.blocked_on), ("Error", error_text(j) if j.error else None),
+        ("Global ID", j.global_id), ("Waiting on", ", ".join(j.waiting_on) or None),
+        ("Error", error_text(j) if j.error else None),
     ]))

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import yaml
 
-from ..pipeline.records import JobInfo, PipelineInfo
+from ..pipeline.records import PipelineInfo
 from . import render
 from .base import CliError, cli, client, create, delete, inspect, json_option, list_, run, update
 from .jobs import (
@@ -22,7 +22,6 @@ from .jobs import (
     spec_source,
     timeout_option,
     wait_commit_jobs,
-    wait_jobs,
 )
 
 
@@ -184,17 +183,6 @@ def delete_pipeline(name: str, keep_repo: bool) -> None:
     client().delete_pipeline(name, keep_repo=keep_repo)
 
 
-def _downstream(job: JobInfo) -> list[str]:
-    """The queued jobs waiting on ``job`` (transitively), oldest first."""
-    pending = [j for j in client().list_job() if not j.done and j.blocked_on]
-    found, frontier = [], {job.id}
-    while frontier:
-        nxt = {j.id for j in pending if j.blocked_on in frontier and j.id not in found}
-        found += sorted(nxt, key=lambda i: next(j.created for j in pending if j.id == i))
-        frontier = nxt
-    return found
-
-
 @run.command("pipeline")
 @click.argument("name")
 @click.option("--reprocess", is_flag=True, help="Re-run every datum, even unchanged ones.")
@@ -215,7 +203,7 @@ def run_pipeline(name: str, reprocess: bool, no_wait: bool, timeout: float | Non
     if no_wait:
         _hint(job.id)
         return
-    wait_jobs([job.id, *_downstream(job)], progress, timeout)
+    wait_commit_jobs(job.global_id or job.id, progress, timeout)
 
 
 @cli.command("demo")

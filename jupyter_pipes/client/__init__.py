@@ -16,13 +16,18 @@ b'hi'
 
 from __future__ import annotations
 
+from .cluster import ClusterMixin
 from .data import DataMixin
 from .history import HistoryMixin
 from .jobs import JobsMixin
+from .lineage import LineageMixin
 from .pipelines import PipelinesMixin
+from .serving import ServingMixin
 
 
-class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin):
+class Client(
+    DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, LineageMixin, ClusterMixin
+):
     """A handle on one store.
 
     Parameters
@@ -39,6 +44,9 @@ class Client(DataMixin, HistoryMixin, PipelinesMixin, JobsMixin):
         ``$JUPYTER_PIPES_DASK_SCHEDULER``, else a local cluster started on first use.
     n_workers:
         Workers of that local cluster (default: the number of CPUs, at most 4).
+    user:
+        Who makes this client's changes, as the branch timeline records them (default: the OS
+        user; a server passes the Jupyter user).
     **storage_options:
         Passed to fsspec (e.g. ``endpoint_url`` for S3).
     """

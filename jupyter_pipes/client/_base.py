@@ -21,9 +21,10 @@ class ClientBase:
         db_url: str | None = None,
         scheduler: str | None = None,
         n_workers: int | None = None,
+        user: str | None = None,
         **storage_options: Any,
     ) -> None:
-        self._store = Store(store, db_url=db_url, **storage_options)
+        self._store = Store(store, db_url=db_url, actor=user, **storage_options)
         self._pipelines = Pipelines(self._store)
         self._store.gc_roots.append(self._pipelines.gc_roots)
         self._scheduler = scheduler
@@ -39,6 +40,11 @@ class ClientBase:
     def store_url(self) -> str:
         """Where the objects live."""
         return self._store.url
+
+    @property
+    def cluster_started(self) -> bool:
+        """True once this client's Dask cluster runs (it starts with the first job's datums)."""
+        return self._executor is not None and self._executor.started
 
     def close(self) -> None:
         """Release database connections and stop a local Dask cluster this client started."""

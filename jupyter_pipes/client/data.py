@@ -125,9 +125,9 @@ class DataMixin(ClientBase):
         """Copy ``repo@ref:/path`` (a file or a whole directory, without copying bytes) to
         ``dst_path`` on ``branch``, as a new commit."""
         ref, path = parse_file_ref(src)
-        entry = self._store.entry(ref, path)
+        source, entry = self._store.entry_at(ref, path)
         with self.start_commit(branch, message=message) as oc:
-            oc.put_entry(dst_path, entry)
+            oc.put_entry(dst_path, entry, source=source)
         return self._store.inspect_commit_id(oc.id)
 
     # -- reading files ----------------------------------------------------------------------------

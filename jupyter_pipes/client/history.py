@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from typing import Any
+
 from ..errors import NotFound
 from ..store import maintenance
-from ..store.records import BranchInfo, CommitInfo, FsckReport, GcReport, SchemaStatus
+from ..store.rebuild import RebuildReport
+from ..store.records import (
+    BranchInfo,
+    CommitInfo,
+    FsckReport,
+    GcReport,
+    SchemaStatus,
+)
 from ..store.refs import parse_branch, parse_ref
 from ._base import ClientBase
 
@@ -75,15 +86,60 @@ class HistoryMixin(ClientBase):
         """Verify every reachable object by re-hashing it, and the metadata's links."""
         return maintenance.fsck(self._store, verify_data=verify_data)
 
-    def gc(self, *, grace_seconds: float = 3600.0) -> GcReport:
-        """Remove unreachable objects and abandoned open commits older than ``grace_seconds``."""
-        return maintenance.gc(self._store, grace_seconds=grace_seconds)
+    def gc(self, *, grace_seconds: float = 3600.0, force: bool = False) -> GcReport:
+        """Remove objects nothing reaches or pins that are older than ``grace_seconds``, and
+        the open commits of writers that stopped renewing their lease.
+
+        Refused (:class:`~jupyter_pipes.errors.CorruptObject`) on a store that fails fsck, and
+        (:class:`~jupyter_pipes.errors.Conflict`) when another gc runs or, unless ``force``,
+        when it would remove more than half of the store's bytes. docs/guarantees.md says
+        exactly what gc keeps.
+        """
+        return maintenance.gc(self._store, grace_seconds=grace_seconds, force=force)
+
+    @classmethod
+    def rebuild_metadata(
+        cls,
+        store: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        force: bool = False,
+        **storage_options: Any,
+    ) -> RebuildReport:
+        """Rebuild a lost or damaged metadata database from the store's objects alone.
+
+        Repos, branches, commits, provenance and the branch timeline come from the object
+        journal, the dedup index from the commits' trees, pipelines from their spec commits;
+        job history is not in the objects and is not rebuilt. A damaged SQLite database is set
+        aside (renamed, never deleted); one that opens and holds repos is refused unless
+        ``force``. Then open the store as usual.
+        """
+        from ..pipeline.rebuild import rebuild_pipelines
+        from ..store.backend import Backend
+        from ..store.rebuild import rebuild_metadata
+        from ..store.store import default_db_url, default_store_url
+
+        url = os.fspath(store) if store is not None else default_store_url()
+        backend = Backend(url, **storage_options)
+        try:
+            report = rebuild_metadata(backend, db_url or default_db_url(backend), force=force)
+        finally:
+            backend.close()
+        client = cls(url, db_url=db_url, **storage_options)
+        try:
+            names = rebuild_pipelines(client._store)
+        finally:
+            client.close()
+        return dataclasses.replace(report, pipelines=len(names))
 
     def upgrade(self) -> list[SchemaStatus]:
         """The metadata schema's migration chains, as this client found and left them.
 
         Opening a store already brings an older schema up to date (SQLite: after a backup copy
         next to the database; PostgreSQL: in one transaction), so this only reports: for each
-        chain, the revision found, the revision now, and the backup made.
+        chain, the revision found, the revision now, and the backup made. A store made before
+        the object journal also gets its history written to the journal here, if opening did
+        not manage to.
         """
+        self._store.journal_backfill()
         return list(self._store.meta.schema)

@@ -74,6 +74,20 @@ class PipelinesMixin(ClientBase):
 
         return dag(self.list_repo(), self.list_pipeline())
 
+    def downstream(self, branch: str) -> list[str]:
+        """The pipelines that run when ``repo@branch`` moves (each once, upstream first): the
+        pipelines of the global commit such a move starts."""
+        from ..pipeline.dag import downstream
+        from ..store.refs import parse_branch
+
+        repo, name = parse_branch(branch)
+        return downstream(self.list_pipeline(), repo, name)
+
+    def change_marker(self) -> tuple[object, ...]:
+        """A value that changes whenever repos, branches, heads, pipelines or jobs change (cheap:
+        what the server's event poller checks before looking closer)."""
+        return self._pipelines.change_marker()
+
     def list_pipeline(self) -> list[PipelineInfo]:
         """Every pipeline."""
         return self._pipelines.list_pipeline()

@@ -1,4 +1,5 @@
-"""The notebook-only verbs of ``%pipe``: ``datum``, ``load``, ``dag`` and ``history``.
+"""The notebook-only verbs of ``%pipe``: ``datum``, ``load``, ``dag``, ``history``, ``serve``
+and ``cluster``.
 
 A small click group of its own, so these verbs parse, document (``%pipe datum --help``) and
 report errors (``error: ...``) exactly like the CLI's. Each command calls
@@ -137,5 +138,79 @@ def history(branch: str, number: int, wait: bool) -> None:
 
     display(_widgets().HistoryWidget(_nb().client, branch, limit=number, wait=wait))
 
+
+_ENDPOINTS: dict[str, Any] = {}
+"""Endpoints this kernel serves (``%pipe serve``), by service name."""
+
+
+@notebook.command("serve")
+@click.argument("ref", metavar="REPO@BRANCH", required=False)
+@click.option("-n", "--notebook", "definition", metavar="FILE",
+              help="The serving notebook (.ipynb or .py) defining load(model_dir) and "
+              "predict(request). Default: the serve: notebook of the pipeline REPO.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default: any free one).")
+@click.option("--name", default=None, help="The service's name (default: the repo's).")
+@click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
+@click.option("--stop", is_flag=True, help="Stop this kernel's endpoints (of REF, or all).")
+def serve(ref: str | None, definition: str | None, port: int | None, name: str | None,
+          token: str | None, stop: bool) -> None:
+    """Serve a model from a branch, from this kernel in the background, following its head
+    (a retrain or revert swaps the model atomically). Returns the endpoint (.url, .commit,
+    .stop()); 'jupyter pipes list service' and the sidebar show it.
+
+    \b
+    Examples:
+      ep = %pipe serve model@master --notebook serve.ipynb
+      %pipe serve model                  # the serve: section of pipeline model
+      %pipe serve --stop
+    """
+    if stop:
+        names = [n for n, e in _ENDPOINTS.items() if ref is None or e.ref.startswith(ref)]
+        for n in names:
+            _ENDPOINTS.pop(n).stop()
+            click.echo(f"stopped service {n}")
+        return
+    if ref is None:
+        raise CliError("give the branch to serve (REPO@BRANCH), or --stop")
+    nb = _nb()
+    key = name or ref.partition("@")[0]
+    if key in _ENDPOINTS:  # serving it again: replace this kernel's earlier endpoint
+        _ENDPOINTS.pop(key).stop()
+    ep = nb.client.serve(ref, definition, name=name, port=port, token=token)
+    _ENDPOINTS[ep.name] = ep
+    state = f"commit {ep.commit[:8]}" if ep.commit else ep.unready_reason()
+    click.echo(f"serving {ep.ref} as service {ep.name} at {ep.url}/predict ({state})")
+    nb.result = ep
+
+
+@notebook.command("cluster")
+@click.option("--json", "as_json", is_flag=True, help="Return the data (a dict) instead.")
+@click.option("--here", is_flag=True,
+              help="This kernel's own cluster (where %pipe wait runs jobs), not the server's.")
+def cluster(as_json: bool, here: bool) -> None:
+    """Show the Dask cluster that runs the jobs (the Jupyter server's controller's): its
+    workers with their threads, memory, custom resources (GPU=1) and warm kernels, the
+    datums in flight per job, and the dashboard's address. When no cluster is running, says
+    so and when one starts. Looking never starts a cluster.
+
+    \b
+    Examples:
+      %pipe cluster
+      info = %pipe cluster --json
+    """
+    from IPython.display import display
+
+    from . import cluster as view
+
+    nb = _nb()
+    body, whose = view.look(nb.client, here=here)
+    if as_json:
+        nb.result = body
+    else:
+        display(view.render(body, whose))
+
+
+from . import lineage as _lineage  # noqa: E402, F401  (registers %pipe lineage)
 
 VERBS = tuple(notebook.commands)

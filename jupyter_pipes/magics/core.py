@@ -4,7 +4,8 @@ How a line runs:
 
 1. ``--store URL`` / ``--db URL`` before the verb pick the store (see :mod:`.session`); alone,
    they set this kernel's default store.
-2. The notebook verbs (``datum``, ``load``, ``dag``, ``history``) run from :mod:`.commands`.
+2. The notebook verbs (``datum``, ``load``, ``dag``, ``history``, ``serve``, ``lineage``) run
+   from :mod:`.commands`.
 3. Every other line runs the ``jupyter pipes`` click app in-process on this kernel's Client
    (:mod:`.bridge`): same parser, same messages, same ``--help``. A ``%%pipe`` cell body is the
    command's stdin, and ``-f -`` is added when no ``-f`` is given, so ``%%pipe create pipeline``
@@ -183,6 +184,9 @@ Notebook verbs (%pipe VERB --help for each):
   load REPO@REF:PATH      a file's local path, or a DataFrame for .csv/.parquet
   dag [--watch S]         the DAG, pipelines coloured by their newest job's state (widget)
   history REPO@BRANCH     a branch's commits with revert buttons (widget)
+  serve REPO@BRANCH       serve a model from a branch, from this kernel (an endpoint)
+  lineage REPO@REF:PATH   what made a file, recursively upstream (--json: as a dict)
+  cluster [--json]        the Dask cluster running the jobs: workers, kernels, datums
 
 Store: %pipe --store PATH_OR_URL VERB ... for one line; %pipe --store PATH_OR_URL alone for
 this kernel; else $JUPYTER_PIPES_STORE, else .pipes in the kernel's working directory.

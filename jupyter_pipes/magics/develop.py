@@ -20,6 +20,7 @@ from typing import Any
 from ..client import Client
 from ..errors import InvalidArgument
 from ..pipeline.datums import datum_id as compute_datum_id
+from ..pipeline.worker import stage_variables
 from ..store.refs import parse_file_ref
 
 DEV_JOB_ID = "dev"
@@ -96,8 +97,7 @@ def materialise(
     out = pfs / "out"
     out.mkdir(parents=True, exist_ok=True)
     params = dict(info.spec.get("transform", {}).get("parameters") or {})
-    dev.variables = {**folders, "out": str(out.resolve()), "datum_id": did,
-                     "job_id": DEV_JOB_ID, **params}
+    dev.variables = stage_variables(params, folders, str(out.resolve()), did, DEV_JOB_ID)
     return dev
 
 

@@ -1,18 +1,17 @@
 """The DAG of a store (repos → pipelines → output repos) as data and as an SVG picture.
 
-Pure functions over the Client's records: :func:`build` lays the graph out in columns (a
-pipeline one column right of its deepest input, its output repo one further), :func:`to_svg`
+Pure functions over :meth:`Client.dag <jupyter_pipes.Client.dag>`: :func:`build` lays the
+graph out in columns (a pipeline one column right of its deepest input, its output repo one
+further), :func:`to_svg`
 draws it, each pipeline coloured by the state of its newest job. No widget code here.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from ..pipeline.records import PipelineInfo
-from ..store.records import RepoInfo
+from typing import Any
 
 STATE_COLOURS = {
     "success": "#c8e6c9",
@@ -22,6 +21,10 @@ STATE_COLOURS = {
     "killed": "#e0e0e0",
     "unrunnable": "#ffe0b2",
     None: "#ffffff",
+    # the sidebar's names of the same states (the widgets draw with those)
+    "queued": "#fff9c4",
+    "starting": "#bbdefb",
+    "idle": "#ffffff",
 }
 """Fill of a pipeline node by its newest job's state (``None``: no job yet)."""
 REPO_COLOUR = "#eef3fb"
@@ -59,16 +62,14 @@ def _size(n: int) -> str:
     return human_size(n)
 
 
-def build(repos: Sequence[RepoInfo], pipelines: Sequence[PipelineInfo]) -> Dag:
-    """The DAG of these repos and pipelines, laid out in columns and rows."""
-    by_pipeline = {p.name: p for p in pipelines}
-    edges: list[tuple[str, str, str]] = []
-    for p in pipelines:
-        for ref in p.inputs:
-            repo, _, branch = ref.partition("@")
-            label = "" if branch == "master" else branch
-            edges.append((f"repo:{repo}", f"pipeline:{p.name}", label))
-        edges.append((f"pipeline:{p.name}", f"repo:{p.name}", ""))
+def build(dag: Mapping[str, Any]) -> Dag:
+    """Lay out the graph of :meth:`Client.dag <jupyter_pipes.Client.dag>` in columns and rows
+    (the graph itself is built in one place, :mod:`jupyter_pipes.pipeline.dag`)."""
+    edges: list[tuple[str, str, str]] = [
+        (e["from"], e["to"], "" if e.get("branch") in (None, "master") else str(e["branch"]))
+        for e in dag.get("edges", [])
+    ]
+    info = {n["id"]: n for n in dag.get("nodes", [])}
     column: dict[str, int] = {}
 
     def col(node_id: str, seen: frozenset[str] = frozenset()) -> int:
@@ -79,7 +80,8 @@ def build(repos: Sequence[RepoInfo], pipelines: Sequence[PipelineInfo]) -> Dag:
             column[node_id] = 1 + max((col(a, seen | {node_id}) for a in parents), default=-1)
         return column[node_id]
 
-    ids = [f"repo:{r.name}" for r in repos] + [f"pipeline:{p.name}" for p in pipelines]
+    ids = [n["id"] for n in dag.get("nodes", []) if n["kind"] == "repo"]
+    ids += [n["id"] for n in dag.get("nodes", []) if n["kind"] == "pipeline"]
     ids += [b for _, b, _ in edges if b not in ids] + [a for a, _, _ in edges if a not in ids]
     ids = list(dict.fromkeys(ids))
     for i in ids:
@@ -88,7 +90,6 @@ def build(repos: Sequence[RepoInfo], pipelines: Sequence[PipelineInfo]) -> Dag:
         readers = [column[b] for a, b, _ in edges if a == i]
         if readers and not any(b == i for _, b, _ in edges):
             column[i] = min(readers) - 1
-    sizes = {r.name: r for r in repos}
     row: dict[str, int] = {}
     rows: dict[int, list[str]] = {}
 
@@ -103,14 +104,13 @@ def build(repos: Sequence[RepoInfo], pipelines: Sequence[PipelineInfo]) -> Dag:
     for c, members in sorted(rows.items()):
         for r, i in enumerate(members):
             kind, _, name = i.partition(":")
+            n = info.get(i)
             if kind == "pipeline":
-                p = by_pipeline.get(name)
-                state = p.last_job_state if p else None
-                detail = f"v{p.version} · {state or 'no job'}" if p else ""
+                state = n.get("state") if n else None
+                detail = f"v{n.get('version')} · {state or 'no job'}" if n else ""
             else:
-                info = sizes.get(name)
                 state = None
-                detail = _size(info.size_bytes) if info else "missing"
+                detail = _size(n.get("size_bytes") or 0) if n else "missing"
             nodes.append(Node(i, kind, name, detail, state, c, r))
     return Dag(tuple(nodes), tuple(edges))
 

@@ -3,14 +3,17 @@
 Any process may run a controller (the server extension, or the Client/CLI while it waits);
 they coordinate through the jobs table only. A job is claimed with a lease that the running
 controller renews; a job whose lease expired (its controller died) is claimed again and re-run
-from the start. Its output commit and its ``success`` are written in one transaction, so a job
-never produces two output commits.
+from the start. Its output commit and its ``success`` are written in one transaction, and only
+by the controller that still holds the lease, so a job never produces two output commits.
 
-Incremental processing: a datum's hash covers its id, the content hashes of its inputs, the
-stage fingerprint (notebook code, or command), the parameters and the salt. A datum whose hash
-equals a succeeded datum of the pipeline's last successful job is skipped and its outputs reused.
-The output commit is the union of every datum's outputs (reused and new), so outputs of
-removed or changed datums disappear; two datums writing one path fail the job, naming both.
+Incremental processing (see :mod:`.plan`): only datums whose hash differs from the current
+datum of the pipeline's last successful job run. The output commit is that job's output tree,
+less the outputs of the datums that changed or went, plus the new outputs — which is "the union
+of every datum's outputs" at O(changed) cost; two datums writing one path fail the job, naming
+both. Datum rows are written only for the datums that ran or went (see :mod:`.state`).
+
+The per-datum work is kept off the hot path: results become compact rows as they arrive, and
+job progress is written at most every :data:`PROGRESS_S` seconds.
 """
 
 from __future__ import annotations
@@ -23,22 +26,29 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Row
 
-from ..store.objects import BlobRef, hash_bytes
+from ..store import txn as txnmod
+from ..store.datum_io import WrittenBlobs, build_output, commit_output
 from ..store.records import CommitRef
-from ..store.refs import Ref
-from ..store.trees import EMPTY_ROOT, Entry
+from ..store.txn import Txn
 from . import state
-from .datums import Datum, compute_datums
+from .datums import Datum
 from .executor import Executor
-from .manager import NOTEBOOK_FILE, SPEC_FILE, Pipelines, lister
+from .manager import Pipelines
+from .plan import Plan, plan_job
 from .records import JobInfo
-from .spec import PipelineSpec, parse_spec
+from .spec import PipelineSpec
+from .stage import datum_key, stage_key
 from .worker import DatumResult, DatumTask, TaskInput, Transform
 
 log = logging.getLogger(__name__)
 LEASE_S = 30.0
+PROGRESS_S = 0.25
+"""Job progress (datum counts) is written and reported at most this often."""
+EARLY_TOTALS = 32
+"""A job with this many datums to run writes its totals when it starts (a shorter one writes
+them with its result: one transaction less)."""
 
 
 class JobFailed(Exception):
@@ -48,6 +58,10 @@ class JobFailed(Exception):
         super().__init__(reason)
         self.error = error
         self.reason = reason
+
+
+class LeaseLost(Exception):
+    """Internal: another controller took the job over; this one must not finish it."""
 
 
 class Controller:
@@ -60,7 +74,8 @@ class Controller:
     executor:
         Where datums run (a Dask cluster).
     progress:
-        Called with the job after each datum completes (for progress bars and events).
+        Called with the job as it advances (for progress bars and events), at most every
+        :data:`PROGRESS_S` seconds while datums complete, and at each change of state.
     """
 
     def __init__(
@@ -86,8 +101,8 @@ class Controller:
     def run_once(self) -> JobInfo | None:
         """Claim and run one runnable job; the finished job, or None if none was runnable."""
         self.cron.run()  # commits due cron ticks; their head moves queue jobs as usual
-        with self.store.meta.write() as conn:
-            row = state.claim_job(conn, self.owner, self.lease_s)
+        with txnmod.write(self.store) as t:
+            row = state.claim_job(t.connection, self.owner, self.lease_s)
         if row is None:
             return None
         self._run_job(row)
@@ -110,45 +125,41 @@ class Controller:
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(row.id, stop), daemon=True)
         beat.start()
+        writing = self.store.write_lease("job")  # gc keeps the workers' packs until the commit
         try:
             self._execute(row)
+        except LeaseLost:
+            log.warning("job %s was taken over by another controller", row.id)
         except JobFailed as f:
-            self._finish_failed(row.id, f.error, f.reason, [])
+            self._finish_failed(row, f.error, f.reason)
         except Exception as exc:  # a bug or a storage error: record it, never leave it running
             log.exception("job %s crashed", row.id)
             self._finish_failed(
-                row.id,
-                {"ename": type(exc).__name__, "evalue": str(exc)},
-                f"controller error: {exc}",
-                [],
+                row, {"ename": type(exc).__name__, "evalue": str(exc)}, f"controller error: {exc}"
             )
         finally:
+            writing.release()
             stop.set()
             beat.join()
 
     def _heartbeat(self, job_id: str, stop: threading.Event) -> None:
         while not stop.wait(self.lease_s / 3):
-            with self.store.meta.write() as conn:
-                if not state.renew_lease(conn, job_id, self.owner, self.lease_s):
+            with txnmod.write(self.store) as t:
+                if not state.renew_lease(t.connection, job_id, self.owner, self.lease_s):
                     return
 
     def _execute(self, row: Row[Any]) -> None:
-        spec_ref = Ref(row.pipeline, row.spec_commit, explicit=True)
-        spec = parse_spec(json.loads(self.store.get_file(spec_ref, SPEC_FILE)))
-        notebook = self.store.get_file(spec_ref, NOTEBOOK_FILE) if spec.transform.notebook else None
+        spec, notebook = self.pipelines.spec_at(row.pipeline, row.spec_commit)
         pins: dict[str, str | None] = state.loads(row.inputs) or {}
-        datums = compute_datums(spec.input, lister(self.store, pins))
-        base = _stage_key(spec, notebook)
-        hashes = {d.id: hash_bytes(f"{d.content_key()}:{base}".encode()) for d in datums}
-        reuse = {} if row.reprocess or spec.reprocess_spec == "every_job" else self._reusable(row)
-        todo = [d for d in datums if reuse.get(d.id, (None,))[0] != hashes[d.id]]
-        skipped = [d for d in datums if d not in todo]
-        with self.store.meta.write() as conn:
-            state.update_job(
-                conn, row.id, total=len(datums), skipped=len(skipped), processed=0, failed=0
-            )
+        stage = stage_key(spec, notebook)
+        dkey = datum_key(spec, stage)
+        reuse = not (row.reprocess or spec.reprocess_spec == "every_job")
+        plan = plan_job(self.store, self.pipelines.trees, row, spec, pins, stage, dkey, reuse=reuse)
+        run = _Run(self, row, plan, pins, dkey)
+        if len(plan.run) >= EARLY_TOTALS:  # a long job: show its size at once
+            with txnmod.write(self.store) as t:
+                state.update_job(t.connection, row.id, **run.totals())
         self._notify(row.id)
-        roots = self._roots(pins)
         transform = Transform(
             notebook=notebook,
             kernel=spec.transform.kernel,
@@ -158,182 +169,104 @@ class Controller:
             stdin=tuple(spec.transform.stdin or ()),
             env=dict(spec.transform.env),
         )
+        options = json.dumps(self.store.storage_options, sort_keys=True)
         tasks = [
             DatumTask(
                 store_url=self.store.url,
-                store_options=json.dumps(self.store.storage_options, sort_keys=True),
+                store_options=options,
                 job_id=row.id,
                 datum_id=d.id,
                 inputs=tuple(
-                    TaskInput(i.name, i.path, roots[f"{i.repo}@{i.branch}"]) for i in d.inputs
+                    TaskInput(i.name, i.path, plan.tokens[(i.repo, i.branch, i.path)])
+                    for i in d.inputs
                 ),
                 transform=transform,
                 tries=spec.datum_tries,
                 timeout_s=spec.datum_timeout_seconds,
             )
-            for d in todo
+            for d in plan.run
         ]
-        counts = {"processed": 0, "failed": 0}
-
-        def on_result(res: DatumResult) -> None:
-            counts["processed" if res.ok else "failed"] += 1
-            with self.store.meta.write() as conn:
-                state.update_job(conn, row.id, **counts)
-            self._notify(row.id)
-
         try:
-            results = {
-                r.datum_id: r
-                for r in self.executor.run(tasks, on_result, timeout_s=spec.job_timeout_seconds)
-            }
+            self.executor.run(tasks, run.add, timeout_s=spec.job_timeout_seconds)
         except TimeoutError:
-            raise JobFailed(
-                {"ename": "TimeoutError", "evalue": f"job_timeout {spec.job_timeout} exceeded"},
-                "job timed out",
-            ) from None
-        rows = self._datum_rows(row.id, datums, hashes, results, reuse, pins)
-        failed = [r for r in results.values() if not r.ok]
-        if failed:
-            first = min(failed, key=lambda r: r.datum_id)
-            error = {"datum": first.datum_id, **(first.error or {})}
-            self._finish_failed(
-                row.id,
-                error,
-                f"{len(failed)} datum(s) failed; first: {error.get('ename')}: "
-                f"{error.get('evalue')}",
-                rows,
-                results,
+            error = {"ename": "TimeoutError", "evalue": f"job_timeout {spec.job_timeout} exceeded"}
+            self._finish_failed(row, error, "job timed out", run)
+            return
+        if run.failed:
+            first = min(run.failed)
+            error = {"datum": first, **(run.errors[first] or {})}
+            reason = (
+                f"{len(run.failed)} datum(s) failed; first: {error.get('ename')}: "
+                f"{error.get('evalue')}"
             )
+            self._finish_failed(row, error, reason, run)
             return
         try:
-            outputs = self._merge(datums, results, reuse)
+            self._commit_output(row, spec, pins, plan, run)
         except JobFailed as f:
-            self._finish_failed(row.id, f.error, f.reason, rows, results)
-            return
-        self._commit_output(row, spec, pins, outputs, results, rows)
-
-    def _reusable(self, row: Row[Any]) -> dict[str, tuple[str, Any, str]]:
-        """datum id -> (hash, outputs, job) of the last successful job's datums."""
-        with self.store.meta.read() as conn:
-            last = state.last_success(conn, row.pipeline)
-            if last is None:
-                return {}
-            return {
-                d.id: (d.hash, state.loads(d.outputs), d.reused_from or last.id)
-                for d in state.job_datums(conn, last.id)
-                if d.state in ("success", "skipped")
-            }
-
-    def _roots(self, pins: dict[str, str | None]) -> dict[str, str]:
-        roots = {}
-        with self.store.meta.read() as conn:
-            for key, commit in pins.items():
-                row = self.store.meta.get_commit(conn, commit) if commit else None
-                roots[key] = row.root if row is not None and row.root else EMPTY_ROOT.to_json()
-        return roots
-
-    @staticmethod
-    def _datum_rows(
-        job_id: str,
-        datums: list[Datum],
-        hashes: dict[str, str],
-        results: dict[str, DatumResult],
-        reuse: dict[str, tuple[str, Any, str]],
-        pins: dict[str, str | None],
-    ) -> list[dict[str, Any]]:
-        rows = []
-        for d in datums:
-            inputs = [
-                {
-                    "name": i.name,
-                    "repo": i.repo,
-                    "path": i.path,
-                    "hash": i.hash,
-                    "size_bytes": i.size,
-                    "commit": pins.get(f"{i.repo}@{i.branch}"),
-                }
-                for i in d.inputs
-            ]
-            res = results.get(d.id)
-            if res is None:
-                h, outputs, src = reuse[d.id]
-                rows.append(
-                    {
-                        "job": job_id,
-                        "id": d.id,
-                        "hash": h,
-                        "state": "skipped",
-                        "inputs": state.dumps(inputs),
-                        "outputs": state.dumps(outputs),
-                        "tries": 0,
-                        "duration": 0.0,
-                        "reused_from": src,
-                    }
-                )
-                continue
-            rows.append(
-                {
-                    "job": job_id,
-                    "id": d.id,
-                    "hash": hashes[d.id],
-                    "state": "success" if res.ok else "failed",
-                    "inputs": state.dumps(inputs),
-                    "outputs": state.dumps([[p, _entry_json(e)] for p, e in res.outputs]),
-                    "notebook": state.dumps(res.notebook.to_list()) if res.notebook else None,
-                    "log": state.dumps(res.log.to_list()) if res.log else None,
-                    "error": state.dumps(res.error) if res.error else None,
-                    "tries": res.tries,
-                    "duration": res.duration_s,
-                }
-            )
-        return rows
-
-    @staticmethod
-    def _merge(
-        datums: list[Datum],
-        results: dict[str, DatumResult],
-        reuse: dict[str, tuple[str, Any, str]],
-    ) -> dict[str, Entry]:
-        owner: dict[str, str] = {}
-        merged: dict[str, Entry] = {}
-        for d in sorted(datums, key=lambda d: d.id):
-            res = results.get(d.id)
-            outs = (
-                [(p, e) for p, e in res.outputs]
-                if res is not None
-                else [(p, _entry_from_json(e)) for p, e in reuse[d.id][1]]
-            )
-            for path, entry in outs:
-                if path in merged:
-                    raise JobFailed(
-                        {
-                            "ename": "DuplicateOutput",
-                            "evalue": f"datums {owner[path]} and {d.id} both wrote {path}",
-                            "datums": [owner[path], d.id],
-                            "path": path,
-                        },
-                        f"datums {owner[path]} and {d.id} both wrote {path}",
-                    )
-                owner[path] = d.id
-                merged[path] = entry
-        return merged
+            self._finish_failed(row, f.error, f.reason, run)
 
     def _commit_output(
         self,
         row: Row[Any],
         spec: PipelineSpec,
         pins: dict[str, str | None],
-        outputs: dict[str, Entry],
-        results: dict[str, DatumResult],
-        rows: list[dict[str, Any]],
+        plan: Plan,
+        run: _Run,
     ) -> None:
+        trees = self.pipelines.trees
+        puts: dict[str, str] = {}
+        put_tokens = []
+        for datum_id, outputs in sorted(run.outputs.items()):
+            for path, tok in outputs:
+                if path in puts:
+                    raise _duplicate(puts[path], datum_id, path)
+                puts[path] = datum_id
+                put_tokens.append((path, tok))
+        base_out = plan.base.output_commit if plan.base is not None else None
+        if base_out is not None and not trees.exists(base_out):
+            base_out = None  # the base's output commit was deleted: rebuild from the rows
+        if plan.rebuild or (plan.base is not None and base_out is None):
+            delete = ["/"]
+            if not plan.rebuild:  # keep the outputs of the datums reused as they are
+                with txnmod.read(self.store) as t:
+                    current = state.current_datums(t.connection, row.pipeline)
+                for datum_id, r in sorted(current.items()):
+                    if datum_id in plan.replaced:
+                        continue
+                    for path, tok in state.loads(r.outputs) or []:
+                        if path in puts:
+                            raise _duplicate(datum_id, puts[path], path)
+                        puts[path] = datum_id
+                        put_tokens.append((path, tok))
+            base_out = None
+        else:
+            delete = sorted(
+                {p for r in plan.replaced.values() for p, _ in state.loads(r.outputs) or []}
+            )
+            gone = set(delete)
+            clash = trees.existing(base_out, [p for p in puts if p not in gone])
+            if clash:
+                with txnmod.read(self.store) as t:
+                    owner = state.datum_owner(t.connection, row.pipeline, clash[0], plan.replaced)
+                raise _duplicate(owner or "?", puts[clash[0]], clash[0])
+        tree = build_output(self.store, trees, base_out, delete, put_tokens)
         inputs = [
             CommitRef(k.split("@")[0], v, k.split("@")[1]) for k, v in sorted(pins.items()) if v
         ]
         provenance = (*inputs, CommitRef(row.pipeline, row.spec_commit, "spec"))
 
-        def on_finish(conn: Connection, commit_id: str) -> None:
-            self._record_datums(conn, rows, results)
+        def on_finish(txn: Txn, commit_id: str) -> None:
+            conn = txn.connection
+            if not state.holds_lease(conn, row.id, self.owner):
+                raise LeaseLost(row.id)
+            seq = state.next_success_seq(conn, row.pipeline)
+            if plan.rebuild:
+                state.retire_all_datums(conn, row.pipeline, seq)
+            else:
+                state.retire_datums(conn, row.pipeline, plan.replaced, seq)
+            state.insert_datums(conn, run.rows(live_from=seq))
+            txn.record_blobs(run.blobs())
             state.update_job(
                 conn,
                 row.id,
@@ -341,93 +274,176 @@ class Controller:
                 output_commit=commit_id,
                 finished_at=time.time(),
                 lease_owner=None,
+                success_seq=seq,
+                **run.totals(),
             )
 
-        oc = self.store.start_commit(
+        commit_output(
+            self.store,
             row.pipeline,
             spec.output_branch,
+            tree,
             message=f"job {row.id}",
-            origin="auto",
             provenance=provenance,
             on_finish=on_finish,
+            **({"global_id": row.global_id} if row.global_id else {}),
         )
-        try:
-            oc.patch.delete("/")
-            for path, entry in outputs.items():
-                oc.patch.put(path, entry)
-        except BaseException:
-            oc.abort()
-            raise
-        oc.finish()
         self._notify(row.id)
 
-    def _record_datums(
-        self, conn: Connection, rows: list[dict[str, Any]], results: dict[str, DatumResult]
-    ) -> None:
-        blobs: dict[str, BlobRef] = {}
-        packs: dict[str, int] = {}
-        for r in results.values():
-            blobs.update(r.blobs)
-            packs.update(r.packs)
-        self.store.meta.record_blobs(conn, blobs, packs)
-        state.insert_datums(conn, rows)
-
     def _finish_failed(
-        self,
-        job_id: str,
-        error: dict[str, Any],
-        reason: str,
-        rows: list[dict[str, Any]],
-        results: dict[str, DatumResult] | None = None,
+        self, row: Row[Any], error: dict[str, Any], reason: str, run: _Run | None = None
     ) -> None:
-        with self.store.meta.write() as conn:
-            if rows:
-                self._record_datums(conn, rows, results or {})
+        with txnmod.write(self.store) as t:
+            conn = t.connection
+            if not state.holds_lease(conn, row.id, self.owner):
+                log.warning("job %s was taken over by another controller", row.id)
+                return
+            counts: dict[str, Any] = {}
+            if run is not None:
+                state.insert_datums(conn, run.rows(live_from=None) + run.tombstones())
+                t.record_blobs(run.blobs())
+                counts = run.totals()
             state.update_job(
                 conn,
-                job_id,
+                row.id,
+                **counts,
                 state="failure",
                 reason=reason,
                 error=state.dumps(error),
                 finished_at=time.time(),
                 lease_owner=None,
             )
-            _cascade_unrunnable(conn, job_id)
-        self._notify(job_id)
+            state.cascade_unrunnable(conn, row.id, f"upstream job {row.id} ({row.pipeline}) failed")
+        self._notify(row.id)
 
     def _notify(self, job_id: str) -> None:
         if self.progress is not None:
             self.progress(self.pipelines.inspect_job(job_id))
 
 
-def _cascade_unrunnable(conn: Connection, job_id: str) -> None:
-    for b in state.blocked_by(conn, job_id):
-        state.update_job(
-            conn,
-            b.id,
-            state="unrunnable",
-            finished_at=time.time(),
-            reason=f"upstream job {job_id} did not succeed",
-        )
-        _cascade_unrunnable(conn, b.id)
+class _Run:
+    """The results of a job's datums, kept as compact rows as they arrive."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        row: Row[Any],
+        plan: Plan,
+        pins: dict[str, Any],
+        datum_key: str,
+    ) -> None:
+        self._controller = controller
+        self._job = row
+        self._plan = plan
+        self._pins = pins
+        self._datum_key = datum_key
+        self._datums: dict[str, Datum] = {d.id: d for d in plan.run}
+        self._rows: list[dict[str, Any]] = []
+        self._blobs: list[WrittenBlobs] = []
+        self.outputs: dict[str, tuple[tuple[str, Any], ...]] = {}
+        self.failed: list[str] = []
+        self.errors: dict[str, dict[str, Any] | None] = {}
+        self._counts = {"processed": 0, "failed": 0}
+        self._written = dict(self._counts)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def add(self, res: DatumResult) -> None:
+        """Record one datum's result (called as each completes)."""
+        d = self._datums[res.datum_id]
+        row = {
+            "job": self._job.id,
+            "id": d.id,
+            "pipeline": self._job.pipeline,
+            "hash": self._plan.hashes[d.id],
+            "state": "success" if res.ok else "failed",
+            "inputs": state.dumps(self._items(d)),
+            "outputs": state.dumps([[p, t] for p, t in res.outputs]),
+            "notebook": state.dumps(res.notebook) if res.notebook else None,
+            "log": state.dumps(res.log) if res.log else None,
+            "error": state.dumps(res.error) if res.error else None,
+            "tries": res.tries,
+            "duration": res.duration_s,
+        }
+        with self._lock:
+            self._rows.append(row)
+            self._blobs.append(res.written)
+            if res.ok:
+                self.outputs[d.id] = res.outputs
+                self._counts["processed"] += 1
+            else:
+                self.failed.append(d.id)
+                self.errors[d.id] = res.error
+                self._counts["failed"] += 1
+        self.flush_progress()
+
+    def _items(self, d: Datum) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": i.name,
+                "repo": i.repo,
+                "path": i.path,
+                "hash": i.hash,
+                "size_bytes": i.size,
+                "commit": self._pins.get(f"{i.repo}@{i.branch}"),
+            }
+            for i in d.inputs
+        ]
+
+    def flush_progress(self, force: bool = False) -> None:
+        """Write the datum counts if they changed and :data:`PROGRESS_S` has passed."""
+        now = time.monotonic()
+        with self._lock:
+            if self._counts == self._written or (not force and now - self._last < PROGRESS_S):
+                return
+            self._written, self._last = dict(self._counts), now
+        with txnmod.write(self._controller.store) as t:
+            state.update_job(t.connection, self._job.id, **self.totals())
+        self._controller._notify(self._job.id)
+
+    def totals(self) -> dict[str, Any]:
+        """The job's datum counts and plan, as its row holds them."""
+        plan = self._plan
+        with self._lock:
+            counts = dict(self._counts)
+        return {
+            "total": plan.total,
+            "skipped": plan.total - len(plan.run),
+            "base_seq": plan.base.success_seq if plan.base is not None else None,
+            "datum_key": self._datum_key,
+            **counts,
+        }
+
+    def rows(self, live_from: int | None) -> list[dict[str, Any]]:
+        """The datum rows to write (``live_from``: the job's success number, if it succeeded)."""
+        return [{**r, "live_from": live_from} for r in self._rows]
+
+    def tombstones(self) -> list[dict[str, Any]]:
+        """Rows marking the datums a failed job no longer had (so its listing leaves them out)."""
+        return [
+            {
+                "job": self._job.id,
+                "id": i,
+                "pipeline": self._job.pipeline,
+                "hash": "",
+                "state": "removed",
+                "inputs": "[]",
+            }
+            for i in self._plan.gone
+        ]
+
+    def blobs(self) -> WrittenBlobs:
+        """Every blob the datums stored."""
+        return WrittenBlobs.merge(self._blobs)
 
 
-def _stage_key(spec: PipelineSpec, notebook: bytes | None) -> str:
-    from .notebook import fingerprint
-
-    t = spec.transform
-    stage = fingerprint(notebook) if notebook is not None else json.dumps([t.cmd, t.stdin])
-    return hash_bytes(
-        json.dumps(
-            [stage, t.parameters, t.env, t.kernel, spec.salt or ""], sort_keys=True, default=str
-        ).encode()
+def _duplicate(first: str, second: str, path: str) -> JobFailed:
+    return JobFailed(
+        {
+            "ename": "DuplicateOutput",
+            "evalue": f"datums {first} and {second} both wrote {path}",
+            "datums": [first, second],
+            "path": path,
+        },
+        f"datums {first} and {second} both wrote {path}",
     )
-
-
-def _entry_json(e: Entry) -> list[Any]:
-    return [e.size, e.hash, [r.to_list() for r in e.refs]]
-
-
-def _entry_from_json(v: list[Any]) -> Entry:
-    size, h, refs = v
-    return Entry("", False, size, h, tuple(BlobRef.from_list(r) for r in refs))

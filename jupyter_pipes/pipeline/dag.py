@@ -53,3 +53,42 @@ def dag(repos: list[RepoInfo], pipelines: list[PipelineInfo]) -> dict[str, Any]:
                 {"from": f"pipeline:{p.name}", "to": f"repo:{p.name}", "branch": p.output_branch}
             )
     return {"nodes": nodes, "edges": edges}
+
+
+def downstream(pipelines: list[PipelineInfo], repo: str, branch: str) -> list[str]:
+    """The pipelines that run when ``repo@branch`` moves: every pipeline reading it, then every
+    pipeline reading their outputs, and so on — each once (they form one global commit), in
+    topological order (upstream first, then by name). The one home of this rule: the REST
+    route ``/repos/{repo}/branches/{branch}/downstream`` and the sidebar use it."""
+    readers: dict[tuple[str, str], list[str]] = {}
+    by_name = {p.name: p for p in pipelines}
+    for p in pipelines:
+        for ref in p.inputs:
+            r, _, b = ref.partition("@")
+            readers.setdefault((r, b), []).append(p.name)
+    found: set[str] = set()
+    frontier = list(readers.get((repo, branch), []))
+    while frontier:
+        name = frontier.pop()
+        if name in found:
+            continue
+        found.add(name)
+        frontier += readers.get((name, by_name[name].output_branch), [])
+    indegree = dict.fromkeys(found, 0)
+    edges = {
+        n: sorted(set(readers.get((n, by_name[n].output_branch), [])) & found - {n}) for n in found
+    }
+    for down in edges.values():
+        for d in down:
+            indegree[d] += 1
+    ready = sorted(n for n, k in indegree.items() if k == 0)
+    order: list[str] = []
+    while ready:
+        name = ready.pop(0)
+        order.append(name)
+        for d in edges[name]:
+            indegree[d] -= 1
+            if indegree[d] == 0:
+                ready.append(d)
+        ready.sort()
+    return order

@@ -12,14 +12,16 @@ retries and failure.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from distributed import WorkerPlugin, get_worker
 
 from . import cancel
 from .warm import MAX_USES, KernelPool
-from .worker import DatumResult, DatumTask, run_datum
+from .worker import DatumResult, DatumTask, run_datums
 
 PLUGIN_NAME = "jupyter-pipes-kernels"
 
@@ -81,20 +83,19 @@ def failed_result(task: DatumTask, exc: BaseException) -> DatumResult:
 
 
 def run_batch(tasks: list[DatumTask]) -> list[DatumResult]:
-    """Run datums one after the other on this worker; one result per datum, never raises.
+    """Run datums one after the other on this worker (their blobs share packs); one result per
+    datum, never raises.
 
     A datum of a cancelled job (see :func:`kill_job`) is not started, or is stopped: its
     result is a failure (``Cancelled``)."""
-    pool = current_pool()
-    results = []
-    for task in tasks:
-        with cancel.job(task.job_id):
-            try:
-                cancel.check()
-                results.append(run_datum(task, pool))
-            except Exception as exc:
-                results.append(failed_result(task, exc))
-    return results
+    return run_datums(tasks, current_pool(), on_error=failed_result, around=_cancellable)
+
+
+@contextlib.contextmanager
+def _cancellable(task: DatumTask) -> Iterator[None]:
+    with cancel.job(task.job_id):
+        cancel.check()
+        yield
 
 
 def kill_job(job_id: str) -> int:

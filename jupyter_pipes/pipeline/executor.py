@@ -1,12 +1,12 @@
 """Running datum tasks on Dask: the one module that imports dask.distributed.
 
-By default a ``LocalCluster`` is started on first use. Its workers are threads of this process:
-a datum's real work happens in its own kernel (or command) process anyway, threads start in a
-fraction of a second, they see ``memory://`` stores, and they never re-import the caller's
-``__main__`` (which process workers started by ``spawn`` do, breaking scripts without a
-``__name__ == "__main__"`` guard). Set ``JUPYTER_PIPES_DASK_PROCESSES=1`` for process workers.
-Set a scheduler address (``JUPYTER_PIPES_DASK_SCHEDULER`` or ``scheduler=``) to use any existing
-Dask cluster.
+By default a local cluster is started on first use (:mod:`~jupyter_pipes.pipeline.cluster`):
+the scheduler in this process, one single-threaded worker *process* per core, started as
+subprocesses (so scripts without a ``__name__ == "__main__"`` guard work), everything listening
+on 127.0.0.1 only (``JUPYTER_PIPES_DASK_HOST`` or ``host=`` to change it). Thread workers
+(``JUPYTER_PIPES_DASK_PROCESSES=0`` or ``processes=False``) start faster and see ``memory://``
+stores, but share this process's interpreter lock with the controller. Set a scheduler address
+(``JUPYTER_PIPES_DASK_SCHEDULER`` or ``scheduler=``) to use any existing Dask cluster.
 
 When the client starts, the :class:`~jupyter_pipes.pipeline.dask_plugin.WarmKernels` worker
 plugin is registered: each worker keeps warm kernels for ``isolation: warm`` notebooks. Tiny
@@ -29,6 +29,7 @@ from .worker import DatumResult, DatumTask
 
 ENV_SCHEDULER = "JUPYTER_PIPES_DASK_SCHEDULER"
 ENV_PROCESSES = "JUPYTER_PIPES_DASK_PROCESSES"
+ENV_HOST = "JUPYTER_PIPES_DASK_HOST"
 ENV_WARM_MAX_USES = "JUPYTER_PIPES_WARM_MAX_USES"
 MAX_BATCH = 32  # datums per Dask task, at most
 log = logging.getLogger(__name__)
@@ -43,10 +44,13 @@ class Executor:
         Address of an existing scheduler (``tcp://host:8786``). Default:
         ``$JUPYTER_PIPES_DASK_SCHEDULER``, else a local cluster started on demand.
     n_workers:
-        Workers of the local cluster (default: the number of CPUs, at most 4).
+        Workers of the local cluster (default: one per CPU core this process may use).
     processes:
-        Whether local workers are processes or threads (default: threads, unless
-        ``$JUPYTER_PIPES_DASK_PROCESSES`` is set).
+        Whether local workers are processes (the default) or threads of this process
+        (``$JUPYTER_PIPES_DASK_PROCESSES=0``; ``memory://`` stores need threads).
+    host:
+        Address the local cluster listens on (scheduler, workers, dashboards). Default:
+        ``$JUPYTER_PIPES_DASK_HOST``, else ``127.0.0.1``.
     warm_max_uses:
         Datums a warm kernel runs before it is replaced by a new one (default:
         ``$JUPYTER_PIPES_WARM_MAX_USES``, else 200).
@@ -58,13 +62,15 @@ class Executor:
         *,
         n_workers: int | None = None,
         processes: bool | None = None,
+        host: str | None = None,
         warm_max_uses: int | None = None,
     ) -> None:
         self.scheduler = scheduler or os.environ.get(ENV_SCHEDULER) or None
-        self.n_workers = n_workers or min(os.cpu_count() or 1, 4)
+        self.n_workers = n_workers or _cores()
         if processes is None:
-            processes = os.environ.get(ENV_PROCESSES, "") not in ("", "0", "false")
+            processes = os.environ.get(ENV_PROCESSES, "1").lower() not in ("0", "false", "no")
         self.processes = processes
+        self.host = host or os.environ.get(ENV_HOST) or "127.0.0.1"
         self.warm_max_uses = warm_max_uses or int(os.environ.get(ENV_WARM_MAX_USES) or 200)
         self._client: Any = None
         self._cluster: Any = None
@@ -72,27 +78,41 @@ class Executor:
         self._running: dict[str, list[Any]] = {}  # job id -> its futures, while run() waits
 
     @property
+    def started(self) -> bool:
+        """True once the cluster (or the connection to an existing scheduler) is up."""
+        return self._client is not None
+
+    @property
     def client(self) -> Any:
         """The ``distributed.Client``, started on first use."""
         with self._lock:
             if self._client is None:
-                from distributed import Client, LocalCluster
+                from distributed import Client
 
                 if self.scheduler:
                     self._client = Client(self.scheduler, set_as_default=False)
                 else:
-                    self._cluster = LocalCluster(
-                        n_workers=self.n_workers,
-                        threads_per_worker=1,
-                        processes=self.processes,
-                        dashboard_address=":0",  # None still binds 8787 in recent releases
-                        silence_logs=logging.ERROR,
+                    from .cluster import local_cluster
+
+                    self._cluster = local_cluster(
+                        self.n_workers, processes=self.processes, host=self.host
                     )
                     self._client = Client(self._cluster, set_as_default=False)
                 from .dask_plugin import WarmKernels
 
                 self._client.register_plugin(WarmKernels(self.warm_max_uses))
             return self._client
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The URL of the Dask dashboard (None before the cluster starts)."""
+        if self._client is None:
+            return None
+        if self._cluster is None:
+            return self._client.dashboard_link  # type: ignore[no-any-return]
+        from .cluster import dashboard_link
+
+        return dashboard_link(self._cluster, self.host)
 
     def run(
         self,
@@ -113,6 +133,10 @@ class Executor:
         if not tasks:
             return []
         client = self.client
+        if self._cluster is not None:
+            from .cluster import heal
+
+            heal(self._cluster)  # a local worker that died is replaced before the job
         k = self.batch_size(tasks)
         batches = [tasks[i : i + k] for i in range(0, len(tasks), k)]
         futures = {
@@ -143,6 +167,24 @@ class Executor:
             with self._lock:
                 self._running.pop(job_id, None)
         return results
+
+    # -- read by pipeline/cluster_info.py (the cluster panel): look, never start ---------------
+
+    @property
+    def running_client(self) -> Any:
+        """The ``distributed.Client`` if the cluster is up, else None (never starts one)."""
+        return self._client
+
+    @property
+    def starting(self) -> bool:
+        """True while the first use starts the cluster (or connects to the scheduler)."""
+        return self._client is None and self._lock.locked()
+
+    def in_flight(self) -> dict[str, list[str]]:
+        """Keys of this executor's datum tasks that have not finished, per job id."""
+        with self._lock:
+            running = {job: list(futures) for job, futures in self._running.items()}
+        return {job: [f.key for f in fs if not f.done()] for job, fs in running.items()}
 
     def cancel_job(self, job_id: str) -> None:
         """Stop every datum of job ``job_id`` on the cluster, from any thread.
@@ -176,8 +218,10 @@ class Executor:
         t = tasks[0].transform
         if t.notebook is not None and t.isolation != "warm":
             return 1
-        threads = sum(self.client.nthreads().values()) or 1
-        return max(1, min(MAX_BATCH, math.ceil(len(tasks) / (4 * threads))))
+        threads = sum(self.client.nthreads().values())
+        if self._cluster is not None:  # workers still starting count too
+            threads = max(threads, self.n_workers)
+        return max(1, min(MAX_BATCH, math.ceil(len(tasks) / (4 * (threads or 1)))))
 
     def close(self) -> None:
         """Stop the client and the local cluster, if we started one."""
@@ -187,3 +231,11 @@ class Executor:
             if self._cluster is not None:
                 self._cluster.close()
             self._client = self._cluster = None
+
+
+def _cores() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

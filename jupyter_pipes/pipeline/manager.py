@@ -1,50 +1,104 @@
-"""Pipelines over the store: create/update/delete, job propagation, and job/datum queries.
+"""Pipelines over the store: create/update/delete, and job propagation by global commits.
 
 Versions: creating or updating a pipeline writes a commit to the ``spec`` branch of its output
 repo holding ``/spec.json`` and the notebook (``/notebook.ipynb``), so the provenance of every
-output commit names the exact notebook code behind it (as Pachyderm 1.x kept specs on a ``spec``
-branch).
+output commit names the exact notebook code behind it. The spec commit, the pipeline row and
+the jobs it starts are written in one transaction (the output repo too, on creation): a create
+killed at any instant leaves nothing or the whole pipeline, and of concurrent creates of one
+name one succeeds and the others get ``AlreadyExists``.
 
-Propagation: :meth:`Pipelines.on_head_move` runs inside the transaction that moves any branch
-head. For each pipeline reading that branch it creates a job whose inputs are pinned to the
-current heads, and, transitively, a job *blocked on it* for every pipeline downstream. When a
-job's output commit moves its output branch, the jobs blocked on it are released (their inputs
-pinned then); when a job fails, they become ``unrunnable``.
+Propagation (Pachyderm 2.x commit sets): :meth:`Pipelines.on_head_move` runs inside the
+transaction that moves any branch head. A move that is not a job's output — a commit made by a
+user (put, delete, copy, revert), a branch created or moved, a head deleted — and a pipeline
+created, updated or run, starts a *global commit*: one job for every pipeline in the
+transitive downstream closure, each pipeline once however many paths reach it. Each input of
+such a job is pinned either to a commit, or to "the output of job X" when the input branch is
+the output of a job of this global commit — or of a job still pending from an earlier one (the
+branch's next consistent version is that job's output, not its current head). A job's output
+commit creates no job: it fills in the inputs of the jobs waiting on it. A failed job makes
+those ``unrunnable``, transitively. See docs/global-commits.md.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Row
 
 from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from ..store.objects import BlobRef
-from ..store.records import CommitRef, utc
+from ..store import txn as txnmod
+from ..store.datum_io import CommitTrees
+from ..store.records import utc
 from ..store.refs import Ref
-from ..store.store import HeadMove, Store
+from ..store.store import Store
+from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
 from . import state
-from .datums import Datum, compute_datums
-from .records import DatumInfo, DatumItem, JobInfo, PipelineInfo
-from .spec import PipelineSpec, check_dag, parse_spec, spec_to_dict
+from .queries import QueriesMixin
+from .records import JobInfo, PipelineInfo
+from .spec import PipelineSpec, iter_pfs, parse_spec, spec_to_dict
+from .stage import stage_key
 
 SPEC_BRANCH = "spec"
 SPEC_FILE = "/spec.json"
 NOTEBOOK_FILE = "/notebook.ipynb"
+_CACHE = 256
+SERVE_FILE = "/serve"
+"""The serving notebook of a ``serve:`` spec (with its suffix: ``.ipynb`` or ``.py``)."""
 
 
-class Pipelines:
+class Pipelines(QueriesMixin):
     """The pipeline layer of one store (registered as the store's head hook)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         store.meta.ensure_schema(state.CHAIN)
         store.head_hooks.append(self.on_head_move)
+        self.trees = CommitTrees(store)
+        """The controller's reads of input and output trees (one cache for every job)."""
+        self._specs: OrderedDict[tuple[str, int], PipelineSpec] = OrderedDict()
+        self._stages: OrderedDict[str, tuple[PipelineSpec, bytes | None]] = OrderedDict()
+        self._infos: OrderedDict[tuple[str, str, int], tuple[Any, ...]] = OrderedDict()
+        self._crons: tuple[int, dict[str, PipelineSpec]] | None = None
+        self._lock = threading.Lock()
+
+    # -- specs -----------------------------------------------------------------------------------
+
+    def parsed(self, row: Row[Any]) -> PipelineSpec:
+        """The parsed spec of a pipeline row, cached by (name, version)."""
+        key = (row.name, row.version)
+        with self._lock:
+            hit = self._specs.get(key)
+            if hit is not None:
+                self._specs.move_to_end(key)
+                return hit
+        spec = parse_spec(json.loads(row.spec))
+        with self._lock:
+            self._specs[key] = spec
+            if len(self._specs) > _CACHE:
+                self._specs.popitem(last=False)
+        return spec
+
+    def spec_at(self, pipeline: str, spec_commit: str) -> tuple[PipelineSpec, bytes | None]:
+        """The spec and notebook bytes stored in a spec commit (cached: commits never change)."""
+        with self._lock:
+            hit = self._stages.get(spec_commit)
+        if hit is not None:
+            return hit
+        ref = Ref(pipeline, spec_commit, explicit=True)
+        spec = parse_spec(json.loads(self.store.get_file(ref, SPEC_FILE)))
+        notebook = self.store.get_file(ref, NOTEBOOK_FILE) if spec.transform.notebook else None
+        with self._lock:
+            self._stages[spec_commit] = (spec, notebook)
+            if len(self._stages) > 64:
+                self._stages.popitem(last=False)
+        return spec, notebook
 
     # -- pipelines -----------------------------------------------------------------------------
 
@@ -56,63 +110,117 @@ class Pipelines:
         reprocess: bool = False,
         base_dir: str | os.PathLike[str] | None = None,
     ) -> PipelineInfo:
-        """Create (or with ``update``, update) a pipeline from a spec, and run its first job."""
+        """Create (or with ``update``, update) a pipeline from a spec, and queue its jobs."""
         spec = parse_spec(source)
         name = spec.name
         if base_dir is None and isinstance(source, str | os.PathLike) and _is_file(source):
             base_dir = Path(source).parent
         notebook = self._read_notebook(spec, Path(base_dir or Path.cwd()))
-        with self.store.meta.read() as conn:
-            existing = state.get_pipeline(conn, name)
-            specs = {r.name: parse_spec(json.loads(r.spec)) for r in state.all_pipelines(conn)}
+        serve_code = self._read_serve_code(spec, Path(base_dir or Path.cwd()))
+        stage = stage_key(spec, notebook)
+        with txnmod.read(self.store) as t:
+            existing = state.get_pipeline(t.connection, name)
+            self._check(t, spec, existing, update, creating_repo=True)
+        document = spec_to_dict(spec)
+
+        def on_finish(t: Txn, commit_id: str) -> None:
+            conn = t.connection
+            current = state.get_pipeline(conn, name)
+            if update and current and existing and current.version != existing.version:
+                raise Conflict(
+                    f"pipeline {name!r} was updated concurrently; try again", pipeline=name
+                )
+            self._check(t, spec, current, update, creating_repo=False)
+            for cron in spec.cron_inputs():  # Pachyderm makes a cron input's repo with it
+                t.create_repo(cron.repo, f"cron ticks of pipeline {name}")
+            now = time.time()
+            state.put_pipeline(
+                conn,
+                {
+                    "name": name,
+                    "version": (current.version + 1) if current else 1,
+                    "spec": json.dumps(document),
+                    "spec_commit": commit_id,
+                    "fingerprint": stage,
+                    "salt": spec.salt or "",
+                    "output_branch": spec.output_branch,
+                    "created_at": current.created_at if current else now,
+                    "updated_at": now,
+                },
+                spec.input_repos(),
+            )
+            self._propagate(
+                t,
+                commit_id,
+                [name],
+                pinned={},
+                root=(name, SPEC_BRANCH, commit_id),
+                cause="pipeline",
+                reprocess={name} if reprocess else set(),
+            )
+
+        description = spec.description or f"output of pipeline {name}"
+        oc = self.store.start_commit(
+            name,
+            SPEC_BRANCH,
+            message=f"spec of {name}",
+            on_finish=on_finish,
+            new_repo=None if existing is not None else description,
+        )
+        with oc:
+            oc.put_file(SPEC_FILE, json.dumps(document, indent=2).encode())
+            if notebook is not None:
+                oc.put_file(NOTEBOOK_FILE, notebook)
+            else:
+                oc.delete_file(NOTEBOOK_FILE)
+            for suffix in (".ipynb", ".py"):  # the serving notebook of ``serve:`` (#16)
+                if serve_code is not None and spec.serve and spec.serve.notebook.endswith(suffix):
+                    oc.put_file(SERVE_FILE + suffix, serve_code)
+                else:
+                    oc.delete_file(SERVE_FILE + suffix)
+        return self.inspect_pipeline(name)
+
+    def _check(
+        self,
+        t: Txn,
+        spec: PipelineSpec,
+        existing: Row[Any] | None,
+        update: bool,
+        *,
+        creating_repo: bool,
+    ) -> None:
+        """Refuse a create or update that cannot be: exists, missing, inputs, cycles."""
+        name = spec.name
         if existing is not None and not update:
             raise AlreadyExists(
                 f"pipeline {name!r} already exists; update it instead", pipeline=name
             )
         if existing is None and update:
             raise NotFound(f"pipeline {name!r} not found", pipeline=name)
-        repos = {r.name for r in self.store.list_repo()}
-        if existing is None and name in repos:
+        if existing is None and creating_repo and t.repo_exists(name):
             raise Conflict(
                 f"repo {name!r} exists already and is not a pipeline's output: "
                 "choose another pipeline name",
                 pipeline=name,
             )
-        cron_repos = {c.repo for c in spec.cron_inputs()} - repos
-        check_dag({**specs, name: spec}, repos | cron_repos)
-        for repo in sorted(cron_repos):  # Pachyderm makes a cron input's repo with the pipeline
-            self.store.create_repo(repo, f"cron ticks of pipeline {name}", exist_ok=True)
-        from .notebook import fingerprint
-
-        fp = fingerprint(notebook) if notebook is not None else _cmd_fingerprint(spec)
-        self.store.create_repo(
-            name, spec.description or f"output of pipeline {name}", exist_ok=True
-        )
-        with self.store.start_commit(name, SPEC_BRANCH, message=f"spec of {name}") as oc:
-            oc.put_file(SPEC_FILE, json.dumps(spec_to_dict(spec), indent=2).encode())
-            if notebook is not None:
-                oc.put_file(NOTEBOOK_FILE, notebook)
-            else:
-                oc.delete_file(NOTEBOOK_FILE)
-        spec_commit = oc.id
-        now = time.time()
-        with self.store.meta.write() as conn:
-            state.put_pipeline(
-                conn,
-                {
-                    "name": name,
-                    "version": (existing.version + 1) if existing else 1,
-                    "spec": json.dumps(spec_to_dict(spec)),
-                    "spec_commit": spec_commit,
-                    "fingerprint": fp,
-                    "salt": spec.salt or "",
-                    "created_at": existing.created_at if existing else now,
-                    "updated_at": now,
-                },
-                spec.input_repos(),
-            )
-            self.create_jobs(conn, [name], root_commit=spec_commit, reprocess=reprocess)
-        return self.inspect_pipeline(name)
+        conn = t.connection
+        graph = state.all_inputs(conn)
+        graph[name] = [p.repo for _, p in iter_pfs(spec.input)]
+        crons = {c.repo for c in spec.cron_inputs()}  # made with the pipeline
+        for path, pfs in iter_pfs(spec.input):
+            if pfs.repo in crons:
+                continue
+            if pfs.repo != name and pfs.repo not in graph and not t.repo_exists(pfs.repo):
+                raise InvalidArgument(
+                    f"pipeline {name!r}: {path}.repo: repo {pfs.repo!r} does not exist (neither "
+                    "a repo nor another pipeline's output)",
+                    pipeline=name,
+                    field=f"{path}.repo",
+                    repo=pfs.repo,
+                )
+        cycle = _find_cycle(graph, name)
+        if cycle:
+            raise InvalidArgument(f"pipelines form a cycle: {' -> '.join(cycle)}", cycle=cycle)
 
     @staticmethod
     def _read_notebook(spec: PipelineSpec, base: Path) -> bytes | None:
@@ -129,13 +237,44 @@ class Pipelines:
                 path=str(path),
             ) from None
 
+    @staticmethod
+    def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
+        if spec.serve is None:
+            return None
+        path = Path(spec.serve.notebook)
+        path = path if path.is_absolute() else base / path
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InvalidArgument(  # the path as given: no server path in the message
+                f"serve.notebook: {spec.serve.notebook!r} not found", field="serve.notebook",
+                path=spec.serve.notebook,
+            ) from None  # fmt: skip
+
+    @staticmethod
+    def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
+        if spec.serve is None:
+            return None
+        path = Path(spec.serve.notebook)
+        path = path if path.is_absolute() else base / path
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InvalidArgument(  # the path as given: no server path in the message
+                f"serve.notebook: {spec.serve.notebook!r} not found",
+                field="serve.notebook",
+                path=spec.serve.notebook,
+            ) from None
+
     def delete_pipeline(self, name: str, *, keep_repo: bool = False, force: bool = False) -> None:
-        """Delete a pipeline, its jobs and (unless ``keep_repo``) its output repo."""
-        with self.store.meta.write() as conn:
+        """Delete a pipeline, its jobs and (unless ``keep_repo``) its output repo; jobs
+        waiting on its pending jobs become ``unrunnable``."""
+        with txnmod.write(self.store) as t:
+            conn = t.connection
             row = state.get_pipeline(conn, name)
             if row is None:
                 raise NotFound(f"pipeline {name!r} not found", pipeline=name)
-            crons = [c.repo for c in parse_spec(json.loads(row.spec)).cron_inputs()]
+            crons = [c.repo for c in self.parsed(row).cron_inputs()]
             users = [p for p in state.users_of_repo(conn, name) if p != name]
             if users and not force:
                 raise Conflict(
@@ -143,294 +282,264 @@ class Pipelines:
                     pipeline=name,
                     downstream=users,
                 )
-            state.delete_pipeline(conn, name)
+            for job_id in state.delete_pipeline(conn, name):
+                state.cascade_unrunnable(
+                    conn, job_id, f"upstream job {job_id} ({name}) was deleted with its pipeline"
+                )
         if not keep_repo:
             self.store.delete_repo(name, force=True)
             for repo in crons:  # as Pachyderm, a cron input's repo goes with its pipeline
                 self.store.delete_repo(repo, force=True)
 
     def list_pipeline(self) -> list[PipelineInfo]:
-        """Every pipeline, by name."""
-        with self.store.meta.read() as conn:
-            return [self._pipeline_info(conn, r) for r in state.all_pipelines(conn)]
+        """Every pipeline, by name (one query for the newest jobs; specs parsed once)."""
+        with txnmod.read(self.store) as t:
+            rows = state.all_pipelines(t.connection)
+            newest = state.newest_jobs(t.connection)
+        return [self._pipeline_info(r, newest.get(r.name)) for r in rows]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:
         """One pipeline."""
-        with self.store.meta.read() as conn:
-            row = state.get_pipeline(conn, name)
+        with txnmod.read(self.store) as t:
+            row = state.get_pipeline(t.connection, name)
             if row is None:
                 raise NotFound(f"pipeline {name!r} not found", pipeline=name)
-            return self._pipeline_info(conn, row)
+            last = state.list_jobs(t.connection, name, limit=1)
+        return self._pipeline_info(row, (last[0].id, last[0].state) if last else None)
 
     def spec(self, name: str) -> PipelineSpec:
         """The current spec of a pipeline."""
-        with self.store.meta.read() as conn:
-            row = state.get_pipeline(conn, name)
+        with txnmod.read(self.store) as t:
+            row = state.get_pipeline(t.connection, name)
         if row is None:
             raise NotFound(f"pipeline {name!r} not found", pipeline=name)
-        return parse_spec(json.loads(row.spec))
+        return self.parsed(row)
 
-    def _pipeline_info(self, conn: Connection, row: Row[Any]) -> PipelineInfo:
-        spec = json.loads(row.spec)
-        parsed = parse_spec(spec)
-        last = state.list_jobs(conn, row.name, limit=1)
+    def _pipeline_info(self, row: Row[Any], last: tuple[str, str] | None) -> PipelineInfo:
+        key = ("info", row.name, row.version)
+        with self._lock:
+            cached = self._infos.get(key)
+        if cached is None:
+            parsed = self.parsed(row)
+            cached = (
+                json.loads(row.spec),
+                parsed.description or "",
+                tuple(f"{r}@{b}" for r, b in parsed.input_repos()),
+                parsed.output_branch,
+            )
+            with self._lock:
+                self._infos[key] = cached
+                if len(self._infos) > 4 * _CACHE:
+                    self._infos.popitem(last=False)
+        spec, description, inputs, output_branch = cached
         return PipelineInfo(
             name=row.name,
             version=row.version,
             spec=spec,
             spec_commit=row.spec_commit,
-            description=parsed.description or "",
-            inputs=tuple(f"{r}@{b}" for r, b in parsed.input_repos()),
-            output_branch=parsed.output_branch,
-            created=utc(row.created_at),
+            description=description,
+            inputs=inputs,
+            output_branch=output_branch,
+            created=utc(row.created_at),  # type: ignore[arg-type]
             updated=utc(row.updated_at),  # type: ignore[arg-type]
-            last_job=last[0].id if last else None,
-            last_job_state=last[0].state if last else None,
+            last_job=last[0] if last else None,
+            last_job_state=last[1] if last else None,  # type: ignore[arg-type]
         )
 
     def cron_specs(self) -> dict[str, PipelineSpec]:
-        """The specs of the pipelines that have cron inputs (for the controller's ticker)."""
-        with self.store.meta.read() as conn:
-            rows = [r for r in state.all_pipelines(conn) if '"cron"' in r.spec]
-        return {r.name: parse_spec(json.loads(r.spec)) for r in rows}
+        """The specs of the pipelines that have cron inputs (for the controller's ticker);
+        reread only when something changed (an idle controller reads one row)."""
+        with txnmod.read(self.store) as t:
+            count = state.change_count(t.connection)
+            if self._crons is not None and self._crons[0] == count:
+                return self._crons[1]
+            rows = [r for r in state.all_pipelines(t.connection) if '"cron"' in r.spec]
+        found = {r.name: self.parsed(r) for r in rows}
+        self._crons = (count, found)
+        return found
 
     def users_of_repo(self, repo: str) -> list[str]:
         """Pipelines reading ``repo``."""
-        with self.store.meta.read() as conn:
-            return state.users_of_repo(conn, repo)
+        with txnmod.read(self.store) as t:
+            return state.users_of_repo(t.connection, repo)
 
     def is_pipeline(self, name: str) -> bool:
         """Whether ``name`` is a pipeline (and so its output repo)."""
-        with self.store.meta.read() as conn:
-            return state.get_pipeline(conn, name) is not None
+        with txnmod.read(self.store) as t:
+            return state.get_pipeline(t.connection, name) is not None
+
+    def run_pipeline(self, name: str, *, reprocess: bool = False) -> JobInfo:
+        """A new job of ``name`` on its inputs' current heads (and the jobs downstream), as a
+        global commit of its own."""
+        gid = new_global_id()
+        with txnmod.write(self.store) as t:
+            if state.get_pipeline(t.connection, name) is None:
+                raise NotFound(f"pipeline {name!r} not found", pipeline=name)
+            made = self._propagate(
+                t,
+                gid,
+                [name],
+                pinned={},
+                root=(name, None, None),
+                cause="run",
+                reprocess={name} if reprocess else set(),
+            )
+        return self.inspect_job(made[name])
 
     # -- propagation ---------------------------------------------------------------------------
 
-    def on_head_move(self, conn: Connection, move: HeadMove) -> None:
-        """Create or release downstream jobs, in the transaction that moved ``move``'s head."""
-        if move.new is None:
-            return
-        job = state.job_for_output(conn, move.new)
-        blocked = state.blocked_by(conn, job.id) if job is not None else []
-        if blocked:
-            for b in blocked:
-                spec = parse_spec(json.loads(state.get_pipeline(conn, b.pipeline).spec))
-                state.update_job(
-                    conn, b.id, blocked_on=None, inputs=state.dumps(_pin(self.store, conn, spec))
-                )
-            return
-        root = job.root_commit if job is not None else move.new
-        self.create_jobs(conn, state.subscribers(conn, move.repo, move.branch), root_commit=root)
+    def on_head_move(self, txn: Txn, move: HeadMove) -> None:
+        """Start a global commit, or release the jobs waiting on a job's output commit, in the
+        transaction that moved ``move``'s head."""
+        conn = txn.connection
+        state.bump(conn)
+        if move.cause in NEW_COMMIT and move.new is not None:
+            job = state.job_for_output(conn, move.new)
+            if job is not None:
+                state.release(conn, job.id, move.new)
+                return
+        if move.cause == "global-delete":
+            return  # everything downstream of the deleted change goes back with it
+        subscribers = state.subscribers(conn, move.repo, move.branch)
+        if subscribers:
+            self._propagate(
+                txn,
+                move.global_id or new_global_id(),
+                subscribers,
+                pinned={f"{move.repo}@{move.branch}": move.new},
+                root=(move.repo, move.branch, move.new),
+                cause=move.cause,
+            )
 
-    def create_jobs(
+    def _propagate(
         self,
-        conn: Connection,
-        names: list[str],
+        txn: Txn,
+        gid: str,
+        start: list[str],
         *,
-        root_commit: str | None,
-        reprocess: bool = False,
-        blocked_on: str | None = None,
-    ) -> list[str]:
-        """Jobs for ``names`` (inputs pinned now unless blocked), and blocked jobs downstream."""
-        created = []
-        for name in names:
-            row = state.get_pipeline(conn, name)
-            if row is None:
+        pinned: dict[str, str | None],
+        root: tuple[str | None, str | None, str | None],
+        cause: str,
+        reprocess: set[str] | frozenset[str] = frozenset(),
+    ) -> dict[str, str]:
+        """One job for every pipeline downstream of ``start`` (inclusive), in global commit
+        ``gid``; pipeline -> job id."""
+        conn = txn.connection
+        order, rows, inputs = _closure(conn, start)
+        made = {r.pipeline: r.id for r in state.jobs_of_global(conn, gid)}
+        produced = {f"{n}@{rows[n].output_branch}": n for n in order}
+        outputs: dict[str, Row[Any] | None] = {}
+        created = False
+        for name in order:
+            if name in made:
                 continue
-            spec = parse_spec(json.loads(row.spec))
+            pins: dict[str, str | None] = {}
+            waits: dict[str, str] = {}
+            for repo, branch in inputs[name]:
+                key = f"{repo}@{branch}"
+                upstream = produced.get(key)
+                if key in pinned:
+                    pins[key] = pinned[key]
+                elif upstream is not None and upstream in made:
+                    waits[key], pins[key] = made[upstream], None
+                elif (pending := _pending_output(conn, outputs, repo, branch)) is not None:
+                    waits[key], pins[key] = pending, None
+                else:
+                    pins[key] = txn.branch_head(repo, branch)
             job_id = uuid.uuid4().hex
             state.insert_job(
                 conn,
+                waits=waits,
                 id=job_id,
                 pipeline=name,
-                version=row.version,
-                spec_commit=row.spec_commit,
-                inputs=None if blocked_on else state.dumps(_pin(self.store, conn, spec)),
-                blocked_on=blocked_on,
-                root_commit=root_commit,
-                reprocess=reprocess,
+                version=rows[name].version,
+                spec_commit=rows[name].spec_commit,
+                inputs=state.dumps(pins),
+                global_id=gid,
+                reprocess=name in reprocess,
             )
-            created.append(job_id)
-            downstream = state.subscribers(conn, name, spec.output_branch)
-            self.create_jobs(conn, downstream, root_commit=root_commit, blocked_on=job_id)
-        return created
+            made[name] = job_id
+            created = True
+        if created and state.get_global_commit(conn, gid) is None:
+            repo, branch, commit = root
+            state.insert_global_commit(
+                conn, id=gid, repo=repo, branch=branch, commit=commit, cause=cause
+            )
+        return made
 
-    def run_pipeline(self, name: str, *, reprocess: bool = False) -> JobInfo:
-        """A new job of ``name`` on the current heads of its inputs."""
-        with self.store.meta.write() as conn:
-            if state.get_pipeline(conn, name) is None:
-                raise NotFound(f"pipeline {name!r} not found", pipeline=name)
-            (job_id,) = self.create_jobs(conn, [name], root_commit=None, reprocess=reprocess)
-        return self.inspect_job(job_id)
 
-    # -- jobs and datums -----------------------------------------------------------------------
-
-    def _job_row(self, conn: Connection, job_id: str) -> Row[Any]:
-        row = state.get_job(conn, job_id)
-        if row is None and len(job_id) >= 4:
-            found = state.find_jobs(conn, job_id)
-            if len(found) > 1:
-                raise InvalidArgument(f"job prefix {job_id!r} is ambiguous", job=job_id)
-            row = found[0] if found else None
-        if row is None:
-            raise NotFound(f"job {job_id!r} not found", job=job_id)
-        return row
-
-    def inspect_job(self, job_id: str) -> JobInfo:
-        """One job (a unique id prefix is enough)."""
-        with self.store.meta.read() as conn:
-            return job_info(self._job_row(conn, job_id))
-
-    def list_job(
-        self, pipeline: str | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[JobInfo]:
-        """Jobs, newest first (of one pipeline, or all)."""
-        with self.store.meta.read() as conn:
-            if pipeline is not None and state.get_pipeline(conn, pipeline) is None:
-                raise NotFound(f"pipeline {pipeline!r} not found", pipeline=pipeline)
-            return [job_info(r) for r in state.list_jobs(conn, pipeline, limit, offset)]
-
-    def list_datum(
-        self, job_id: str, *, limit: int | None = None, offset: int = 0
-    ) -> list[DatumInfo]:
-        """The datums of a job (processed, skipped and failed)."""
-        with self.store.meta.read() as conn:
-            job = self._job_row(conn, job_id)
-            return [datum_info(r) for r in state.job_datums(conn, job.id, limit, offset)]
-
-    def inspect_datum(self, job_id: str, datum_id: str) -> DatumInfo:
-        """One datum of a job (a unique id prefix is enough)."""
-        with self.store.meta.read() as conn:
-            job = self._job_row(conn, job_id)
-            row = state.get_datum(conn, job.id, datum_id)
+def _closure(
+    conn: Connection, start: list[str]
+) -> tuple[list[str], dict[str, Row[Any]], dict[str, list[tuple[str, str]]]]:
+    """The pipelines downstream of ``start`` (inclusive) in topological order (upstream first,
+    then by name), their rows and their input branches."""
+    rows: dict[str, Row[Any]] = {}
+    readers: dict[str, list[str]] = {}
+    frontier = list(dict.fromkeys(start))
+    while frontier:
+        nxt = []
+        for name in frontier:
+            if name in rows:
+                continue
+            row = state.get_pipeline(conn, name)
             if row is None:
-                raise NotFound(f"datum {datum_id!r} not found in job {job.id}", datum=datum_id)
-            return datum_info(row)
+                continue
+            rows[name] = row
+            readers[name] = state.subscribers(conn, name, row.output_branch)
+            nxt += readers[name]
+        frontier = nxt
+    inputs = state.inputs_of(conn, rows)
+    indegree = {n: 0 for n in rows}
+    for name, down in readers.items():
+        for d in set(down):
+            if d in indegree and d != name:
+                indegree[d] += 1
+    ready = sorted(n for n, k in indegree.items() if k == 0)
+    order: list[str] = []
+    while ready:
+        name = ready.pop(0)
+        order.append(name)
+        for d in sorted(set(readers[name])):
+            if d in indegree and d != name:
+                indegree[d] -= 1
+                if indegree[d] == 0:
+                    ready.append(d)
+        ready.sort()
+    return order, rows, inputs
 
-    def datum_blob(self, job_id: str, datum_id: str, which: str) -> bytes:
-        """A datum's executed notebook (``which='notebook'``) or log (``'log'``)."""
-        with self.store.meta.read() as conn:
-            job = self._job_row(conn, job_id)
-            row = state.get_datum(conn, job.id, datum_id)
-        if row is None:
-            raise NotFound(f"datum {datum_id!r} not found in job {job_id}", datum=datum_id)
-        ref = state.loads(getattr(row, which))
-        if ref is None:
-            raise NotFound(f"datum {row.id} of job {job_id} has no {which}", datum=row.id)
-        return self.store.reader.read(BlobRef.from_list(ref))
 
-    def dry_run_datums(self, input_spec: dict[str, Any]) -> list[Datum]:
-        """The datums an ``input`` spec would give on the current heads (nothing is run)."""
-        from .spec import parse_input
+def _pending_output(
+    conn: Connection, cache: dict[str, Row[Any] | None], repo: str, branch: str
+) -> str | None:
+    """The newest pending job whose output will be the next head of ``repo@branch``."""
+    if repo not in cache:
+        cache[repo] = state.get_pipeline(conn, repo)
+    row = cache[repo]
+    if row is None or row.output_branch != branch:
+        return None
+    job = state.newest_pending(conn, repo)
+    return job.id if job is not None else None
 
-        inp = parse_input(input_spec)  # InvalidArgument naming the field, both spellings
-        with self.store.meta.read() as conn:
-            pins = {}
-            for repo, branch in _input_repos(inp):
-                b = self.store.meta.get_branch(conn, repo, branch)
-                if self.store.meta.get_repo(conn, repo) is None:
-                    raise NotFound(f"repo {repo!r} not found", repo=repo)
-                pins[f"{repo}@{branch}"] = b.head if b else None
-        return compute_datums(inp, lister(self.store, pins))
 
-    def pending(self, root_commit: str | None) -> bool:
-        """Whether jobs (triggered by ``root_commit``, or any) are still to run."""
-        with self.store.meta.read() as conn:
-            return bool(state.pending_jobs(conn, root_commit))
+def _find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:
+    """A cycle through ``start`` in the pipeline graph (pipeline -> input repos), as data
+    flows (``a -> b -> a``), or None."""
+    seen: set[str] = set()
 
-    def jobs_of(self, root_commit: str) -> list[JobInfo]:
-        """Jobs triggered (transitively) by a commit, oldest first."""
-        with self.store.meta.read() as conn:
-            return [job_info(r) for r in state.jobs_by_root(conn, root_commit)]
+    def up(node: str, path: list[str]) -> list[str] | None:
+        for repo in sorted(set(graph.get(node, ()))):
+            if repo == start:
+                return [start, *reversed(path)]
+            if repo in graph and repo not in seen:
+                seen.add(repo)
+                found = up(repo, [*path, repo])
+                if found:
+                    return found
+        return None
 
-    def gc_roots(self) -> list[BlobRef]:
-        """Executed notebooks and logs of every datum (kept by gc)."""
-        out = []
-        with self.store.meta.read() as conn:
-            for nb, log in state.all_datum_refs(conn):
-                out += [BlobRef.from_list(json.loads(x)) for x in (nb, log) if x]
-        return out
+    return up(start, [start])
 
 
 def _is_file(source: str | os.PathLike[str]) -> bool:
     s = os.fspath(source)
     return "\n" not in s and len(s) < 4096 and os.path.isfile(s)
-
-
-def _cmd_fingerprint(spec: PipelineSpec) -> str:
-    from ..store.objects import hash_bytes
-
-    t = spec.transform
-    return hash_bytes(json.dumps([t.cmd, t.stdin, t.env], sort_keys=True).encode())
-
-
-def _input_repos(inp: Any) -> list[tuple[str, str]]:
-    from .spec import iter_pfs
-
-    return [(p.repo, p.branch) for _, p in iter_pfs(inp)]
-
-
-def _pin(store: Store, conn: Connection, spec: PipelineSpec) -> dict[str, str | None]:
-    """The current head of every input branch."""
-    pins: dict[str, str | None] = {}
-    for repo, branch in spec.input_repos():
-        b = store.meta.get_branch(conn, repo, branch)
-        pins[f"{repo}@{branch}"] = b.head if b is not None else None
-    return pins
-
-
-def lister(store: Store, pins: dict[str, str | None]) -> Any:
-    """A datum lister over pinned commits: glob matches as (path, hash, size)."""
-
-    def list_matches(pfs: Any) -> list[tuple[str, str, int]]:
-        commit = pins.get(f"{pfs.repo}@{pfs.branch}")
-        if commit is None:
-            return []
-        ref = Ref(pfs.repo, commit, explicit=True)
-        return [(f.path, f.hash, f.size_bytes) for f in store.glob_file(ref, pfs.glob)]
-
-    return list_matches
-
-
-def job_info(r: Row[Any]) -> JobInfo:
-    """A job row as a record."""
-    pins = state.loads(r.inputs) or {}
-    return JobInfo(
-        id=r.id,
-        pipeline=r.pipeline,
-        version=r.version,
-        state=r.state,
-        reason=r.reason,
-        created=utc(r.created_at),
-        started=utc(r.started_at),  # type: ignore[arg-type]
-        finished=utc(r.finished_at),
-        inputs=tuple(
-            CommitRef(k.split("@")[0], v, k.split("@")[1]) for k, v in sorted(pins.items()) if v
-        ),
-        spec_commit=r.spec_commit,
-        output_commit=r.output_commit,
-        total=r.total,
-        processed=r.processed,
-        skipped=r.skipped,
-        failed=r.failed,
-        error=state.loads(r.error),
-        blocked_on=r.blocked_on,
-    )
-
-
-def datum_info(r: Row[Any]) -> DatumInfo:
-    """A datum row as a record."""
-    outputs = state.loads(r.outputs) or []
-    return DatumInfo(
-        id=r.id,
-        job=r.job,
-        state=r.state,
-        inputs=tuple(DatumItem(**i) for i in state.loads(r.inputs)),
-        outputs=tuple(p for p, _ in outputs),
-        tries=r.tries,
-        duration_s=r.duration,
-        hash=r.hash,
-        error=state.loads(r.error),
-        has_notebook=r.notebook is not None,
-        reused_from=r.reused_from,
-    )

@@ -32,7 +32,7 @@ from jupyter_pipes.errors import InvalidArgument, NotFound
 from jupyter_pipes.pipeline.cancel import running
 from jupyter_pipes.pipeline.command import CellError, RunResult, strip_ansi
 
-__all__ = ["CellError", "RunResult", "fingerprint", "run_notebook", "strip_ansi"]
+__all__ = ["CellError", "RunResult", "fingerprint", "run_notebook", "strip_ansi"]  # + WarmEngine
 
 _FINGERPRINT_VERSION = 1
 #: Cell tags that change what runs: papermill's injection point, nbclient's skip and allowed errors.
@@ -150,12 +150,21 @@ def _client_class() -> type:
     class _Client(PapermillNotebookClient):  # type: ignore[misc]
         current_index = -1  # index (in the executed notebook) of the cell being run
         cancelled = False  # set by kill(): run no further cell
+        watch: str | None = None  # the datum's output folder (lineage: which cell wrote what)
+        seen: dict[str, tuple[int, int, int]] | None = None
 
         def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
             if self.cancelled:
                 raise RuntimeError("the datum's job was cancelled")
             self.current_index = cell_index
-            return super().execute_cell(cell, cell_index, *args, **kwargs)
+            if self.watch is None:
+                return super().execute_cell(cell, cell_index, *args, **kwargs)
+            if self.seen is None:
+                self.seen = _snapshot(self.watch)
+            try:
+                return super().execute_cell(cell, cell_index, *args, **kwargs)
+            finally:
+                self.seen = _record_writes(cell, self.watch, self.seen)
 
         def kill(self) -> None:
             """From any thread: run no further cell and kill the kernel if it started."""
@@ -214,9 +223,16 @@ def _inject(nb: Any, parameters: dict[str, Any], kernel: str) -> tuple[int, bool
         code = translate_parameters(kernel, language, parameters, "Parameters")
     except PapermillException as e:
         raise InvalidArgument(str(e), kernel=kernel) from None
-    cell = nbformat.v4.new_code_cell(source=code)
-    cell.metadata["tags"] = ["injected-parameters"]
-    cell.metadata["papermill"] = {}
+    cell = nbformat.from_dict(  # nbformat.v4.new_code_cell, without its validation (~0.5 ms)
+        {
+            "id": uuid.uuid4().hex[:8],
+            "cell_type": "code",
+            "metadata": {"tags": ["injected-parameters"], "papermill": {}},
+            "execution_count": None,
+            "source": code,
+            "outputs": [],
+        }
+    )
     tags = [c.metadata.get("tags", []) for c in nb.cells]
     injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
     params = [i for i, t in enumerate(tags) if "parameters" in t]
@@ -405,7 +421,7 @@ def new_client(nb: Any, kernel: str, deadline: float | None, timeout_s: Any, **k
 
     nb_man = NotebookExecutionManager(nb, progress_bar=False, autosave_cell_every=0)
     whole = None if timeout_s is None else math.ceil(timeout_s)  # nbclient wants integers
-    return _client_class()(
+    client = _client_class()(
         nb_man,
         kernel_name=kernel,
         timeout=whole,
@@ -415,6 +431,51 @@ def new_client(nb: Any, kernel: str, deadline: float | None, timeout_s: Any, **k
         config=Config(_kernel_config()),
         **kw,
     )
+    out = (nb.metadata.get("papermill") or {}).get("parameters", {}).get("out")
+    if TRACK_WRITES and isinstance(out, str) and os.path.isabs(out) and os.path.isdir(out):
+        client.watch = out
+    return client
+
+
+TRACK_WRITES = True
+"""Record, in each code cell's metadata of the executed notebook, the files of the ``out``
+folder that appeared or changed while the cell ran (``metadata.jupyter_pipes.wrote``): how
+lineage names the cell that wrote a file. One ``stat`` walk of ``out`` per cell."""
+
+
+def _snapshot(folder: str) -> dict[str, tuple[int, int, int]]:
+    """Every file under ``folder``: relative path -> (mtime ns, size, inode)."""
+    found: dict[str, tuple[int, int, int]] = {}
+    todo = [("", folder)]
+    while todo:
+        rel, path = todo.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for e in entries:
+            name = f"{rel}{e.name}"
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    todo.append((name + "/", e.path))
+                else:
+                    st = e.stat(follow_symlinks=False)
+                    found[name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                continue
+    return found
+
+
+def _record_writes(
+    cell: Any, folder: str, before: dict[str, tuple[int, int, int]]
+) -> dict[str, tuple[int, int, int]]:
+    """Note in ``cell``'s metadata the files that appeared or changed since ``before``; the
+    folder's state now."""
+    now = _snapshot(folder)
+    wrote = sorted("/" + p for p, v in now.items() if before.get(p) != v)
+    if wrote:
+        cell.metadata["jupyter_pipes"] = {"wrote": wrote}
+    return now
 
 
 def failure(
@@ -476,20 +537,38 @@ def _execute(
     return None
 
 
+def _write(nb: Any, path: str) -> None:
+    """``nbformat.write`` of a notebook nobody uses afterwards: the same file, without the
+    schema validation (which only logs) and the defensive deep copy (~1 ms together)."""
+    from nbformat.v4.nbjson import BytesEncoder
+    from nbformat.v4.rwbase import split_lines, strip_transient
+
+    text = json.dumps(
+        strip_transient(split_lines(nb)),  # both edit in place
+        cls=BytesEncoder,
+        indent=1,
+        sort_keys=True,
+        separators=(",", ": "),
+        ensure_ascii=False,
+    )
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+
+
 def finish(run: Prepared, early: CellError | None) -> RunResult:
     """Write the executed notebook atomically and turn its first error into a CellError."""
-    import nbformat
     from papermill.exceptions import PapermillExecutionError
     from papermill.execute import raise_for_execution_errors
 
     nb, out, injected = run.nb, run.out, run.injected
+    log = _log_text(nb)  # before _write splits the outputs' text into lines
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = os.path.join(os.path.dirname(out), f".{uuid.uuid4().hex}.tmp.ipynb")
     error = early
     try:
         try:  # papermill writes the notebook with its error markers, then raises
             raise_for_execution_errors(nb, tmp)
-            nbformat.write(nb, tmp)
+            _write(nb, tmp)
         except PapermillExecutionError as e:
             index = e.cell_index  # counts the injected cell: map back to the original notebook
             if injected is not None and not injected[1] and index >= injected[0]:
@@ -500,7 +579,76 @@ def finish(run: Prepared, early: CellError | None) -> RunResult:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    log = _log_text(nb)
     if error is not None:
         log += (error.traceback or f"{error.ename}: {error.evalue}") + "\n"
     return RunResult(error is None, time.monotonic() - run.start, out, log, error)
+
+
+def __getattr__(name: str) -> Any:
+    """``WarmEngine`` is built on first use, so that importing this module (or hashing a
+    notebook) does not import papermill."""
+    if name == "WarmEngine":
+        return _engine_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _engine_class() -> type:
+    """papermill's engine ``jupyter_pipes`` (entry point ``papermill.engine``): warm kernels."""
+    from papermill.engines import Engine, NBClientEngine
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+    from traitlets.config import Config
+
+    class WarmEngine(Engine):  # type: ignore[misc]
+        """Run notebooks in warm kernels: ``papermill --engine jupyter_pipes in.ipynb out.ipynb``.
+
+        Same parameters, output notebook and errors as papermill's default (nbclient) engine,
+        but the kernel is started once per process and reused: after each notebook it is
+        reset (the pipeline's warm-kernel reset, see ``docs/notebooks.md``) or replaced (after
+        a failure). Kernels other than IPython kernels for Python run as with the default engine.
+        """
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: int | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            from .warm import run_managed
+
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            client = _client_class()(
+                nb_man,
+                **merge_kwargs(
+                    kwargs,
+                    timeout=execution_timeout,
+                    startup_timeout=start_timeout,
+                    kernel_name=kernel_name,
+                    log=logger,
+                    log_output=log_output,
+                    stdout_file=stdout_file,
+                    stderr_file=stderr_file,
+                    config=Config(_kernel_config()),
+                ),
+            )
+            if not run_managed(nb_man, kernel_name, client):
+                return NBClientEngine.execute_managed_notebook(
+                    nb_man,
+                    kernel_name,
+                    log_output=log_output,
+                    stdout_file=stdout_file,
+                    stderr_file=stderr_file,
+                    start_timeout=start_timeout,
+                    execution_timeout=execution_timeout,
+                    **kwargs,
+                )
+            return nb_man.nb
+
+    return WarmEngine

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from ..store.records import CommitRef, _Record
+from ..store.records import CommitInfo, CommitRef, _Record
 
 JobState = Literal["created", "running", "success", "failure", "killed", "unrunnable"]
 DatumState = Literal["success", "skipped", "failed"]
@@ -57,6 +57,11 @@ class JobInfo(_Record):
     error: dict[str, Any] | None = None
     """For a failed job: ``datum``, ``cell_index``, ``ename``, ``evalue``."""
     blocked_on: str | None = None
+    """One of the upstream jobs this job still waits for (``None``: none)."""
+    global_id: str | None = None
+    """The global commit the job belongs to: its output commit gets this global id."""
+    waiting_on: tuple[str, ...] = ()
+    """Every upstream job whose output commit is still to become one of this job's inputs."""
 
     @property
     def done(self) -> bool:
@@ -99,3 +104,28 @@ class DatumInfo(_Record):
     has_notebook: bool = False
     reused_from: str | None = None
     """For a skipped datum: the job whose result was reused."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalCommitInfo(_Record):
+    """A global commit (Pachyderm's commit set): one change and everything it caused.
+
+    ``commits`` are the commits carrying this global id (the user's commit, if the change
+    made one, and the output commits of its jobs), oldest first; ``jobs`` the jobs it created.
+    ``repo``, ``branch`` and ``commit`` name the change it started from (for a pipeline
+    created, updated or run: the pipeline's repo and its ``spec`` branch, or no branch).
+    """
+
+    id: str
+    cause: str
+    repo: str | None
+    branch: str | None
+    commit: str | None
+    created: datetime | None
+    commits: tuple[CommitInfo, ...]
+    jobs: tuple[JobInfo, ...]
+
+    @property
+    def done(self) -> bool:
+        """True once every job is done."""
+        return all(j.done for j in self.jobs)

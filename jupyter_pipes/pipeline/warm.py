@@ -32,7 +32,15 @@ from .command import RunResult
 from .notebook import finish, prepare, run_notebook
 from .warm_kernel import MAX_USES, Key, WarmKernel
 
-__all__ = ["MAX_USES", "KernelPool", "WarmKernel", "run_warm"]
+__all__ = [
+    "MAX_USES",
+    "KernelPool",
+    "WarmKernel",
+    "close_engine_pool",
+    "engine_pool",
+    "run_managed",
+    "run_warm",
+]
 
 
 def _warmable(kernel: str) -> bool:
@@ -111,6 +119,15 @@ class KernelPool:
             for f in futures:
                 f.result()
 
+    def state(self) -> list[dict[str, Any]]:
+        """Each kernel of the pool (for the cluster panel): its kernel name, whether a datum
+        is using it, its process id and how many datums that process has run."""
+        with self._lock:
+            slots = [(s, True) for s in self._busy] + [(s, False) for s in self._idle]
+        return [
+            {"kernel": s.kernel, "busy": busy, "pid": s.pid, "uses": s.uses} for s, busy in slots
+        ]
+
 
 def _kill_all(live: set[WarmKernel]) -> None:
     for k in list(live):
@@ -152,5 +169,44 @@ def run_warm(
             result = finish(run, slot.run(run, timeout_s))
         healthy = result.ok
         return result
+    finally:
+        pool.release(slot, healthy)
+
+
+_engine_pool: KernelPool | None = None
+_engine_lock = threading.Lock()
+
+
+def engine_pool() -> KernelPool:
+    """The warm kernels of papermill's ``jupyter_pipes`` engine in this process."""
+    global _engine_pool
+    with _engine_lock:
+        if _engine_pool is None:
+            _engine_pool = KernelPool(max_idle=2)
+        return _engine_pool
+
+
+def close_engine_pool() -> None:
+    """Stop the kernels of :func:`engine_pool` (they also stop when this process exits)."""
+    global _engine_pool
+    with _engine_lock:
+        pool, _engine_pool = _engine_pool, None
+    if pool is not None:
+        pool.close()
+
+
+def run_managed(nb_man: Any, kernel_name: str, client: Any) -> bool:
+    """Run papermill's managed notebook in a warm kernel of :func:`engine_pool`, from this
+    process's working directory (papermill's ``cwd``); ``client`` is the papermill client
+    for ``nb_man``. False if ``kernel_name`` cannot be warm (the caller runs it as usual)."""
+    pool = engine_pool()
+    slot = pool.acquire(kernel_name, {})
+    if slot is None:
+        return False
+    healthy = False
+    try:
+        slot.execute(client, os.getcwd())
+        healthy = not nb_man.nb.metadata.get("papermill", {}).get("exception")
+        return True
     finally:
         pool.release(slot, healthy)

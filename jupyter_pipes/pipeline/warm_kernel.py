@@ -112,6 +112,12 @@ class WarmKernel:
         """Execute ``run.nb`` in place (as ``notebook._execute`` does); block until done."""
         return self._thread.submit(lambda: self._run(run, timeout_s)).result()
 
+    def execute(self, client: Any, cwd: str, deadline: float | None = None) -> None:
+        """Run the cells of a papermill client (its notebook manager already started) here,
+        from ``cwd``; block until done. Errors propagate as from papermill's own engine; after a
+        timeout or a dead kernel the kernel is stopped (the pool replaces it)."""
+        self._thread.submit(lambda: self._execute(client, cwd, deadline)).result()
+
     def recycle(self, healthy: bool) -> Future[None]:
         """After a datum: reset the kernel, or replace it (not ``healthy``, or used up)."""
         return self._thread.submit(lambda: self._recycle(healthy))
@@ -242,6 +248,12 @@ class WarmKernel:
             raise RuntimeError(f"warm kernel: {reply.get('error')}")
         return reply  # type: ignore[no-any-return]
 
+    def _tell(self, **data: str) -> None:
+        """Send ``data`` to the kernel's reset helper without waiting for its reply."""
+        self._kc.shell_channel.send(
+            self._kc.session.msg("comm_msg", {"comm_id": self._comm, "data": data})
+        )
+
     def _call(self, code: str, timeout: float) -> None:
         """Run our own code silently (no history, no execution count); RuntimeError if it fails."""
         msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False)
@@ -263,29 +275,36 @@ class WarmKernel:
         client = new_client(run.nb, run.kernel, run.deadline, timeout_s)
         client.nb_man.notebook_start()
         try:
-            if self._kc is None:  # a previous start failed, or the kernel was replaced
-                self._start()
-            if self.killed:
-                raise RuntimeError("the datum's job was cancelled")
-            client.km, client.kc = self._km, self._kc
-            left = CALL_TIMEOUT_S if run.deadline is None else run.deadline - time.monotonic()
-            self._ask(max(left, 0.001), op="enter", cwd=run.cwd)
-            self.uses += 1
-            client.reset_execution_trackers()
-            client.papermill_execute_cells()
-            run.nb.metadata["language_info"] = self._info["language_info"]
-            client.set_widgets_metadata()
+            self._execute(client, run.cwd, run.deadline)
         except NoSuchKernel:
             raise InvalidArgument(f"no such kernel: {run.kernel!r}", kernel=run.kernel) from None
         except (TimeoutError, RuntimeError) as e:
             found = failure(e, client.current_index, run.deadline, timeout_s, self._said)
-            self._stop()  # a timed-out cell may still be running: kill it now
             if found is None:
                 raise
             return mark_failure(run.nb, client.current_index, *found)
         finally:
             client.nb_man.notebook_complete()
         return None
+
+    def _execute(self, client: Any, cwd: str, deadline: float | None) -> None:
+        try:
+            if self._kc is None:  # a previous start failed, or the kernel was replaced
+                self._start()
+            if self.killed:
+                raise RuntimeError("the datum's job was cancelled")
+            client.km, client.kc = self._km, self._kc
+            # not waited for: the kernel handles it before the first cell's execute_request
+            # (one shell channel, in order), and nbclient drops its reply (another parent)
+            self._tell(op="enter", cwd=cwd)
+            self.uses += 1
+            client.reset_execution_trackers()
+            client.papermill_execute_cells()
+            client.nb.metadata["language_info"] = self._info["language_info"]
+            client.set_widgets_metadata()
+        except (TimeoutError, RuntimeError):
+            self._stop()  # a timed-out cell may still be running: kill it now
+            raise
 
     def _recycle(self, healthy: bool) -> None:
         if healthy and self._kc is not None and self.uses < self.max_uses:

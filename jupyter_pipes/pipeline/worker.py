@@ -5,26 +5,26 @@ like Pachyderm's ``/pfs/<name>``), runs the stage (a notebook through papermill,
 with the parameters injected, uploads the files the stage wrote to ``out`` as blobs, stores the
 executed notebook and the log as blobs too, and returns a :class:`DatumResult` manifest.
 
-Workers write objects (packs) but never metadata: only the controller does, from the manifest.
-They need no database: the task carries the root tree of every input commit.
+Workers reach the store only through :mod:`jupyter_pipes.store.datum_io`: they write objects
+(packs) but never metadata (only the controller does, from the manifest), and need no database:
+the task carries a token for each input item (its chunk or tree references), so a datum costs
+O(its own inputs). :func:`run_datums` runs several datums (a Dask batch) into shared packs.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..store.backend import Backend
-from ..store.local import export_entry, ingest_folder
-from ..store.objects import BlobReader, BlobRef, PackWriter
-from ..store.trees import Entry, Root, TreeStore
+from ..store.datum_io import BlobSink, BlobToken, DatumIO, Token, WrittenBlobs, written
 
 if TYPE_CHECKING:
     from .warm import KernelPool
@@ -32,11 +32,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class TaskInput:
-    """One item of a datum: input ``name`` gets ``path`` of the commit whose tree is ``root``."""
+    """One item of a datum: input ``name`` gets ``path``, which ``token`` lets the worker read
+    (see :data:`~jupyter_pipes.store.datum_io.Token`)."""
 
     name: str
     path: str
-    root: str
+    token: Token
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,40 +75,48 @@ class DatumTask:
 
 @dataclass(frozen=True, slots=True)
 class DatumResult:
-    """What a datum produced: output entries by path, and the blobs written for them."""
+    """What a datum produced: output tokens by path, and the blobs written for them."""
 
     datum_id: str
     ok: bool
     tries: int
     duration_s: float
-    outputs: tuple[tuple[str, Entry], ...] = ()
-    blobs: dict[str, BlobRef] = field(default_factory=dict)
-    packs: dict[str, int] = field(default_factory=dict)
-    notebook: BlobRef | None = None
-    log: BlobRef | None = None
+    outputs: tuple[tuple[str, Token], ...] = ()
+    written: WrittenBlobs = field(default_factory=WrittenBlobs)
+    notebook: BlobToken | None = None
+    log: BlobToken | None = None
     error: dict[str, Any] | None = None
 
 
-@lru_cache(maxsize=8)
-def _backend(url: str, options: str = "{}") -> Backend:
-    return Backend(url, **json.loads(options))
+def stage_variables(
+    parameters: Mapping[str, Any], folders: Mapping[str, str], out: str, datum_id: str, job_id: str
+) -> dict[str, Any]:
+    """The variables a stage runs with: the spec's ``transform.parameters``, then one per input
+    name (its folder), ``out``, ``datum_id`` and ``job_id`` (the engine's win over a parameter
+    of the same name). ``%pipe datum`` sets exactly these too."""
+    return {**parameters, **folders, "out": out, "datum_id": datum_id, "job_id": job_id}
 
 
-def run_datum(task: DatumTask, kernels: KernelPool | None = None) -> DatumResult:
+def run_datum(
+    task: DatumTask, kernels: KernelPool | None = None, sink: BlobSink | None = None
+) -> DatumResult:
     """Process one datum, retrying up to ``task.tries`` times. Never raises for stage errors.
 
     ``kernels``: the worker's warm kernels, for a notebook transform with ``isolation="warm"``
-    (without a pool such a datum starts a fresh kernel).
+    (without a pool such a datum starts a fresh kernel). ``sink``: where blobs go (shared by a
+    batch; the caller flushes it); by default one of its own, flushed before returning.
     """
-    backend = _backend(task.store_url, task.store_options)
-    reader = BlobReader(backend)
-    trees = TreeStore(reader, cache_size=256)
-    writer = PackWriter(backend, lambda hashes: {})
+    if sink is None:
+        with DatumIO.open(task.store_url, task.store_options).sink() as own:
+            res = run_datum(task, kernels, own)
+            packs = own.flush()
+        return _with_packs(res, packs)
+    io = DatumIO.open(task.store_url, task.store_options)
     start = time.perf_counter()
     scratch = tempfile.mkdtemp(prefix=f"pipes-{task.datum_id[:12]}-", dir=task.scratch)
     try:
         pfs = os.path.join(scratch, "pfs")
-        folders = _materialise(task, trees, reader, pfs)
+        folders = io.materialise([(i.name, i.path, i.token) for i in task.inputs], pfs)
         result = None
         tries = 0
         for tries in range(1, max(task.tries, 1) + 1):  # noqa: B007 - tries is reported
@@ -118,11 +127,11 @@ def run_datum(task: DatumTask, kernels: KernelPool | None = None) -> DatumResult
             if result.ok:
                 break
         assert result is not None
-        outputs: tuple[tuple[str, Entry], ...] = ()
+        outputs: tuple[tuple[str, Token], ...] = ()
         error = None
         if result.ok:
             try:
-                outputs = tuple(("/" + rel, e) for rel, e in ingest_folder(writer, out))
+                outputs = tuple(sink.ingest_folder(out))
             except Exception as exc:  # e.g. a symlink written by the stage
                 error = {"cell_index": -1, "ename": type(exc).__name__, "evalue": str(exc)}
         else:
@@ -136,41 +145,57 @@ def run_datum(task: DatumTask, kernels: KernelPool | None = None) -> DatumResult
         nb_ref = None
         if result.executed_path and os.path.exists(result.executed_path):
             with open(result.executed_path, "rb") as f:
-                nb_ref = writer.add(f.read())
-        log_ref = writer.add(result.log.encode())
-        writer.flush()
+                nb_ref = sink.add(f.read())
+        log_ref = sink.add(result.log.encode())
         return DatumResult(
             datum_id=task.datum_id,
             ok=error is None,
             tries=tries,
             duration_s=time.perf_counter() - start,
             outputs=outputs if error is None else (),
-            blobs=dict(writer.new_blobs),
-            packs=dict(writer.new_packs),
+            written=WrittenBlobs(sink.take()),
             notebook=nb_ref,
             log=log_ref,
             error=error,
         )
     finally:
-        writer.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _materialise(task: DatumTask, trees: TreeStore, reader: BlobReader, pfs: str) -> dict[str, str]:
-    """Write each input's files under ``pfs/<name>/<path>``; the folder of each input name."""
-    folders: dict[str, str] = {}
-    for item in task.inputs:
-        base = os.path.join(pfs, item.name)
-        folders[item.name] = base
-        os.makedirs(base, exist_ok=True)
-        root = Root.from_json(item.root)
-        path = item.path.rstrip("/") or "/"
-        entry = trees.lookup(root, path)
-        if entry is None:  # the commit changed under us: the controller will see the error
-            raise FileNotFoundError(f"{item.name}: {item.path} is missing from its commit")
-        dest = base if path == "/" else base + path
-        export_entry(trees, reader, entry, path, dest)
-    return folders
+def run_datums(
+    tasks: Sequence[DatumTask],
+    kernels: KernelPool | None = None,
+    on_error: Callable[[DatumTask, BaseException], DatumResult] | None = None,
+    around: Callable[[DatumTask], AbstractContextManager[Any]] | None = None,
+) -> list[DatumResult]:
+    """Run datums one after the other into shared packs (made durable before returning); one
+    result per datum. A datum that raises becomes ``on_error(task, exc)`` (default: raise).
+    ``around(task)``: a context each datum runs in (the worker's cancellation scope)."""
+    if not tasks:
+        return []
+    first = tasks[0]
+    results = []
+    with DatumIO.open(first.store_url, first.store_options).sink() as sink:
+        for task in tasks:
+            try:
+                with around(task) if around is not None else contextlib.nullcontext():
+                    results.append(run_datum(task, kernels, sink))
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                sink.take()
+                results.append(on_error(task, exc))
+        packs = sink.flush()
+    return [_with_packs(r, packs) for r in results]
+
+
+def _with_packs(res: DatumResult, packs: dict[str, int]) -> DatumResult:
+    return replace(res, written=written(res.written.blobs, packs))
+
+
+def blobs_of(results: Iterable[DatumResult]) -> WrittenBlobs:
+    """Everything these datums stored."""
+    return WrittenBlobs.merge(r.written for r in results)
 
 
 def _run_stage(
@@ -181,8 +206,7 @@ def _run_stage(
     kernels: KernelPool | None,
 ) -> Any:
     t = task.transform
-    params: dict[str, Any] = {**t.parameters, **folders}
-    params.update(out=out, datum_id=task.datum_id, job_id=task.job_id)
+    params = stage_variables(t.parameters, folders, out, task.datum_id, task.job_id)
     if t.notebook is not None:
         src = os.path.join(scratch, "stage.ipynb")
         with open(src, "wb") as f:

@@ -43,9 +43,14 @@ class PipesApp(ExtensionApp):
     bus: EventBus
     poller: Poller | None = None
     controller: ControllerThread | None = None
+    supervisor: Any = None
+    """The serving supervisor (:class:`~jupyter_pipes.pipeline.serving.Supervisor`), if on."""
     _pool: ThreadPoolExecutor | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _stopped = False
+    cluster_state = "none"
+    """The controller's Dask cluster: ``none`` (not started), ``starting``, ``ready``."""
+    _cluster_watch: asyncio.Task[None] | None = None
 
     store = Unicode(
         help="Where the store lives: a local folder, memory://name or s3://bucket/prefix. "
@@ -74,6 +79,12 @@ class PipesApp(ExtensionApp):
     poll_interval = Float(0.5, help="Seconds the controller sleeps when no job is runnable.").tag(
         config=True
     )
+    cluster_idle_timeout = Float(
+        120.0,
+        help="Seconds without a runnable job after which the server stops its Dask client (and "
+        "the local cluster it started, warm kernels included), so an idle server uses no CPU; "
+        "the next job starts them again. 0 keeps them running.",
+    ).tag(config=True)
     event_poll_interval = Float(
         0.5, help="Seconds between two looks at the store for changes made by other processes."
     ).tag(config=True)
@@ -87,6 +98,11 @@ class PipesApp(ExtensionApp):
         10.0,
         help="Seconds server shutdown waits for a running job to finish; a job still running "
         "then is run again by the next controller, once its lease expires.",
+    ).tag(config=True)
+    run_services = Bool(
+        True,
+        help="Keep the endpoints that pipeline specs declare (serve:) running, one child "
+        "process each (see docs/serving.md).",
     ).tag(config=True)
     api_threads = Int(4, help="Threads that run blocking store calls for the REST handlers.").tag(
         config=True
@@ -133,9 +149,17 @@ class PipesApp(ExtensionApp):
         self.poller.start()
         if self.run_controller:
             self.controller = ControllerThread(
-                self.client, self._job_progress, poll_interval=self.poll_interval, log=self.log
+                self.client,
+                self._job_progress,
+                poll_interval=self.poll_interval,
+                idle_close_s=self.cluster_idle_timeout,
+                log=self.log,
             )
             self.controller.start()
+        if self.run_services:
+            from ..pipeline.serving.supervisor import Supervisor
+
+            self.supervisor = Supervisor(self.client.store, log=self.log).start()
 
     async def stop_extension(self) -> None:
         """Stop the poller and the controller, end the event streams, close the Client."""
@@ -144,7 +168,13 @@ class PipesApp(ExtensionApp):
         self._stopped = True
         if self.poller is not None:
             await self.poller.stop()
+        if self._cluster_watch is not None:
+            self._cluster_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cluster_watch
         self.bus.close()
+        if self.supervisor is not None:  # endpoints shut down gracefully
+            await asyncio.get_running_loop().run_in_executor(None, self.supervisor.stop)
         still_running = False
         if self.controller is not None:
             self.controller.stop()
@@ -173,5 +203,38 @@ class PipesApp(ExtensionApp):
         loop, poller = self._loop, self.poller
         if loop is None or poller is None or loop.is_closed():
             return
+        assert self.client is not None
+        # a job that has datums to run but none done waits for the cluster when it is not up
+        waits = (
+            job.state == "running" and job.total > job.skipped and job.processed + job.failed == 0
+        )
+        started = self.client.cluster_started
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._cluster_seen, started, waits, job.done)
             loop.call_soon_threadsafe(poller.observe_job, job_dict(job))
+
+    # -- the cluster's state (the sidebar says "starting cluster" before the first datum) -----
+
+    def _set_cluster(self, state: str) -> None:
+        if state != self.cluster_state:
+            self.cluster_state = state
+            self.bus.publish({"type": "cluster", "state": state})
+
+    def _cluster_seen(self, started: bool, waits: bool, done: bool) -> None:
+        """Event loop: what a job update says of the cluster."""
+        if started:
+            self._set_cluster("ready")
+        elif waits:
+            self._set_cluster("starting")
+            if self._cluster_watch is None or self._cluster_watch.done():
+                self._cluster_watch = asyncio.get_running_loop().create_task(self._watch_cluster())
+        elif done and self.cluster_state == "starting":
+            self._set_cluster("none")  # the job ended without the cluster (it failed to start)
+
+    async def _watch_cluster(self) -> None:
+        """Publish ``ready`` as soon as the cluster is up (before the first datum ends)."""
+        while self.cluster_state == "starting" and not self._stopped and self.client is not None:
+            if self.client.cluster_started:
+                self._set_cluster("ready")
+                return
+            await asyncio.sleep(0.2)

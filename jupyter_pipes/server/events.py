@@ -16,7 +16,7 @@ Event = dict[str, Any]
 Item = tuple[int, Event] | None
 """A queued ``(sequence number, event)``; ``None`` tells the subscriber to stop."""
 
-EVENT_TYPES = ("repo", "branch", "commit", "pipeline", "job")
+EVENT_TYPES = ("repo", "branch", "commit", "pipeline", "job", "cluster")
 
 
 class EventBus:

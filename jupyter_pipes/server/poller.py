@@ -2,8 +2,11 @@
 
 Commits, branch moves and jobs can come from other processes (the CLI, notebooks, another
 controller), so the server cannot learn of them from its own calls. Every ``interval`` seconds
-the poller takes a cheap snapshot (repos, branch heads, pipeline versions, recent and active
-jobs) on a worker thread and publishes the differences. The controller thread also reports its
+the poller reads :meth:`Client.change_marker <jupyter_pipes.Client.change_marker>` (a counter
+that every head move, pipeline and job write bumps, and the count of repos and branches: two
+one-row queries); only when it moved does it take a snapshot (repos, branch heads, pipeline
+versions, recent and active jobs) on a worker thread and publish the differences. An idle
+server therefore does no work per pipeline. The controller thread also reports its
 jobs at once through :meth:`Poller.observe_job`; both paths go through one de-duplication, so a
 change is published once, and a stale snapshot never moves a job backwards.
 """
@@ -171,9 +174,15 @@ class Poller:
 
     async def _run(self) -> None:
         last: Snapshot | None = None
+        marker: tuple[object, ...] | None = None
         failing = False
         while True:
             try:
+                now = await self._run_blocking(self.client.change_marker)
+                if last is not None and now == marker:
+                    await asyncio.sleep(self.interval)
+                    continue
+                marker = now
                 active = [j for j, key in self._jobs.items() if key[0] < 2]
                 snap = await self._run_blocking(take_snapshot, self.client, active)
                 if last is None:  # the baseline: remember, publish nothing

@@ -78,7 +78,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def resolve_notebook(notebook: str, root_dir: str, *, allow_hidden: bool) -> str:
+def resolve_notebook(
+    notebook: str, root_dir: str, *, allow_hidden: bool, field: str = "transform.notebook"
+) -> str:
     """Check that a spec's notebook path lies inside the server's ``root_dir``.
 
     Relative paths are relative to ``root_dir``; an absolute path is accepted only inside it.
@@ -92,19 +94,20 @@ def resolve_notebook(notebook: str, root_dir: str, *, allow_hidden: bool) -> str
     Raises
     ------
     InvalidArgument
-        With ``field="transform.notebook"`` for a path outside ``root_dir`` or a hidden one.
+        With ``field`` (the spec field, ``transform.notebook`` by default) for a path outside
+        ``root_dir`` or a hidden one.
     """
     root = Path(root_dir).resolve()
     target = (root / notebook).resolve()
     if not target.is_relative_to(root):
         raise InvalidArgument(
-            f"transform.notebook: {notebook!r} is outside the server's root directory; "
+            f"{field}: {notebook!r} is outside the server's root directory; "
             "give a path relative to it",
-            field="transform.notebook",
+            field=field,
         )
     if not allow_hidden and is_hidden(str(target), str(root)):
         raise InvalidArgument(
-            f"transform.notebook: {notebook!r} is a hidden file",
-            field="transform.notebook",
+            f"{field}: {notebook!r} is a hidden file",
+            field=field,
         )
     return notebook

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from ..errors import NotFound, StorageError
+from ..errors import CorruptObject, StorageError
 
 _MAX_FDS = 64
 
@@ -88,7 +88,7 @@ class Backend:
             else:
                 self.fs.pipe_file(path, bytes(data))  # a copy: callers may reuse their buffer
         except OSError as exc:
-            raise StorageError(f"could not write object {key}: {exc}", key=key) from exc
+            raise StorageError(f"could not write object {key}: {_reason(exc)}", key=key) from exc
 
     def _put_local(self, path: str, data: bytes | bytearray | memoryview) -> None:
         folder = os.path.dirname(path)
@@ -128,9 +128,12 @@ class Backend:
             end = None if length is None else start + length
             return self.fs.cat_file(path, start=start, end=end)
         except FileNotFoundError as exc:
-            raise NotFound(f"object {key} is missing from the store", key=key) from exc
+            # Something refers to it, so a missing object is damage, not a user's typo.
+            raise CorruptObject(
+                f"object {key} is missing from the store (run `jupyter pipes fsck`)", key=key
+            ) from exc
         except OSError as exc:
-            raise StorageError(f"could not read object {key}: {exc}", key=key) from exc
+            raise StorageError(f"could not read object {key}: {_reason(exc)}", key=key) from exc
 
     def open_local(self, key: str) -> str | None:
         """The local file path of ``key`` when the store is a local folder (for fast reads)."""
@@ -146,8 +149,12 @@ class Backend:
             self.fs.rm_file(self._path(key))
 
     def list(self, prefix: str) -> Iterator[ObjectStat]:
-        """Every object whose key starts with the folder ``prefix``."""
+        """Every object whose key starts with the folder ``prefix`` (not temporary files; an
+        object that vanishes while listing is left out)."""
         base = self._path(prefix).rstrip("/")
+        if self.is_local:
+            yield from self._list_local(base, prefix.rstrip("/"))
+            return
         self.fs.invalidate_cache(base)  # other processes write too; never trust a stale listing
         try:
             found = self.fs.find(base, detail=True)
@@ -163,14 +170,42 @@ class Backend:
                 mtime = mtime.timestamp()
             yield ObjectStat(key, int(info.get("size") or 0), float(mtime))
 
+    def _list_local(self, folder: str, key: str) -> Iterator[ObjectStat]:
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.startswith(".tmp-"):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    yield from self._list_local(entry.path, f"{key}/{entry.name}")
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed while listing
+                continue
+            yield ObjectStat(f"{key}/{entry.name}", st.st_size, st.st_mtime)
+
     def list_temporary(self, prefix: str) -> Iterator[ObjectStat]:
-        """Left-over temporary files of interrupted local writes (for gc)."""
+        """Left-over temporary files of interrupted local writes (for gc); one that vanishes
+        while listing (its write finished) is left out."""
         if not self.is_local:
             return
         folder = self._path(prefix)
-        if not os.path.isdir(folder):
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             return
-        for entry in os.scandir(folder):
+        for entry in entries:
             if entry.name.startswith(".tmp-"):
-                st = entry.stat()
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
                 yield ObjectStat(f"{prefix}/{entry.name}", st.st_size, st.st_mtime)
+
+
+def _reason(exc: OSError) -> str:
+    """An OS error without the file name (which would show server paths)."""
+    return exc.strerror or type(exc).__name__

@@ -8,12 +8,14 @@ materialising datum inputs). Symlinks are refused both ways so nothing escapes i
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
+from .names import MAX_DEPTH
 from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, iter_chunks
 from .trees import Entry, TreeStore, file_entry
 
@@ -84,28 +86,44 @@ def _read_file(path: str) -> bytes:
 
 
 def walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str, int]]:
-    """(local path, relative path, size) of every regular file under ``folder``, in name order.
+    """(local path, relative path, size) of every regular file under ``folder``, in name order
+    (iteratively: a deep folder cannot exhaust the stack).
 
     Raises
     ------
     InvalidArgument
-        On a symlink: uploading one could leak files from outside the folder.
+        On a symlink: uploading one could leak files from outside the folder; on a folder
+        deeper than a store path may be.
     """
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except FileNotFoundError as exc:
-        raise NotFound(f"local folder {folder!r} not found", path=folder) from exc
-    for e in entries:
-        r = f"{rel}/{e.name}" if rel else e.name
+    stack = [(_entries(folder), rel)]
+    while stack:
+        entries, prefix = stack[-1]
+        e = next(entries, None)
+        if e is None:
+            stack.pop()
+            continue
+        r = f"{prefix}/{e.name}" if prefix else e.name
         if e.is_symlink():
             raise InvalidArgument(
                 f"refusing to upload symlink {e.path!r}: copy the target instead", path=e.path
             )
         if e.is_dir():
-            yield from walk_folder(e.path, r)
+            if len(stack) >= MAX_DEPTH:
+                raise InvalidArgument(
+                    f"local folder {r[:60]!r}... is deeper than {MAX_DEPTH} levels", path=r[:200]
+                )
+            stack.append((_entries(e.path), r))
         elif e.is_file():
             yield e.path, r, e.stat().st_size
+
+
+def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except FileNotFoundError as exc:
+        raise NotFound(f"local folder {folder!r} not found", path=folder) from exc
+    return iter(entries)
 
 
 def export_entry(
@@ -152,9 +170,14 @@ def write_file(
     if os.path.islink(dest):
         raise InvalidArgument(f"refusing to write through symlink {dest}", path=dest)
     tmp = os.path.join(folder, f".{name}.pipes-tmp")
-    with open(tmp, "wb") as f:
-        for chunk in reader.read_many(entry.refs):
-            f.write(chunk)
-            if progress:
-                progress(len(chunk))
-    os.replace(tmp, dest)
+    try:
+        with open(tmp, "wb") as f:
+            for chunk in reader.read_many(entry.refs):
+                f.write(chunk)
+                if progress:
+                    progress(len(chunk))
+        os.replace(tmp, dest)
+    except BaseException:  # a corrupt or missing object, a full disk: leave nothing behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

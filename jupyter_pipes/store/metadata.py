@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.pool import StaticPool
 
+from ..errors import Conflict, PipesError, StorageError
 from . import schema
+from .leases import LeaseKeeper
+from .metadata_leases import LeaseQueries
 from .objects import BlobRef
 from .records import CommitInfo, CommitRef, SchemaStatus, utc
 
@@ -64,7 +68,9 @@ commits = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False, default=0),
     sa.Column("file_count", sa.BigInteger, nullable=False, default=0),
     sa.Column("restores", sa.String(32), nullable=True),
+    sa.Column("global_id", sa.String(32), nullable=True),
     sa.Index("ix_commits_repo_finished", "repo", "finished_at"),
+    sa.Index("ix_commits_global", "global_id"),
     sa.Index("ix_commits_parent", "parent"),
 )
 provenance = sa.Table(
@@ -97,6 +103,39 @@ info = sa.Table(
     md,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+leases = sa.Table(
+    "leases",
+    md,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("holder", sa.String(255), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+)
+pins = sa.Table(
+    "pins",
+    md,
+    sa.Column("lease", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("item", sa.String(64), primary_key=True),
+    sa.Column("tree", sa.Text, nullable=True),
+    sa.Index("ix_pins_item", "kind", "item"),
+)
+head_moves = sa.Table(
+    "head_moves",
+    md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("repo", sa.String(63), nullable=False),
+    sa.Column("branch", sa.String(63), nullable=False),
+    sa.Column("old", sa.String(32), nullable=True),
+    sa.Column("new", sa.String(32), nullable=True),
+    sa.Column("cause", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("global_id", sa.String(32), nullable=True),
+    sa.Index("ix_head_moves_branch", "repo", "branch", "time"),
 )
 
 _BATCH = 500
@@ -132,15 +171,32 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class Metadata:
+class Metadata(LeaseQueries):
     """Queries and updates of the metadata tables.
 
     Opening brings the store's schema to this package's revision (see :mod:`.schema`).
     """
 
-    def __init__(self, url: str) -> None:
+    leases = leases
+    pins = pins
+    packs = packs
+    chunks = chunks
+    commits = commits
+    head_moves = head_moves
+
+    def __init__(self, url: str, *, on_fresh: Callable[[], None] | None = None) -> None:
         self.url = url
+        self._on_fresh = on_fresh
         self.engine = make_engine(url)
+        # An in-memory SQLite database is one connection (StaticPool) shared by every thread:
+        # transactions of two threads (a writer and the lease heartbeat) must not interleave.
+        self._serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock()
+            if url in ("sqlite://", "sqlite:///:memory:")
+            else contextlib.nullcontext()
+        )
+        self.keeper = LeaseKeeper(self)
+        """Renews this process's leases (open commits, gc)."""
         self.schema: list[SchemaStatus] = []
         """What opening found and did, per migration chain."""
         self._backup: str | None = None
@@ -152,7 +208,8 @@ class Metadata:
 
     def ensure_schema(self, chain: schema.Chain) -> SchemaStatus:
         """Bring one migration chain to its head (the pipeline layer calls this for its own)."""
-        status = schema.ensure(self.engine, chain, backup=self._backup_sqlite)
+        on_fresh = self._on_fresh if chain is CHAIN else None
+        status = schema.ensure(self.engine, chain, backup=self._backup_sqlite, on_fresh=on_fresh)
         self.schema.append(status)
         return status
 
@@ -182,22 +239,48 @@ class Metadata:
         return self._backup
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop renewing leases and release the database connections."""
+        self.keeper.close()
         self.engine.dispose()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        with self.engine.connect() as conn:
-            conn.execution_options(pipes_write=True)
-            with conn.begin():
-                yield conn
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite). Database failures surface as
+        :class:`StorageError` (or :class:`Conflict` for a constraint clash)."""
+        try:
+            with self._serial, self.engine.connect() as conn:
+                conn.execution_options(pipes_write=True)
+                with conn.begin():
+                    yield conn
+        except sa.exc.DBAPIError as exc:
+            raise database_error(exc) from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self._serial, self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            raise database_error(exc) from exc
+
+    def integrity_problems(self) -> list[str]:
+        """The database's own check: SQLite ``PRAGMA integrity_check``; PostgreSQL has no
+        equivalent built in, so every store table is read in full (page checks on read, and
+        data checksums if the cluster has them). Empty when healthy."""
+        try:
+            with self._serial, self.engine.connect() as conn, conn.begin():
+                if conn.dialect.name == "sqlite":
+                    rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+                    return [] if rows == ["ok"] else rows
+                if conn.dialect.name == "postgresql":
+                    for opt in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
+                        conn.exec_driver_sql(f"SET LOCAL {opt} = off")
+                for table in md.sorted_tables:
+                    conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                return []
+        except sa.exc.DBAPIError as exc:
+            return [_message(exc)]
 
     # -- repos and branches --------------------------------------------------------------------
 
@@ -209,6 +292,11 @@ class Metadata:
     def repo_names(conn: Connection) -> list[str]:
         """Every repo's name, sorted."""
         return list(conn.scalars(sa.select(repos.c.name).order_by(repos.c.name)).all())
+
+    @staticmethod
+    def all_repos(conn: Connection) -> Sequence[Row[Any]]:
+        """Every repo's row, by name."""
+        return conn.execute(sa.select(repos).order_by(repos.c.name)).all()
 
     @staticmethod
     def insert_repo(conn: Connection, name: str, description: str, now: float) -> None:
@@ -301,6 +389,39 @@ class Metadata:
         ).all()
 
     @staticmethod
+    def global_commits(
+        conn: Connection, gid: str, repo: str | None = None, *, prefix: bool = False
+    ) -> Sequence[Row[Any]]:
+        """The commits of a global commit, of one repo or all, oldest first; ``prefix``:
+        ``gid`` may be the start of the id."""
+        col = commits.c.global_id
+        q = sa.select(commits).where(
+            col.startswith(gid, autoescape=True) if prefix and len(gid) < 32 else col == gid
+        )
+        if repo is not None:
+            q = q.where(commits.c.repo == repo)
+        return conn.execute(q.order_by(commits.c.started_at, commits.c.id)).all()
+
+    @staticmethod
+    def commit_sizes(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
+        """The size of each of these commits (one query per 500)."""
+        out: dict[str, int] = {}
+        for batch in _batches(list(ids)):
+            for cid, size in conn.execute(
+                sa.select(commits.c.id, commits.c.size).where(commits.c.id.in_(batch))
+            ):
+                out[cid] = size
+        return out
+
+    @staticmethod
+    def change_marker(conn: Connection) -> tuple[Any, ...]:
+        """A cheap value that changes when repos or branches are created or deleted (head
+        moves are reported to the head hooks)."""
+        r = conn.execute(sa.select(sa.func.count(), sa.func.max(repos.c.created_at))).first()
+        b = conn.execute(sa.select(sa.func.count(), sa.func.max(branches.c.created_at))).first()
+        return (*(r or ()), *(b or ()))
+
+    @staticmethod
     def ancestry(conn: Connection, head: str, limit: int | None, offset: int = 0) -> list[Row[Any]]:
         """Commits from ``head`` following parents (newest first), by a recursive CTE."""
         anc = (
@@ -361,8 +482,10 @@ class Metadata:
         message: str,
         restores: str | None,
         now: float,
+        global_id: str | None = None,
     ) -> None:
-        """The row of a commit being written (state ``open``)."""
+        """The row of a commit being written (state ``open``); its global id is its own
+        unless given."""
         conn.execute(
             sa.insert(commits).values(
                 id=cid,
@@ -376,6 +499,7 @@ class Metadata:
                 size=0,
                 file_count=0,
                 restores=restores,
+                global_id=global_id or cid,
             )
         )
 
@@ -443,6 +567,7 @@ class Metadata:
                     for p in prov.get(r.id, [])
                 ),
                 restores=r.restores,
+                global_id=r.global_id or r.id,
             )
             for r in rows
         ]
@@ -503,6 +628,40 @@ class Metadata:
                 ],
             )
 
+    # -- whole tables (the journal's snapshot, rebuilding) ---------------------------------------
+
+    @staticmethod
+    def all_rows(conn: Connection, table: str) -> Sequence[Row[Any]]:
+        """Every row of one store table."""
+        return conn.execute(sa.select(md.tables[table])).all()
+
+    @staticmethod
+    def load_rows(conn: Connection, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert rows (keys that are not columns of the table are dropped); how many."""
+        t = md.tables[table]
+        names = set(t.c.keys())
+        if "id" in names and isinstance(t.c.id.type, sa.Integer):
+            names.discard("id")  # autoincrement keys are given anew
+        batch = [{k: v for k, v in r.items() if k in names} for r in rows]
+        for i in range(0, len(batch), _BATCH):
+            conn.execute(sa.insert(t), batch[i : i + _BATCH])
+        return len(batch)
+
+    def get_info(self, key: str) -> str | None:
+        """A value of the ``pipes_info`` table (store-wide facts)."""
+        with self.read() as conn:
+            return conn.execute(sa.select(info.c.value).where(info.c.key == key)).scalar()
+
+    def set_info(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            conn.execute(sa.delete(info).where(info.c.key == key))
+            conn.execute(sa.insert(info).values(key=key, value=value))
+
+    def is_empty(self) -> bool:
+        """True when the store has no repo at all."""
+        with self.read() as conn:
+            return conn.execute(sa.select(repos.c.name).limit(1)).first() is None
+
     # -- fsck and gc ---------------------------------------------------------------------------
 
     @staticmethod
@@ -549,6 +708,24 @@ class Metadata:
         n = conn.execute(sa.delete(chunks).where(chunks.c.pack == pack)).rowcount or 0
         conn.execute(sa.delete(packs).where(packs.c.id == pack))
         return n
+
+
+def _message(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def database_error(exc: sa.exc.DBAPIError) -> PipesError:
+    """The project's error for a failure of the metadata database."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return Conflict(
+            f"the metadata changed concurrently ({_message(exc)}); try again", retry=True
+        )
+    if schema.damaged(exc):
+        return StorageError(
+            f"the metadata database is damaged ({_message(exc)}); {schema.REBUILD_HINT}",
+            damaged=True,
+        )
+    return StorageError(f"the metadata database failed: {_message(exc)}")
 
 
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:

@@ -1,8 +1,10 @@
 """Validation of repo names, branch names and in-repo paths.
 
-Names follow Pachyderm (letters, digits, ``_`` and ``-``); paths are absolute, ``/``-separated,
-and may not contain ``.``/``..`` components or control characters, so a path from the store can
-never escape the folder it is materialised into.
+Names follow Pachyderm (letters, digits, ``_`` and ``-``) and may not begin with ``-`` (a
+command line would read them as options). Paths are absolute, ``/``-separated, at most
+``MAX_DEPTH`` components and ``MAX_PATH`` bytes, and may not contain ``.``/``..`` components or
+control characters, so a path from the store can never escape the folder it is materialised
+into, and every tree walk stays shallow.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _HEX = re.compile(r"[0-9a-f]+")
 MAX_NAME = 63
 MAX_COMPONENT = 255
+MAX_DEPTH = 255
+"""Most components an in-repo path may have (Linux allows ~2,000 in PATH_MAX; datasets use
+tens)."""
+MAX_PATH = 4096
+"""Most bytes (UTF-8) an in-repo path may have, as Linux's PATH_MAX."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -48,6 +55,12 @@ def _check_name(name: object, kind: str) -> str:
             f"invalid {kind} name {name!r}: use only letters, digits, '_' and '-'",
             **{kind: name},
         )
+    if name.startswith("-"):
+        raise InvalidArgument(
+            f"invalid {kind} name {name!r}: it may not begin with '-' (it would read as an "
+            "option on a command line)",
+            **{kind: name},
+        )
     return name
 
 
@@ -57,7 +70,8 @@ def clean_path(path: str) -> str:
     Raises
     ------
     InvalidArgument
-        If the path has ``.`` or ``..`` components, control characters, or over-long components.
+        If the path has ``.`` or ``..`` components, control characters, over-long components,
+        more than ``MAX_DEPTH`` components or more than ``MAX_PATH`` bytes.
     """
     if not isinstance(path, str):
         raise InvalidArgument(f"invalid path {path!r}: it must be a string", path=path)
@@ -65,7 +79,15 @@ def clean_path(path: str) -> str:
         raise InvalidArgument(
             f"invalid path {path!r}: control characters are not allowed", path=path
         )
+    if len(path.encode(errors="replace")) > MAX_PATH:
+        raise InvalidArgument(
+            f"invalid path {path[:60]!r}...: longer than {MAX_PATH} bytes", path=path[:200]
+        )
     parts = [p for p in path.split("/") if p]
+    if len(parts) > MAX_DEPTH:
+        raise InvalidArgument(
+            f"invalid path {path[:60]!r}...: deeper than {MAX_DEPTH} components", path=path[:200]
+        )
     for p in parts:
         if p in (".", ".."):
             raise InvalidArgument(

@@ -35,6 +35,9 @@ from .backend import Backend
 
 PACK_PREFIX = "packs"
 PACK_TARGET = 32 << 20
+MAX_PENDING_UPLOADS = 2
+"""Sealed packs that may wait for upload at once: a writer holds at most this many plus the
+one it is filling (about 96 MiB), however slow the object store."""
 CDC_MIN, CDC_AVG, CDC_MAX = 64 << 10, 256 << 10, 1 << 20
 SMALL_FILE = CDC_MIN
 _CHUNKER = pyfastcdc.FastCDC(avg_size=CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
@@ -105,15 +108,27 @@ class PackWriter:
     """Appends blobs to packs, deduplicating against the store and against itself.
 
     Packs are uploaded on a background thread as they fill, so chunking and hashing overlap with
-    writing. Pack buffers are handed to the upload thread without copying and reused once
+    writing; at most ``max_pending`` sealed packs wait, then the writer waits (backpressure).
+    ``on_pack`` is told each pack id before its first blob is added (the commit pins it). Pack
+    buffers are handed to the upload thread without copying and reused once
     written (growing and first-touching a fresh 32 MiB buffer per pack costs more than hashing
     it). :meth:`flush` returns once every pack is durable; only then may a commit refer to them.
     """
 
-    def __init__(self, backend: Backend, lookup: Lookup, pack_target: int = PACK_TARGET) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        lookup: Lookup,
+        pack_target: int = PACK_TARGET,
+        *,
+        on_pack: Callable[[str], None] | None = None,
+        max_pending: int = MAX_PENDING_UPLOADS,
+    ) -> None:
         self._backend = backend
         self._lookup = lookup
         self._target = pack_target
+        self._on_pack = on_pack
+        self._max_pending = max(1, max_pending)
         self._pending: dict[str, BlobRef] = {}
         self._known: dict[str, BlobRef] = {}
         self._buf = bytearray()
@@ -127,6 +142,11 @@ class PackWriter:
         self.new_packs: dict[str, int] = {}
         self.bytes_written = 0
         self._lock = threading.Lock()
+
+    @property
+    def current_pack(self) -> str:
+        """The id of the pack being filled."""
+        return self._pack
 
     def add_many(self, blobs: Iterable[bytes | memoryview]) -> list[BlobRef]:
         """Store several blobs (deduplicated); their refs in the same order."""
@@ -145,6 +165,8 @@ class PackWriter:
         if ref is not None:
             return ref
         n = len(data)
+        if self._pos == 0 and self._on_pack is not None:
+            self._on_pack(self._pack)  # pinned before any byte of it can be uploaded
         ref = BlobRef(h, self._pack, self._pos, n)
         end = self._pos + n
         if end <= len(self._buf):
@@ -173,6 +195,9 @@ class PackWriter:
         self.new_packs[pack] = n
         self.bytes_written += n
         self._uploads.append(self._pool.submit(self._upload, pack_key(pack), buf, n))
+        # Backpressure: a slow object store stalls the producer instead of queueing packs.
+        while len(self._uploads) > self._max_pending:
+            self._uploads.pop(0).result()
         with self._lock:
             self._buf = self._free.pop() if self._free else bytearray()
         self._pos = 0

@@ -62,11 +62,12 @@ class RangeReader:
             else:
                 self._ahead = 0
             self._fetch(first, upto)
-        parts = [self._cache[i] for i in range(first, last)]
+        parts = [memoryview(self._cache[i]) for i in range(first, last)]
         self._evict(first, last)
-        lo = start - self._starts[first]
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        return data[lo : lo + end - start]
+        # one copy: slice the views, then join (or copy the one slice)
+        parts[-1] = parts[-1][: end - self._starts[last - 1]]
+        parts[0] = parts[0][start - self._starts[first] :]
+        return parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
 
     def _fetch(self, first: int, upto: int) -> None:
         missing = [i for i in range(first, upto) if i not in self._cache]

@@ -67,6 +67,9 @@ class CommitInfo(_Record):
     provenance: tuple[CommitRef, ...] = ()
     restores: str | None = None
     """For a revert commit: the id of the commit whose tree it restores."""
+    global_id: str | None = None
+    """The global commit this commit belongs to (Pachyderm's commit set): its own id for a
+    commit a user made, the id of the change that caused it for a pipeline's output."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +160,41 @@ class SchemaStatus(_Record):
     def upgraded(self) -> bool:
         """True when this open changed the schema of an existing database."""
         return self.previous is not None and self.previous != self.version
+
+
+HeadMoveCause = Literal["commit", "pipeline", "revert", "branch", "delete", "backfill"]
+
+
+@dataclass(frozen=True, slots=True)
+class HeadMoveInfo(_Record):
+    """One move of a branch head, as recorded in the transaction that made it.
+
+    ``cause``: ``commit`` (a user commit), ``pipeline`` (a job's output commit), ``revert``,
+    ``branch`` (a branch made or moved), ``delete`` (a deleted head commit, branch or repo:
+    ``new`` is the parent, or ``None``), ``backfill`` (history from before the timeline existed,
+    reconstructed at the upgrade).
+    """
+
+    repo: str
+    branch: str
+    time: datetime
+    old: str | None
+    new: str | None
+    cause: HeadMoveCause
+    actor: str
+    """The OS user, or the user name the Client was given (``unknown`` for backfilled moves)."""
+    global_id: str | None = None
+
+
+def move_info(row: Any) -> HeadMoveInfo:
+    """The record of a ``head_moves`` row."""
+    return HeadMoveInfo(
+        repo=row.repo,
+        branch=row.branch,
+        time=utc(row.time),  # type: ignore[arg-type]
+        old=row.old,
+        new=row.new,
+        cause=row.cause,
+        actor=row.actor,
+        global_id=row.global_id,
+    )

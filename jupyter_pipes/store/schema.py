@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import SchemaVersionError, StorageError
+from ..errors import MetadataMissing, SchemaVersionError, StorageError
 from .records import SchemaStatus
 
 BASELINE = "0001"
@@ -92,8 +92,28 @@ def current(engine: Engine, chain: Chain) -> str | None:
     return None if row is None else str(row[0])
 
 
-def ensure(engine: Engine, chain: Chain, backup: Backup | None = None) -> SchemaStatus:
+REBUILD_HINT = (
+    "if the store's objects are intact, `jupyter pipes fsck --rebuild-metadata` rebuilds it "
+    "from them"
+)
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether a database error says the database file is damaged (SQLite)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return "malformed" in text or "not a database" in text or "disk image" in text
+
+
+def ensure(
+    engine: Engine,
+    chain: Chain,
+    backup: Backup | None = None,
+    on_fresh: Callable[[], None] | None = None,
+) -> SchemaStatus:
     """Bring the chain to its head (see the module docstring); what was found and done.
+
+    ``on_fresh`` is called before creating the chain's tables in an empty database; it may
+    refuse by raising (the store does when objects exist: a lost database is not a new store).
 
     Raises
     ------
@@ -109,11 +129,14 @@ def ensure(engine: Engine, chain: Chain, backup: Backup | None = None) -> Schema
             return SchemaStatus(chain.name, head, head, None)
         if found is not None:
             _check_known(chain, found, head)
-        return _migrate(engine, chain, head, backup)
+        return _migrate(engine, chain, head, backup, on_fresh)
     except sa.exc.SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None) or exc
-        raise StorageError(
-            f"cannot open the metadata database ({chain.name} schema): {orig}", schema=chain.name
+        orig = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        hint = f"; it is damaged: {REBUILD_HINT}" if damaged(exc) else ""
+        raise (MetadataMissing if hint else StorageError)(
+            f"cannot open the metadata database ({chain.name} schema): {orig}{hint}",
+            schema=chain.name,
+            damaged=bool(hint),
         ) from exc
 
 
@@ -136,7 +159,13 @@ def _check_known(chain: Chain, found: str, head: str) -> None:
         )
 
 
-def _migrate(engine: Engine, chain: Chain, head: str, backup: Backup | None) -> SchemaStatus:
+def _migrate(
+    engine: Engine,
+    chain: Chain,
+    head: str,
+    backup: Backup | None,
+    on_fresh: Callable[[], None] | None,
+) -> SchemaStatus:
     """Upgrade under the database's write lock, re-reading the version first (another process
     may have done it meanwhile)."""
     with engine.connect() as conn:
@@ -158,6 +187,8 @@ def _migrate(engine: Engine, chain: Chain, head: str, backup: Backup | None) -> 
             if found is not None:
                 _check_known(chain, found, head)
             existing = found is not None or stamp
+            if not existing and on_fresh is not None:
+                on_fresh()
             saved = backup(conn) if (backup is not None and existing) else None
             _run_alembic(conn, chain, head, stamp=stamp)
     return SchemaStatus(chain.name, head, UNVERSIONED if stamp else found, saved)

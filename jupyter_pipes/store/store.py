@@ -7,45 +7,64 @@ face over it.
 
 from __future__ import annotations
 
+import getpass
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import make_url as sa_url
 
-from ..errors import AlreadyExists, Conflict, InvalidArgument, IsADirectory, NotFound
+from ..errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidArgument,
+    IsADirectory,
+    MetadataMissing,
+    NotFound,
+)
 from . import glob as globmod
 from .backend import Backend
 from .commit import CommitParts, OpenCommit
+from .journal import Journal
+from .leases import Lease
 from .local import export_entry
 from .metadata import Metadata
 from .names import check_branch_name, check_repo_name, clean_path, join_path
-from .objects import BlobReader, BlobRef
+from .objects import PACK_PREFIX, BlobReader, BlobRef
 from .ranges import RangeReader
-from .records import BranchInfo, CommitInfo, DiffEntry, FileInfo, RepoInfo, utc
+from .records import (
+    BranchInfo,
+    CommitInfo,
+    DiffEntry,
+    FileInfo,
+    HeadMoveInfo,
+    RepoInfo,
+    move_info,
+    utc,
+)
 from .refs import Ref
+from .schema import REBUILD_HINT
 from .trees import EMPTY_ROOT, Entry, Root, TreeStore
+from .txn import HeadHook, HeadMove, Txn, new_global_id
 
-
-@dataclass(frozen=True, slots=True)
-class HeadMove:
-    """A branch head that moved: what a head hook is told."""
-
-    repo: str
-    branch: str
-    old: str | None
-    new: str | None
-
-
-HeadHook = Callable[[Connection, HeadMove], None]
+__all__ = ["HeadHook", "HeadMove", "Store"]
 
 ENV_STORE = "JUPYTER_PIPES_STORE"
 ENV_DB = "JUPYTER_PIPES_DB"
 DEFAULT_STORE = ".pipes"
 _HEX = set("0123456789abcdef")
+
+
+def os_user() -> str:
+    """The name of the OS user running this process (``uid <n>`` if it has none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no $USER (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def default_store_url() -> str:
@@ -78,6 +97,8 @@ class Store:
         ``s3://bucket/prefix``. Created on first use.
     db_url:
         SQLAlchemy URL of the metadata database (default: ``metadata.sqlite`` in a local store).
+    actor:
+        Who is making changes, as recorded in the branch timeline (default: the OS user).
     """
 
     def __init__(
@@ -85,13 +106,25 @@ class Store:
         url: str | os.PathLike[str] | None = None,
         *,
         db_url: str | None = None,
+        actor: str | None = None,
         **storage_options: Any,
     ) -> None:
         self.url = os.fspath(url) if url is not None else default_store_url()
         self.storage_options = storage_options
         """fsspec options (pipeline workers open the same store with them; never logged)."""
+        self.actor = actor or os_user()
+        """Recorded as the actor of every head move this store makes."""
         self.backend = Backend(self.url, **storage_options)
-        self.meta = Metadata(db_url or default_db_url(self.backend))
+        self.journal = Journal(self.backend)
+        """Every change to repos, branches and commits, also in the object store."""
+        db_url = db_url or default_db_url(self.backend)
+        path = sa_url(db_url).database if db_url.startswith("sqlite") else None
+        if path and path != ":memory:" and (not os.path.exists(path) or not os.path.getsize(path)):
+            self._refuse_lost_metadata(db_url)  # before SQLite creates or writes the file
+        self.meta = Metadata(db_url, on_fresh=lambda: self._refuse_lost_metadata(db_url))
+        status = self.meta.schema[0]
+        if status.previous != status.version:  # created or upgraded just now
+            self.journal_backfill()
         self.reader = BlobReader(self.backend)
         self.trees = TreeStore(self.reader)
         self.gc_roots: list[Callable[[], Iterable[BlobRef]]] = []
@@ -100,14 +133,56 @@ class Store:
         """Called inside the transaction that moves any branch head (the pipeline layer
         registers one to create downstream jobs atomically with the move)."""
 
+    def _refuse_lost_metadata(self, db_url: str) -> None:
+        """A new, empty database over a store that holds objects is a lost database, not a
+        new store: refuse rather than start an empty history (gc would then delete it all)."""
+        url = sa_url(db_url)
+        if url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:"):
+            return  # an in-memory database is new by nature
+        if self.journal.empty() and next(iter(self.backend.list(PACK_PREFIX)), None) is None:
+            return
+        where = os.path.basename(url.database) if url.database else "the database"
+        raise MetadataMissing(
+            f"the store holds objects but its metadata database ({where}) is missing or empty; "
+            f"{REBUILD_HINT}",
+            store=self.url if "://" in self.url else os.path.basename(self.url),
+        )
+
+    def journal_backfill(self) -> bool:
+        """Make sure the journal holds this store's whole history: a store made before the
+        journal gets a snapshot of its metadata once (True when one was written)."""
+        if self.meta.get_info("journal") is not None:
+            return False
+        status = self.meta.schema[0]
+        if status.previous is None and self.meta.is_empty():
+            self.meta.set_info("journal", "since creation")
+            return False
+        self.journal.snapshot(self.meta)
+        self.meta.set_info("journal", f"snapshot at {time.time():.0f}")
+        return True
+
     def head_moved(
-        self, conn: Connection, repo: str, branch: str, old: str | None, new: str | None
-    ) -> None:
-        """Tell the hooks that ``repo@branch`` moved from ``old`` to ``new`` (in ``conn``'s
-        transaction; a hook that raises rolls the move back)."""
-        if old != new:
-            for hook in self.head_hooks:
-                hook(conn, HeadMove(repo, branch, old, new))
+        self,
+        conn: Connection,
+        repo: str,
+        branch: str,
+        old: str | None,
+        new: str | None,
+        cause: str = "branch",
+        global_id: str | None = None,
+    ) -> Row[Any] | None:
+        """Record that ``repo@branch`` moved from ``old`` to ``new`` in the branch timeline and
+        tell the hooks (in ``conn``'s transaction; a hook that raises rolls the move back); the
+        timeline row (``None`` if nothing moved). A move that is not a new commit starts a
+        global commit of its own (a fresh ``global_id``)."""
+        if old == new:
+            return None
+        gid = global_id or new_global_id()
+        move = self.meta.record_move(conn, repo, branch, old, new, cause, self.actor, gid)
+        txn = Txn(self.meta, conn)
+        for hook in self.head_hooks:
+            hook(txn, HeadMove(repo, branch, old, new, cause, gid))  # type: ignore[arg-type]
+        return move
 
     def close(self) -> None:
         """Release database connections and open files."""
@@ -143,8 +218,11 @@ class Store:
                 if exist_ok:
                     return self._repo_info(conn, name)
                 raise AlreadyExists(f"repo {name!r} already exists", repo=name)
-            self.meta.insert_repo(conn, name, description, time.time())
-            return self._repo_info(conn, name)
+            now = time.time()
+            self.meta.insert_repo(conn, name, description, now)
+            info = self._repo_info(conn, name)
+        self.journal.append("repo", now, name=name, description=description, created_at=now)
+        return info
 
     def _repo_info(self, conn: Connection, name: str) -> RepoInfo:
         r = self.meta.get_repo(conn, name)
@@ -173,9 +251,31 @@ class Store:
             return self._repo_info(conn, name)
 
     def list_repo(self) -> list[RepoInfo]:
-        """Every repo, by name."""
+        """Every repo, by name (a few queries however many repos: the DAG lists them all)."""
         with self.meta.read() as conn:
-            return [self._repo_info(conn, n) for n in self.meta.repo_names(conn)]
+            rows = {r.name: r for r in self.meta.all_repos(conn)}
+            by_repo: dict[str, list[Row[Any]]] = {}
+            for b in self.meta.list_branches(conn):
+                by_repo.setdefault(b.repo, []).append(b)
+            heads: dict[str, str | None] = {}
+            for name in rows:
+                head = next((b.head for b in by_repo.get(name, []) if b.name == "master"), None)
+                if head is None:  # no master head: the newest commit, as _repo_info does
+                    newest = self.meta.repo_commits(conn, name, limit=1)
+                    head = newest[0].id if newest else None
+                heads[name] = head
+            sizes = self.meta.commit_sizes(conn, [h for h in heads.values() if h])
+            return [
+                RepoInfo(
+                    name=name,
+                    description=r.description,
+                    created=utc(r.created_at),  # type: ignore[arg-type]
+                    branches=tuple(b.name for b in by_repo.get(name, [])),
+                    size_bytes=sizes.get(heads[name] or "", 0),
+                    last_commit=heads[name],
+                )
+                for name, r in rows.items()
+            ]
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
         """Delete a repo, its branches and commits (objects go at the next ``gc``).
@@ -194,20 +294,53 @@ class Store:
                     repo=name,
                     downstream=users,
                 )
+            moves = [
+                self.meta.record_move(conn, name, b.name, b.head, None, "delete", self.actor)
+                for b in self.meta.list_branches(conn, name)
+                if b.head is not None
+            ]
             self.meta.delete_repo(conn, name)
+        self.journal.moves("repo-delete", moves, name=name)
 
     # -- refs ----------------------------------------------------------------------------------
+
+    def _resolve_at(self, conn: Connection, ref: Ref) -> Row[Any]:
+        """The commit that was the head of a branch at ``ref.at`` (from the timeline)."""
+        assert ref.at is not None
+        when = ref.at.isoformat()
+        moves = self.meta.moves(conn, ref.repo, ref.base, until=ref.at.timestamp(), limit=1)
+        if not moves:
+            if set(ref.base) <= _HEX and len(ref.base) >= 4:
+                raise InvalidArgument(
+                    f"{ref}: a time applies to a branch, not to a commit", ref=str(ref)
+                )
+            raise NotFound(f"{ref.repo}@{ref.base} had no commit at {when}", ref=str(ref))
+        head = moves[0].new
+        if head is None:
+            raise NotFound(f"{ref.repo}@{ref.base} was deleted at {when}", ref=str(ref))
+        row = self.meta.get_commit(conn, head)
+        if row is None:
+            raise NotFound(
+                f"commit {head}, the head of {ref.repo}@{ref.base} at {when}, was deleted since",
+                ref=str(ref),
+                commit=head,
+            )
+        return row
 
     def _resolve(self, conn: Connection, ref: Ref) -> Row[Any]:
         if self.meta.get_repo(conn, ref.repo) is None:
             raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
         b = self.meta.get_branch(conn, ref.repo, ref.base)
-        if b is not None:
+        if ref.at is not None:
+            row = self._resolve_at(conn, ref)
+        elif b is not None:
             if b.head is None:
                 raise NotFound(f"branch {ref.repo}@{ref.base} has no commits yet", ref=str(ref))
             row = self.meta.get_commit(conn, b.head)
         elif set(ref.base) <= _HEX and len(ref.base) >= 4:
             found = self.meta.find_commits(conn, ref.repo, ref.base, limit=6)
+            if not found:  # repo@<global id>: the repo's commit of that global commit
+                found = self.meta.global_commits(conn, ref.base, ref.repo, prefix=True)[:6]
             found = [r for r in found if r.state == "finished"] or found
             if not found:
                 raise NotFound(
@@ -239,7 +372,7 @@ class Store:
             row = self._resolve(conn, ref)
             if row.state != "finished":
                 raise Conflict(f"commit {row.id} is still open", commit=row.id)
-            return row.id, Root.from_json(row.root)
+            return row.id, Root.from_json(row.root, row.id)
 
     # -- branches ------------------------------------------------------------------------------
 
@@ -258,16 +391,18 @@ class Store:
             elif self.meta.get_repo(conn, repo) is None:
                 raise NotFound(f"repo {repo!r} not found", repo=repo)
             b = self.meta.get_branch(conn, repo, name)
+            now = time.time()
             if b is None:
-                self.meta.insert_branch(conn, repo, name, target, time.time())
-                self.head_moved(conn, repo, name, None, target)
+                self.meta.insert_branch(conn, repo, name, target, now)
+                move = self.head_moved(conn, repo, name, None, target)
             elif head is None:
                 raise AlreadyExists(f"branch {repo}@{name} already exists", repo=repo, branch=name)
             elif not self.meta.move_branch(conn, repo, name, b.head, target):  # pragma: no cover
                 raise Conflict(f"branch {repo}@{name} moved concurrently; try again")
             else:
-                self.head_moved(conn, repo, name, b.head, target)
-            return BranchInfo(repo, name, target)
+                move = self.head_moved(conn, repo, name, b.head, target)
+        self.journal.moves("branch", [move], repo=repo, name=name, created_at=now)
+        return BranchInfo(repo, name, target)
 
     def list_branch(self, repo: str | None = None) -> list[BranchInfo]:
         """The branches of a repo, or (``None``) of every repo in one query."""
@@ -281,8 +416,50 @@ class Store:
     def delete_branch(self, repo: str, name: str) -> None:
         """Delete a branch pointer; its commits stay reachable by id."""
         with self.meta.write() as conn:
-            if not self.meta.delete_branch(conn, repo, name):
+            b = self.meta.get_branch(conn, repo, name)
+            if b is None or not self.meta.delete_branch(conn, repo, name):
                 raise NotFound(f"branch {repo}@{name} not found", repo=repo, branch=name)
+            move = None  # no hook: nothing reads a deleted branch
+            if b.head is not None:
+                move = self.meta.record_move(conn, repo, name, b.head, None, "delete", self.actor)
+        self.journal.moves("branch-delete", [move], repo=repo, name=name)
+
+    def write_lease(self, kind: str = "writer") -> Lease:
+        """A lease renewed by heartbeat until released: while it lives, gc keeps every pack
+        written since it started (for writers that upload objects outside a commit, such as
+        pipeline workers, until the commit that uses them is finished). Release it after."""
+        return Lease.open(self.meta, kind)
+
+    # -- the branch timeline -------------------------------------------------------------------
+
+    def branch_log(
+        self,
+        repo: str,
+        branch: str | None = None,
+        *,
+        limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HeadMoveInfo]:
+        """Moves of a branch's head (or of every branch of ``repo``), newest first; a deleted
+        branch's log stays readable."""
+        check_repo_name(repo)
+        with self.meta.read() as conn:
+            rows = self.meta.moves(
+                conn,
+                repo,
+                branch,
+                limit=limit,
+                since=since.timestamp() if since else None,
+                until=until.timestamp() if until else None,
+            )
+        return [move_info(r) for r in rows]
+
+    def head_at(self, repo: str, branch: str, when: datetime) -> str | None:
+        """The commit ``repo@branch`` pointed at, at time ``when`` (``None``: no commit then, or
+        no such branch)."""
+        log = self.branch_log(repo, branch, limit=1, until=when)
+        return log[0].new if log else None
 
     # -- commits -------------------------------------------------------------------------------
 
@@ -294,7 +471,7 @@ class Store:
 
     def _parts(self) -> CommitParts:
         """What an open commit needs of this store (it never calls back into the store)."""
-        return CommitParts(self.meta, self.backend, self.trees, self.head_moved)
+        return CommitParts(self.meta, self.backend, self.trees, self.head_moved, self.journal)
 
     def list_commit(
         self, ref: Ref, *, limit: int | None = None, offset: int = 0
@@ -307,7 +484,7 @@ class Store:
                 rows = list(self.meta.repo_commits(conn, ref.repo, limit, offset))
             else:
                 b = self.meta.get_branch(conn, ref.repo, ref.base)
-                if b is not None and b.head is None and not ref.ancestors:
+                if b is not None and b.head is None and not ref.ancestors and ref.at is None:
                     return []
                 head = self._resolve(conn, ref).id
                 rows = self.meta.ancestry(conn, head, limit, offset)
@@ -355,6 +532,8 @@ class Store:
                 )
             self.meta.reparent_children(conn, row.id, row.parent)
             self.meta.delete_commit(conn, row.id)
+            now = time.time()
+        self.journal.append("squash", now, commit=row.id, parent=row.parent)
 
     def delete_commit(self, ref: Ref) -> None:
         """Delete a branch head with no children; the branch moves back to its parent."""
@@ -366,10 +545,13 @@ class Store:
                     f"commit {row.id} has children; only a head can be deleted (squash it instead)",
                     commit=row.id,
                 )
-            for b in self.meta.branches_at(conn, row.id):
-                if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent):
-                    self.head_moved(conn, b.repo, b.name, row.id, row.parent)
+            moves = [
+                self.head_moved(conn, b.repo, b.name, row.id, row.parent, "delete")
+                for b in self.meta.branches_at(conn, row.id)
+                if self.meta.move_branch(conn, b.repo, b.name, row.id, row.parent)
+            ]
             self.meta.delete_commit(conn, row.id)
+        self.journal.moves("commit-delete", moves, commit=row.id)
 
     def _check_removable(self, conn: Connection, row: Row[Any], verb: str) -> None:
         downstream = self.meta.subvenance_of(conn, row.id)
@@ -389,14 +571,14 @@ class Store:
 
     def inspect_file(self, ref: Ref, path: str) -> FileInfo:
         """The file or directory at ``path``."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         return self._file_info(path, self.trees.require(root, path), cid)
 
     def list_file(self, ref: Ref, path: str = "/") -> list[FileInfo]:
         """A directory's entries (or the file itself), directories ending in ``/``."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         if path == "/" and root.count == 0:
             return []
         e = self.trees.require(root, path)
@@ -408,8 +590,8 @@ class Store:
 
     def walk_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:
         """Every file and directory under ``path``, depth first, in path order."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.lookup(root, path)
         if e is None:
             if path == "/":
@@ -428,7 +610,7 @@ class Store:
         start = self.trees.lookup(root, prefix)
         if start is None:
             return []
-        files = [p for p, _ in self.trees.walk(start, prefix)] if start.is_dir else [prefix]
+        files = (p for p, _ in self.trees.walk(start, prefix)) if start.is_dir else iter([prefix])
         out = []
         for p in globmod.glob_entries(files, pattern):
             e = self.trees.lookup(root, p.rstrip("/") or "/")
@@ -438,8 +620,8 @@ class Store:
 
     def iter_file(self, ref: Ref, path: str) -> tuple[FileInfo, Iterator[bytes]]:
         """A file's info and its verified bytes, chunk by chunk."""
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.require(root, path)
         if e.is_dir:
             raise InvalidArgument(
@@ -453,8 +635,8 @@ class Store:
         The ref is resolved once: the reader keeps returning that commit's bytes even if the
         branch moves meanwhile.
         """
-        cid, root = self._root(ref)
         path = clean_path(path)
+        cid, root = self._root(ref)
         e = self.trees.require(root, path)
         if e.is_dir:
             raise IsADirectory(f"{path} is a directory, not a file", path=path)
@@ -473,15 +655,21 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> Path:
         """Write a file, or a directory recursively, to a local path (atomically per file)."""
-        _, root = self._root(ref)
         path = clean_path(path)
+        _, root = self._root(ref)
         e = self.trees.require(root, path)
         return Path(export_entry(self.trees, self.reader, e, path, dest, progress))
 
     def entry(self, ref: Ref, path: str) -> Entry:
         """The raw tree entry at ``path`` (for copy)."""
-        _, root = self._root(ref)
-        return self.trees.require(root, clean_path(path))
+        return self.entry_at(ref, path)[1]
+
+    def entry_at(self, ref: Ref, path: str) -> tuple[str, Entry]:
+        """The commit ``ref`` names and its raw tree entry at ``path`` (for copy: pass the
+        commit as ``source`` to :meth:`OpenCommit.put_entry`)."""
+        path = clean_path(path)
+        cid, root = self._root(ref)
+        return cid, self.trees.require(root, path)
 
     def diff_file(self, new: Ref, old: Ref | None = None, path: str = "/") -> list[DiffEntry]:
         """Files added, removed or modified between ``old`` (default: new's parent) and ``new``."""
@@ -493,8 +681,8 @@ class Store:
                 if old is not None
                 else (self.meta.get_commit(conn, nrow.parent) if nrow.parent else None)
             )
-        nroot = Root.from_json(nrow.root)
-        oroot = Root.from_json(orow.root) if orow is not None else EMPTY_ROOT
+        nroot = Root.from_json(nrow.root, nrow.id)
+        oroot = Root.from_json(orow.root, orow.id) if orow is not None else EMPTY_ROOT
         out = []
         for p, a, b in self.trees.diff(
             self.trees.lookup(oroot, path), self.trees.lookup(nroot, path), path

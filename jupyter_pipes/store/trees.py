@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import blake3
 
-from ..errors import Conflict, InvalidArgument, NotFound
+from ..errors import Conflict, CorruptObject, InvalidArgument, NotFound
 from .names import join_path, split_path
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 
@@ -119,14 +119,27 @@ class Root:
         )
 
     @classmethod
-    def from_json(cls, text: str | None) -> Root:
-        """Inverse of :meth:`to_json` (``None`` is the empty tree)."""
+    def from_json(cls, text: str | None, commit: str | None = None) -> Root:
+        """Inverse of :meth:`to_json` (``None`` is the empty tree); ``commit`` names the row it
+        came from in the error if the text is damaged."""
         if not text:
             return EMPTY_ROOT
-        d = json.loads(text)
-        return cls(
-            d["hash"], d["size"], d["count"], BlobRef.from_list(d["ref"]) if d["ref"] else None
-        )
+        try:
+            d = json.loads(text)
+            root = cls(
+                str(d["hash"]),
+                int(d["size"]),
+                int(d["count"]),
+                BlobRef.from_list(d["ref"]) if d["ref"] else None,
+            )
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            whose = f"commit {commit}'s" if commit else "the commit's"
+            raise CorruptObject(
+                f"{whose} root record in the metadata is damaged (not a tree reference); "
+                "run `jupyter pipes fsck`",
+                commit=commit,
+            ) from exc
+        return root
 
     def as_entry(self) -> Entry:
         """This root as a directory entry named ``''``."""

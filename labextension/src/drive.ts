@@ -12,7 +12,7 @@ import {
   fileKind,
   parseDrivePath
 } from './model/paths';
-import { ICommit, IFileInfo, IItems, IRepo } from './model/types';
+import { ICommit, IFileInfo, IItems, IJob, IRepo } from './model/types';
 import { apiUrl, requestAPI, requestBytes } from './request';
 import { apiPath, query } from './url';
 
@@ -47,7 +47,33 @@ function asText(bytes: Uint8Array): string | null {
   }
 }
 
+/**
+ * An executed notebook as JupyterLab should open it: trusted (jupyter_pipes wrote its outputs
+ * by running the pipeline's own notebook, as a person running it would have), so rich outputs
+ * render and no "rerun this cell" appears. JupyterLab reads trust from each code cell's
+ * `metadata.trusted`, as the server's contents manager sets it after checking a signature.
+ */
+export function trustNotebook(content: any): any {
+  if (content && Array.isArray(content.cells)) {
+    for (const cell of content.cells) {
+      if (cell && cell.cell_type === 'code') {
+        cell.metadata = { ...(cell.metadata ?? {}), trusted: true };
+      }
+    }
+  }
+  return content;
+}
+
+export interface IPipesDriveOptions {
+  /** Whether `repo@branch` is left out of the drive's root (internal branches, on request). */
+  hidden?: (repo: string, branch: string) => boolean;
+}
+
 export class PipesDrive implements Contents.IDrive {
+  constructor(options: IPipesDriveOptions = {}) {
+    this._hidden = options.hidden ?? (() => false);
+  }
+
   readonly name = DRIVE_NAME;
   readonly serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings();
 
@@ -137,7 +163,7 @@ export class PipesDrive implements Contents.IDrive {
     }
     const { items } = await requestAPI<IItems<IRepo>>('repos');
     const content = items.flatMap(repo =>
-      repo.branches.map(branch => ({
+      repo.branches.filter(branch => !this._hidden(repo.name, branch)).map(branch => ({
         ...this._dir(`${repo.name}@${branch}`, repo.created),
         content: null
       }))
@@ -187,13 +213,21 @@ export class PipesDrive implements Contents.IDrive {
     datum: string,
     options: Contents.IFetchOptions
   ): Promise<Contents.IModel> {
-    const bytes = new Uint8Array(
-      await requestBytes(apiPath('jobs', job, 'datums', datum, 'notebook'))
-    );
+    const [info, raw] = await Promise.all([
+      requestAPI<IJob>(apiPath('jobs', job)),
+      requestBytes(apiPath('jobs', job, 'datums', datum, 'notebook'))
+    ]);
+    // when the notebook was written: its job's end (or start, while it runs)
+    const when = info.finished ?? info.started ?? info.created;
+    const bytes = new Uint8Array(raw);
     if (options.content === false) {
-      return this._file(localPath, bytes.length, EPOCH, null, null);
+      return this._file(localPath, bytes.length, when, null, null);
     }
-    return this._withContent(localPath, bytes, EPOCH, options);
+    const model = this._withContent(localPath, bytes, when, options);
+    if (model.format === 'json') {
+      trustNotebook(model.content);
+    }
+    return model;
   }
 
   /** A file model whose content has the format JupyterLab asked for (or the natural one). */
@@ -262,6 +296,7 @@ export class PipesDrive implements Contents.IDrive {
     };
   }
 
+  private _hidden: (repo: string, branch: string) => boolean;
   private _disposed = false;
   private _fileChanged = new Signal<this, Contents.IChangedArgs>(this);
 }

@@ -2,16 +2,20 @@
  * Small pure formatters shared by the components (sizes, times, ids).
  */
 
-/** `1536` → `1.5 KiB`. */
+/**
+ * A byte count, the one way jupyter_pipes writes sizes everywhere (the CLI, the `%pipe` magics
+ * and widgets, the sidebar): pachctl's, four significant digits and a binary unit, `1.5KiB`,
+ * `2.139KiB`, `12B`.
+ */
 export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+  return `${Number(value.toPrecision(4))}${units[unit]}`;
 }
 
 /** A time relative to `now`: `just now`, `5 min ago`, `3 h ago`, `2 d ago`, else the date. */

@@ -1,7 +1,9 @@
 /**
  * jupyter_pipes' JupyterLab extension: the Pipes sidebar (repos, commit history, the DAG, jobs,
- * one-click revert), a main-area DAG, palette commands, and the read-only `pipes:` drive that
- * opens stored files and executed notebooks in JupyterLab's own viewers.
+ * one-click revert), a main-area DAG, log tabs, palette commands, the bridges with the
+ * workspace (commit files to a repo, copy stored files out), and the read-only `pipes:` drive
+ * that opens stored files and executed notebooks in JupyterLab's own viewers and whose tabs
+ * follow their branch.
  */
 import {
   ILayoutRestorer,
@@ -10,13 +12,18 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { IDefaultFileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { INotebookWidgetFactory, NotebookWidgetFactory } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { addCommands } from './commands';
 import { CommandIDs } from './commandIds';
 import { PipesDrive } from './drive';
-import { DRIVE_NAME, PipesModel } from './model';
+import { addDriveMenu } from './drivemenu';
+import { followBranches } from './follow';
+import { addContextMenus } from './menus';
+import { DRIVE_NAME, isInternalBranch, PipesModel } from './model';
+import { addExecutedNotebookFactory } from './notebooks';
 import { DagPanel, PipesPanel } from './widgets';
 
 const ICON_SVG =
@@ -38,18 +45,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-pipes:plugin',
   description: 'Sidebar for jupyter_pipes: repos, history, the DAG, jobs and model revert.',
   autoStart: true,
-  optional: [ICommandPalette, ILayoutRestorer, IDocumentManager, IFileBrowserFactory],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    IDocumentManager,
+    IFileBrowserFactory,
+    IDefaultFileBrowser,
+    INotebookWidgetFactory
+  ],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     docManager: IDocumentManager | null,
-    browserFactory: IFileBrowserFactory | null
+    browserFactory: IFileBrowserFactory | null,
+    workspace: IDefaultFileBrowser | null,
+    notebookFactory: NotebookWidgetFactory.IFactory | null
   ) => {
-    const drive = new PipesDrive();
+    const model = new PipesModel();
+    const drive = new PipesDrive({
+      hidden: (repo, branch) =>
+        !model.repos.showInternal && isInternalBranch(model.dag.dag, repo, branch)
+    });
     (docManager?.services.contents ?? app.serviceManager.contents).addDrive(drive);
 
-    const model = new PipesModel();
     const panel = new PipesPanel(model, app.commands);
     panel.title.icon = pipesIcon;
     app.shell.add(panel, 'left', { rank: 600 });
@@ -58,21 +77,46 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const dagTracker = new WidgetTracker<MainAreaWidget<DagPanel>>({ namespace: 'jupyter-pipes-dag' });
     restorer?.restore(dagTracker, { command: CommandIDs.openDag, name: () => 'dag' });
 
-    addCommands({ app, model, panel, icon: pipesIcon, docManager, palette, dagTracker });
+    const executedFactory = !!notebookFactory && addExecutedNotebookFactory(app, notebookFactory);
 
+    let files = null;
     if (browserFactory) {
       // the store as a read-only file browser (pipes:repo@branch/...)
-      const browser = browserFactory.createFileBrowser('jupyter-pipes-files', {
+      files = browserFactory.createFileBrowser('jupyter-pipes-files', {
         driveName: DRIVE_NAME,
         refreshInterval: 300000
       });
-      browser.title.icon = pipesFilesIcon;
-      browser.title.caption = 'Pipes files: every repo@branch, read-only';
-      browser.id = 'jupyter-pipes-files';
-      browser.addClass('jp-PipesFiles');
-      app.shell.add(browser, 'left', { rank: 601 });
-      restorer?.add(browser, 'jupyter-pipes-files');
+      files.title.icon = pipesFilesIcon;
+      files.title.caption = 'Pipes files: every repo@branch, read-only';
+      files.id = 'jupyter-pipes-files';
+      files.addClass('jp-PipesFiles');
+      app.shell.add(files, 'left', { rank: 601 });
+      restorer?.add(files, 'jupyter-pipes-files');
+      addDriveMenu(app, files);
     }
+
+    addCommands({
+      app,
+      model,
+      panel,
+      icon: pipesIcon,
+      docManager,
+      palette,
+      dagTracker,
+      files,
+      workspace,
+      executedFactory
+    });
+    addContextMenus(app);
+    if (docManager) {
+      followBranches(app, model, docManager);
+    }
+    model.repos.changed.connect(() => {
+      // the drive's root lists internal branches only on request
+      if (files && files.model.path === `${DRIVE_NAME}:`) {
+        void files.model.refresh();
+      }
+    });
 
     void app.restored.then(() => model.refresh());
   }

@@ -33,7 +33,14 @@ def test_the_sidebar_opens_and_lists_the_repos(page: Any, client: Any) -> None:
     assert "more training rows" in training.inner_text()  # its last commit
     assert training.get_by_role("button", name="History of training@master").is_visible()
     model = panel.locator(".jp-Pipes-repo[data-repo=model]")
+    # a pipeline's internal spec branch is listed only on request
+    assert model.locator(".jp-Pipes-chip").all_inner_texts() == ["master"]
+    panel.get_by_role("checkbox", name="spec branches").check()
+    model.locator(".jp-Pipes-chip", has_text="spec").wait_for()
     assert model.locator(".jp-Pipes-chip").all_inner_texts() == ["master", "spec"]
+    training = panel.locator(".jp-Pipes-repo[data-repo=training]")
+    assert training.locator(".jp-Pipes-chip").all_inner_texts() == ["master"]
+    panel.get_by_role("checkbox", name="spec branches").uncheck()
     # the live connection is up
     panel.locator(".jp-Pipes-connection.jp-mod-open").wait_for()
 
@@ -132,16 +139,36 @@ def test_an_executed_notebook_opens_in_a_tab(page: Any, client: Any) -> None:
     notebook = page.locator(".jp-NotebookPanel:visible")
     notebook.locator(".jp-OutputArea-output", has_text="predicted with a model of").wait_for()
     assert notebook.locator(".jp-mod-readOnly, :text('read-only')").count() >= 1
-    # the datum's log
+    # trusted (its outputs are the pipeline's), kernel-less, saved when its job ran
+    state = page.evaluate(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const cells = Array.from(w.content.model.cells);
+          return {
+            trusted: cells.filter(c => c.type === 'code').map(c => c.trusted),
+            kernel: w.sessionContext.session?.kernel ?? null,
+            modified: w.context.contentsModel.last_modified,
+            caption: w.title.caption
+          };
+        }"""
+    )
+    assert state["trusted"] and all(state["trusted"]), state
+    assert state["kernel"] is None, state
+    assert state["modified"].startswith(newest.finished.isoformat()[:16]), state
+    assert "1970" not in state["caption"] and "1/1/70" not in state["caption"], state
+    assert not notebook.get_by_text("rerun this cell").count()
+    # the datum's log opens in a tab of the main area
     datums.first.get_by_role("button", name=re.compile("Show the log")).click()
-    panel.locator(".jp-Pipes-log pre").wait_for()
+    log = page.locator(".jp-PipesLogPanel")
+    log.locator(".jp-Pipes-logText", has_text="predicted with a model of").wait_for()
+    log.get_by_text("the job has ended").wait_for()
 
 
 def test_create_a_repo_and_drop_files_on_it(page: Any, client: Any) -> None:
     panel = page.locator("#jupyter-pipes-panel")
     panel.get_by_role("button", name="New repo").click()
     dialog = page.locator(".jp-Dialog")
-    dialog.get_by_label("Repo name").fill("uploads")
+    dialog.get_by_label("Name", exact=True).fill("uploads")
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     repo = panel.locator(".jp-Pipes-repo[data-repo=uploads]")
     repo.wait_for()
@@ -157,11 +184,15 @@ def test_create_a_repo_and_drop_files_on_it(page: Any, client: Any) -> None:
           }
         }"""
     )
+    # the upload asks for a message first (one commit per file, each with the file's name)
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_label("Commit message").fill("first rows")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     panel.locator(".jp-Pipes-upload", has_text="Uploaded 2 files").wait_for()
     commits = client.list_commit("uploads@master")
     assert [c.message for c in commits] == [
-        "upload two.txt",
-        "upload one.csv",
+        "first rows (two.txt)",
+        "first rows (one.csv)",
     ]  # one commit per file
     assert client.get_file("uploads@master", "/one.csv") == b"a,b\n1,2\n"
     history = panel.locator("[data-section=history]")

@@ -34,6 +34,8 @@ SAMPLE = {
     "pipeline": "p",
     "job": "abcd",
     "datum": "abcd",
+    "commit": "abcd",
+    "service": "model",
 }
 
 

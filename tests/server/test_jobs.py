@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ import pytest
 
 from jupyter_pipes import Client
 from jupyter_pipes.server import PipesApp
+from jupyter_pipes.server.events import EventBus
+from jupyter_pipes.server.poller import Poller, take_snapshot
+from jupyter_pipes.server.runner import ControllerThread
 
 from .helpers import EventStream, Fetch, cmd_spec, error, get_json, wait_job
 
@@ -179,3 +183,117 @@ async def test_a_commit_from_another_process_runs_here_and_streams_events(
             break
         await asyncio.sleep(0.05)
     assert pipes_app.bus.subscriber_count == 0
+
+
+async def test_global_commits_and_what_reruns_downstream(api: Fetch, client: Client) -> None:
+    client.create_repo("a")
+    client.put_file("a@master", "/v", b"1")
+    for name, inp in (("b", "a"), ("c", "a"), ("d", "b")):
+        body = cmd_spec(name, {"pfs": {"repo": inp, "glob": "/"}}, f'cat "${inp}"/v > "$out/v"')
+        created = await get_json(api, "pipelines", method="POST", body=json.dumps(body))
+        await wait_job(api, created["last_job"])
+    down = await get_json(api, "repos", "a", "branches", "master", "downstream")
+    assert down == {"pipelines": ["b", "c", "d"]}
+    assert (await get_json(api, "repos", "b", "branches", "master", "downstream")) == {
+        "pipelines": ["d"]
+    }
+    put = client.put_file("a@master", "/v", b"2")
+    for _ in range(600):
+        g = await get_json(api, "global-commits", put.id)
+        if g["done"]:
+            break
+        await asyncio.sleep(0.1)
+    assert (
+        g["id"] == put.id
+        and g["cause"] == "commit"
+        and (g["repo"], g["commit"])
+        == (
+            "a",
+            put.id,
+        )
+    )
+    assert [j["pipeline"] for j in g["jobs"]] == ["b", "c", "d"]
+    assert all(j["state"] == "success" and j["global_id"] == put.id for j in g["jobs"])
+    assert sorted(c["repo"] for c in g["commits"]) == ["a", "b", "c", "d"]
+    # repo@<global id> names the repo's commit of that global commit (a prefix too)
+    d = await get_json(api, "repos", "d", "commits", put.id[:12])
+    assert d["global_id"] == put.id and d["id"] == g["jobs"][2]["output_commit"]
+    await error(api, "global-commits", "0123456789abcdef", status=404)
+    err = await error(api, "global-commits", put.id, "squash", method="POST", status=409)
+    assert "head" in err["message"]
+    await api("global-commits", put.id, method="DELETE")
+    await error(api, "global-commits", put.id, status=404)
+    assert client.get_file("d@master", "/v") == b"1"
+
+
+async def test_an_idle_poller_takes_no_snapshot_until_something_changes(tmp_path: Path) -> None:
+    """Idle, the poller reads the change marker only (one-row queries); a commit, a repo or a
+    job update makes it look again."""
+    c = Client(str(tmp_path / "idle-store"))
+    c.create_repo("data")
+    snapshots: list[int] = []
+
+    def counting(client: Client, active: Any) -> Any:
+        snapshots.append(1)
+        return take_snapshot(client, active)
+
+    async def run_blocking(fn: Any, *args: Any) -> Any:
+        if fn is take_snapshot:
+            fn = counting
+        return await asyncio.to_thread(fn, *args)
+
+    bus = EventBus()
+    queue = bus.subscribe()
+    poller = Poller(c, bus, run_blocking, interval=0.02)
+    poller.start()
+    try:
+        for _ in range(500):
+            if snapshots:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # 25 intervals
+        assert len(snapshots) == 1  # the baseline, then nothing changed
+        marker = c.change_marker()
+        await asyncio.to_thread(c.put_file, "data@master", "/a", b"a")
+        assert c.change_marker() != marker
+        await asyncio.to_thread(c.create_repo, "other")
+        for _ in range(200):
+            if len(snapshots) >= 2 and queue.qsize() >= 3:
+                break
+            await asyncio.sleep(0.02)
+        events = [queue.get_nowait()[1] for _ in range(queue.qsize())]  # type: ignore[index]
+        assert {"type": "repo", "action": "created", "repo": "other"} in events
+        assert any(e["type"] == "commit" and e["repo"] == "data" for e in events)
+        settled = len(snapshots)
+        await asyncio.sleep(0.3)
+        assert len(snapshots) == settled
+    finally:
+        await poller.stop()
+        c.close()
+
+
+def test_the_controller_thread_stops_an_idle_dask_cluster(tmp_path: Path) -> None:
+    c = Client(str(tmp_path / "store"))
+    c.create_repo("data")
+    c.put_file("data@master", "/a", b"a")
+    info = c.create_pipeline(cmd_spec("up", {"pfs": {"repo": "data", "glob": "/*"}}, UPPER))
+    runner = ControllerThread(c, poll_interval=0.05, idle_close_s=0.5)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not c.inspect_job(info.last_job).done:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert c._executor is not None and c._executor._client is not None  # it ran on Dask
+        while c._executor._client is not None:  # then, idle, the cluster is stopped
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        put = c.put_file("data@master", "/b", b"b")  # the next job starts it again
+        while not all(j.done for j in c._pipelines.jobs_of(put.id)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert c.get_file("up@master", "/b") == b"B"
+    finally:
+        runner.stop()
+        runner.join()
+        c.close()

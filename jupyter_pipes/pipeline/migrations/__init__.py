@@ -1,7 +1,8 @@
-"""Alembic migrations of the pipeline layer's tables (pipelines, pipeline_inputs, jobs, datums).
+"""Alembic migrations of the pipeline layer's tables (pipelines, pipeline_inputs, jobs, datums,
+and the serving tables).
 
 ``HEAD`` is the newest revision in ``versions/``; opening a store compares it with the database's
 without importing Alembic. A test keeps it equal to Alembic's own head. See docs/migrations.md.
 """
 
-HEAD = "0001"
+HEAD = "0003"

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BeforeValidator,
-    ConfigDict,
     Field,
     JsonValue,
     ValidationInfo,
@@ -195,38 +194,48 @@ class Pipeline(SpecModel):
 
 
 class ServeSpec(SpecModel):
-    """How the pipeline's output is served over HTTP (see docs/serving.md).
+    """How the pipeline's output is served over HTTP (see docs/serving.md): an endpoint on
+    ``<pipeline>@<branch>`` that swaps to each new head; the serving notebook is snapshotted
+    with the spec."""
 
-    Typed where jupyter_pipes already relies on a field (``branch``); other keys are kept as
-    JSON values for the serving layer to read and check.
-    """
-
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
-
+    notebook: str
+    """A ``.ipynb`` (or ``.py``) defining ``load(model_dir)`` and ``predict(request)``."""
     branch: str | None = None
     """The output repo's branch to follow (default: the pipeline's ``output_branch``)."""
+    host: str = "127.0.0.1"
+    port: Int64 = Field(default=0, ge=0, le=65535)
+    """0: any free port (each replica records the one it got)."""
+    token_env: str | None = None
+    """Name of an environment variable holding the endpoint's token (never the token)."""
+    threads: Int64 = Field(default=4, ge=0, le=64)
+    """Threads running ``predict`` (0: on the event loop)."""
+    log_window: str = "10s"
+    """Length of one serving-log window (a duration)."""
 
     @field_validator("branch")
     @classmethod
     def _branch(cls, v: str | None) -> str | None:
         return v if v is None else check_with(check_branch_name, v)
 
-    @model_validator(mode="after")
-    def _json_extras(self) -> ServeSpec:
-        for key, value in (self.model_extra or {}).items():
-            if not _is_json(value):
-                raise fail(f"expected a JSON value, got {type(value).__name__}", key)
-        return self
+    @field_validator("notebook")
+    @classmethod
+    def _notebook(cls, v: str) -> str:
+        if not v.endswith((".ipynb", ".py")):
+            raise ValueError(f"expected the path of a .ipynb or .py file, got {v!r}")
+        return v
 
+    @field_validator("log_window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        parse_duration(v)
+        return v
 
-def _is_json(value: Any) -> bool:
-    if value is None or isinstance(value, bool | int | float | str):
-        return True
-    if isinstance(value, list):
-        return all(_is_json(v) for v in value)
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and _is_json(v) for k, v in value.items()
-    )
+    @field_validator("token_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_NAME.fullmatch(v):
+            raise ValueError(f"invalid environment variable name {v!r}")
+        return v
 
 
 class PipelineSpec(SpecModel):

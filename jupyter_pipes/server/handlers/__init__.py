@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from .commits import CommitHandler, CommitsHandler, DiffHandler, FilesHandler
+from .cluster import ClusterHandler
+from .commits import (
+    CommitHandler,
+    CommitsHandler,
+    DiffHandler,
+    FilesHandler,
+    GlobalCommitHandler,
+    SquashGlobalCommitHandler,
+)
 from .events import EventsHandler
-from .files import RawFileHandler, UploadHandler
+from .files import (
+    RawFileHandler,
+    UploadHandler,
+    WorkspaceCommitHandler,
+    WorkspaceCopyHandler,
+)
 from .jobs import (
     DatumHandler,
     DatumLogHandler,
@@ -16,8 +29,9 @@ from .jobs import (
     JobLogsHandler,
     JobsHandler,
 )
+from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
-from .pipelines import PipelineHandler, PipelinesHandler, RunPipelineHandler
+from .pipelines import DownstreamHandler, PipelineHandler, PipelinesHandler, RunPipelineHandler
 from .repos import (
     BranchesHandler,
     BranchHandler,
@@ -25,6 +39,13 @@ from .repos import (
     RepoHandler,
     ReposHandler,
     RevertHandler,
+)
+from .serving import (
+    ServiceEventsHandler,
+    ServiceHandler,
+    ServiceLogHandler,
+    ServicePredictHandler,
+    ServicesHandler,
 )
 
 API = "/pipes/api"
@@ -42,6 +63,8 @@ COMMIT = f"{REPO}/commits/{_p('ref')}"
 PIPELINE = f"{API}/pipelines/{_p('pipeline')}"
 JOB = f"{API}/jobs/{_p('job')}"
 DATUM = f"{JOB}/datums/{_p('datum')}"
+GLOBAL = f"{API}/global-commits/{_p('commit')}"
+SERVICE = f"{API}/services/{_p('service')}"
 
 ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/settings", SettingsHandler),
@@ -69,6 +92,21 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (DATUM, DatumHandler),
     (f"{DATUM}/notebook", DatumNotebookHandler),
     (f"{DATUM}/log", DatumLogHandler),
+    (GLOBAL, GlobalCommitHandler),
+    (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
+    (f"{BRANCH}/downstream", DownstreamHandler),
+    (f"{COMMIT}/lineage", LineageHandler),
+    (f"{API}/explain", ExplainHandler),
+    (f"{BRANCH}/log", BranchLogHandler),
+    (f"{BRANCH}/at", HeadAtHandler),
+    (f"{API}/services", ServicesHandler),
+    (SERVICE, ServiceHandler),
+    (f"{SERVICE}/log", ServiceLogHandler),
+    (f"{SERVICE}/events", ServiceEventsHandler),
+    (f"{SERVICE}/predict", ServicePredictHandler),
+    (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
+    (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
+    (f"{API}/cluster", ClusterHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 

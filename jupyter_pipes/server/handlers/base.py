@@ -59,8 +59,11 @@ class PipesHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     # -- request parsing -----------------------------------------------------------------------
 
     def arg(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
-        """A query argument (``InvalidArgument`` when ``required`` and missing)."""
-        value = self.get_query_argument(name, None)
+        """A query argument (``InvalidArgument`` when ``required`` and missing), exactly as
+        sent: tornado's own getter turns control characters into spaces and strips, which
+        would silently change a path (``/a%00b`` into ``/a b``); the library refuses them."""
+        raw = self.request.query_arguments.get(name)
+        value = self.decode_argument(raw[-1], name=name) if raw else None
         if value is None and required:
             raise InvalidArgument(f"the query argument {name!r} is required", field=name)
         return default if value is None else value

@@ -1,14 +1,19 @@
 """Routes of commits: history (paginated), detail with lineage, file listings and diffs.
 
 ``{ref}`` in a path is anything the Client reads after ``repo@``: a commit id or unique
-prefix, a branch, or an ancestor (``master^2``, ``master~3``), url-encoded.
+prefix, a global commit id (the repo's commit of that global commit), a branch, or an ancestor
+(``master^2``, ``master~3``), url-encoded. ``/global-commits/{commit}`` shows a global commit.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...pipeline.records import GlobalCommitInfo
+from ..views import job_dict
 from .base import PipesHandler
 
 
@@ -64,3 +69,38 @@ class DiffHandler(PipesHandler):
             self.client.diff_file, f"{repo}@{ref}", self.arg("path", "/"), old=old
         )
         self.reply({"items": [e.to_dict() for e in entries]})
+
+
+class GlobalCommitHandler(PipesHandler):
+    """``/global-commits/{commit}``: a global commit (Pachyderm's commit set) — the change and
+    every output commit it caused, and its jobs (GET); DELETE deletes all its commits and jobs
+    at once (each branch goes back; nothing re-runs)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, commit: str) -> None:
+        info = await self.call(self.client.inspect_global_commit, commit)
+        self.reply(global_commit_dict(info))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, commit: str) -> None:
+        await self.call(self.client.delete_global_commit, commit)
+        self.set_status(204)
+        self.finish()
+
+
+class SquashGlobalCommitHandler(PipesHandler):
+    """``/global-commits/{commit}/squash``: POST removes every commit of a global commit from
+    history (their children keep their files)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, commit: str) -> None:
+        squashed = await self.call(self.client.squash_global_commit, commit)
+        self.reply({"items": [c.to_dict() for c in squashed]})
+
+
+def global_commit_dict(info: GlobalCommitInfo) -> dict[str, Any]:
+    """A global commit's record, with each job as the job routes show it, and ``done``."""
+    return {**info.to_dict(), "jobs": [job_dict(j) for j in info.jobs], "done": info.done}

@@ -1,4 +1,6 @@
-"""Routes of file content: streamed downloads with Range support, and uploads into a branch.
+"""Routes of file content: streamed downloads with Range support, uploads into a branch, and the
+two bridges with the server's workspace (its ``root_dir``, what JupyterLab's file browser shows):
+commit workspace files and folders to a branch, copy a stored file or folder into the workspace.
 
 Stored files are user data: a browser must never run them as a page of the Jupyter origin. Raw
 content is served with ``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy:
@@ -13,12 +15,17 @@ import os
 import tempfile
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import is_hidden
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from ...client import Client
+from ...errors import AlreadyExists, InvalidArgument, NotFound
+from ...store.records import CommitInfo
 from ..util import content_type, parse_range
 from .base import PipesHandler
 
@@ -191,3 +198,102 @@ class UploadHandler(PipesHandler):
             self.client.delete_file, f"{repo}@{branch}", path, message=self.arg("message", "") or ""
         )
         self.reply(commit.to_dict())
+
+
+# -- the workspace -------------------------------------------------------------------------------
+
+
+def workspace_path(root_dir: str, rel: object, *, field: str, allow_hidden: bool) -> Path:
+    """The local path of ``rel``, a workspace path as JupyterLab names it (relative to the
+    server's ``root_dir``), checked to stay inside it after resolving links.
+
+    Errors name ``rel`` as given, never the absolute path on the server.
+    """
+    if not isinstance(rel, str) or not rel.strip("/"):
+        raise InvalidArgument(f"{field}: give a path in the workspace", field=field)
+    root = Path(root_dir).resolve()
+    target = (root / rel.lstrip("/")).resolve()
+    if target == root or not target.is_relative_to(root):
+        raise InvalidArgument(
+            f"{field}: {rel!r} is outside the workspace (the server's root folder)", field=field
+        )
+    if not allow_hidden and is_hidden(str(target), str(root)):
+        raise InvalidArgument(f"{field}: {rel!r} is hidden", field=field)
+    return target
+
+
+def commit_workspace(
+    client: Client, branch: str, items: list[tuple[str, Path]], message: str
+) -> CommitInfo:
+    """Put each ``(path in the repo, local file or folder)`` into one new commit on ``branch``."""
+    with client.start_commit(branch, message=message) as oc:
+        for dest, source in items:
+            oc.put_file(dest, str(source))
+    return client.inspect_commit(f"{branch.partition('@')[0]}@{oc.id}")
+
+
+class WorkspaceCommitHandler(PipesHandler):
+    """``POST /repos/{repo}/branches/{branch}/from-workspace``: commit workspace files.
+
+    Body: ``{"paths": ["data/a.csv", "images"], "dest": "/raw", "message": "..."}``. Each path
+    (a file, or a folder with everything in it) goes under ``dest`` with its own name, all in
+    one commit.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, repo: str, branch: str) -> None:
+        body = self.json_body()
+        paths, dest, message = body.get("paths"), body.get("dest", "/"), body.get("message", "")
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            raise InvalidArgument("paths: give the workspace files to commit", field="paths")
+        if not isinstance(dest, str) or not dest.startswith("/"):
+            raise InvalidArgument("dest: an absolute path in the repo, like /data", field="dest")
+        if not isinstance(message, str):
+            raise InvalidArgument("message: expected a string", field="message")
+        root = self.pipes.serverapp.root_dir
+        allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
+        items: list[tuple[str, Path]] = []
+        for rel in paths:
+            local = workspace_path(root, rel, field="paths", allow_hidden=allow_hidden)
+            if not (local.is_file() or local.is_dir()):
+                raise NotFound(f"{rel!r} is not a file or folder of the workspace", field="paths")
+            items.append((f"{dest.rstrip('/')}/{local.name}", local))
+        commit = await self.call(
+            commit_workspace, self.client, f"{repo}@{branch}", items, message.strip()
+        )
+        self.reply(commit.to_dict(), 201)
+
+
+class WorkspaceCopyHandler(PipesHandler):
+    """``POST /repos/{repo}/commits/{ref}/to-workspace``: copy a stored file or folder into the
+    workspace.
+
+    Body: ``{"path": "/dir", "to": "copies/dir", "overwrite": false}``. An existing ``to`` is a
+    conflict unless ``overwrite`` is true.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, repo: str, ref: str) -> None:
+        body = self.json_body()
+        path, to, overwrite = body.get("path", "/"), body.get("to"), body.get("overwrite", False)
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise InvalidArgument("path: an absolute path in the repo, like /a.csv", field="path")
+        if not isinstance(overwrite, bool):
+            raise InvalidArgument("overwrite: expected true or false", field="overwrite")
+        allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
+        target = workspace_path(
+            self.pipes.serverapp.root_dir, to, field="to", allow_hidden=allow_hidden
+        )
+        info = await self.call(self.client.inspect_file, f"{repo}@{ref}", path)
+        if target.exists() and not overwrite:
+            raise AlreadyExists(f"{to!r} exists in the workspace", field="to")
+        if target.exists() and target.is_dir() != (info.type == "dir"):
+            raise AlreadyExists(
+                f"{to!r} exists in the workspace as a {'folder' if target.is_dir() else 'file'}",
+                field="to",
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await self.call(self.client.get_file, f"{repo}@{ref}", path, dest=target)
+        self.reply({"to": str(to).strip("/"), "type": info.type, "size_bytes": info.size_bytes})

@@ -43,6 +43,7 @@ class SettingsHandler(PipesHandler):
                 "controller": app.run_controller,
                 "dask_scheduler": redact_url(app.dask_scheduler),
                 "max_upload_size": app.max_upload_size,
+                "cluster": app.cluster_state,
             }
         )
 

@@ -33,6 +33,13 @@ class SpecBodyMixin(PipesHandler):
                 self.serverapp.root_dir,
                 allow_hidden=self.serverapp.contents_manager.allow_hidden,
             )
+        if spec.serve is not None:  # the serving notebook (#16) is read from the same root
+            resolve_notebook(
+                spec.serve.notebook,
+                self.serverapp.root_dir,
+                allow_hidden=self.serverapp.contents_manager.allow_hidden,
+                field="serve.notebook",
+            )
         return body, spec
 
 
@@ -102,3 +109,14 @@ class RunPipelineHandler(PipesHandler):
             raise InvalidArgument("reprocess: expected true or false", field="reprocess")
         job = await self.call(self.client.run_pipeline, pipeline, reprocess=reprocess)
         self.reply(job_dict(job), 201)
+
+
+class DownstreamHandler(PipesHandler):
+    """``/repos/{repo}/branches/{branch}/downstream``: the pipelines a move of the branch runs
+    (each once, upstream first) — what the sidebar shows before a revert."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, branch: str) -> None:
+        names = await self.call(self.client.downstream, f"{repo}@{branch}")
+        self.reply({"pipelines": names})

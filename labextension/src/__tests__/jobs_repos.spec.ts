@@ -1,5 +1,5 @@
-import { JobsModel, progress } from '../model/jobs';
-import { defaultBranch, ReposModel } from '../model/repos';
+import { ALL_PIPELINES, JobsModel, progress } from '../model/jobs';
+import { defaultBranch, ReposModel, uploadMessage } from '../model/repos';
 import { requestAPI, requestBytes } from '../request';
 import { args, commit, job, paginate, router, settle } from './helpers';
 
@@ -37,15 +37,34 @@ describe('JobsModel', () => {
     expect(m.jobs.map(j => j.id)).toEqual(['j2', 'j1']);
   });
 
-  it('fetches logs as text', async () => {
-    api.mockImplementation(router([['jobs', paginate([job('j1')])], ['jobs/j1/datums', paginate([])]]).impl);
-    bytes.mockResolvedValue(new TextEncoder().encode('42\n').buffer as ArrayBuffer);
+  it('lists every pipeline’s jobs, filters them by state, and lists failed datums first', async () => {
+    const datums = [
+      { id: 'd1', state: 'skipped' },
+      { id: 'd2', state: 'success' },
+      { id: 'd3', state: 'failed' },
+      { id: 'd4', state: 'success' }
+    ];
+    const r = router([
+      ['jobs', paginate([job('j3', { pipeline: 'model', state: 'failure' }), job('j2', { state: 'killed' }), job('j1', { state: 'success' })])],
+      ['jobs/j3/datums', paginate(datums)]
+    ]);
+    api.mockImplementation(r.impl);
     const m = new JobsModel();
-    await m.show('predict');
-    await m.select('j1');
-    await m.showLog('d1');
-    expect(bytes).toHaveBeenCalledWith('jobs/j1/datums/d1/log');
-    expect(m.log).toEqual({ title: 'log of datum d1', text: '42\n' });
+    await m.show(ALL_PIPELINES);
+    expect(args(r.calls[0].endPoint).pipeline).toBeUndefined(); // every pipeline
+    expect(m.allPipelines).toBe(true);
+    m.setStateFilter('failure'); // failure holds killed jobs too
+    expect(m.visibleJobs.map(j => j.id)).toEqual(['j3', 'j2']);
+    m.setStateFilter('success');
+    expect(m.visibleJobs.map(j => j.id)).toEqual(['j1']);
+    m.applyJob(job('j4', { pipeline: 'other', state: 'success', created: '2025-01-01T00:00:00+00:00' }));
+    expect(m.jobs[0].id).toBe('j4'); // a new job of any pipeline comes on top
+    await m.select('j3');
+    expect(m.visibleDatums.map(d => d.id)).toEqual(['d3', 'd2', 'd4', 'd1']);
+    m.setDatumFilter('success');
+    expect(m.visibleDatums.map(d => d.id)).toEqual(['d2', 'd4']);
+    await m.select('j3'); // another selection starts unfiltered
+    expect(m.datumFilter).toBe('all');
   });
 
   it('computes progress shares', () => {
@@ -76,6 +95,54 @@ describe('ReposModel', () => {
     ]);
     expect((puts[0].init.headers as Record<string, string>)['Content-Type']).toBe('application/octet-stream');
     expect(m.upload).toMatchObject({ done: 2, total: 2, error: null });
+  });
+
+  it('gives uploads the message the user wrote', async () => {
+    const r = router([
+      [/^repos\/data\/branches\/dev\/files/, (e: string) => commit(args(e).path, { repo: 'data' })],
+      ['repos', { items: [] }]
+    ]);
+    api.mockImplementation(r.impl);
+    const m = new ReposModel();
+    await m.uploadFiles('data', 'dev', [{ name: 'a.csv', body: '' }, { name: 'b.csv', body: '' }], 'March batch');
+    const messages = r.calls.filter(c => c.init.method === 'PUT').map(c => args(c.endPoint).message);
+    expect(messages).toEqual(['March batch (a.csv)', 'March batch (b.csv)']);
+    expect(uploadMessage('  ', 'x.csv', 1)).toBe('upload x.csv');
+    expect(uploadMessage('one file', 'x.csv', 1)).toBe('one file');
+  });
+
+  it('searches repos, deletes one and creates branches', async () => {
+    const base = { description: '', created: '', branches: ['master'], size_bytes: 0, last_commit: null };
+    let items: any[] = [
+      { ...base, name: 'training', description: 'labelled rows' },
+      { ...base, name: 'samples', description: 'rows to label' },
+      { ...base, name: 'images' }
+    ];
+    const r = router([
+      [/^repos\/images/, (e: string, init: RequestInit) => {
+        expect(init.method).toBe('DELETE');
+        expect(args(e)).toEqual({ force: '1' });
+        items = items.filter(i => i.name !== 'images');
+        return '';
+      }],
+      ['repos/training/branches/dev', (_: string, init: RequestInit) => {
+        expect(init.method).toBe('PUT');
+        expect(JSON.parse(String(init.body))).toEqual({ head: 'master' });
+        return { repo: 'training', name: 'dev', head: 'h1' };
+      }],
+      ['repos', () => ({ items })]
+    ]);
+    api.mockImplementation(r.impl);
+    const m = new ReposModel();
+    await m.refresh();
+    m.setFilter('rows');
+    expect(m.visible.map(x => x.name)).toEqual(['samples', 'training']);
+    m.setFilter('label TRAIN');
+    expect(m.visible.map(x => x.name)).toEqual(['training']);
+    m.setFilter('');
+    await m.remove('images', true);
+    expect(m.repos.map(x => x.name)).toEqual(['samples', 'training']);
+    expect((await m.createBranch('training', 'dev', 'master')).name).toBe('dev');
   });
 
   it('stops at a failed upload and says which file', async () => {

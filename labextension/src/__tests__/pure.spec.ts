@@ -54,8 +54,14 @@ describe('text diff', () => {
 
 describe('formatting and urls', () => {
   it('formats sizes, times and durations', () => {
-    expect(formatSize(1536)).toBe('1.5 KiB');
-    expect(formatSize(3)).toBe('3 B');
+    // pachctl's format, the same as the CLI and the %pipe magics (jupyter_pipes.cli.render)
+    expect(formatSize(1536)).toBe('1.5KiB');
+    expect(formatSize(3)).toBe('3B');
+    expect(formatSize(1024)).toBe('1KiB');
+    expect(formatSize(1234)).toBe('1.205KiB');
+    expect(formatSize(2000)).toBe('1.953KiB');
+    expect(formatSize(1000)).toBe('1000B');
+    expect(formatSize(5 * 1024 * 1024 + 1)).toBe('5MiB');
     const now = Date.parse('2024-01-02T00:00:00Z');
     expect(relativeTime('2024-01-01T23:59:50Z', now)).toBe('just now');
     expect(relativeTime('2024-01-01T23:50:00Z', now)).toBe('10 min ago');

@@ -3,7 +3,7 @@
  * computed from it (subvenance), its files (open them in JupyterLab) and its diff against its
  * parent (line diffs of text files on demand).
  */
-import { closeIcon } from '@jupyterlab/ui-components';
+import { closeIcon, downloadIcon, folderIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { CommandIDs } from '../commandIds';
@@ -50,14 +50,32 @@ export function CommitDetail(): JSX.Element | null {
         {c.message || <em>no message</em>} · {exactTime(c.finished ?? c.started)} ·{' '}
         {c.file_count} file{c.file_count === 1 ? '' : 's'}, {formatSize(c.size_bytes)}
       </div>
-      {!isHead && c.repo === model.history.repo ? (
+      <div className="jp-Pipes-detailActions">
+        {!isHead && c.repo === model.history.repo ? (
+          <button
+            className="jp-Pipes-button jp-Pipes-revert"
+            onClick={() => run(commands, CommandIDs.revert, { repo: c.repo, commit: c.id, branch: branch ?? '' })}
+          >
+            Revert to this commit
+          </button>
+        ) : null}
+        {commands.hasCommand(CommandIDs.openCommitFiles) && commands.isVisible(CommandIDs.openCommitFiles) ? (
+          <button
+            className="jp-Pipes-button"
+            title="Browse this commit read-only in the Pipes files panel"
+            onClick={() => run(commands, CommandIDs.openCommitFiles, { repo: c.repo, commit: c.id })}
+          >
+            <folderIcon.react tag="span" elementSize="normal" className="jp-Pipes-buttonIcon" /> Open files
+          </button>
+        ) : null}
         <button
-          className="jp-Pipes-button jp-Pipes-revert"
-          onClick={() => run(commands, CommandIDs.revert, { repo: c.repo, commit: c.id, branch })}
+          className="jp-Pipes-button"
+          title="Copy every file of this commit into a folder of the workspace"
+          onClick={() => run(commands, CommandIDs.copyToWorkspace, { repo: c.repo, commit: c.id, path: '/' })}
         >
-          Revert to this commit
+          <downloadIcon.react tag="span" elementSize="normal" className="jp-Pipes-buttonIcon" /> Copy to workspace…
         </button>
-      ) : null}
+      </div>
       <ErrorMessage message={sel.error} />
       {c.restores ? (
         <div className="jp-Pipes-lineage">
@@ -102,6 +120,11 @@ export function CommitDetail(): JSX.Element | null {
                 <span>{f.path}</span>
               )}
               <span className="jp-Pipes-muted">{formatSize(f.size_bytes)}</span>
+              <IconButton
+                icon={downloadIcon}
+                label={`Copy ${f.path} to the workspace`}
+                onClick={() => run(commands, CommandIDs.copyToWorkspace, { repo: c.repo, commit: c.id, path: f.path })}
+              />
             </li>
           ))}
         </ul>

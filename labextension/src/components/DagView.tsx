@@ -19,18 +19,25 @@ import React, { useEffect, useMemo, useRef } from 'react';
 import {
   COMPACT_NODE_WIDTH,
   compactDag,
+  IDag,
   IDagNode,
+  IRepoMark,
   layoutDag,
+  NODE_HEIGHT,
+  NODE_STATES,
   NODE_WIDTH,
   nodeState,
-  NodeState
+  NodeState,
+  repoMark,
+  STATE_TITLES
 } from '../model';
-import { Empty, ErrorMessage, StateBadge } from './bits';
+import { Empty, ErrorMessage, RepoMarkBadge, StateBadge } from './bits';
 import { usePipes, useSignals } from './context';
 
 type PipesNodeData = {
   node: IDagNode;
   state: NodeState;
+  mark: IRepoMark | null;
   selected: boolean;
   vertical: boolean;
   width: number;
@@ -38,15 +45,18 @@ type PipesNodeData = {
 type PipesFlowNode = Node<PipesNodeData, 'pipes'>;
 
 function PipesNode({ data }: NodeProps<PipesFlowNode>): JSX.Element {
-  const { node, state } = data;
+  const { node, state, mark } = data;
   const kind = node.kind === 'pipeline' ? 'pipeline' : 'repo';
-  const label = `${kind} ${node.name}: ${state}`;
+  const shown = state === 'starting' ? 'starting cluster' : state;
+  const label = `${kind} ${node.name}: ${mark ? mark.label : shown}`;
   return (
     <div
-      className={`jp-Pipes-dagNode jp-Pipes-dagNode-${kind} jp-Pipes-state-${state}${data.selected ? ' jp-mod-selected' : ''}`}
+      className={`jp-Pipes-dagNode jp-Pipes-dagNode-${kind}${kind === 'pipeline' ? ` jp-Pipes-state-${state}` : ''}${mark ? ` jp-Pipes-mark-${mark.kind}` : ''}${data.selected ? ' jp-mod-selected' : ''}`}
       style={{ width: data.width }}
       data-node={node.id}
       data-state={state}
+      data-mark={mark?.kind ?? ''}
+      title={mark ? mark.title : node.kind === 'pipeline' ? STATE_TITLES[state] : undefined}
     >
       <Handle type="target" position={data.vertical ? Position.Top : Position.Left} />
       {/* a click (or Enter / Space) bubbles to React Flow's onNodeClick, which selects */}
@@ -59,7 +69,7 @@ function PipesNode({ data }: NodeProps<PipesFlowNode>): JSX.Element {
         <span className="jp-Pipes-dagNodeName">{node.name}</span>
         <span className="jp-Pipes-dagNodeKind">
           {kind}
-          {node.kind === 'pipeline' ? ` · ${state}` : ''}
+          {node.kind === 'pipeline' ? ` · ${shown}` : mark ? ` · ${mark.label}` : ''}
         </span>
       </button>
       <Handle type="source" position={data.vertical ? Position.Bottom : Position.Right} />
@@ -86,18 +96,30 @@ function useFitView(container: React.RefObject<HTMLDivElement>, key: string): vo
   }, [flow, key]);
 }
 
+/** A node's display state: a running pipeline waits for the cluster while it starts. */
+function displayState(node: IDagNode, clusterStarting: boolean): NodeState {
+  const state = nodeState(node);
+  return state === 'running' && clusterStarting ? 'starting' : state;
+}
+
+function marks(dag: IDag, shown: IDag): Map<string, IRepoMark | null> {
+  return new Map(shown.nodes.map(n => [n.id, n.kind === 'repo' ? repoMark(dag, n.name) : null]));
+}
+
 function Flow({ compact }: { compact: boolean }): JSX.Element {
   const { model } = usePipes();
   const container = useRef<HTMLDivElement>(null);
   const dag = model.dag.dag;
   const selectedPipeline = model.jobs.pipeline;
   const selectedRepo = model.history.repo;
+  const starting = model.clusterStarting;
   const vertical = true; // top to bottom: DAGs are deeper than wide, and so are sidebars
   const { nodes, edges, key } = useMemo(() => {
     const shown = compact ? compactDag(dag) : dag;
     const width = compact ? COMPACT_NODE_WIDTH : NODE_WIDTH;
     const boxes = new Map(layoutDag(shown, vertical ? 'TB' : 'LR', width).map(b => [b.id, b]));
-    const states = new Map(shown.nodes.map(n => [n.id, nodeState(n)]));
+    const states = new Map(shown.nodes.map(n => [n.id, displayState(n, starting)]));
+    const repoMarks = marks(dag, shown);
     const nodes: PipesFlowNode[] = shown.nodes.map(n => ({
       id: n.id,
       type: 'pipes',
@@ -105,17 +127,23 @@ function Flow({ compact }: { compact: boolean }): JSX.Element {
       data: {
         node: n,
         state: states.get(n.id)!,
+        mark: repoMarks.get(n.id) ?? null,
         selected:
           n.kind === 'pipeline' ? n.name === selectedPipeline : n.name === selectedRepo,
         vertical,
         width
       },
+      // the size is known: React Flow need not measure a node before it shows it (a node it
+      // has to measure stays hidden until a resize, and new node objects come with each event)
+      width,
+      height: NODE_HEIGHT,
+      measured: { width, height: NODE_HEIGHT },
       draggable: false,
       connectable: false,
       selectable: false
     }));
     const edges: Edge[] = shown.edges.map(e => {
-      const running = ['running', 'queued'].includes(states.get(e.to) ?? '');
+      const running = ['running', 'starting', 'queued'].includes(states.get(e.to) ?? '');
       return {
         id: `${e.from}->${e.to}`,
         source: e.from,
@@ -127,7 +155,7 @@ function Flow({ compact }: { compact: boolean }): JSX.Element {
       };
     });
     return { nodes, edges, key: shown.nodes.map(n => n.id).join(',') };
-  }, [dag, compact, selectedPipeline, selectedRepo]);
+  }, [dag, compact, selectedPipeline, selectedRepo, starting]);
   useFitView(container, key);
   const onNodeClick = (_: React.MouseEvent, flowNode: PipesFlowNode) => {
     const node = flowNode.data.node;
@@ -159,11 +187,10 @@ function Flow({ compact }: { compact: boolean }): JSX.Element {
   );
 }
 
-const LEGEND: NodeState[] = ['running', 'queued', 'success', 'failure', 'unrunnable', 'idle'];
 
 export function DagView({ compact }: { compact: boolean }): JSX.Element {
   const { model } = usePipes();
-  useSignals(model.dag.changed, model.jobs.changed, model.history.changed);
+  useSignals(model.dag.changed, model.jobs.changed, model.history.changed, model.changed);
   const dag = model.dag;
   if (!dag.loaded) {
     return <Empty>Loading…</Empty>;
@@ -187,14 +214,14 @@ export function DagView({ compact }: { compact: boolean }): JSX.Element {
         <Flow compact={compact} />
       </ReactFlowProvider>
       <div className="jp-Pipes-legend" aria-hidden="true">
-        {LEGEND.map(s => (
+        {NODE_STATES.map(s => (
           <StateBadge key={s} state={s} />
         ))}
       </div>
       {/* the same graph as a list, for screen readers and keyboard users */}
       <ul className="jp-Pipes-list jp-Pipes-pipelineList" aria-label="Pipelines and their state">
         {pipelines.map(p => (
-          <li key={p.id} data-pipeline={p.name} data-state={nodeState(p)}>
+          <li key={p.id} data-pipeline={p.name} data-state={displayState(p, model.clusterStarting)}>
             <button
               className="jp-Pipes-link"
               onClick={() => void model.selectPipeline(p.name)}
@@ -202,7 +229,8 @@ export function DagView({ compact }: { compact: boolean }): JSX.Element {
             >
               {p.name}
             </button>{' '}
-            <StateBadge state={nodeState(p)} />
+            <StateBadge state={displayState(p, model.clusterStarting)} />
+            <RepoMarkBadge mark={repoMark(dag.dag, p.name)} />
           </li>
         ))}
       </ul>

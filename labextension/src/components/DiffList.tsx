@@ -49,7 +49,7 @@ function DiffEntry({ entry }: { entry: IDiffEntry }): JSX.Element {
       ? `${formatSize(entry.old?.size_bytes ?? 0)} → ${formatSize(entry.new?.size_bytes ?? 0)}`
       : size;
   return (
-    <li className={`jp-Pipes-diffEntry jp-Pipes-change-${entry.change}`} data-path={entry.path}>
+    <li className="jp-Pipes-diffEntry" data-change={entry.change} data-path={entry.path}>
       <div className="jp-Pipes-row">
         <span className={`jp-Pipes-badge jp-Pipes-change jp-Pipes-change-${entry.change}`}>
           {entry.change}

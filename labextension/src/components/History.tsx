@@ -1,10 +1,10 @@
 /**
- * The commit history of the selected branch, newest first, loaded page by page; the selected
- * commit's detail below it.
+ * The commit history of the selected branch, newest first, loaded page by page and searchable
+ * (message words, id prefixes); the selected commit's detail opens under its row.
  */
 import React from 'react';
 
-import { Empty, ErrorMessage } from './bits';
+import { Empty, ErrorMessage, FilterBox } from './bits';
 import { CommitDetail } from './CommitDetail';
 import { CommitRow } from './CommitRow';
 import { onListKeyDown, usePipes, useSignals } from './context';
@@ -22,6 +22,8 @@ export function History(): JSX.Element {
     );
   }
   const head = history.commits[0]?.id;
+  const visible = history.visible;
+  const selected = history.selection?.commit.id;
   return (
     <div className="jp-Pipes-history">
       <ErrorMessage message={history.error} />
@@ -29,21 +31,38 @@ export function History(): JSX.Element {
         <Empty>
           No commits on {history.repo}@{history.branch} yet: drop files on the repo to make one.
         </Empty>
-      ) : null}
+      ) : (
+        <div className="jp-Pipes-filters">
+          <FilterBox
+            value={history.filter}
+            label={`Search the commits of ${history.repo}@${history.branch}`}
+            placeholder="Search messages or ids"
+            onChange={q => history.setFilter(q)}
+          />
+        </div>
+      )}
       <ul
         className="jp-Pipes-list jp-Pipes-commits"
         aria-label={`Commits of ${history.repo}@${history.branch}`}
         onKeyDown={onListKeyDown}
       >
-        {history.commits.map(c => (
-          <CommitRow
-            key={c.id}
-            commit={c}
-            isHead={c.id === head}
-            selected={history.selection?.commit.id === c.id}
-          />
+        {visible.map(c => (
+          <React.Fragment key={c.id}>
+            <CommitRow commit={c} isHead={c.id === head} selected={selected === c.id} />
+            {selected === c.id ? (
+              <li className="jp-Pipes-commitDetailItem">
+                <CommitDetail />
+              </li>
+            ) : null}
+          </React.Fragment>
         ))}
       </ul>
+      {history.filter && visible.length === 0 ? (
+        <Empty>
+          No loaded commit matches “{history.filter}”
+          {history.hasMore ? ': load older commits to search further.' : '.'}
+        </Empty>
+      ) : null}
       {history.hasMore ? (
         <button
           className="jp-Pipes-button jp-Pipes-more"
@@ -55,7 +74,8 @@ export function History(): JSX.Element {
       ) : history.loading ? (
         <Empty>Loading…</Empty>
       ) : null}
-      {history.selection ? <CommitDetail /> : null}
+      {/* a commit reached by a link (provenance) that is not in the list shows here */}
+      {history.selection && !visible.some(c => c.id === selected) ? <CommitDetail /> : null}
     </div>
   );
 }

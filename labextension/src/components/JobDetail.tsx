@@ -1,48 +1,77 @@
 /**
- * One job: its inputs and output, the error of a failed job, its datums (open any executed
- * notebook in JupyterLab), and logs.
+ * One job: its inputs and output, its error (shown once: the datum that raised it points at it
+ * instead of repeating it), its datums (failed ones first, filtered by state; open any executed
+ * notebook in JupyterLab) and its logs (in a tab that follows the job while it runs).
  */
-import { closeIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { CommandIDs } from '../commandIds';
 import { formatDuration, shortId } from '../format';
-import { IDatum } from '../model';
-import { Empty, IconButton } from './bits';
-import { run, usePipes } from './context';
+import { datumCounts, DatumStateFilter, IDatum, IJob, IJobError } from '../model';
+import { Empty, FilterSelect, RowMenuButton } from './bits';
+import { onListKeyDown, run, usePipes } from './context';
 
-function DatumRow({ datum, pipeline }: { datum: IDatum; pipeline: string }): JSX.Element {
-  const { model, commands } = usePipes();
+function sameError(a: IJobError | null, b: IJobError | null): boolean {
+  return !!a && !!b && a.ename === b.ename && a.evalue === b.evalue;
+}
+
+function errorText(error: IJobError): string {
+  const cell =
+    error.cell_index !== undefined && error.cell_index !== null ? ` (cell ${error.cell_index})` : '';
+  return `${error.ename ?? 'Error'}: ${error.evalue ?? ''}${cell}`;
+}
+
+function DatumRow({ datum, job }: { datum: IDatum; job: IJob }): JSX.Element {
+  const { commands } = usePipes();
   const inputs = datum.inputs.map(i => `${i.name}:${i.path}`).join(', ');
+  const args = {
+    job: datum.job,
+    datum: datum.id,
+    pipeline: job.pipeline,
+    state: datum.state,
+    notebook: datum.has_notebook ? '1' : '0'
+  };
+  const isJobError = datum.id === job.error?.datum || sameError(datum.error, job.error);
   return (
-    <li className={`jp-Pipes-datum jp-Pipes-datum-${datum.state}`} data-datum={datum.id}>
+    <li
+      className={`jp-Pipes-datum jp-Pipes-datum-${datum.state}`}
+      data-datum={datum.id}
+      data-job={datum.job}
+      data-pipeline={job.pipeline}
+      data-state={datum.state}
+      data-notebook={args.notebook}
+      data-menu-kind="datum"
+    >
       <div className="jp-Pipes-row">
-        <span className={`jp-Pipes-badge jp-Pipes-datumState-${datum.state}`}>{datum.state}</span>
+        <span className={`jp-Pipes-badge jp-Pipes-datumState jp-Pipes-datumState-${datum.state}`}>
+          {datum.state}
+        </span>
         <span className="jp-Pipes-mono" title={datum.id}>
           {shortId(datum.id)}
         </span>
         <span className="jp-Pipes-muted">{formatDuration(datum.duration_s)}</span>
         {datum.tries > 1 ? <span className="jp-Pipes-muted">{datum.tries} tries</span> : null}
+        <span className="jp-Pipes-spacer" />
+        <RowMenuButton kind="datum" args={args} label={`Actions for datum ${shortId(datum.id)}`} />
       </div>
       <div className="jp-Pipes-small jp-Pipes-ellipsis" title={inputs}>
         {inputs}
       </div>
       {datum.error ? (
-        <div className="jp-Pipes-error jp-Pipes-small">
-          {datum.error.ename}: {datum.error.evalue}
-          {datum.error.cell_index !== undefined && datum.error.cell_index !== null
-            ? ` (cell ${datum.error.cell_index})`
-            : ''}
-        </div>
+        isJobError ? (
+          <div className="jp-Pipes-small jp-Pipes-datumError" data-same-as-job="1">
+            raised the job’s error (above)
+          </div>
+        ) : (
+          <div className="jp-Pipes-error jp-Pipes-small jp-Pipes-datumError">{errorText(datum.error)}</div>
+        )
       ) : null}
       <div className="jp-Pipes-datumActions">
         {datum.has_notebook ? (
           <button
             className="jp-Pipes-button"
             aria-label={`Open the executed notebook of datum ${shortId(datum.id)}`}
-            onClick={() =>
-              run(commands, CommandIDs.openNotebook, { job: datum.job, datum: datum.id, pipeline })
-            }
+            onClick={() => run(commands, CommandIDs.openNotebook, args)}
           >
             Open notebook
           </button>
@@ -51,7 +80,7 @@ function DatumRow({ datum, pipeline }: { datum: IDatum; pipeline: string }): JSX
           <button
             className="jp-Pipes-button"
             aria-label={`Show the log of datum ${shortId(datum.id)}`}
-            onClick={() => void model.jobs.showLog(datum.id)}
+            onClick={() => run(commands, CommandIDs.datumLog, args)}
           >
             Log
           </button>
@@ -66,15 +95,24 @@ function DatumRow({ datum, pipeline }: { datum: IDatum; pipeline: string }): JSX
 }
 
 export function JobDetail(): JSX.Element | null {
-  const { model } = usePipes();
+  const { model, commands } = usePipes();
   const jobs = model.jobs;
   const job = jobs.job;
   if (!job) {
     return null;
   }
+  const counts = datumCounts(jobs.datums);
+  const choices: Array<[DatumStateFilter, string]> = [
+    ['all', `every datum (${jobs.datums.length}${jobs.hasMoreDatums ? '+' : ''})`],
+    ['failed', `failed (${counts.failed})`],
+    ['success', `processed (${counts.success})`],
+    ['skipped', `skipped (${counts.skipped})`]
+  ];
+  const datums = jobs.visibleDatums;
   return (
     <div className="jp-Pipes-jobDetail" aria-label={`Job ${shortId(job.id)}`}>
-      {job.reason ? <div className="jp-Pipes-small jp-Pipes-muted">{job.reason}</div> : null}
+      {/* the reason of a failed job repeats its error: the error block below says it once */}
+      {job.reason && !job.error ? <div className="jp-Pipes-small jp-Pipes-muted">{job.reason}</div> : null}
       <div className="jp-Pipes-lineage">
         <span className="jp-Pipes-label">Inputs</span>
         {job.inputs.map(i => (
@@ -99,11 +137,10 @@ export function JobDetail(): JSX.Element | null {
         </div>
       ) : null}
       {job.error ? (
-        <div className="jp-Pipes-error" role="alert">
-          <strong>
-            {job.error.ename ?? 'Error'}: {job.error.evalue ?? ''}
-          </strong>
+        <div className="jp-Pipes-error jp-Pipes-jobError" role="alert">
+          <strong>{errorText({ ...job.error, cell_index: null })}</strong>
           <div className="jp-Pipes-small">
+            {job.failed > 1 ? `${job.failed} datums failed; the first: ` : ''}
             {job.error.datum ? `datum ${shortId(job.error.datum)}` : ''}
             {job.error.cell_index !== undefined && job.error.cell_index !== null
               ? `, cell ${job.error.cell_index}`
@@ -112,28 +149,32 @@ export function JobDetail(): JSX.Element | null {
         </div>
       ) : null}
       <div className="jp-Pipes-datumActions">
-        <button className="jp-Pipes-button" onClick={() => void jobs.showLog()}>
+        <button
+          className="jp-Pipes-button"
+          onClick={() => run(commands, CommandIDs.jobLogs, { job: job.id, pipeline: job.pipeline })}
+        >
           Job logs
         </button>
       </div>
-      {jobs.log ? (
-        <div className="jp-Pipes-log">
-          <div className="jp-Pipes-row">
-            <span className="jp-Pipes-label">{jobs.log.title}</span>
-            <IconButton icon={closeIcon} label="Close the log" onClick={() => jobs.hideLog()} />
-          </div>
-          <pre tabIndex={0} aria-label={jobs.log.title}>
-            {jobs.log.text}
-          </pre>
+      <h4 className="jp-Pipes-subheading">Datums</h4>
+      {jobs.datums.length > 0 ? (
+        <div className="jp-Pipes-filters">
+          <FilterSelect<DatumStateFilter>
+            label="Datum state"
+            value={jobs.datumFilter}
+            choices={choices}
+            onChange={s => jobs.setDatumFilter(s)}
+          />
         </div>
       ) : null}
-      <h4 className="jp-Pipes-subheading">Datums</h4>
       {jobs.datums.length === 0 ? (
-        <Empty>{job.total === 0 ? 'No datums.' : 'Loading…'}</Empty>
+        <Empty>{job.total === 0 ? 'No datums.' : job.done ? 'Loading…' : 'No datum has finished yet.'}</Empty>
+      ) : datums.length === 0 ? (
+        <Empty>No {jobs.datumFilter} datum among those loaded.</Empty>
       ) : (
-        <ul className="jp-Pipes-list" aria-label="Datums">
-          {jobs.datums.map(d => (
-            <DatumRow key={d.id} datum={d} pipeline={job.pipeline} />
+        <ul className="jp-Pipes-list" aria-label="Datums" onKeyDown={onListKeyDown}>
+          {datums.map(d => (
+            <DatumRow key={d.id} datum={d} job={job} />
           ))}
         </ul>
       )}

@@ -1,12 +1,16 @@
 /**
- * The sidebar: a header (connection, refresh, DAG, new repo) and four sections: repos, the
- * selected branch's history, the DAG, and the selected pipeline's jobs.
+ * The sidebar: a header (connection, refresh, DAG, new repo) and six sections: repos, the
+ * selected branch's history, the DAG, the Dask cluster, the selected pipeline's jobs, and the
+ * endpoints.
  */
 import { addIcon, launchIcon, refreshIcon } from '@jupyterlab/ui-components';
-import React from 'react';
+import React, { useEffect, useMemo } from 'react';
 
 import { CommandIDs } from '../commandIds';
+import { ClusterModel } from '../model/cluster';
+import { ClusterDetail, ClusterPanel } from './ClusterPanel';
 import { DagView } from './DagView';
+import { Endpoints } from './Endpoints';
 import { Empty, ErrorMessage, IconButton } from './bits';
 import { run, usePipes, useSignals } from './context';
 import { History } from './History';
@@ -47,6 +51,9 @@ export function Header(): JSX.Element {
 export function Sidebar(): JSX.Element {
   const { model, commands } = usePipes();
   useSignals(model.changed, model.history.changed, model.jobs.changed, model.repos.changed);
+  // the cluster panel's model: events poke it (a job's progress, the cluster starting)
+  const cluster = useMemo(() => new ClusterModel({ pokes: [model.jobUpdated, model.changed] }), [model]);
+  useEffect(() => () => cluster.dispose(), [cluster]);
   if (!model.loaded) {
     return (
       <>
@@ -97,8 +104,21 @@ export function Sidebar(): JSX.Element {
       >
         <DagView compact={true} />
       </Section>
+      <Section
+        id="cluster"
+        title="Cluster"
+        detail={<ClusterDetail cluster={cluster} />}
+        actions={
+          <IconButton icon={refreshIcon} label="Refresh the cluster" onClick={() => void cluster.refresh()} />
+        }
+      >
+        <ClusterPanel cluster={cluster} />
+      </Section>
       <Section id="jobs" title="Jobs" detail={model.jobs.pipeline}>
         <Jobs />
+      </Section>
+      <Section id="endpoints" title="Endpoints">
+        <Endpoints />
       </Section>
     </>
   );

@@ -1,12 +1,14 @@
 /**
  * Small presentational pieces: badges, empty states, errors, the datum progress bar.
  */
-import { LabIcon } from '@jupyterlab/ui-components';
+import { ellipsesIcon, LabIcon, searchIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { openRowMenu, RowKind } from '../menus';
+import { IRepoMark, NodeState, STATE_TITLES } from '../model/dag';
 import { progress } from '../model/jobs';
-import { NodeState } from '../model/dag';
 import { IJob, Origin } from '../model/types';
+import { usePipes } from './context';
 
 export function OriginBadge({ origin }: { origin: Origin }): JSX.Element {
   const titles: Record<Origin, string> = {
@@ -21,11 +23,107 @@ export function OriginBadge({ origin }: { origin: Origin }): JSX.Element {
   );
 }
 
+/** A state in the one palette (`--jp-pipes-state-*`); `starting` reads “starting cluster”. */
 export function StateBadge({ state, label }: { state: NodeState; label?: string }): JSX.Element {
   return (
-    <span className={`jp-Pipes-badge jp-Pipes-state jp-Pipes-state-${state}`} data-state={state}>
-      {label ?? state}
+    <span
+      className={`jp-Pipes-badge jp-Pipes-state jp-Pipes-state-${state}`}
+      data-state={state}
+      title={STATE_TITLES[state]}
+    >
+      {state === 'starting' ? 'starting cluster' : (label ?? state)}
     </span>
+  );
+}
+
+/** The mark of an output repo that is not current (last job failed, stale, updating). */
+export function RepoMarkBadge({ mark }: { mark: IRepoMark | null }): JSX.Element | null {
+  if (!mark) {
+    return null;
+  }
+  return (
+    <span
+      className={`jp-Pipes-badge jp-Pipes-mark jp-Pipes-mark-${mark.kind}`}
+      data-mark={mark.kind}
+      title={mark.title}
+      aria-label={mark.title}
+    >
+      {mark.label}
+    </span>
+  );
+}
+
+/** A search box over a list (filters as you type; Escape clears it). */
+export function FilterBox(props: {
+  value: string;
+  label: string;
+  placeholder: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <div className="jp-Pipes-filter">
+      <searchIcon.react tag="span" className="jp-Pipes-filterIcon" elementSize="normal" />
+      <input
+        type="search"
+        className="jp-Pipes-filterInput"
+        value={props.value}
+        aria-label={props.label}
+        placeholder={props.placeholder}
+        onChange={e => props.onChange(e.target.value)}
+        onKeyDown={e => {
+          if (e.key === 'Escape' && props.value) {
+            e.stopPropagation();
+            props.onChange('');
+          }
+        }}
+      />
+    </div>
+  );
+}
+
+/** A `<select>` of filter choices. */
+export function FilterSelect<T extends string>(props: {
+  value: T;
+  label: string;
+  choices: Array<[T, string]>;
+  onChange: (value: T) => void;
+}): JSX.Element {
+  return (
+    <select
+      className="jp-Pipes-filterSelect"
+      aria-label={props.label}
+      value={props.value}
+      onChange={e => props.onChange(e.target.value as T)}
+    >
+      {props.choices.map(([value, text]) => (
+        <option key={value} value={value}>
+          {text}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** The “⋯” button of a row: its menu of actions (the same as its context menu). */
+export function RowMenuButton(props: {
+  kind: RowKind;
+  args: Record<string, string>;
+  label: string;
+}): JSX.Element {
+  const { commands } = usePipes();
+  return (
+    <button
+      className="jp-Pipes-iconButton jp-Pipes-rowMenuButton"
+      title={props.label}
+      aria-label={props.label}
+      aria-haspopup="menu"
+      onClick={e => {
+        e.stopPropagation();
+        openRowMenu(commands, props.kind, props.args, e.currentTarget);
+      }}
+    >
+      <ellipsesIcon.react tag="span" elementSize="normal" />
+    </button>
   );
 }
 

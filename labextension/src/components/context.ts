@@ -6,6 +6,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { ISignal } from '@lumino/signaling';
 import React, { useContext, useEffect, useState } from 'react';
 
+import { isMenuKey } from '../menus';
 import { PipesModel } from '../model';
 
 export interface IPipesContext {
@@ -38,8 +39,21 @@ export function run(commands: CommandRegistry, id: string, args: Record<string, 
   commands.execute(id, args).catch(error => console.error(`jupyter-pipes: ${id} failed`, error));
 }
 
-/** Arrow keys move the focus between the `[data-row]` buttons of a list. */
+/**
+ * Keys of a list: the arrow keys (and Home, End) move the focus between its `[data-row]`
+ * buttons; the context-menu key or Shift+F10 opens the focused row's menu.
+ */
 export function onListKeyDown(event: React.KeyboardEvent<HTMLElement>): void {
+  if (isMenuKey(event)) {
+    const button = (document.activeElement as HTMLElement | null)
+      ?.closest('[data-menu-kind]')
+      ?.querySelector<HTMLElement>('.jp-Pipes-rowMenuButton');
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+    return;
+  }
   if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(event.key)) {
     return;
   }

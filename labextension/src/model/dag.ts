@@ -9,8 +9,41 @@ import { requestAPI } from '../request';
 import { Refresher } from './refresher';
 import { IDag, IDagNode, IJob, JobState } from './types';
 
-/** The colour-coded state of a DAG node. */
-export type NodeState = 'running' | 'queued' | 'success' | 'failure' | 'unrunnable' | 'idle';
+/**
+ * The colour-coded state of a DAG node, a job or a pipeline: the one set of state names of the
+ * sidebar, the `%pipe` widgets (`jupyter_pipes.magics.widgets.STATE_NAMES`) and the CSS palette
+ * (`--jp-pipes-state-*`). `starting` is a running job whose Dask cluster is still starting.
+ */
+export type NodeState =
+  | 'running'
+  | 'starting'
+  | 'queued'
+  | 'success'
+  | 'failure'
+  | 'unrunnable'
+  | 'idle';
+
+/** Every state, in the legend's order. */
+export const NODE_STATES: NodeState[] = [
+  'starting',
+  'running',
+  'queued',
+  'success',
+  'failure',
+  'unrunnable',
+  'idle'
+];
+
+/** What each state means, for tooltips and screen readers. */
+export const STATE_TITLES: Record<NodeState, string> = {
+  starting: 'running: the Dask cluster is starting, no datum has run yet',
+  running: 'running: datums are being processed',
+  queued: 'queued: waiting for a controller or for upstream jobs',
+  success: 'the newest job succeeded',
+  failure: 'the newest job failed (or was stopped)',
+  unrunnable: 'the newest job could not run: an upstream job failed',
+  idle: 'never ran'
+};
 
 /** The display state of a pipeline's newest job (`idle` when it never ran; repos are idle). */
 export function nodeState(node: IDagNode): NodeState {
@@ -36,6 +69,77 @@ export function jobNodeState(state: JobState | null | undefined): NodeState {
     default:
       return 'idle';
   }
+}
+
+/**
+ * A job's display state: `starting` while it runs with no datum done and the cluster is
+ * starting (the server's `cluster` event says so), else as {@link jobNodeState}.
+ */
+export function jobDisplayState(
+  job: Pick<IJob, 'state' | 'processed' | 'failed'>,
+  clusterStarting: boolean
+): NodeState {
+  if (job.state === 'running' && clusterStarting && job.processed + job.failed === 0) {
+    return 'starting';
+  }
+  return jobNodeState(job.state);
+}
+
+/** A mark on an output repo whose content is not the result of its newest input. */
+export interface IRepoMark {
+  kind: 'failed' | 'stale' | 'updating';
+  /** Short text of the badge. */
+  label: string;
+  /** The sentence of its tooltip. */
+  title: string;
+}
+
+/**
+ * Whether an output repo is current: `failed` when its pipeline's newest job failed (the repo
+ * still holds an older job's output), `stale` when that job could not run (an upstream job
+ * failed), `updating` while it is queued or running; `null` for a current or a user repo.
+ */
+export function repoMark(dag: IDag, repo: string): IRepoMark | null {
+  const node = dag.nodes.find(n => n.id === `repo:${repo}`);
+  if (!node || node.kind !== 'repo' || !node.output_of) {
+    return null;
+  }
+  const pipeline = dag.nodes.find(n => n.id === node.output_of);
+  if (!pipeline || pipeline.kind !== 'pipeline') {
+    return null;
+  }
+  switch (jobNodeState(pipeline.state)) {
+    case 'failure':
+      return {
+        kind: 'failed',
+        label: 'last job failed',
+        title: `The newest job of pipeline ${pipeline.name} failed: ${repo} still holds the output of an older job.`
+      };
+    case 'unrunnable':
+      return {
+        kind: 'stale',
+        label: 'stale',
+        title: `The newest job of pipeline ${pipeline.name} could not run (an upstream job failed): ${repo} holds the output of older inputs.`
+      };
+    case 'running':
+    case 'queued':
+      return {
+        kind: 'updating',
+        label: 'updating',
+        title: `Pipeline ${pipeline.name} is computing a new version of ${repo}.`
+      };
+    default:
+      return null;
+  }
+}
+
+/** True for a pipeline's internal branch (`spec`, the snapshots of its spec and notebook). */
+export function isInternalBranch(dag: IDag, repo: string, branch: string): boolean {
+  if (branch !== 'spec') {
+    return false;
+  }
+  const node = dag.nodes.find(n => n.id === `repo:${repo}`);
+  return !!node && node.kind === 'repo' && !!node.output_of;
 }
 
 /**
@@ -192,14 +296,25 @@ export class DagModel {
   }
 
   private async _load(): Promise<void> {
+    let changed = !this._loaded;
     try {
-      this._dag = await requestAPI<IDag>('dag');
+      const dag = await requestAPI<IDag>('dag');
+      // the same graph again keeps its object, so views do not lay it out (and re-measure
+      // every node) once per event
+      if (JSON.stringify(dag) !== JSON.stringify(this._dag)) {
+        this._dag = dag;
+        changed = true;
+      }
+      changed = changed || this._error !== null;
       this._error = null;
     } catch (error) {
       this._error = `Could not load the DAG: ${(error as Error).message}`;
+      changed = true;
     }
     this._loaded = true;
-    this._changed.emit();
+    if (changed) {
+      this._changed.emit();
+    }
   }
 
   private _dag: IDag = { nodes: [], edges: [] };

@@ -6,6 +6,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI, requestBytes } from '../request';
 import { apiPath, query } from '../url';
+import { filterCommits } from './filters';
 import { Refresher } from './refresher';
 import { diffLines, hunks, IHunk, splitLines } from './textdiff';
 import { ICommit, ICommitDetail, IDiffEntry, IFileInfo, IItems, IPage } from './types';
@@ -43,6 +44,23 @@ export class HistoryModel {
 
   get commits(): ICommit[] {
     return this._commits;
+  }
+
+  /** The search over the loaded commits (message words, id prefixes). */
+  get filter(): string {
+    return this._filter;
+  }
+
+  /** The loaded commits the search keeps. */
+  get visible(): ICommit[] {
+    return filterCommits(this._commits, this._filter);
+  }
+
+  setFilter(query: string): void {
+    if (query !== this._filter) {
+      this._filter = query;
+      this._changed.emit();
+    }
   }
 
   /** True when older commits can be loaded. */
@@ -218,6 +236,7 @@ export class HistoryModel {
     }
   }
 
+  private _filter = '';
   private _repo: string | null = null;
   private _branch: string | null = null;
   private _commits: ICommit[] = [];

@@ -9,3 +9,6 @@ export * from './history';
 export * from './dag';
 export * from './jobs';
 export * from './pipes';
+export * from './filters';
+export * from './logs';
+export * from './workspace';

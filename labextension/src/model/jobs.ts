@@ -1,16 +1,19 @@
 /**
- * The jobs of one pipeline (newest first, live from events) and the selected job: its datums,
- * its error, its logs.
+ * The jobs of one pipeline or of all (newest first, live from events), filtered by state, and
+ * the selected job: its datums (filtered by state, failed ones first) and its error.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { requestAPI, requestBytes } from '../request';
+import { requestAPI } from '../request';
 import { apiPath, query } from '../url';
+import { DatumStateFilter, filterJobs, JobStateFilter, sortDatums } from './filters';
 import { Refresher } from './refresher';
 import { IDatum, IJob, IPage } from './types';
 
 export const JOB_PAGE = 20;
 export const DATUM_PAGE = 50;
+/** The `pipeline` of {@link JobsModel.show} that lists the jobs of every pipeline. */
+export const ALL_PIPELINES = '*';
 
 /** Shares of a job's datums, in percent of the total: processed, skipped, failed. */
 export function progress(job: Pick<IJob, 'total' | 'processed' | 'skipped' | 'failed'>): {
@@ -50,6 +53,45 @@ export class JobsModel {
     return this._loading;
   }
 
+  /** True when the jobs of every pipeline are listed. */
+  get allPipelines(): boolean {
+    return this._pipeline === ALL_PIPELINES;
+  }
+
+  /** The state the job list is filtered by. */
+  get stateFilter(): JobStateFilter {
+    return this._stateFilter;
+  }
+
+  /** The loaded jobs the state filter keeps. */
+  get visibleJobs(): IJob[] {
+    return filterJobs(this._jobs, this._stateFilter);
+  }
+
+  setStateFilter(state: JobStateFilter): void {
+    if (state !== this._stateFilter) {
+      this._stateFilter = state;
+      this._changed.emit();
+    }
+  }
+
+  /** The state the selected job's datums are filtered by. */
+  get datumFilter(): DatumStateFilter {
+    return this._datumFilter;
+  }
+
+  /** The loaded datums of the selected job the filter keeps, failed ones first. */
+  get visibleDatums(): IDatum[] {
+    return sortDatums(this._datums, this._datumFilter);
+  }
+
+  setDatumFilter(state: DatumStateFilter): void {
+    if (state !== this._datumFilter) {
+      this._datumFilter = state;
+      this._changed.emit();
+    }
+  }
+
   /** The selected job (kept live by events). */
   get job(): IJob | null {
     return this._job;
@@ -63,12 +105,7 @@ export class JobsModel {
     return this._datumsNext !== null;
   }
 
-  /** Text of the last log asked for (`logs` of the job or of one datum). */
-  get log(): { title: string; text: string } | null {
-    return this._log;
-  }
-
-  /** Show the jobs of `pipeline` (`null`: none). */
+  /** Show the jobs of `pipeline` (`null`: none; {@link ALL_PIPELINES}: every pipeline). */
   async show(pipeline: string | null): Promise<void> {
     if (pipeline === this._pipeline && this._jobs.length) {
       return;
@@ -78,7 +115,6 @@ export class JobsModel {
     this._nextOffset = null;
     this._job = null;
     this._datums = [];
-    this._log = null;
     this._error = null;
     this._changed.emit();
     if (pipeline) {
@@ -99,7 +135,7 @@ export class JobsModel {
 
   /** Select a job (of any pipeline): its datums load. */
   async select(jobId: string | null): Promise<void> {
-    this._log = null;
+    this._datumFilter = 'all';
     this._datums = [];
     this._datumsNext = null;
     if (!jobId) {
@@ -126,32 +162,15 @@ export class JobsModel {
     }
   }
 
-  /** Fetch the log of the selected job (every datum), or of one of its datums. */
-  async showLog(datum?: string): Promise<void> {
-    const job = this._job;
-    if (!job) {
-      return;
-    }
-    const path = datum ? apiPath('jobs', job.id, 'datums', datum, 'log') : apiPath('jobs', job.id, 'logs');
-    const title = datum ? `log of datum ${datum.slice(0, 8)}` : `logs of job ${job.id.slice(0, 8)}`;
-    try {
-      const text = new TextDecoder().decode(await requestBytes(path));
-      this._log = { title, text: text || '(empty log)' };
-    } catch (error) {
-      this._log = { title, text: `Could not load the log: ${(error as Error).message}` };
-    }
-    this._changed.emit();
-  }
-
-  hideLog(): void {
-    this._log = null;
+  /** Tell the views to draw again (a display state that depends on more than the jobs). */
+  touch(): void {
     this._changed.emit();
   }
 
   /** A job event: update it in place, or put a new job of this pipeline on top. */
   applyJob(job: IJob): void {
     let changed = false;
-    if (job.pipeline === this._pipeline) {
+    if (job.pipeline === this._pipeline || this._pipeline === ALL_PIPELINES) {
       const i = this._jobs.findIndex(j => j.id === job.id);
       if (i >= 0) {
         this._jobs = this._jobs.map(j => (j.id === job.id ? job : j));
@@ -179,7 +198,9 @@ export class JobsModel {
     this._loading = true;
     this._changed.emit();
     try {
-      const page = await requestAPI<IPage<IJob>>('jobs' + query({ pipeline, limit, offset }));
+      const page = await requestAPI<IPage<IJob>>(
+        'jobs' + query({ pipeline: pipeline === ALL_PIPELINES ? undefined : pipeline, limit, offset })
+      );
       if (pipeline !== this._pipeline) {
         return;
       }
@@ -228,6 +249,8 @@ export class JobsModel {
     }
   }
 
+  private _stateFilter: JobStateFilter = 'all';
+  private _datumFilter: DatumStateFilter = 'all';
   private _pipeline: string | null = null;
   private _jobs: IJob[] = [];
   private _nextOffset: number | null = null;
@@ -236,7 +259,6 @@ export class JobsModel {
   private _job: IJob | null = null;
   private _datums: IDatum[] = [];
   private _datumsNext: number | null = null;
-  private _log: { title: string; text: string } | null = null;
   private _refresher = new Refresher(() => this._reload());
   private _datumsRefresher = new Refresher(() => this._fetchDatums(0, false).catch(() => undefined));
   private _changed = new Signal<this, void>(this);

@@ -13,7 +13,7 @@ import { EventStream, StreamState } from './events';
 import { HistoryModel } from './history';
 import { JobsModel } from './jobs';
 import { defaultBranch, ReposModel } from './repos';
-import { ICommit, IPipesEvent, ISettings } from './types';
+import { ClusterState, ICommit, IJob, IPipesEvent, ISettings } from './types';
 
 /** The frontend's version; the server's `/pipes/api/settings` `version` must match it. */
 export const FRONTEND_VERSION = '0.1.0';
@@ -57,6 +57,26 @@ export class PipesModel implements IDisposable {
     return this._changed;
   }
 
+  /** Every job event (log tabs follow their job with it). */
+  get jobUpdated(): ISignal<this, IJob> {
+    return this._jobUpdated;
+  }
+
+  /** A branch moved: `repo@branch` has a new head (open `pipes:` tabs follow it). */
+  get branchMoved(): ISignal<this, { repo: string; branch: string; commit: string | null }> {
+    return this._branchMoved;
+  }
+
+  /** The state of the controller's Dask cluster. */
+  get cluster(): ClusterState {
+    return this._cluster;
+  }
+
+  /** True while the cluster starts: a running job with no datum done shows `starting`. */
+  get clusterStarting(): boolean {
+    return this._cluster === 'starting';
+  }
+
   get settings(): ISettings | null {
     return this._settings;
   }
@@ -84,6 +104,7 @@ export class PipesModel implements IDisposable {
     try {
       const settings = await requestAPI<ISettings>('settings');
       this._settings = settings;
+      this._setCluster(settings.cluster ?? 'none');
       if (settings.version !== FRONTEND_VERSION) {
         this._error =
           `The jupyter_pipes server extension is version ${settings.version} but this ` +
@@ -191,6 +212,7 @@ export class PipesModel implements IDisposable {
         }
         break;
       case 'commit':
+        this._branchMoved.emit({ repo: event.repo, branch: event.branch, commit: event.commit });
         void this.repos.refresh();
         void this.dag.refresh();
         if (event.repo === this.history.repo && event.branch === this.history.branch) {
@@ -204,9 +226,15 @@ export class PipesModel implements IDisposable {
           void (event.action === 'deleted' ? this.jobs.show(null) : this.jobs.refresh());
         }
         break;
-      case 'job':
-        this.dag.applyJob(event);
-        this.jobs.applyJob(event);
+      case 'job': {
+        const { type: _, ...job } = event;
+        this.dag.applyJob(job);
+        this.jobs.applyJob(job);
+        this._jobUpdated.emit(job);
+        break;
+      }
+      case 'cluster':
+        this._setCluster(event.state);
         break;
       default:
         break;
@@ -230,6 +258,19 @@ export class PipesModel implements IDisposable {
     }
   }
 
+  private _setCluster(state: ClusterState): void {
+    if (state !== this._cluster) {
+      this._cluster = state;
+      this._changed.emit();
+      this.jobs.touch(); // a running job's display state changes with it
+    }
+  }
+
+  private _cluster: ClusterState = 'none';
+  private _jobUpdated = new Signal<this, IJob>(this);
+  private _branchMoved = new Signal<this, { repo: string; branch: string; commit: string | null }>(
+    this
+  );
   private _settings: ISettings | null = null;
   private _error: string | null = null;
   private _loaded = false;

@@ -5,8 +5,9 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from '../request';
 import { apiPath, query } from '../url';
+import { filterRepos } from './filters';
 import { Refresher } from './refresher';
-import { ICommit, IItems, IRepo } from './types';
+import { IBranch, ICommit, IItems, IRepo } from './types';
 
 /** A file to upload: a browser `File` or anything with a name and a body. */
 export interface IUploadFile {
@@ -32,6 +33,15 @@ export function defaultBranch(repo: IRepo): string {
   return repo.branches.find(b => b !== 'spec') ?? repo.branches[0] ?? 'master';
 }
 
+/** The message of one upload's commit: `message` (with the file's name when several). */
+export function uploadMessage(message: string, name: string, count: number): string {
+  const text = message.trim();
+  if (!text) {
+    return `upload ${name}`;
+  }
+  return count > 1 ? `${text} (${name})` : text;
+}
+
 export class ReposModel {
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -51,6 +61,35 @@ export class ReposModel {
 
   get upload(): IUploadState | null {
     return this._upload;
+  }
+
+  /** The search over repo names and descriptions. */
+  get filter(): string {
+    return this._filter;
+  }
+
+  /** The repos the search keeps. */
+  get visible(): IRepo[] {
+    return filterRepos(this._repos, this._filter);
+  }
+
+  setFilter(query: string): void {
+    if (query !== this._filter) {
+      this._filter = query;
+      this._changed.emit();
+    }
+  }
+
+  /** Whether pipelines' internal `spec` branches are listed. */
+  get showInternal(): boolean {
+    return this._showInternal;
+  }
+
+  setShowInternal(show: boolean): void {
+    if (show !== this._showInternal) {
+      this._showInternal = show;
+      this._changed.emit();
+    }
   }
 
   repo(name: string): IRepo | undefined {
@@ -77,12 +116,36 @@ export class ReposModel {
     return repo;
   }
 
+  /** Delete a repo (`force`: even if pipelines read it); the list drops it at once. */
+  async remove(name: string, force = false): Promise<void> {
+    await requestAPI<void>(apiPath('repos', name) + query({ force: force ? 1 : undefined }), {
+      method: 'DELETE'
+    });
+    await this.refresh();
+  }
+
+  /** Create `repo@branch` at `head` (a ref: a branch or a commit id; none: an empty branch). */
+  async createBranch(repo: string, branch: string, head: string | null): Promise<IBranch> {
+    const info = await requestAPI<IBranch>(apiPath('repos', repo, 'branches', branch), {
+      method: 'PUT',
+      body: JSON.stringify(head ? { head } : {})
+    });
+    await this.refresh();
+    return info;
+  }
+
   /**
    * Upload files into `repo@branch`, one commit per file (the upload route writes one file per
-   * request, as one commit), at the root of the repo, in order. Stops at the first error,
-   * which `upload.error` then shows.
+   * request, as one commit), at the root of the repo, in order. Each commit's message is
+   * `message` (default `upload <name>`; with several files, the file's name is appended). Stops
+   * at the first error, which `upload.error` then shows.
    */
-  async uploadFiles(repo: string, branch: string, files: IUploadFile[]): Promise<ICommit[]> {
+  async uploadFiles(
+    repo: string,
+    branch: string,
+    files: IUploadFile[],
+    message = ''
+  ): Promise<ICommit[]> {
     const commits: ICommit[] = [];
     this._setUpload({ repo, branch, current: files[0]?.name ?? '', done: 0, total: files.length, error: null });
     for (const file of files) {
@@ -90,7 +153,7 @@ export class ReposModel {
       try {
         const commit = await requestAPI<ICommit>(
           apiPath('repos', repo, 'branches', branch, 'files') +
-            query({ path: `/${file.name}`, message: `upload ${file.name}` }),
+            query({ path: `/${file.name}`, message: uploadMessage(message, file.name, files.length) }),
           {
             method: 'PUT',
             body: file.body as BodyInit,
@@ -140,6 +203,8 @@ export class ReposModel {
     this._changed.emit();
   }
 
+  private _filter = '';
+  private _showInternal = false;
   private _repos: IRepo[] = [];
   private _commits = new Map<string, ICommit>();
   private _loaded = false;

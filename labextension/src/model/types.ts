@@ -10,6 +10,8 @@ export interface ISettings {
   controller?: boolean;
   dask_scheduler?: string | null;
   max_upload_size?: number;
+  /** The state of the controller's Dask cluster (see the `cluster` event). */
+  cluster?: ClusterState;
 }
 
 export interface IItems<T> {
@@ -200,4 +202,11 @@ export type IPipesEvent =
       pipeline: string;
       version?: number;
     }
-  | ({ type: 'job' } & IJob);
+  | ({ type: 'job' } & IJob)
+  | { type: 'cluster'; state: ClusterState };
+
+/**
+ * The Dask cluster of the server's controller: `none` before its first job, `starting` while
+ * it starts (a job waits for it), `ready` once it runs datums.
+ */
+export type ClusterState = 'none' | 'starting' | 'ready';

@@ -1,0 +1,149 @@
+"""Datum rows, versioned by intervals of success numbers (see :mod:`..state`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from .tables import (
+    datums,
+    jobs,
+    loads,
+)
+
+# -- datums -------------------------------------------------------------------------------------
+
+_BLANK = {
+    "outputs": None,
+    "notebook": None,
+    "log": None,
+    "error": None,
+    "tries": 0,
+    "duration": 0.0,
+    "reused_from": None,
+    "live_from": None,
+    "live_to": None,
+}
+
+
+def insert_datums(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert datum rows (missing columns are NULL/default: executemany needs equal keys)."""
+    for i in range(0, len(rows), 1000):
+        conn.execute(sa.insert(datums), [{**_BLANK, **r} for r in rows[i : i + 1000]])
+
+
+def retire_datums(conn: Connection, pipeline: str, ids: Iterable[str], seq: int) -> None:
+    """End the current rows of these datums at success number ``seq`` (``ids=None``: all)."""
+    ids = list(ids)
+    for i in range(0, len(ids), 500):
+        conn.execute(
+            sa.update(datums)
+            .where(
+                datums.c.pipeline == pipeline,
+                datums.c.live_to.is_(None),
+                datums.c.live_from.is_not(None),
+                datums.c.id.in_(ids[i : i + 500]),
+            )
+            .values(live_to=seq)
+        )
+
+
+def retire_all_datums(conn: Connection, pipeline: str, seq: int) -> None:
+    conn.execute(
+        sa.update(datums)
+        .where(
+            datums.c.pipeline == pipeline,
+            datums.c.live_to.is_(None),
+            datums.c.live_from.is_not(None),
+        )
+        .values(live_to=seq)
+    )
+
+
+def _live_at(pipeline: str, seq: int) -> Any:
+    return sa.and_(
+        datums.c.pipeline == pipeline,
+        datums.c.live_from <= seq,
+        sa.or_(datums.c.live_to.is_(None), datums.c.live_to > seq),
+    )
+
+
+def current_datums(
+    conn: Connection, pipeline: str, ids: Iterable[str] | None = None
+) -> dict[str, Row[Any]]:
+    """The current (reusable) row of each datum, of the given ids or all."""
+    base = sa.select(datums).where(
+        datums.c.pipeline == pipeline,
+        datums.c.live_to.is_(None),
+        datums.c.live_from.is_not(None),
+    )
+    if ids is None:
+        return {r.id: r for r in conn.execute(base)}
+    out: dict[str, Row[Any]] = {}
+    id_list = list(ids)
+    for i in range(0, len(id_list), 500):
+        for r in conn.execute(base.where(datums.c.id.in_(id_list[i : i + 500]))):
+            out[r.id] = r
+    return out
+
+
+def _job_listing(job: Row[Any]) -> Any:
+    """A query of every datum row of a job (see the module docstring), or None."""
+    if job.success_seq is not None:
+        return sa.select(datums).where(_live_at(job.pipeline, job.success_seq))
+    own = sa.select(datums).where(datums.c.job == job.id, datums.c.state != "removed")
+    if job.base_seq is None:
+        return own
+    replaced = sa.select(datums.c.id).where(datums.c.job == job.id)
+    inherited = sa.select(datums).where(
+        _live_at(job.pipeline, job.base_seq), datums.c.id.not_in(replaced)
+    )
+    return sa.union_all(own, inherited)
+
+
+def job_datums(
+    conn: Connection, job: Row[Any], limit: int | None = None, offset: int = 0
+) -> Sequence[Row[Any]]:
+    """Every datum of a job (those it reused included), by id."""
+    q = _job_listing(job).subquery()
+    stmt = sa.select(q).order_by(q.c.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return conn.execute(stmt).all()
+
+
+def get_datum(conn: Connection, job: Row[Any], datum_id: str) -> Row[Any] | None:
+    q = _job_listing(job).subquery()
+    return conn.execute(
+        sa.select(q).where(q.c.id.startswith(datum_id, autoescape=True)).order_by(q.c.id).limit(1)
+    ).first()
+
+
+def next_success_seq(conn: Connection, pipeline: str) -> int:
+    top = conn.execute(
+        sa.select(sa.func.max(jobs.c.success_seq)).where(jobs.c.pipeline == pipeline)
+    ).scalar()
+    return (top or 0) + 1
+
+
+def datum_owner(conn: Connection, pipeline: str, path: str, exclude: Iterable[str]) -> str | None:
+    """Which current datum wrote output ``path`` (a slow scan: only to name a clash)."""
+    skip = set(exclude)
+    for r in conn.execute(
+        sa.select(datums.c.id, datums.c.outputs).where(
+            datums.c.pipeline == pipeline,
+            datums.c.live_to.is_(None),
+            datums.c.live_from.is_not(None),
+        )
+    ):
+        if r.id not in skip and any(p == path for p, _ in loads(r.outputs) or []):
+            return str(r.id)
+    return None
+
+
+def all_datum_refs(conn: Connection) -> Sequence[Row[Any]]:
+    """Executed-notebook and log refs of every datum (gc keeps them)."""
+    return conn.execute(sa.select(datums.c.notebook, datums.c.log)).all()
