@@ -15,9 +15,8 @@ import pytest
 from jupyter_pipes import Client
 from jupyter_pipes.pipeline.sandbox import namespaces_unavailable
 
-pytestmark = pytest.mark.skipif(
-    namespaces_unavailable() is not None, reason=f"/pfs needs namespaces: {namespaces_unavailable()}"
-)
+WHY = namespaces_unavailable()
+pytestmark = pytest.mark.skipif(WHY is not None, reason=f"/pfs needs namespaces: {WHY}")
 
 
 @pytest.fixture
@@ -85,8 +84,8 @@ def test_every_variable_of_the_contract_for_commands(pipes: Client) -> None:
 
 def test_group_by_variable(pipes: Client) -> None:
     pfs = {"repo": "purchases", "glob": "/*_STOREID(*).txt", "group_by": "$1"}
-    job = run(pipes, cmd("g", {"group": [{"pfs": pfs}]},
-                         "cp /pfs/purchases/* /pfs/out/$PACH_DATUM_purchases_GROUP_BY"))  # fmt: skip
+    copy = "cp /pfs/purchases/* /pfs/out/$PACH_DATUM_purchases_GROUP_BY"
+    job = run(pipes, cmd("g", {"group": [{"pfs": pfs}]}, copy))
     assert job.state == "success", job.error
     assert [f.path for f in pipes.list_file("g@master")] == ["/1", "/2"]
 
@@ -156,8 +155,9 @@ def test_lazy_inputs_are_pipes_read_on_demand(pipes: Client) -> None:
 def test_err_cmd_accept_return_code_and_working_dir(pipes: Client) -> None:
     inp = {"pfs": {"repo": "fruits", "glob": "/*"}}
     recover = ["case $fruits in *pear*) exit 0;; esac; exit 1"]
-    job = run(pipes, cmd("picky", inp, "case $fruits in *pear*) exit 3;; esac", "pwd > /pfs/out/wd",
-                         err_cmd=["bash"], err_stdin=recover, working_dir="/pfs/fruits"))  # fmt: skip
+    fail = "case $fruits in *pear*) exit 3;; esac"
+    job = run(pipes, cmd("picky", inp, fail, "pwd > /pfs/out/wd", err_cmd=["bash"],
+                         err_stdin=recover, working_dir="/pfs/fruits"))  # fmt: skip
     assert job.state == "success", job.error  # pear failed, err_cmd recovered it
     assert [f.path for f in pipes.list_file("picky@master")] == ["/wd"]  # apple's only
     assert pipes.get_file("picky@master", "/wd") == b"/pfs/fruits\n"
