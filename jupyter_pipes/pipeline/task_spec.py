@@ -53,18 +53,18 @@ def task_inputs(
     datum: Datum,
     tokens: Mapping[tuple[str, str, str], Token],
     pins: Mapping[str, Any],
-    layouts: dict[tuple[str, str], tuple[bool, bool]] | None = None,
+    layout: dict[tuple[str, str], tuple[bool, bool]] | None = None,
 ) -> tuple[TaskInput, ...]:
     """The items of ``datum`` as a worker reads them.
 
     ``tokens``: the plan's tokens by ``(repo, branch, path)``; ``pins``: the job's input
-    commits by ``repo@branch``; ``layouts``: :func:`layouts` of ``spec`` (computed if None).
+    commits by ``repo@branch``; ``layout``: :func:`layouts` of ``spec`` (computed if None).
     """
-    if layouts is None:
-        layouts = layouts(spec)
+    if layout is None:
+        layout = layouts(spec)
     out = []
     for i in datum.inputs:
-        empty, lazy = layouts.get((i.name, i.repo), (False, False))
+        empty, lazy = layout.get((i.name, i.repo), (False, False))
         out.append(
             TaskInput(
                 i.name,
