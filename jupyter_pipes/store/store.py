@@ -62,9 +62,13 @@ def os_user() -> str:
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def default_store_url() -> str:
-    """``$JUPYTER_PIPES_STORE``, else ``.pipes`` in the working directory."""
-    return os.environ.get(ENV_STORE) or str(Path.cwd() / DEFAULT_STORE)
+def default_store_url(base: str | os.PathLike[str] | None = None) -> str:
+    """The store to use when none is named: ``$JUPYTER_PIPES_STORE``, else ``.pipes`` in
+    ``base`` (default: the working directory; the server passes its root dir).
+
+    The one place that reads ``$JUPYTER_PIPES_STORE`` and picks the default: the Client, the
+    CLI, the magics and the server all come here."""
+    return os.environ.get(ENV_STORE) or str(Path(base or Path.cwd()) / DEFAULT_STORE)
 
 
 def default_db_url(backend: Backend) -> str:
