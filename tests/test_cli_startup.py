@@ -85,7 +85,7 @@ def _cmd_pipeline(name: str, repo: str) -> dict:
     return {
         "pipeline": {"name": name},
         "input": {"pfs": {"repo": repo, "glob": "/*"}},
-        "transform": {"cmd": ["bash", "-c", 'cp "$' + repo + '"/* "$out"/']},
+        "transform": {"cmd": ["bash", "-c", f'cp -r /pfs/{repo}/. "$out"/']},
     }
 
 
@@ -120,7 +120,7 @@ def test_gc_from_a_fresh_client_keeps_what_the_pipeline_layer_needs(tmp_path: Pa
         setup.create_repo("raw")
         setup.put_file("raw@master", "/one", b"1")
         info = setup.create_pipeline(_cmd_pipeline("copy", "raw"))
-        setup.wait_job(info.last_job, timeout=120)
+        assert setup.wait_job(info.last_job, timeout=120).state == "success"
     with Client(store) as fresh:
         assert fresh._pipelines_layer is None
         fresh.gc(grace_seconds=0)
