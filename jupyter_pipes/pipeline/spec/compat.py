@@ -74,7 +74,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     "PfsInput": {
         "s3": "S3-gateway inputs are not supported: read the files under /pfs/<name>",
         "commit": "pinning an input to a commit is not supported: use a branch",
-        "trigger": "branch triggers are not supported yet",
         "reference": "reference inputs are not supported",
         "propagation_spec": "propagation_spec is not supported",
     },
