@@ -105,7 +105,7 @@ def test_a_cli_commit_runs_its_job_with_no_server_and_the_controller_exits_when_
     assert len(commit) == 32  # stdout: the commit id only (scripts read it)
     assert "queued 1 job(s): copy@" in res.stderr
     assert "background controller" in res.stderr
-    assert "jupyter pipes wait commit" in res.stderr and " -f" in res.stderr
+    assert "jupyter pipes wait commit" in res.stderr and "jupyter pipes logs" in res.stderr
     job = store.client.inspect_global_commit(f"data@{commit}").jobs[0]
     eventually(lambda: store.client.inspect_job(job.id).done, what="the job")
     assert store.client.inspect_job(job.id).state == "success"

@@ -14,12 +14,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jupyter_pipes import Client
+from jupyter_pipes.pipeline import presence, state
+from jupyter_pipes.store import txn as txnmod
+
+from .conftest import postgres_database
 
 CLI = [sys.executable, "-m", "jupyter_pipes.cli"]
 SLEEP_THEN_COPY = 'sleep "$(cat "$data"/*)"; cp "$data"/* "$out"/'  # the file says how long
@@ -137,3 +142,42 @@ def test_the_service_help_has_examples_and_list_controller_shows_it(tmp_path: Pa
         assert " service " in out and str(service.proc.pid) in out
     finally:
         service.stop()
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_the_background_row_is_taken_once_and_from_the_dead(tmp_path: Path, db: str) -> None:
+    """The presence rows on both databases: one background controller per store, a dead
+    holder's row taken over by compare-and-swap, a stopping controller's jobs handed back."""
+    with ExitStack() as stack:
+        url = stack.enter_context(postgres_database()) if db == "postgres" else None
+        c = stack.enter_context(Client(str(tmp_path / "store"), db_url=url))
+        store = c.store
+
+        def register(owner: str) -> bool:
+            with txnmod.write(store) as t:
+                return presence.register(t.connection, presence.BACKGROUND, "background", owner, 5)
+
+        assert register("a") and not register("b")
+        with txnmod.read(store) as t:
+            rows = t.connection.execute(presence.controllers.select()).all()
+        assert [r.owner for r in rows] == ["a"]
+        with txnmod.write(store) as t:  # "a" stops renewing: its row expires
+            t.connection.execute(presence.controllers.update().values(expires_at=0))
+        assert c.list_controller() == []
+        assert register("b") and not register("a")
+        [live] = c.list_controller()
+        assert live.kind == "background" and live.pid == os.getpid()
+
+        c.create_repo("data")
+        c.create_pipeline(
+            {
+                "pipeline": {"name": "copy"},
+                "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                "transform": {"cmd": ["true"]},
+            }
+        )
+        with txnmod.write(store) as t:
+            job = state.claim_job(t.connection, "b", 60)
+            assert presence.hand_back(t.connection, "a") == []
+            assert presence.hand_back(t.connection, "b") == [job.id]
+        assert c.inspect_job(job.id).state == "created"

@@ -46,7 +46,14 @@ def print_queued(ref: str) -> None:
             err=True,
         )
     click.echo(f"follow: jupyter pipes wait commit {gc.id}", err=True)
-    click.echo(f"        jupyter pipes logs {jobs[0].id} -f", err=True)
+    follow = " -f" if _logs_can_follow() else ""
+    click.echo(f"        jupyter pipes logs {jobs[0].id}{follow}", err=True)
+
+
+def _logs_can_follow() -> bool:
+    """Whether ``logs`` takes ``-f`` (follow a running job)."""
+    cmd = cli.commands.get("logs")
+    return cmd is not None and any("-f" in getattr(p, "opts", ()) for p in cmd.params)
 
 
 @list_.command("controller")

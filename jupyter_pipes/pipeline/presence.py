@@ -110,7 +110,11 @@ def register(conn: Connection, row_id: str, kind: str, owner: str, ttl: float) -
         else:
             from sqlalchemy.dialects.sqlite import insert
         stmt = insert(controllers).values(id=row_id, **_values(kind, owner, ttl))
-        return conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+        conn.execute(stmt.on_conflict_do_nothing())
+        mine = conn.execute(
+            sa.select(controllers.c.owner).where(controllers.c.id == row_id)
+        ).scalar()
+        return mine == owner
     if is_live(existing):
         return existing.owner == owner
     res = conn.execute(
