@@ -7,6 +7,7 @@ to the open commit instead of making commits of their own; see
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import click
@@ -33,7 +34,7 @@ def stage_into_open_commit(
         if local is None:
             info = cl.delete_file_shell(ref, path)
         else:
-            source = click.get_binary_stream("stdin") if local == STDIN else local
+            source = sys.stdin.buffer if local == STDIN else local
             info = cl.put_file_shell(ref, path, source, append=append)
     click.echo(info.id)
     click.echo(

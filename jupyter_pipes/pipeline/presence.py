@@ -105,11 +105,10 @@ def register(conn: Connection, row_id: str, kind: str, owner: str, ttl: float) -
     holds that row; else the dead holder's row is taken over). True if this process holds it."""
     existing = conn.execute(sa.select(controllers).where(controllers.c.id == row_id)).first()
     if existing is None:  # insert unless inserted concurrently (PostgreSQL)
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(controllers).values(id=row_id, **_values(kind, owner, ttl))
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(controllers).values(id=row_id, **_values(kind, owner, ttl))
         conn.execute(stmt.on_conflict_do_nothing())
         mine = conn.execute(
             sa.select(controllers.c.owner).where(controllers.c.id == row_id)
