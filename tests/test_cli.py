@@ -162,7 +162,7 @@ def test_every_command_has_help_with_an_example() -> None:
         " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
         " upgrade", " serve", " list service", " inspect service",
-        " diff lineage", " list branch-log",
+        " diff lineage", " list branch-log", " list metrics", " inspect metrics", " diff metrics",
         " controller", " list controller", " start commit", " finish commit", " list open-commit",
     }
     assert set(commands) == expected

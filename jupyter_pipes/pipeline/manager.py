@@ -254,20 +254,6 @@ class Pipelines(QueriesMixin):
             return path.read_bytes()
         except FileNotFoundError:
             raise InvalidArgument(  # the path as given: no server path in the message
-                f"serve.notebook: {spec.serve.notebook!r} not found", field="serve.notebook",
-                path=spec.serve.notebook,
-            ) from None  # fmt: skip
-
-    @staticmethod
-    def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
-        if spec.serve is None:
-            return None
-        path = Path(spec.serve.notebook)
-        path = path if path.is_absolute() else base / path
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise InvalidArgument(  # the path as given: no server path in the message
                 f"serve.notebook: {spec.serve.notebook!r} not found",
                 field="serve.notebook",
                 path=spec.serve.notebook,
@@ -468,9 +454,9 @@ class Pipelines(QueriesMixin):
             made[name] = job_id
             created = True
         if created and state.get_global_commit(conn, gid) is None:
-            repo, branch, commit = root
+            root_repo, root_branch, root_commit = root
             state.insert_global_commit(
-                conn, id=gid, repo=repo, branch=branch, commit=commit, cause=cause
+                conn, id=gid, repo=root_repo, branch=root_branch, commit=root_commit, cause=cause
             )
         return made
 

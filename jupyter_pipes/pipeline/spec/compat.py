@@ -160,7 +160,8 @@ def _walk(
             continue
         written[snake] = key
         if snake != key:
-            out.spelling[(*loc, snake)] = key
+            spelt = (*loc, snake)  # not inline: mypy reads d[(*a, b)] as 3.11's d[*a, b]
+            out.spelling[spelt] = key
         if snake in ignored:
             if not _zero(value):
                 out.ignored.append(IgnoredField(where, ignored[snake]))
