@@ -86,7 +86,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.client.close()
 
 
-def copy_pipeline(c: Client, script: str = 'cp "$data"/* "$out"/') -> None:
+def copy_pipeline(c: Client, script: str = 'cp "$PFS/data"/* "$out"/') -> None:
     c.create_pipeline(
         {
             "pipeline": {"name": "copy"},
@@ -134,7 +134,7 @@ def test_two_cli_processes_committing_at_once_start_one_controller(store: Store)
         {
             "pipeline": {"name": "copy2"},
             "input": {"pfs": {"repo": "more", "glob": "/*"}},
-            "transform": {"cmd": ["bash", "-c", 'cp "$more"/* "$out"/']},
+            "transform": {"cmd": ["bash", "-c", 'cp "$PFS/more"/* "$out"/']},
         }
     )
     files = []
@@ -187,7 +187,7 @@ def test_a_sigkilled_background_controllers_job_is_taken_over_by_the_next_comman
 ) -> None:
     store.env["JUPYTER_PIPES_JOB_LEASE"] = "2"  # a dead controller's claim lapses in 2 s
     store.env["JUPYTER_PIPES_CONTROLLER_IDLE"] = "4"
-    copy_pipeline(store.client, 'sleep 2; cp "$data"/* "$out"/')
+    copy_pipeline(store.client, 'sleep 2; cp "$PFS/data"/* "$out"/')
     first = store.put("data@master:/a.txt", "one").stdout.strip()
     job = store.client.inspect_global_commit(f"data@{first}").jobs[0]
     eventually(

@@ -27,7 +27,7 @@ from jupyter_pipes.store import txn as txnmod
 from .conftest import postgres_database
 
 CLI = [sys.executable, "-m", "jupyter_pipes.cli"]
-SLEEP_THEN_COPY = 'sleep "$(cat "$data"/*)"; cp "$data"/* "$out"/'  # the file says how long
+SLEEP_THEN_COPY = 'sleep "$(cat "$PFS/data"/*)"; cp "$PFS/data"/* "$out"/'  # the file says how long
 
 
 def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:

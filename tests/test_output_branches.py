@@ -23,7 +23,7 @@ def pipes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     spec = {
         "pipeline": {"name": "copy"},
         "input": {"pfs": {"repo": "data", "glob": "/*"}},
-        "transform": {"cmd": ["bash", "-c", 'cp "$data"/* "$out"/']},
+        "transform": {"cmd": ["bash", "-c", 'cp "$PFS/data"/* "$out"/']},
     }
     c.wait_job(c.create_pipeline(spec).last_job, timeout=120)
     yield c
@@ -74,7 +74,7 @@ def test_revert_of_an_output_branch_stays_allowed(pipes: Client) -> None:
         {
             "pipeline": {"name": "copy"},
             "input": {"pfs": {"repo": "data", "glob": "/*"}},
-            "transform": {"cmd": ["bash", "-c", 'cp "$data"/* "$out"/; true']},
+            "transform": {"cmd": ["bash", "-c", 'cp "$PFS/data"/* "$out"/; true']},
         }
     )
     assert pipes.inspect_pipeline("copy").version == 2

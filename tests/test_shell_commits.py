@@ -81,7 +81,7 @@ def test_abort_and_refusals(
             {
                 "pipeline": {"name": "copy"},
                 "input": {"pfs": {"repo": "data", "glob": "/*"}},
-                "transform": {"cmd": ["bash", "-c", 'cp "$data"/* "$out"/']},
+                "transform": {"cmd": ["bash", "-c", 'cp "$PFS/data"/* "$out"/']},
             }
         )
         with pytest.raises(NotFound, match="repo 'nope' not found"):

@@ -1,4 +1,4 @@
-"""Which controllers are alive: the ``controllers`` table (pipeline chain, revision 0005).
+"""Which controllers are alive: the ``controllers`` table (pipeline chain, revision 0006).
 
 Every controller process — the server's thread, ``jupyter pipes controller``, the background
 controller started on demand — keeps a row here with an expiry it pushes forward every third of

@@ -4,8 +4,8 @@ One row per controller process (the server's, ``jupyter pipes controller``, or t
 controller started on demand, whose row has the fixed id ``background``: one per store), with
 a heartbeat expiry. See docs/controller.md.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
