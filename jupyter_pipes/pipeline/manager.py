@@ -67,6 +67,7 @@ class Pipelines(QueriesMixin):
         self._stages: OrderedDict[str, tuple[PipelineSpec, bytes | None]] = OrderedDict()
         self._infos: OrderedDict[tuple[str, str, int], tuple[Any, ...]] = OrderedDict()
         self._crons: tuple[int, dict[str, PipelineSpec]] | None = None
+        self._triggers: tuple[int, dict[str, PipelineSpec]] | None = None
         self._lock = threading.Lock()
 
     # -- specs -----------------------------------------------------------------------------------
@@ -348,6 +349,18 @@ class Pipelines(QueriesMixin):
             rows = [r for r in state.all_pipelines(t.connection) if '"cron"' in r.spec]
         found = {r.name: self.parsed(r) for r in rows}
         self._crons = (count, found)
+        return found
+
+    def trigger_specs(self) -> dict[str, PipelineSpec]:
+        """The specs of the pipelines whose inputs have branch triggers (for the controller's
+        trigger ticker, #13); reread only when something changed, as :meth:`cron_specs`."""
+        with txnmod.read(self.store) as t:
+            count = state.change_count(t.connection)
+            if self._triggers is not None and self._triggers[0] == count:
+                return self._triggers[1]
+            rows = [r for r in state.all_pipelines(t.connection) if '"trigger"' in r.spec]
+        found = {r.name: self.parsed(r) for r in rows}
+        self._triggers = (count, found)
         return found
 
     def users_of_repo(self, repo: str) -> list[str]:
