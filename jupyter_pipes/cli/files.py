@@ -20,6 +20,7 @@ from .base import (
     split_file_ref,
 )
 from .jobs import wait_after_commit, wait_option
+from .shell_commits import stage_into_open_commit
 
 if TYPE_CHECKING:
     from ..store.records import FileInfo
@@ -157,6 +158,8 @@ def delete_file(target: str, message: str, wait: float | None) -> None:
     branch, path = split_file_ref(target)
     if path is None:
         raise click.UsageError("give the path to delete: REPO@BRANCH:PATH")
+    if stage_into_open_commit(branch, [(None, path)]):  # after 'start commit' (#12)
+        return
     c = client().delete_file(branch, path, message=message)
     click.echo(c.id)
     wait_after_commit(f"{c.repo}@{c.id}", wait)

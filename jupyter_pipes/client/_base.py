@@ -33,8 +33,11 @@ class ClientBase:
         scheduler: str | None = None,
         n_workers: int | None = None,
         user: str | None = None,
+        autostart: bool | None = None,
         **storage_options: Any,
     ) -> None:
+        from ..service.autostart import Autostart
+
         self._store = Store(store, db_url=db_url, actor=user, **storage_options)
         from ..pipeline import state  # the tables only: the layer's code loads on first use
 
@@ -43,6 +46,9 @@ class ClientBase:
         self._pipelines_lock = threading.Lock()
         self._store.layer_loaders.append(self._load_pipelines)
         self._store.gc_roots.append(self._pipeline_gc_roots)
+        self._autostart = Autostart.attach(
+            self._store, setting=autostart, scheduler=scheduler, storage_options=storage_options
+        )  # its hook is moved after the pipeline layer's when that loads (see _pipelines)
         self._scheduler = scheduler
         self._n_workers = n_workers
         self._executor: Executor | None = None
@@ -57,6 +63,12 @@ class ClientBase:
                     from ..pipeline.manager import Pipelines
 
                     self._pipelines_layer = Pipelines(self._store)
+                    hooks, auto = self._store.head_hooks, getattr(self, "_autostart", None)
+                    if auto is not None and auto.on_head_move in hooks:
+                        # after the pipeline layer's hook: it sees the jobs a commit queued
+                        # (the layer loads before any write, so no head has moved yet)
+                        hooks.remove(auto.on_head_move)
+                        hooks.append(auto.on_head_move)
                 layer = self._pipelines_layer
         return layer
 
