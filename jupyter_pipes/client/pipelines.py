@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..pipeline.records import DatumInfo, JobInfo, PipelineInfo
+from ..pipeline.records import DatumInfo, DownstreamInfo, JobInfo, PipelineInfo
 from ._base import ClientBase
 
 
@@ -82,6 +82,21 @@ class PipelinesMixin(ClientBase):
 
         repo, name = parse_branch(branch)
         return downstream(self.list_pipeline(), repo, name)
+
+    def inspect_downstream(self, ref: str) -> DownstreamInfo:
+        """What re-runs downstream of a branch or a commit: the pipelines a move of the branch
+        runs (for a commit: a move of its branch to it, as a revert does), upstream first, and
+        the jobs of those pipelines that the commit (a branch: its head) caused, with their
+        states. ``ref``: ``repo``, ``repo@branch`` or any commit ref.
+
+        Example
+        -------
+        >>> c.inspect_downstream("training@master").pipelines  # doctest: +SKIP
+        ('model', 'predict')
+        """
+        from ..pipeline.dag import downstream_of
+
+        return downstream_of(self._pipelines, ref)
 
     def change_marker(self) -> tuple[object, ...]:
         """A value that changes whenever repos, branches, heads, pipelines or jobs change (cheap:

@@ -226,30 +226,18 @@ class Pipelines(QueriesMixin):
     def _read_notebook(spec: PipelineSpec, base: Path) -> bytes | None:
         if spec.transform.notebook is None:
             return None
-        path = Path(spec.transform.notebook)
-        path = path if path.is_absolute() else base / path
+        given = Path(spec.transform.notebook)
+        path = given if given.is_absolute() else base / given
         try:
             return path.read_bytes()
         except FileNotFoundError:
+            shown = _shown_path(given, base)  # never the server's absolute path
             raise InvalidArgument(
-                f"transform.notebook: notebook {str(path)!r} not found",
+                f"transform.notebook: notebook {shown!r} not found (paths are relative to the "
+                "spec's folder, or to the server's root directory)",
                 field="transform.notebook",
-                path=str(path),
+                path=shown,
             ) from None
-
-    @staticmethod
-    def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
-        if spec.serve is None:
-            return None
-        path = Path(spec.serve.notebook)
-        path = path if path.is_absolute() else base / path
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise InvalidArgument(  # the path as given: no server path in the message
-                f"serve.notebook: {spec.serve.notebook!r} not found", field="serve.notebook",
-                path=spec.serve.notebook,
-            ) from None  # fmt: skip
 
     @staticmethod
     def _read_serve_code(spec: PipelineSpec, base: Path) -> bytes | None:
@@ -538,6 +526,18 @@ def _find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:
         return None
 
     return up(start, [start])
+
+
+def _shown_path(given: Path, base: Path) -> str:
+    """A notebook path for an error message: relative to ``base`` (the spec's folder or the
+    server's root) when it lies inside it, else only its file name — never an absolute path
+    of the machine that reads it."""
+    if not given.is_absolute():
+        return given.as_posix()
+    try:
+        return given.relative_to(base.absolute()).as_posix()
+    except ValueError:
+        return given.name
 
 
 def _is_file(source: str | os.PathLike[str]) -> bool:

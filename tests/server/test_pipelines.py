@@ -137,8 +137,18 @@ async def test_notebook_paths_resolve_inside_root_dir(
         assert "root directory" in body["message"]
     hidden = await error(api, "pipelines", status=400, method="POST", body=spec(".hidden/h.ipynb"))
     assert "hidden" in hidden["message"]
-    missing = await error(api, "pipelines", status=400, method="POST", body=spec("nope.ipynb"))
+    missing = await error(
+        api, "pipelines", status=400, method="POST", body=spec("stages/nope.ipynb")
+    )
     assert missing["field"] == "transform.notebook"
+    # the server's root directory never shows in the error: the path as the spec gives it
+    assert "'stages/nope.ipynb' not found" in missing["message"]
+    assert str(jp_root_dir) not in json.dumps(missing) and missing["path"] == "stages/nope.ipynb"
+    gone = await error(
+        api, "pipelines", status=400, method="POST",
+        body=spec(str(jp_root_dir / "stages" / "gone.ipynb")),
+    )  # fmt: skip
+    assert str(jp_root_dir) not in json.dumps(gone) and gone["path"] == "stages/gone.ipynb"
     created = await api("pipelines", method="POST", body=spec("stages/up.ipynb"))
     assert created.code == 201
     # the snapshot holds the notebook read from the root dir

@@ -31,7 +31,13 @@ from .jobs import (
 )
 from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
-from .pipelines import DownstreamHandler, PipelineHandler, PipelinesHandler, RunPipelineHandler
+from .pipelines import (
+    CommitDownstreamHandler,
+    DownstreamHandler,
+    PipelineHandler,
+    PipelinesHandler,
+    RunPipelineHandler,
+)
 from .repos import (
     BranchesHandler,
     BranchHandler,
@@ -95,6 +101,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (GLOBAL, GlobalCommitHandler),
     (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
     (f"{BRANCH}/downstream", DownstreamHandler),
+    (f"{COMMIT}/downstream", CommitDownstreamHandler),
     (f"{COMMIT}/lineage", LineageHandler),
     (f"{API}/explain", ExplainHandler),
     (f"{BRANCH}/log", BranchLogHandler),
