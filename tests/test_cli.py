@@ -162,6 +162,7 @@ def test_every_command_has_help_with_an_example() -> None:
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
         " upgrade", " serve", " list service", " inspect service",
         " diff lineage", " list branch-log",
+        " stop job", " delete job", " restart datum", " subscribe commit",
     }
     assert set(commands) == expected
     for name, cmd in commands.items():

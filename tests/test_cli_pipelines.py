@@ -75,6 +75,7 @@ def test_every_pipeline_command_has_help_with_an_example() -> None:
         " create pipeline", " update pipeline", " list pipeline", " inspect pipeline",
         " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
+        " stop job", " delete job", " restart datum", " subscribe commit",
     }
     assert mine <= set(commands)
     for name in mine:

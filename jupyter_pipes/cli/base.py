@@ -170,3 +170,6 @@ revert = _verb("revert", "Restore a branch to an older commit, as a new commit."
 update = _verb("update", "Update a pipeline (a new spec and notebook version).")
 run = _verb("run", "Queue a new job of a pipeline on its inputs' current heads.")
 wait = _verb("wait", "Run queued jobs here until a job (or a commit's jobs) is done.")
+stop = _verb("stop", "Stop a job (its datums are cancelled; nothing is committed).")
+restart = _verb("restart", "Restart a datum of a running job.")
+subscribe = _verb("subscribe", "Print each new finished commit of a branch as it arrives.")

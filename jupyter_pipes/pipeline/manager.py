@@ -40,6 +40,7 @@ from ..store.refs import Ref
 from ..store.store import Store
 from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
 from . import state
+from .control import ControlMixin
 from .queries import QueriesMixin
 from .records import JobInfo, PipelineInfo
 from .spec import PipelineSpec, iter_pfs, parse_spec, spec_to_dict
@@ -53,7 +54,7 @@ SERVE_FILE = "/serve"
 """The serving notebook of a ``serve:`` spec (with its suffix: ``.ipynb`` or ``.py``)."""
 
 
-class Pipelines(QueriesMixin):
+class Pipelines(QueriesMixin, ControlMixin):
     """The pipeline layer of one store (registered as the store's head hook)."""
 
     def __init__(self, store: Store) -> None:

@@ -25,9 +25,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..store.datum_io import BlobSink, BlobToken, DatumIO, Token, WrittenBlobs, written
+from .cancel import Restarted
 
 if TYPE_CHECKING:
     from .warm import KernelPool
+
+MAX_RESTARTS = 100
+"""Restarts of one datum (``restart datum``) before it fails: a guard against a loop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +122,20 @@ def run_datum(
         pfs = os.path.join(scratch, "pfs")
         folders = io.materialise([(i.name, i.path, i.token) for i in task.inputs], pfs)
         result = None
-        tries = 0
-        for tries in range(1, max(task.tries, 1) + 1):  # noqa: B007 - tries is reported
+        tries = restarts = 0
+        while tries < max(task.tries, 1):
+            tries += 1
             out = os.path.join(pfs, "out")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
-            result = _run_stage(task, folders, out, scratch, kernels)
+            try:
+                result = _run_stage(task, folders, out, scratch, kernels)
+            except Restarted:  # ``restart datum``: run it again; a restart is not a try
+                restarts += 1
+                tries -= 1
+                if restarts > MAX_RESTARTS:
+                    raise
+                continue
             if result.ok:
                 break
         assert result is not None

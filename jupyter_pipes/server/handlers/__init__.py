@@ -28,6 +28,8 @@ from .jobs import (
     JobHandler,
     JobLogsHandler,
     JobsHandler,
+    RestartDatumHandler,
+    StopJobHandler,
 )
 from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
 from .meta import OpenAPIHandler, SettingsHandler
@@ -114,6 +116,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
     (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
     (f"{API}/cluster", ClusterHandler),
+    (f"{JOB}/stop", StopJobHandler),
+    (f"{DATUM}/restart", RestartDatumHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 

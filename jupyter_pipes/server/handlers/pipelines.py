@@ -47,12 +47,14 @@ class SpecBodyMixin(PipesHandler):
 
 
 class PipelinesHandler(SpecBodyMixin):
-    """``/pipelines``: list, and create from a spec."""
+    """``/pipelines``: list (``?history=N``: with up to N versions of each, ``-1``: all), and
+    create from a spec."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        pipelines = await self.call(self.client.list_pipeline)
+        history = self.int_arg("history", 0, minimum=-1)  # ``list pipeline --history N``
+        pipelines = await self.call(self.client.list_pipeline, history=history or None)
         self.reply({"items": [p.to_dict() for p in pipelines]})
 
     @web.authenticated
