@@ -5,7 +5,7 @@ that wrote each output costs per datum.
 
 1. On the iris demo's store (``jupyter pipes demo``, built first, untimed): ``Client.lineage``
    of a prediction (with and without reading the executed notebooks for the cell), next to the
-   commit-level provenance walk the demo printed before (``jupyter_pipes.demo.lineage``: what a
+   commit-level provenance walk the demo printed before (``jupyter_pipes.demos.lineage``: what a
    user had), and ``Client.explain`` of the predictions before and after the model revert.
 2. Scale: a ``cmd`` pipeline reading a 1,000-file repo (``glob: /``, one datum: the lineage
    lists 200 of the files, each traced to its commit), and a user file unchanged for 200
@@ -42,7 +42,7 @@ KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def _demo(work: Path) -> tuple[Client, dict[str, str]]:
-    from jupyter_pipes.demo import run_demo
+    from jupyter_pipes.demos import run_demo
 
     client = Client(str(work / "demo"))
     run_demo(client, out=lambda _l: None)
@@ -51,7 +51,7 @@ def _demo(work: Path) -> tuple[Client, dict[str, str]]:
 
 
 def bench_demo(opts: Options, work: Path, rows: list[list[str]]) -> None:
-    from jupyter_pipes.demo import lineage as commit_walk
+    from jupyter_pipes.demos import lineage as commit_walk
 
     client, ids = _demo(work)
     try:

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from jupyter_pipes import Client
-from jupyter_pipes.demo import FILES
+from jupyter_pipes.demos.iris import FILES
 
 ROW = {"sepal_length": 6.0, "sepal_width": 2.7, "petal_length": 5.1, "petal_width": 1.6}
 BODY = json.dumps(ROW).encode()

@@ -1,7 +1,6 @@
 """jupyter_pipes: notebook-native, Pachyderm-style data versioning and pipelines."""
 
-__version__ = "0.1.0"
-
+from importlib.metadata import version as _version
 from typing import Any
 
 from .client import Client
@@ -14,6 +13,9 @@ from .errors import (
     PipesError,
     StorageError,
 )
+
+__version__: str = _version("jupyter_pipes")
+"""The installed package's version (set once, in ``labextension/package.json``)."""
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

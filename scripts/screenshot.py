@@ -49,7 +49,7 @@ SIDEBAR_WIDTH = 360
 def seed(store: Path) -> None:
     """Run the demo on ``store`` unless it holds the demo already."""
     from jupyter_pipes import Client
-    from jupyter_pipes.demo import run_demo
+    from jupyter_pipes.demos import run_demo
 
     with Client(str(store)) as client:
         if {r.name for r in client.list_repo()} >= {"training", "samples", "model", "predict"}:

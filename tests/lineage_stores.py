@@ -37,7 +37,7 @@ _cache: dict[str, Any] = {}
 
 
 def _build_demo() -> dict[str, Any]:
-    from jupyter_pipes.demo import run_demo
+    from jupyter_pipes.demos import run_demo
 
     root = Path(tempfile.mkdtemp(prefix="pipes-lineage-demo-"))
     atexit.register(shutil.rmtree, root, True)

@@ -161,7 +161,7 @@ def test_every_command_has_help_with_an_example() -> None:
         " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
         " upgrade", " serve", " list service", " inspect service",
-        " diff lineage", " list branch-log",
+        " diff lineage", " list branch-log", " list metrics", " inspect metrics", " diff metrics",
         " stop job", " delete job", " restart datum", " subscribe commit",
     }
     assert set(commands) == expected

@@ -17,7 +17,8 @@ pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
 from jupyter_pipes import AlreadyExists, Client, Conflict
-from jupyter_pipes.demo import FILES, DemoReport, reset_demo, run_demo
+from jupyter_pipes.demos import DemoReport, reset_demo, run_demo
+from jupyter_pipes.demos.iris import FILES
 
 
 @dataclass

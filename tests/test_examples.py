@@ -20,10 +20,9 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("PIL")
 
 from jupyter_pipes import AlreadyExists, Client, InvalidArgument
-from jupyter_pipes.demo import FILES as IRIS_FILES
-from jupyter_pipes.demo import run_demo
-from jupyter_pipes.demos import EXAMPLES, module
+from jupyter_pipes.demos import EXAMPLES, module, run_demo
 from jupyter_pipes.demos.common import reset
+from jupyter_pipes.demos.iris import FILES as IRIS_FILES
 from jupyter_pipes.pipeline.spec import parse_spec
 from tests.test_cli import run_cli
 

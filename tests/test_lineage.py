@@ -268,8 +268,12 @@ def test_the_timeline_answers_what_was_live_across_a_retrain_and_a_revert(
     assert {m.actor for m in log} == {os_user()}
     assert all(m.old == n.new for m, n in itertools.pairwise(log))  # a chain, newest first
 
+    # times of the head moves (a move is logged when its transaction commits, a few ms after
+    # the commit's ``finished``: the timeline answers by the moves)
+    moved = {m.new: m.time for m in log}
+
     def mid(a: Any, b: Any) -> datetime:
-        return a.finished + (b.finished - a.finished) / 2
+        return moved[a.id] + (moved[b.id] - moved[a.id]) / 2
 
     assert client.head_at("model@master", v1.finished - timedelta(seconds=5)).commit is None
     live = client.head_at("model@master", mid(v1, v2))
@@ -277,7 +281,7 @@ def test_the_timeline_answers_what_was_live_across_a_retrain_and_a_revert(
     retrained = client.head_at("model@master", mid(v2, revert))
     assert retrained.commit is not None and retrained.commit.id == v2.id
     assert retrained.move is not None and retrained.move.cause == "pipeline"
-    after = client.head_at("model@master", revert.finished + timedelta(milliseconds=1))
+    after = client.head_at("model@master", moved[revert.id] + timedelta(milliseconds=1))
     assert after.commit is not None and after.commit.id == revert.id
     assert after.commit.restores == v1.id and after.move is not None
     assert after.move.cause == "revert"
@@ -302,3 +306,47 @@ def test_timeline_errors(demo: tuple[Client, Demo]) -> None:
         client.head_at("model", "10:00")
     with pytest.raises(NotFound):
         client.branch_log("nope@master")
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def test_metrics_are_listed_per_model_commit(demo: tuple[Client, Demo]) -> None:
+    client, d = demo
+    found = {m.commit: m for m in client.list_metrics("model@master")}
+    v1, v2, revert = (found[c] for c in d.model)
+    assert (v1.values["rows"], v2.values["rows"]) == (72.0, 120.0)
+    assert {"cv_accuracy", "train_accuracy", "C"} <= set(v1.values)
+    assert "files" not in v1.values  # lists are not metrics
+    assert v1.indexed and v2.indexed  # written when the output commit was made
+    assert (revert.values, revert.source, revert.origin) == (v1.values, v1.commit, "revert")
+    one = client.inspect_metrics(f"model@{d.model[1]}")
+    assert one.values == v2.values
+    with pytest.raises(NotFound, match="not a pipeline"):
+        client.list_metrics("training@master")
+
+
+def test_why_did_the_metric_change(demo: tuple[Client, Demo]) -> None:
+    client, d = demo
+    v1, v2, revert = d.model
+    diff = client.diff_metrics(f"model@{v1}", f"model@{v2}")
+    changed = {c.name: c for c in diff.changes}
+    assert {"rows", "cv_accuracy"} <= set(changed) and [u.name for u in diff.unchanged] == ["C"]
+    rows = changed["rows"]
+    assert (rows.old, rows.new, rows.change) == (72.0, 120.0, 48.0)
+    assert rows.relative == pytest.approx(48 / 72)
+    # why: the second training file, and nothing else (same notebook, parameters, spec)
+    assert diff.explanation is not None
+    assert diff.explanation.kinds() == [
+        ("result", "model", None),
+        ("file", "training", "/iris-part2.csv"),
+    ]
+    # a revert counts as the commit it restores: back to v1's numbers, from v2
+    back = client.diff_metrics(f"model@{v2}", f"model@{revert}", why=False)
+    assert back.new.source == v1 and back.explanation is None
+    assert {c.name: (c.old, c.new) for c in back.changes}["rows"] == (120.0, 72.0)
+    assert client.diff_metrics(f"model@{v1}", f"model@{revert}", why=False).changes == ()
+    with pytest.raises(InvalidArgument, match="one pipeline's output"):
+        client.diff_metrics("model@master", "training@master")
+    with pytest.raises(NotFound, match="not a pipeline"):
+        client.diff_metrics("training@master", "training@master^1")

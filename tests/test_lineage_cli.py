@@ -145,6 +145,7 @@ def test_branch_log_and_head_at(demo: Demo) -> None:
 
     with Client(str(demo.store)) as c:
         v2, revert = (c.inspect_commit(f"model@{x}") for x in demo.model[1:3])
+        log = c.branch_log("model@master")
     assert v2.finished is not None and revert.finished is not None
     r = pipes(demo.store, "list", "branch-log", "model@master")
     assert r.returncode == 0, r.stderr
@@ -158,10 +159,78 @@ def test_branch_log_and_head_at(demo: Demo) -> None:
     r = pipes(demo.store, "inspect", "branch", "model@master", "--at", moment.isoformat())
     assert r.returncode == 0, r.stderr
     assert f"Head: {demo.model[1]}" in r.stdout and "Cause: pipeline" in r.stdout
-    later = (revert.finished + timedelta(milliseconds=1)).astimezone().isoformat()
+    # the revert's head move (logged as its transaction commits, just after ``finished``)
+    moved = next(m.time for m in log if m.new == demo.model[2])
+    later = (moved + timedelta(milliseconds=1)).astimezone().isoformat()
     r = pipes(demo.store, "inspect", "branch", "model@master", "--at", later, "--json")
     found = json.loads(r.stdout)
     assert found["commit"]["id"] == demo.model[2] and found["commit"]["restores"] == demo.model[0]
     assert found["move"]["cause"] == "revert"
     bad = pipes(demo.store, "inspect", "branch", "model@master", "--at", "someday")
     assert bad.returncode == 1 and bad.stderr.startswith("error: invalid time 'someday'")
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def test_list_inspect_and_diff_metrics(demo: Demo) -> None:
+    v1, v2, revert = demo.model
+    r = pipes(demo.store, "list", "metrics", "model@master")
+    assert r.returncode == 0, r.stderr
+    header, *rows = r.stdout.splitlines()
+    assert header.split()[:3] == ["COMMIT", "FINISHED", "ORIGIN"]
+    assert {"ROWS", "CV_ACCURACY", "C"} <= set(header.split())
+    by_commit = {row.split()[0]: row for row in rows}
+    assert f"revert ({v1[:8]})" in by_commit[revert[:8]]
+    listed = json.loads(pipes(demo.store, "list", "metrics", "model@master", "--json").stdout)
+    values = {m["commit"]: m["values"]["rows"] for m in listed}
+    assert (values[v1], values[v2], values[revert]) == (72, 120, 72)
+    r = pipes(demo.store, "inspect", "metrics", f"model@{revert}")
+    assert r.returncode == 0, r.stderr
+    assert f"Restores: {v1}" in r.stdout and "rows: 72" in r.stdout.replace("  ", " ")
+    r = pipes(demo.store, "diff", "metrics", f"model@{v1}", f"model@{v2}")
+    assert r.returncode == 0, r.stderr
+    table = r.stdout.split("Why")[0]
+    assert "METRIC" in table and any(
+        line.split()[:4] == ["rows", "72", "120", "+48"] for line in table.splitlines()
+    )
+    assert "unchanged: C" in table
+    why = r.stdout.split("Why")[1]
+    assert "training:/iris-part2.csv added" in why and "parameters" not in why
+    j = json.loads(
+        pipes(
+            demo.store, "diff", "metrics", f"model@{v2}", f"model@{revert}", "--no-why", "--json"
+        ).stdout
+    )
+    assert j["explanation"] is None and j["new"]["source"] == v1
+    assert {c["name"]: (c["old"], c["new"]) for c in j["changes"]}["rows"] == (120, 72)
+
+
+def test_metrics_errors_are_one_line(demo: Demo) -> None:
+    for args in (
+        ["list", "metrics", "training@master"],
+        ["diff", "metrics", "model@master", "training@master"],
+        ["inspect", "metrics", "model@nope"],
+    ):
+        r = pipes(demo.store, *args)
+        assert r.returncode == 1 and r.stderr.startswith("error: "), (args, r.stderr)
+        assert "Traceback" not in r.stderr and str(demo.store) not in r.stderr
+    r = pipes(Path("unused"), "diff", "metrics", "--help")
+    assert "jupyter pipes diff metrics model@master^1 model@master" in r.stdout
+
+
+def test_pipe_metrics_magic(demo: Demo, tmp_path: Path) -> None:
+    s = f"--store {demo.store}"
+    v1, v2, _ = demo.model
+    outs = _run_cells(
+        [
+            "%load_ext jupyter_pipes",
+            f"m = %pipe {s} list metrics model@master --json\n"
+            "print(len(m), m[-1]['values']['rows'])",
+            f"%pipe {s} diff metrics model@{v1} model@{v2}",
+        ],
+        tmp_path,
+    )
+    assert "".join(o.get("text", "") for o in outs[1]).strip() == "4 72.0"
+    text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in outs[2])
+    assert "METRIC" in text and "iris-part2.csv" in text

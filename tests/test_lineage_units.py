@@ -1,5 +1,5 @@
-"""The parts of lineage (#14) below the Client: content diffs (tables, notebooks, specs) and
-the record of which cell wrote which output (real kernels, fresh and warm)."""
+"""The parts of lineage (#14) below the Client: content diffs (tables, notebooks, specs),
+metric files, and the record of which cell wrote which output (real kernels, fresh and warm)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from jupyter_pipes.pipeline.diffs import field_diff, notebook_diff, table_diff
 from jupyter_pipes.pipeline.lineage import cell_that_wrote
+from jupyter_pipes.pipeline.metrics import flatten_numbers, parse
 from jupyter_pipes.pipeline.notebook import run_notebook
 from jupyter_pipes.pipeline.warm import KernelPool, run_warm
 
@@ -94,6 +95,29 @@ def test_field_diff_by_dotted_path() -> None:
         ("a[1]", 2, None),
         ("input.pfs.glob", "/*", "/"),
     ]
+
+
+# -- metric files --------------------------------------------------------------------------------
+
+
+def test_metric_files_give_their_numbers() -> None:
+    doc = {
+        "acc": 0.9,
+        "rows": 120,
+        "ok": True,
+        "files": ["a"],
+        "name": "x",
+        "cv": {"mean": 0.5, "folds": [1, 2]},
+        "nan": float("nan"),
+    }
+    assert flatten_numbers(doc) == [("acc", 0.9), ("rows", 120.0), ("cv.mean", 0.5)]
+    assert parse("/m.json", json.dumps(doc).encode()) == [
+        ("/m.json", "acc", 0.9),
+        ("/m.json", "rows", 120.0),
+        ("/m.json", "cv.mean", 0.5),
+    ]
+    assert parse("/m.json", b"[1, 2]") == [] and parse("/m.json", b"{oops") == []
+    assert parse("/m.json", None) == []
 
 
 # -- which cell wrote which file -----------------------------------------------------------------

@@ -123,7 +123,7 @@ def test_a_timeout_kills_what_the_command_started(pfs: Path) -> None:
     assert not res.ok and res.error is not None and res.error.ename == "TimeoutError"
     assert time.monotonic() - started < 30
     time.sleep(3.5)
-    assert not marker.exists()  # the background child died with the PID namespace
+    assert not marker.exists()  # the background child died with the process group
 
 
 def test_accept_return_code(tmp_path: Path) -> None:

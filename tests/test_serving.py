@@ -394,7 +394,7 @@ def test_serving_the_demo_model_with_its_notebook(tmp_path: Path) -> None:
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
-    from jupyter_pipes.demo import FILES
+    from jupyter_pipes.demos.iris import FILES
 
     iris = load_iris(as_frame=True)
     x = iris.data.set_axis(["sepal_length", "sepal_width", "petal_length", "petal_width"], axis=1)

@@ -34,7 +34,9 @@ SNAKE: dict[str, Any] = {
     "input": {"join": [
         {"pfs": {"repo": "a", "glob": "/(*)", "join_on": "$1", "outer_join": True,
                  "empty_files": True}},
-        {"pfs": {"repo": "b", "glob": "/(*)", "join_on": "$1", "group_by": "$1"}},
+        {"pfs": {"repo": "b", "glob": "/(*)", "join_on": "$1", "group_by": "$1",
+                 "trigger": {"branch": "staging", "rate_limit_spec": "@daily",
+                             "cron_spec": "@hourly"}}},
     ]},
     "transform": {"cmd": ["sh"], "env": {"my_var": "1", "otherVar": "2"}},
     "parallelism_spec": {"constant": 2},
@@ -231,7 +233,7 @@ UNSUPPORTED_VALUES: dict[str, Any] = {
     "secrets": [{"name": "s", "env_var": "X", "key": "k"}], "err_cmd": ["sh"],
     "err_stdin": ["true"], "accept_return_code": [1], "working_dir": "/w",
     "datum_batching": True, "s3": True,
-    "commit": "abc", "trigger": {"branch": "staging"}, "reference": True,
+    "commit": "abc", "reference": True,
     "propagation_spec": {"never": True},
 }  # fmt: skip
 UNSUPPORTED_CASES = [(m, f) for m, fields in UNSUPPORTED.items() for f in fields]

@@ -18,8 +18,6 @@ from ..client import Client
 from ..errors import PipesError
 
 PROG = "jupyter pipes"
-ENV_STORE = "JUPYTER_PIPES_STORE"
-ENV_DB = "JUPYTER_PIPES_DB"
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,13 +67,16 @@ class PipesGroup(click.Group):
 
 @click.group(cls=PipesGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
-    "--store", metavar="PATH_OR_URL", envvar=ENV_STORE, show_envvar=True,
+    "--store",
+    metavar="PATH_OR_URL",
     help="The store: a local folder, memory://name or s3://bucket/prefix. "
-    "Default: .pipes in the working directory (created on first use).",
+    "Default: $JUPYTER_PIPES_STORE, else .pipes in the working directory (created on first use).",
 )
 @click.option(
-    "--db", metavar="URL", envvar=ENV_DB, show_envvar=True,
-    help="SQLAlchemy URL of the metadata database. Default: a SQLite file inside a local store.",
+    "--db",
+    metavar="URL",
+    help="SQLAlchemy URL of the metadata database. "
+    "Default: $JUPYTER_PIPES_DB, else a SQLite file inside a local store.",
 )
 @click.version_option(__version__, "--version", prog_name=PROG)
 @click.pass_context

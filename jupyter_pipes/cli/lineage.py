@@ -1,5 +1,6 @@
-"""``inspect file --lineage``, ``diff lineage``, ``list branch-log`` and ``inspect branch --at``:
-lineage on the command line (the rendering is shared with the ``%pipe lineage`` magic)."""
+"""``inspect file --lineage``, ``diff lineage``, ``list|inspect|diff metrics``, ``list
+branch-log`` and ``inspect branch --at``: lineage on the command line (the rendering is shared
+with the ``%pipe lineage`` magic)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import click
 
 from ..pipeline.explain import Explanation
 from ..pipeline.lineage import Lineage, LineageCommit, LineageFile, LineageStep
+from ..pipeline.metrics import MetricsInfo
+from ..pipeline.metrics_diff import MetricChange, MetricsDiff
 from . import render
-from .base import client, diff, json_option, list_
+from .base import client, diff, inspect, json_option, list_
 
 
 def _short(text: str | None) -> str:
@@ -161,6 +164,138 @@ def diff_lineage(old: str, new: str, as_json: bool) -> None:
         render.echo_json(ex)
         return
     click.echo("\n".join(explain_lines(ex)))
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+
+def _metric_rows(found: list[MetricsInfo]) -> tuple[list[str], list[list[object]]]:
+    names = list(dict.fromkeys(n for m in found for n in m.values))
+    headers = ["COMMIT", "FINISHED", "ORIGIN", *(n.upper() for n in names)]
+    rows: list[list[object]] = []
+    for m in found:
+        origin = m.origin + (f" ({_short(m.source)})" if m.source and m.source != m.commit else "")
+        rows.append(
+            [_short(m.commit), render.ago(m.time), origin, *(_num(m.values.get(n)) for n in names)]
+        )
+    return headers, rows
+
+
+def _num(v: float | None) -> str | None:
+    if v is None:
+        return None
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+
+
+@list_.command("metrics")
+@click.argument("branch", metavar="REPO@BRANCH")
+@click.option(
+    "-n",
+    "--number",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Show at most N commits.",
+)
+@json_option
+def list_metrics(branch: str, number: int, as_json: bool) -> None:
+    """List the metrics of each commit of a pipeline's output branch, newest first.
+
+    The pipeline declares its metric files in its spec (metrics: [/metrics.json]); every
+    number in them is indexed when the output commit is made. A revert commit shows the
+    metrics of the commit it restores (its id in ORIGIN).
+
+    \b
+    Examples:
+      jupyter pipes list metrics model@master
+      jupyter pipes list metrics model@master -n 5 --json
+    """
+    found = client().list_metrics(branch, limit=number)
+    if as_json:
+        render.echo_json(found)
+        return
+    headers, rows = _metric_rows(found)
+    click.echo(render.table(headers, rows))
+
+
+@inspect.command("metrics")
+@click.argument("ref", metavar="REPO@REF")
+@json_option
+def inspect_metrics(ref: str, as_json: bool) -> None:
+    """Show the metrics of one output commit.
+
+    \b
+    Example:
+      jupyter pipes inspect metrics model@master^1
+    """
+    m = client().inspect_metrics(ref)
+    if as_json:
+        render.echo_json(m)
+        return
+    pairs: list[tuple[str, object]] = [("Commit", f"{m.repo}@{m.commit}"), ("Origin", m.origin)]
+    if m.source and m.source != m.commit:
+        pairs.append(("Restores", m.source))
+    pairs += [(k, _num(v)) for k, v in m.values.items()]
+    click.echo(render.key_values(pairs))
+
+
+def _change(c: MetricChange) -> str:
+    if c.change is None:
+        return "added" if c.old is None else "removed"
+    text = ("+" if c.change > 0 else "") + (_num(c.change) or "")
+    if c.relative is not None:
+        text += f" ({c.relative:+.1%})"
+    return text
+
+
+def metrics_diff_lines(d: MetricsDiff) -> list[str]:
+    """A metrics diff as text: a table of the metrics that changed, then why (shared with
+    ``%pipe``)."""
+    a, b = d.old, d.new
+    lines = [f"{a.repo}@{_short(a.commit)} → {b.repo}@{_short(b.commit)}"]
+    for side in (a, b):
+        if side.source and side.source != side.commit:
+            lines.append(f"  ({_short(side.commit)} is a revert: metrics of {_short(side.source)})")
+    if d.changes:
+        rows = [[c.name, _num(c.old), _num(c.new), _change(c)] for c in d.changes]
+        table = render.table(["METRIC", "OLD", "NEW", "CHANGE"], rows)
+        lines += ["", *table.splitlines()]
+    else:
+        lines.append("no metric changed")
+    if d.unchanged:
+        lines.append(f"unchanged: {', '.join(c.name for c in d.unchanged)}")
+    if d.explanation is not None:
+        lines += ["", "Why (what differs in their lineages):", *explain_lines(d.explanation)]
+    return lines
+
+
+@diff.command("metrics")
+@click.argument("old", metavar="OLD_REF")
+@click.argument("new", metavar="NEW_REF")
+@click.option(
+    "--why/--no-why",
+    default=True,
+    show_default=True,
+    help="Also explain the change (diff lineage of the two commits).",
+)
+@json_option
+def diff_metrics(old: str, new: str, why: bool, as_json: bool) -> None:
+    """Compare the metrics of two commits of a pipeline's output, and say why they differ.
+
+    Lists each metric whose value changed (old, new, change), then what differs between the
+    jobs that made the two commits: input files, upstream models, parameters, notebook cells
+    and spec fields (as diff lineage does). A revert commit counts as the commit it restores.
+
+    \b
+    Examples:
+      jupyter pipes diff metrics model@master^1 model@master
+      jupyter pipes diff metrics model@3f2a9c1d model@master --no-why --json
+    """
+    d = client().diff_metrics(old, new, why=why)
+    if as_json:
+        render.echo_json(d)
+        return
+    click.echo("\n".join(metrics_diff_lines(d)))
 
 
 # -- the branch timeline ----------------------------------------------------------------------

@@ -225,7 +225,7 @@ def demo(example: str | None, fresh: bool) -> None:
       jupyter pipes demo --fresh        # delete an earlier run's repos first
     """
     try:
-        from ..demo import run_demo
+        from ..demos import run_demo
     except ImportError as e:
         raise CliError(f"the demo is not available in this installation ({e})") from None
     with quiet_dask():

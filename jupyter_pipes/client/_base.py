@@ -33,7 +33,9 @@ class ClientBase:
 
     @property
     def store(self) -> Store:
-        """The underlying :class:`~jupyter_pipes.store.store.Store` (for the pipeline layer)."""
+        """The underlying :class:`~jupyter_pipes.store.store.Store`: the lower layer, for this
+        package's own parts (the ``pipes://`` filesystem, the serving supervisor) and for tests.
+        Not a stable public API: use the Client's methods."""
         return self._store
 
     @property

@@ -1,5 +1,5 @@
-"""Lineage a person can follow: what made a file, why two versions differ, and which commit a
-branch pointed at when (see docs/lineage.md)."""
+"""Lineage a person can follow: what made a file, why two versions differ, metrics across
+versions, and which commit a branch pointed at when (see docs/lineage.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from ..errors import InvalidArgument, NotFound
 from ..pipeline.explain import Explanation, explain
 from ..pipeline.lineage import Lineage, file_lineage
+from ..pipeline.metrics import MetricsInfo, commit_metrics, list_metrics
+from ..pipeline.metrics_diff import MetricsDiff, diff_metrics
 from ..pipeline.serving.records import to_epoch
 from ..store.names import check_branch_name
 from ..store.records import CommitInfo, HeadMoveInfo, _Record
@@ -63,6 +65,45 @@ class LineageMixin(ClientBase):
         input data files added, removed or changed; ``Explanation.unchanged`` sums up the rest.
         """
         return explain(self._store, self._pipelines, old, new)
+
+    # -- metrics --------------------------------------------------------------------------------
+
+    def list_metrics(self, branch: str, *, limit: int | None = 50) -> list[MetricsInfo]:
+        """The metrics of each commit of a pipeline's output branch (``model@master``), newest
+        first: the numbers of the metric files its spec declares (``metrics: [...]``), indexed
+        when each commit was made. A revert commit shows the metrics of the commit it restores.
+        """
+        return list_metrics(self._store, self._pipelines, branch, limit=limit)
+
+    def inspect_metrics(self, ref: str) -> MetricsInfo:
+        """The metrics of one output commit (``model@<id>``, ``model@master^1`` ...)."""
+        return commit_metrics(self._store, self._pipelines, ref)
+
+    def diff_metrics(self, old: str, new: str, *, why: bool = True) -> MetricsDiff:
+        """ "Why did the metric change": the metrics of two commits of one pipeline's output
+        side by side, and what differs in their lineages.
+
+        Parameters
+        ----------
+        old, new:
+            Two commits of one output repo (``model@<v3>``, ``model@master``).
+        why:
+            Also explain the difference (:meth:`explain` on the two commits: input files,
+            upstream models, parameters, notebook cells and spec fields that differ).
+
+        Returns
+        -------
+        MetricsDiff
+            ``changes`` (each metric that differs: old, new, change, relative change),
+            ``unchanged``, both sides' :class:`MetricsInfo` and the ``explanation``.
+
+        Examples
+        --------
+        >>> d = client.diff_metrics("model@master^1", "model@master")  # doctest: +SKIP
+        >>> [(c.name, c.old, c.new) for c in d.changes]  # doctest: +SKIP
+        [('rows', 72.0, 120.0), ('cv_accuracy', 0.94, 0.96)]
+        """
+        return diff_metrics(self._store, self._pipelines, old, new, why=why)
 
     # -- the branch timeline ------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 A notebook verb (see :mod:`.commands`) because it returns a value: the tree is printed, and with
 ``--json`` the lineage graph is returned as a dict (``lin = %pipe lineage ... --json``).
-``%pipe diff lineage A B`` and ``%pipe list metrics REPO@BRANCH`` run through the CLI as usual.
+``%pipe diff lineage A B``, ``%pipe list metrics REPO@BRANCH`` and ``%pipe diff metrics A B`` run
+through the CLI as usual.
 """
 
 from __future__ import annotations

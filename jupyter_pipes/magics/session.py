@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..client import Client
-
-ENV_STORE = "JUPYTER_PIPES_STORE"
-ENV_DB = "JUPYTER_PIPES_DB"
-DEFAULT_STORE = ".pipes"
+from ..store.store import ENV_DB, default_store_url
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ def resolve(store: str | None = None, db: str | None = None) -> StoreKey:
     """The store a line means (see the module docstring)."""
     if store is None and _default is not None:
         return StoreKey(_default.store, db or _default.db)
-    url = store or os.environ.get(ENV_STORE) or DEFAULT_STORE
+    url = store or default_store_url()
     if "://" not in url:
         url = str(Path(url).expanduser().resolve())
     return StoreKey(url, db or os.environ.get(ENV_DB) or None)

@@ -198,8 +198,9 @@ def _run_once(
             start_new_session=os.name == "posix",  # a process group to kill on timeout
         )
     except OSError as e:
-        error = CellError(-1, "CommandFailed", f"cannot run {cmd[0]!r}: {e.strerror or e}", "")
-        return f"{error.evalue}\n", error
+        failed = CellError(-1, "CommandFailed", f"cannot run {cmd[0]!r}: {e.strerror or e}", "")
+        return f"{failed.evalue}\n", failed
+    error: CellError | None
     with proc, running(lambda: _kill(proc)):  # a cancelled job kills the command
         try:
             output, _ = proc.communicate(data, timeout=timeout_s)

@@ -18,6 +18,7 @@ job progress is written at most every :data:`PROGRESS_S` seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -32,7 +33,7 @@ from ..store import txn as txnmod
 from ..store.datum_io import WrittenBlobs, build_output, commit_output
 from ..store.records import CommitRef
 from ..store.txn import Txn
-from . import state
+from . import metrics, state
 from .datums import Datum
 from .executor import Executor
 from .manager import Pipelines
@@ -177,11 +178,14 @@ class Controller:
         reuse = not (row.reprocess or spec.reprocess_spec == "every_job")
         plan = plan_job(self.store, self.pipelines.trees, row, spec, pins, stage, dkey, reuse=reuse)
         run = _Run(self, row, plan, pins, dkey)
+        totals = run.totals()
         with txnmod.write(self.store) as t:
             state.clear_job_datums(t.connection, row.id)  # a job taken over starts afresh
             if len(plan.run) >= EARLY_TOTALS:  # a long job: show its size at once
-                state.update_job(t.connection, row.id, **run.totals())
-        self._notify(row.id)
+                state.update_job(t.connection, row.id, **totals)
+        # listeners learn the job's size before its datums run, written or not (the server
+        # tells the sidebar that the job waits for the cluster to start from it)
+        self._notify(row.id, total=totals["total"], skipped=totals["skipped"])
         transform = Transform(
             notebook=notebook,
             kernel=spec.transform.kernel,
@@ -273,6 +277,9 @@ class Controller:
                     owner = state.datum_owner(t.connection, row.pipeline, clash[0], plan.replaced)
                 raise _duplicate(owner or "?", puts[clash[0]], clash[0])
         tree = build_output(self.store, trees, base_out, delete, put_tokens)
+        metric_rows = metrics.output_rows(  # #14: indexed with the commit (lineage's edit)
+            self.store, trees, spec.metrics, dict(put_tokens), base_out, delete
+        )
         inputs = [
             CommitRef(k.split("@")[0], v, k.split("@")[1]) for k, v in sorted(pins.items()) if v
         ]
@@ -290,6 +297,7 @@ class Controller:
             state.insert_datums(conn, run.unwritten_rows())
             state.make_live(conn, row.id, seq)
             txn.record_blobs(run.blobs())
+            metrics.record(conn, row.pipeline, commit_id, metric_rows)
             state.update_job(
                 conn,
                 row.id,
@@ -339,9 +347,11 @@ class Controller:
             state.cascade_unrunnable(conn, row.id, f"upstream job {row.id} ({row.pipeline}) failed")
         self._notify(row.id)
 
-    def _notify(self, job_id: str) -> None:
+    def _notify(self, job_id: str, **known: int) -> None:
+        """Report the job to :attr:`progress`; ``known``: counts newer than its row's."""
         if self.progress is not None:
-            self.progress(self.pipelines.inspect_job(job_id))
+            job = self.pipelines.inspect_job(job_id)
+            self.progress(dataclasses.replace(job, **known) if known else job)
 
 
 class _Run:

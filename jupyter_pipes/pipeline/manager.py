@@ -450,9 +450,9 @@ class Pipelines(QueriesMixin, ControlMixin):
             made[name] = job_id
             created = True
         if created and state.get_global_commit(conn, gid) is None:
-            repo, branch, commit = root
+            root_repo, root_branch, root_commit = root
             state.insert_global_commit(
-                conn, id=gid, repo=repo, branch=branch, commit=commit, cause=cause
+                conn, id=gid, repo=root_repo, branch=root_branch, commit=root_commit, cause=cause
             )
         return made
 

@@ -5,8 +5,8 @@ Each command runs in a private mount namespace made by bubblewrap (``bwrap``; De
 ``bubblewrap``): an empty root holding the worker's own top-level folders (``/usr``, ``/etc``,
 ``/home``, ``/tmp`` ... bound as they are, so the command sees the worker's environment, as a
 Pachyderm container sees its image) plus the datum's scratch folder bound at ``/pfs``. Inputs are
-read-only there by default; a spec can also cut the network (``transform.sandbox``). The
-command gets its own PID namespace, so nothing it starts outlives it.
+read-only there by default; a spec can also cut the network (``transform.sandbox``). Process
+ids stay the worker's (the command is killed with its process group on a timeout or a stop).
 
 Where namespaces are unavailable (no ``bwrap``, user namespaces disabled, not Linux) the
 sandbox says so once in the log and falls back to the relative layout: the command runs in the
@@ -176,7 +176,7 @@ class Sandbox:
         if _probed and _probed[0] is not None:
             return list(cmd)
         bwrap = _bwrap() or "bwrap"
-        args = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+        args = [bwrap, "--die-with-parent", "--unshare-ipc", "--unshare-uts"]
         if os.geteuid() == 0:
             args += ["--cap-drop", "ALL"]  # root keeps no power over its mounts
         if not self.network:
@@ -192,7 +192,17 @@ class Sandbox:
                 args += ["--bind", host, host]
             elif os.path.isfile(host):
                 args += ["--ro-bind", host, host]
-        args += ["--dev-bind", "/dev", "/dev", "--proc", "/proc", "--ro-bind", "/sys", "/sys"]
+        args += [
+            "--dev-bind",
+            "/dev",
+            "/dev",
+            "--bind",
+            "/proc",
+            "/proc",
+            "--ro-bind",
+            "/sys",
+            "/sys",
+        ]
         folder = self.stand_in
         if folder is not None and (folder / "rootfs").is_dir():
             for entry in sorted(os.listdir(folder / "rootfs")):

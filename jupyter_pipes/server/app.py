@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -22,7 +21,7 @@ from traitlets import Bool, Float, Int, Unicode, default
 
 from ..client import Client
 from ..pipeline.records import JobInfo
-from ..store.store import DEFAULT_STORE, ENV_STORE
+from ..store.store import default_store_url
 from .events import EventBus
 from .poller import Poller
 from .runner import ControllerThread
@@ -110,11 +109,7 @@ class PipesApp(ExtensionApp):
 
     @default("store")
     def _default_store(self) -> str:
-        env = os.environ.get(ENV_STORE)
-        if env:
-            return env
-        root = self.serverapp.root_dir if self.serverapp is not None else os.getcwd()
-        return os.path.join(root, DEFAULT_STORE)
+        return default_store_url(self.serverapp.root_dir if self.serverapp is not None else None)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -44,9 +44,11 @@ class Snapshot:
 def take_snapshot(client: Client, active_jobs: Iterable[str] = ()) -> Snapshot:
     """Read a snapshot through the Client (blocking: run it on a worker thread).
 
-    Three cheap queries whatever the size of the store: every branch head, the pipelines, the
-    newest jobs (plus one per job still running outside that window). The repos are those
-    with a branch (every repo is created with ``master``).
+    Three listings: every branch head, the pipelines, the newest ``JOB_WINDOW`` jobs (plus one
+    query per job still running outside that window). Their cost grows with the number of
+    branches and pipelines, not with commits or files; the poller takes a snapshot only when
+    the change marker moved. The repos are those with a branch (every repo is created with
+    ``master``).
     """
     snap = Snapshot()
     for b in client.list_branch():

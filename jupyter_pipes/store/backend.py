@@ -135,10 +135,6 @@ class Backend:
         except OSError as exc:
             raise StorageError(f"could not read object {key}: {_reason(exc)}", key=key) from exc
 
-    def open_local(self, key: str) -> str | None:
-        """The local file path of ``key`` when the store is a local folder (for fast reads)."""
-        return self._path(key) if self.is_local else None
-
     def delete(self, key: str) -> None:
         """Remove ``key`` (missing is fine)."""
         with self._fd_lock:

@@ -81,7 +81,7 @@ def pack_key(pack: str) -> str:
 
 
 def iter_chunks(
-    source: str | os.PathLike[str] | BinaryIO | bytes | memoryview,
+    source: str | os.PathLike[str] | BinaryIO | bytes | bytearray | memoryview,
 ) -> Iterator[memoryview]:
     """Cut a file (path, binary stream or bytes) into content-defined chunks."""
     if isinstance(source, bytes | bytearray | memoryview):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,25 +22,20 @@ from ..errors import (
     AlreadyExists,
     Conflict,
     InvalidArgument,
-    IsADirectory,
     MetadataMissing,
     NotFound,
 )
-from . import glob as globmod
 from .backend import Backend
 from .commit import CommitParts, OpenCommit
 from .journal import Journal
 from .leases import Lease
-from .local import export_entry
 from .metadata import Metadata
-from .names import check_branch_name, check_repo_name, clean_path, join_path
+from .names import check_branch_name, check_repo_name
 from .objects import PACK_PREFIX, BlobReader, BlobRef
-from .ranges import RangeReader
+from .reading import FileReads
 from .records import (
     BranchInfo,
     CommitInfo,
-    DiffEntry,
-    FileInfo,
     HeadMoveInfo,
     RepoInfo,
     move_info,
@@ -48,7 +43,7 @@ from .records import (
 )
 from .refs import Ref
 from .schema import REBUILD_HINT
-from .trees import EMPTY_ROOT, Entry, Root, TreeStore
+from .trees import Root, TreeStore
 from .txn import HeadHook, HeadMove, Txn, new_global_id
 
 __all__ = ["HeadHook", "HeadMove", "Store"]
@@ -67,9 +62,13 @@ def os_user() -> str:
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def default_store_url() -> str:
-    """``$JUPYTER_PIPES_STORE``, else ``.pipes`` in the working directory."""
-    return os.environ.get(ENV_STORE) or str(Path.cwd() / DEFAULT_STORE)
+def default_store_url(base: str | os.PathLike[str] | None = None) -> str:
+    """The store to use when none is named: ``$JUPYTER_PIPES_STORE``, else ``.pipes`` in
+    ``base`` (default: the working directory; the server passes its root dir).
+
+    The one place that reads ``$JUPYTER_PIPES_STORE`` and picks the default: the Client, the
+    CLI, the magics and the server all come here."""
+    return os.environ.get(ENV_STORE) or str(Path(base or Path.cwd()) / DEFAULT_STORE)
 
 
 def default_db_url(backend: Backend) -> str:
@@ -87,7 +86,7 @@ def default_db_url(backend: Backend) -> str:
     )
 
 
-class Store:
+class Store(FileReads):
     """A versioned file store on an fsspec URL with SQL metadata.
 
     Parameters
@@ -201,12 +200,6 @@ class Store:
             if row is None:
                 raise NotFound(f"commit {cid} not found", commit=cid)
             return self._commit_infos(conn, [row])[0]
-
-    @staticmethod
-    def _file_info(path: str, e: Entry, commit: str | None) -> FileInfo:
-        if e.is_dir:
-            path = path.rstrip("/") + "/"
-        return FileInfo(path, "dir" if e.is_dir else "file", e.size, e.hash, commit)
 
     # -- repos ---------------------------------------------------------------------------------
 
@@ -566,134 +559,3 @@ class Store:
             raise Conflict(
                 f"commit {row.id} is a branch head; delete it instead of squashing", commit=row.id
             )
-
-    # -- files ---------------------------------------------------------------------------------
-
-    def inspect_file(self, ref: Ref, path: str) -> FileInfo:
-        """The file or directory at ``path``."""
-        path = clean_path(path)
-        cid, root = self._root(ref)
-        return self._file_info(path, self.trees.require(root, path), cid)
-
-    def list_file(self, ref: Ref, path: str = "/") -> list[FileInfo]:
-        """A directory's entries (or the file itself), directories ending in ``/``."""
-        path = clean_path(path)
-        cid, root = self._root(ref)
-        if path == "/" and root.count == 0:
-            return []
-        e = self.trees.require(root, path)
-        if not e.is_dir:
-            return [self._file_info(path, e, cid)]
-        return [
-            self._file_info(join_path(path, n), c, cid) for n, c in self.trees.children(e).items()
-        ]
-
-    def walk_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:
-        """Every file and directory under ``path``, depth first, in path order."""
-        path = clean_path(path)
-        cid, root = self._root(ref)
-        e = self.trees.lookup(root, path)
-        if e is None:
-            if path == "/":
-                return
-            raise NotFound(f"no file or directory at {path}", path=path)
-        if not e.is_dir:
-            yield self._file_info(path, e, cid)
-            return
-        for p, c in self.trees.walk_all(e, path):
-            yield self._file_info(p, c, cid)
-
-    def glob_file(self, ref: Ref, pattern: str) -> list[FileInfo]:
-        """Entries matching a Pachyderm glob, in Pachyderm's (lexicographic) order."""
-        cid, root = self._root(ref)
-        prefix = globmod.literal_prefix(pattern).rstrip("/") or "/"
-        start = self.trees.lookup(root, prefix)
-        if start is None:
-            return []
-        files = (p for p, _ in self.trees.walk(start, prefix)) if start.is_dir else iter([prefix])
-        out = []
-        for p in globmod.glob_entries(files, pattern):
-            e = self.trees.lookup(root, p.rstrip("/") or "/")
-            if e is not None:
-                out.append(self._file_info(p, e, cid))
-        return out
-
-    def iter_file(self, ref: Ref, path: str) -> tuple[FileInfo, Iterator[bytes]]:
-        """A file's info and its verified bytes, chunk by chunk."""
-        path = clean_path(path)
-        cid, root = self._root(ref)
-        e = self.trees.require(root, path)
-        if e.is_dir:
-            raise InvalidArgument(
-                f"{path} is a directory; give a file path or a destination", path=path
-            )
-        return self._file_info(path, e, cid), self.reader.read_many(e.refs)
-
-    def open_range(self, ref: Ref, path: str) -> tuple[FileInfo, RangeReader]:
-        """A file's info and random access to its verified bytes by offset.
-
-        The ref is resolved once: the reader keeps returning that commit's bytes even if the
-        branch moves meanwhile.
-        """
-        path = clean_path(path)
-        cid, root = self._root(ref)
-        e = self.trees.require(root, path)
-        if e.is_dir:
-            raise IsADirectory(f"{path} is a directory, not a file", path=path)
-        return self._file_info(path, e, cid), RangeReader(self.reader, e.refs)
-
-    def get_file(self, ref: Ref, path: str) -> bytes:
-        """A whole file's bytes."""
-        _, chunks = self.iter_file(ref, path)
-        return b"".join(chunks)
-
-    def get_to(
-        self,
-        ref: Ref,
-        path: str,
-        dest: str | os.PathLike[str],
-        progress: Callable[[int], None] | None = None,
-    ) -> Path:
-        """Write a file, or a directory recursively, to a local path (atomically per file)."""
-        path = clean_path(path)
-        _, root = self._root(ref)
-        e = self.trees.require(root, path)
-        return Path(export_entry(self.trees, self.reader, e, path, dest, progress))
-
-    def entry(self, ref: Ref, path: str) -> Entry:
-        """The raw tree entry at ``path`` (for copy)."""
-        return self.entry_at(ref, path)[1]
-
-    def entry_at(self, ref: Ref, path: str) -> tuple[str, Entry]:
-        """The commit ``ref`` names and its raw tree entry at ``path`` (for copy: pass the
-        commit as ``source`` to :meth:`OpenCommit.put_entry`)."""
-        path = clean_path(path)
-        cid, root = self._root(ref)
-        return cid, self.trees.require(root, path)
-
-    def diff_file(self, new: Ref, old: Ref | None = None, path: str = "/") -> list[DiffEntry]:
-        """Files added, removed or modified between ``old`` (default: new's parent) and ``new``."""
-        path = clean_path(path)
-        with self.meta.read() as conn:
-            nrow = self._resolve(conn, new)
-            orow = (
-                self._resolve(conn, old)
-                if old is not None
-                else (self.meta.get_commit(conn, nrow.parent) if nrow.parent else None)
-            )
-        nroot = Root.from_json(nrow.root, nrow.id)
-        oroot = Root.from_json(orow.root, orow.id) if orow is not None else EMPTY_ROOT
-        out = []
-        for p, a, b in self.trees.diff(
-            self.trees.lookup(oroot, path), self.trees.lookup(nroot, path), path
-        ):
-            change = "added" if a is None else "removed" if b is None else "modified"
-            out.append(
-                DiffEntry(
-                    p,
-                    change,  # type: ignore[arg-type]
-                    self._file_info(p, a, orow.id if orow else None) if a else None,
-                    self._file_info(p, b, nrow.id) if b else None,
-                )
-            )
-        return out

@@ -366,7 +366,9 @@ class TreeStore:
             sum(e.count for e in ordered),
         )
 
-    def _appended(self, name: str, base: Entry | None, data: bytes, writer: PackWriter) -> Entry:
+    def _appended(
+        self, name: str, base: Entry | None, data: bytes | bytearray, writer: PackWriter
+    ) -> Entry:
         keep: tuple[BlobRef, ...] = ()
         tail = b""
         if base is not None and base.refs:

@@ -31,5 +31,11 @@ export const CommandIDs = {
   restartDatum: 'jupyter-pipes:restart-datum',
   // the workspace
   commitToRepo: 'jupyter-pipes:commit-to-repo',
-  copyFromDrive: 'jupyter-pipes:copy-from-drive'
+  copyFromDrive: 'jupyter-pipes:copy-from-drive',
+  // lineage (#14: lineage/commands.ts)
+  showLineage: 'jupyter-pipes:show-lineage',
+  compareFile: 'jupyter-pipes:compare-file',
+  showTimeline: 'jupyter-pipes:show-timeline',
+  showMetrics: 'jupyter-pipes:show-metrics',
+  explainVersions: 'jupyter-pipes:explain-versions'
 } as const;

@@ -8,6 +8,7 @@ import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import React from 'react';
 
 import { relativeTime, shortId } from './format';
+import { RevertMetrics } from './lineage/MetricsView';
 import { required, showForm } from './forms';
 import { ICommit, isInternalBranch, IRevertPlan, IUploadFile, PipesModel } from './model';
 import {
@@ -269,7 +270,7 @@ function shortRef(ref: string): string {
   return /^[0-9a-f]{32}$/.test(ref) ? shortId(ref) : ref;
 }
 
-export function RevertPlanView({ plan }: { plan: IRevertPlan }): JSX.Element {
+export function RevertPlanView({ plan, metrics = false }: { plan: IRevertPlan; metrics?: boolean }): JSX.Element {
   const to = plan.to;
   return (
     <div className="jp-Pipes-revertPlan">
@@ -296,6 +297,7 @@ export function RevertPlanView({ plan }: { plan: IRevertPlan }): JSX.Element {
           No pipeline reads {plan.repo}@{plan.branch}: nothing re-runs.
         </p>
       )}
+      <RevertMetrics repo={plan.repo} branch={plan.branch} to={to.id} isOutput={metrics} />
     </div>
   );
 }
@@ -309,7 +311,7 @@ export async function revertDialog(
   const plan = await model.planRevert(to, branch);
   const result = await showDialog({
     title: `Revert ${plan.repo}@${plan.branch}?`,
-    body: <RevertPlanView plan={plan} />,
+    body: <RevertPlanView plan={plan} metrics={isOutputRepo(model, plan.repo)} />,
     buttons: [
       Dialog.cancelButton(),
       Dialog.warnButton({ label: `Revert ${plan.repo}@${plan.branch}`, ariaLabel: 'Revert' })

@@ -52,6 +52,8 @@ export function addDriveMenu(app: JupyterFrontEnd, browser: FileBrowser): void {
     menu.addItem({ command, selector: item, rank: rank++ });
   }
   menu.addItem({ command: CommandIDs.copyFromDrive, selector: item, rank: rank++ });
+  menu.addItem({ command: CommandIDs.showLineage, selector: item, rank: rank++ });
+  menu.addItem({ command: CommandIDs.compareFile, selector: item, rank: rank++ });
   menu.addItem({ type: 'separator', selector: anywhere, rank: rank++ });
   for (const [what] of READ_ONLY) {
     menu.addItem({ command: READ_ONLY_COMMAND(what), selector: anywhere, rank: rank++ });

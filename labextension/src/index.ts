@@ -23,6 +23,7 @@ import { addDriveMenu } from './drivemenu';
 import { followBranches } from './follow';
 import { addContextMenus } from './menus';
 import { DRIVE_NAME, isInternalBranch, PipesModel } from './model';
+import { addLineageCommands } from './lineage/commands';
 import { addExecutedNotebookFactory } from './notebooks';
 import { DagPanel, PipesPanel } from './widgets';
 
@@ -107,6 +108,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       workspace,
       executedFactory
     });
+    addLineageCommands({ app, model, icon: pipesIcon, files });
     addContextMenus(app);
     if (docManager) {
       followBranches(app, model, docManager);

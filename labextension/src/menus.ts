@@ -18,7 +18,13 @@ export type RowKind = 'repo' | 'commit' | 'job' | 'datum';
 
 /** The commands of each kind of row, in menu order. */
 export const ROW_COMMANDS: Record<RowKind, string[]> = {
-  repo: [CommandIDs.newBranch, CommandIDs.copyRef, CommandIDs.deleteRepo],
+  repo: [
+    CommandIDs.newBranch,
+    CommandIDs.copyRef,
+    CommandIDs.showTimeline,
+    CommandIDs.showMetrics,
+    CommandIDs.deleteRepo
+  ],
   commit: [
     CommandIDs.openCommitFiles,
     CommandIDs.copyToWorkspace,

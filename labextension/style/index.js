@@ -5,3 +5,4 @@ import './dag.css';
 import './controls.css';
 import './serving.css';
 import './cluster.css';
+import './lineage.css';

@@ -57,6 +57,10 @@ def test_cluster_panel_shows_the_worker_and_a_running_job(
         for i in range(3):
             oc.put_file(f"/f{i}.txt", f"{i}".encode())
     job = client.create_pipeline(gated_spec(gate)).last_job
+    # the new pipeline grows the DAG above and pushes the section off screen, where it asks
+    # nothing (by design): bring it back, as a user looking at it would
+    page.locator("#jupyter-pipes-panel").get_by_text("slowcopy").first.wait_for(timeout=WAIT_MS)
+    body.scroll_into_view_if_needed()
     row = body.locator(f".jp-Pipes-clusterJob[data-job='{job}']")
     row.wait_for(timeout=WAIT_MS)
     page.wait_for_selector(

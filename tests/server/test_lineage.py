@@ -101,3 +101,31 @@ async def test_timeline(api: Fetch, demo: Demo, client: Client) -> None:
         api, "repos", "model", "branches", "master", "at", params={"time": "x"}, status=400
     )
     assert "invalid time" in body["message"]
+
+
+async def test_metrics(api: Fetch, demo: Demo) -> None:
+    v1, v2, revert = demo.model
+    listed = await get_json(api, "repos", "model", "branches", "master", "metrics")
+    values = {m["commit"]: m["values"]["rows"] for m in listed["items"]}
+    assert (values[v1], values[v2], values[revert]) == (72, 120, 72)
+    one = await get_json(api, "repos", "model", "commits", revert, "metrics")
+    assert (one["origin"], one["source"], one["values"]["rows"]) == ("revert", v1, 72)
+    diff = await get_json(
+        api, "metrics", "diff", params={"old": f"model@{v1}", "new": f"model@{v2}"}
+    )
+    rows = next(c for c in diff["changes"] if c["name"] == "rows")
+    assert (rows["old"], rows["new"], rows["change"]) == (72, 120, 48)
+    kinds = [(d["kind"], d["path"]) for d in diff["explanation"]["differences"]]
+    assert kinds == [("result", None), ("file", "/iris-part2.csv")]
+    quick = await get_json(
+        api, "metrics", "diff", params={"old": f"model@{v1}", "new": "model@master", "why": "0"}
+    )
+    assert quick["explanation"] is None
+    body = await error(api, "repos", "training", "branches", "master", "metrics", status=404)
+    assert "not a pipeline" in body["message"]
+    body = await error(
+        api, "metrics", "diff", params={"old": "model@master", "new": "training@master"}, status=400
+    )
+    assert "one pipeline's output" in body["message"]
+    body = await error(api, "metrics", "diff", params={"old": "model@master"}, status=400)
+    assert body["field"] == "new"

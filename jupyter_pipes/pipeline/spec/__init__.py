@@ -15,7 +15,7 @@ ignored and unsupported fields), :mod:`.inputs` and :mod:`.models` (the models),
 
 from .compat import IgnoredField
 from .dag import check_dag
-from .inputs import INPUT_KINDS, CronInput, Input, PfsInput, iter_pfs
+from .inputs import INPUT_KINDS, CronInput, Input, PfsInput, Trigger, iter_pfs
 from .models import (
     GpuSpec,
     ParallelismSpec,
@@ -40,7 +40,7 @@ from .units import LIMITS, parse_cpu, parse_duration, parse_quantity
 __all__ = [
     "INPUT_KINDS", "LIMITS", "CronInput", "GpuSpec", "IgnoredField", "Input", "LoadedSpec",
     "ParallelismSpec", "PfsInput", "Pipeline", "PipelineSpec", "ResourceSpec", "ServeSpec",
-    "Transform", "check_dag", "ignored_note", "iter_pfs", "load_specs", "parse_cpu",
+    "Transform", "Trigger", "check_dag", "ignored_note", "iter_pfs", "load_specs", "parse_cpu",
     "parse_duration", "parse_input", "parse_quantity", "parse_spec", "parse_specs",
     "spec_to_dict", "stamp_cron_start",
 ]  # fmt: skip

@@ -74,7 +74,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     "PfsInput": {
         "s3": "S3-gateway inputs are not supported: read the files under /pfs/<name>",
         "commit": "pinning an input to a commit is not supported: use a branch",
-        "trigger": "branch triggers are not supported yet",
         "reference": "reference inputs are not supported",
         "propagation_spec": "propagation_spec is not supported",
     },
@@ -161,7 +160,8 @@ def _walk(
             continue
         written[snake] = key
         if snake != key:
-            out.spelling[(*loc, snake)] = key
+            spelt = (*loc, snake)  # not inline: mypy reads d[(*a, b)] as 3.11's d[*a, b]
+            out.spelling[spelt] = key
         if snake in ignored:
             if not _zero(value):
                 out.ignored.append(IgnoredField(where, ignored[snake]))

@@ -11,20 +11,55 @@ import keyword
 import re
 from collections.abc import Iterator
 
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ...errors import InvalidArgument
 from ...store.glob import Glob, clean_glob
 from ...store.names import check_branch_name, check_repo_name
-from .base import SpecModel, check_with, fail
+from .base import Int64, SpecModel, check_with, fail
+from .units import parse_quantity
 
-__all__ = ["INPUT_KINDS", "CronInput", "Input", "PfsInput", "check_inputs", "iter_pfs"]
+__all__ = [
+    "INPUT_KINDS", "CronInput", "Input", "PfsInput", "Trigger", "check_inputs", "iter_pfs",
+]  # fmt: skip
 
 RESERVED_NAMES = frozenset({"out", ".env"})  # Pachyderm mounts /pfs/out and /pfs/.env itself
 NOTEBOOK_RESERVED = frozenset({"out", "datum_id", "job_id"})  # parameters we inject
 INPUT_KINDS = ("pfs", "cron", "cross", "union", "join", "group")
 _TEMPLATE_REF = re.compile(r"\$(?:(\$)|\{([0-9]+)\}|([0-9]+))")  # as Glob.replace reads it
 _MAX_GLOB = 4096
+
+
+class Trigger(SpecModel):
+    """When the input branch moves to the head of ``branch`` (see :mod:`..triggers`)."""
+
+    branch: str
+    all: bool = False
+    rate_limit_spec: str = ""
+    size: str = ""
+    commits: Int64 = Field(default=0, ge=0, le=1_000_000)
+    cron_spec: str = ""
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, v: str) -> str:
+        return check_with(check_branch_name, v)
+
+    @field_validator("rate_limit_spec", "cron_spec")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        from ..cron import schedule
+
+        if v:
+            schedule(v)
+        return v
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        if v:
+            parse_quantity(v)
+        return v
 
 
 class PfsInput(SpecModel):
@@ -39,6 +74,14 @@ class PfsInput(SpecModel):
     outer_join: bool = False
     lazy: bool = False
     empty_files: bool = False
+    trigger: Trigger | None = None
+
+    @model_validator(mode="after")
+    def _trigger(self) -> PfsInput:
+        if self.trigger is not None and self.trigger.branch == self.branch:
+            raise fail(f"the trigger's branch must differ from the input's ({self.branch!r})",
+                       "trigger.branch")  # fmt: skip
+        return self
 
     @field_validator("repo", "branch", "glob")
     @classmethod

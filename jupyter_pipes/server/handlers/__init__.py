@@ -31,7 +31,15 @@ from .jobs import (
     RestartDatumHandler,
     StopJobHandler,
 )
-from .lineage import BranchLogHandler, ExplainHandler, HeadAtHandler, LineageHandler
+from .lineage import (
+    BranchLogHandler,
+    BranchMetricsHandler,
+    CommitMetricsHandler,
+    ExplainHandler,
+    HeadAtHandler,
+    LineageHandler,
+    MetricsDiffHandler,
+)
 from .meta import OpenAPIHandler, SettingsHandler
 from .pipelines import (
     CommitDownstreamHandler,
@@ -108,6 +116,9 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/explain", ExplainHandler),
     (f"{BRANCH}/log", BranchLogHandler),
     (f"{BRANCH}/at", HeadAtHandler),
+    (f"{COMMIT}/metrics", CommitMetricsHandler),
+    (f"{BRANCH}/metrics", BranchMetricsHandler),
+    (f"{API}/metrics/diff", MetricsDiffHandler),
     (f"{API}/services", ServicesHandler),
     (SERVICE, ServiceHandler),
     (f"{SERVICE}/log", ServiceLogHandler),

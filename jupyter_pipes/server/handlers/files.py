@@ -108,8 +108,8 @@ class RawFileHandler(RawContentMixin, PipesHandler):
 class UploadBuffer:
     """An upload body: in memory up to ``SPOOL_BYTES``, then in a temporary file.
 
-    The Client gets ``bytes`` or the temporary file's path, never a stream: both are cut into
-    chunks without copying (and a stream source is affected by a store bug, see the report).
+    The Client gets ``bytes`` or the temporary file's path: both are cut into chunks without
+    copying.
     """
 
     def __init__(self) -> None:

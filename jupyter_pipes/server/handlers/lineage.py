@@ -1,4 +1,5 @@
-"""Routes of lineage (#14): a file's lineage, "why did it change", and the branch timeline."""
+"""Routes of lineage (#14): a file's lineage, "why did it change", metrics across commits, and the
+branch timeline."""
 
 from __future__ import annotations
 
@@ -60,4 +61,41 @@ class HeadAtHandler(PipesHandler):
         when = self.arg("time", required=True)
         assert when is not None
         found = await self.call(self.client.head_at, f"{repo}@{branch}", when)
+        self.reply(found.to_dict())
+
+
+class BranchMetricsHandler(PipesHandler):
+    """``/repos/{repo}/branches/{branch}/metrics?limit=``: metrics of the branch's commits,
+    newest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, branch: str) -> None:
+        limit = self.int_arg("limit", 50, minimum=1, maximum=1000)
+        found = await self.call(self.client.list_metrics, f"{repo}@{branch}", limit=limit)
+        self.reply({"items": [m.to_dict() for m in found]})
+
+
+class CommitMetricsHandler(PipesHandler):
+    """``/repos/{repo}/commits/{ref}/metrics``: the metrics of one output commit."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, ref: str) -> None:
+        found = await self.call(self.client.inspect_metrics, f"{repo}@{ref}")
+        self.reply(found.to_dict())
+
+
+class MetricsDiffHandler(PipesHandler):
+    """``/metrics/diff?old=REPO@REF&new=REPO@REF[&why=false]``: the metrics of two commits and
+    why they differ."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        old = self.arg("old", required=True)
+        new = self.arg("new", required=True)
+        assert old is not None and new is not None
+        why = self.get_query_argument("why", None) is None or self.flag("why")
+        found = await self.call(self.client.diff_metrics, old, new, why=why)
         self.reply(found.to_dict())

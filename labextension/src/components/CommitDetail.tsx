@@ -12,6 +12,7 @@ import { canOpen, filePath, ICommitRef } from '../model';
 import { Empty, ErrorMessage, OriginBadge, IconButton } from './bits';
 import { run, usePipes } from './context';
 import { DiffList } from './DiffList';
+import { FileLineageButtons } from '../lineage/links';
 
 function CommitLink({ target }: { target: ICommitRef }): JSX.Element {
   const { model } = usePipes();
@@ -38,7 +39,7 @@ export function CommitDetail(): JSX.Element | null {
   const branch = model.history.branch;
   const isHead = model.history.commits[0]?.id === c.id;
   return (
-    <div className="jp-Pipes-commitDetail" aria-label={`Commit ${shortId(c.id)}`} data-commit={c.id}>
+    <div className="jp-Pipes-commitDetail" aria-label={`Commit ${shortId(c.id)}`} data-commit={c.id} data-repo={c.repo}>
       <div className="jp-Pipes-detailHeader">
         <span className="jp-Pipes-mono">
           {c.repo}@{shortId(c.id)}
@@ -120,6 +121,7 @@ export function CommitDetail(): JSX.Element | null {
                 <span>{f.path}</span>
               )}
               <span className="jp-Pipes-muted">{formatSize(f.size_bytes)}</span>
+              <FileLineageButtons repo={c.repo} commit={c.id} path={f.path} />
               <IconButton
                 icon={downloadIcon}
                 label={`Copy ${f.path} to the workspace`}

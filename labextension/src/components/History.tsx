@@ -7,6 +7,7 @@ import React from 'react';
 import { Empty, ErrorMessage, FilterBox } from './bits';
 import { CommitDetail } from './CommitDetail';
 import { CommitRow } from './CommitRow';
+import { BranchMetrics } from '../lineage/MetricsView';
 import { onListKeyDown, usePipes, useSignals } from './context';
 
 export function History(): JSX.Element {
@@ -41,6 +42,7 @@ export function History(): JSX.Element {
           />
         </div>
       )}
+      <BranchMetrics />
       <ul
         className="jp-Pipes-list jp-Pipes-commits"
         aria-label={`Commits of ${history.repo}@${history.branch}`}

@@ -15,8 +15,14 @@ import { JobsModel } from './jobs';
 import { defaultBranch, ReposModel } from './repos';
 import { ClusterState, ICommit, IJob, IPipesEvent, ISettings } from './types';
 
-/** The frontend's version; the server's `/pipes/api/settings` `version` must match it. */
-export const FRONTEND_VERSION = '0.1.0';
+declare const require: (id: string) => { version: string };
+
+/**
+ * The frontend's version, bundled from package.json (the one place the version is written; the
+ * Python package takes it from there too). The server's `/pipes/api/settings` `version` must
+ * match it.
+ */
+export const FRONTEND_VERSION: string = require('../../package.json').version;
 
 /** What a revert will do, shown before it is done. */
 export interface IRevertPlan {
