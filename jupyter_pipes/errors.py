@@ -114,3 +114,10 @@ class ServingCodeError(PipesError):
     itself answers 500; the server, relaying it, 502 (the user's code failed, not ours)."""
 
     http_status = 502
+
+
+class Unschedulable(PipesError):
+    """A job's datums ask for resources (``GPU=2``, memory ...) that no worker of the cluster
+    has: the job fails at once, naming the resource, instead of waiting forever."""
+
+    http_status = 409

@@ -125,10 +125,16 @@ def shoot(url: str, out: Path, chromium: str, theme: str = "light") -> None:
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(30000)
         page.goto(url)
-        page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60000)
+        # wait until started and the splash is gone before switching the theme (a theme
+        # switch during the splash's fade makes JupyterLab remove it twice: an uncaught error)
+        settled = "() => !document.getElementById('jupyterlab-splash')"
         page.wait_for_function(
             "() => window.jupyterapp?.commands.hasCommand('apputils:change-theme')"
+            " && document.body.dataset.jpThemeLight !== undefined",
+            timeout=60000,
         )
+        page.evaluate("async () => { await window.jupyterapp.restored; }")
+        page.wait_for_function(settled)
         page.evaluate(
             "t => window.jupyterapp.commands.execute('apputils:change-theme', { theme: t })",
             THEMES[theme],
@@ -137,6 +143,7 @@ def shoot(url: str, out: Path, chromium: str, theme: str = "light") -> None:
             "light => document.body.dataset.jpThemeLight === String(light)",
             arg=theme == "light",
         )
+        page.wait_for_function(settled)
         panel = page.locator("#jupyter-pipes-panel")
         if not panel.is_visible():
             page.locator('.jp-SideBar [data-id="jupyter-pipes-panel"]').click()

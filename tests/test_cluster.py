@@ -118,7 +118,7 @@ def test_pipeline_on_external_dask_with_s3_and_postgres(
                     "cmd": [
                         "bash",
                         "-c",
-                        'for f in "$data"/*; do cp "$f" "$out/"; '
+                        'for f in "$PFS/data"/*; do cp "$f" "$out/"; '
                         'echo $PPID > "$out/$(basename $f).pid"; done',
                     ]
                 },
@@ -148,7 +148,7 @@ def test_a_worker_killed_mid_datum_is_survived(
                 "pipeline": {"name": "slow"},
                 "input": {"pfs": {"repo": "data", "glob": "/*"}},
                 "transform": {
-                    "cmd": ["bash", "-c", 'echo $PPID >> "$MARK"; sleep 4; cp "$data"/* "$out"/'],
+                    "cmd": ["bash", "-c", 'echo $PPID >> "$MARK"; sleep 4; cp "$data" "$out"/'],
                     "env": {"MARK": str(mark)},
                 },
             }

@@ -29,7 +29,8 @@ WAIT_S = 120.0  # bound of every wait below (a loaded machine is slow; nothing i
 
 def gated_cmd(gate: Path) -> list[str]:
     """A datum that waits until ``gate`` exists, then copies its input."""
-    return ["bash", "-c", f'while [ ! -e "{gate}" ]; do sleep 0.05; done; cp -r "$data"/. "$out"/']
+    wait = f'while [ ! -e "{gate}" ]; do sleep 0.05; done'
+    return ["bash", "-c", f'{wait}; cp -r "$PFS/data"/. "$out"/']
 
 
 def gated_notebook(path: Path, gate: Path) -> Path:

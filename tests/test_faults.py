@@ -70,7 +70,7 @@ def test_a_killed_controller_s_job_is_taken_over_without_duplicates(tmp_path: Pa
         with c.start_commit("data@master") as oc:
             oc.put_file("/a", b"a")
             oc.put_file("/b", b"b")
-        slow = f'touch {marker}; sleep 3; cp "$data"/* "$out"/'
+        slow = f'touch {marker}; sleep 3; cp "$PFS/data"/* "$out"/'
         info = c.create_pipeline(
             {
                 "pipeline": {"name": "copy"},

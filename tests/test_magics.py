@@ -35,7 +35,7 @@ UPPER_SPEC = """\
 pipeline: {name: upper}
 input: {pfs: {repo: data, glob: "/*"}}
 transform:
-  cmd: [bash, -c, 'for f in "$data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; done']
+  cmd: [bash, -c, 'tr a-z A-Z < "$data" > "$out/$(basename "$data")"']
 """
 
 CELLS: dict[str, str] = {
@@ -266,7 +266,7 @@ def test_dag_widget_and_progress_bars_follow_a_real_job(pipes: Client) -> None:
     assert 'data-id="repo:data"' in dag.picture.value and "pipeline:" not in dag.picture.value
     info = pipes.create_pipeline({"pipeline": {"name": "copy"},
                                   "input": {"pfs": {"repo": "data", "glob": "/*"}},
-                                  "transform": {"cmd": ["bash", "-c", 'cp "$data"/* "$out"/']}})
+                                  "transform": {"cmd": ["bash", "-c", 'cp "$PFS/data"/* "$out"/']}})
     shown: list[Any] = []
     bars = JobProgressWidget(show=shown.append)
     job = pipes.wait_job(info.last_job, timeout=120, progress=bars)

@@ -224,7 +224,7 @@ def test_every_input_type_with_commands(pipes: Client) -> None:
             for f in files:
                 oc.put_file(f, f.encode())
     list_inputs = (
-        'for n in $NAMES; do ls "${!n}"; done | sort | tr "\\n" " " > "$out/$PACH_DATUM_ID"'
+        'for n in $NAMES; do ls "$PFS/$n"; done | sort | tr "\\n" " " > "$out/$PACH_DATUM_ID"'
     )
     cases = {
         "pfs": ({"pfs": {"repo": "a", "glob": "/*"}}, "a", 2),
@@ -306,7 +306,7 @@ def test_pachyderm_skipped_datums_scenario(pipes: Client) -> None:
     assert any(s["id"] == "scenario/TestSkippedDatums" for s in data["scenarios"])
     pipes.create_repo("data")
     info = pipes.create_pipeline(
-        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp "$data"/* "$out"/')
+        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp "$PFS/data"/* "$out"/')
     )
     job0 = pipes.wait_job(info.last_job, timeout=120)  # creation runs a job on the empty head
     assert (job0.state, job0.total) == ("success", 0)
@@ -353,7 +353,7 @@ def test_model_revert_reruns_inference(pipes: Client) -> None:
         ]
     }
     script = (
-        'for f in "$images"/*; do '
+        'for f in "$PFS/images"/*; do '
         'echo "$(cat $model/model.txt) $(cat $f)" > "$out/$(basename $f)"; done'
     )
     pipes.wait_job(pipes.create_pipeline(cmd_spec("predict", inp, script)).last_job, timeout=120)
@@ -417,7 +417,7 @@ def test_a_dead_controllers_job_is_taken_over(pipes: Client) -> None:
     pipes.create_repo("data")
     pipes.put_file("data@master", "/a", b"a")
     info = pipes.create_pipeline(
-        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp "$data"/* "$out"/')
+        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp "$PFS/data"/* "$out"/')
     )
     store = pipes.store
     with store.meta.write() as conn:  # a controller claims the job, then dies

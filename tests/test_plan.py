@@ -115,7 +115,7 @@ def test_a_one_file_change_writes_one_datum_row_and_lists_them_all(pipes: Client
     with pipes.start_commit("data@master") as oc:
         for i in range(50):
             oc.put_file(f"/f{i:02}", f"{i}".encode())
-    script = 'v=$(cat $data/*); [ "$v" != bad ] || exit 1; echo "$v" > "$out/$(ls $data)"'
+    script = 'v=$(cat $PFS/data/*); [ "$v" != bad ] || exit 1; echo "$v" > "$out/$(ls $PFS/data)"'
     info = pipes.create_pipeline(
         {
             "pipeline": {"name": "copy"},

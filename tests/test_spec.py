@@ -462,3 +462,33 @@ def test_dag_cycles_are_named(edges: dict[str, list[str]], cycle: str) -> None:
 def test_dag_key_must_be_the_pipeline_name() -> None:
     with pytest.raises(InvalidArgument, match="is listed as"):
         check_dag({"b": pipeline("a", "raw")}, {"raw"})
+
+
+LAZY = """
+import sys, types
+root = types.ModuleType("jupyter_pipes")  # the package without its __init__ (which loads Client)
+root.__path__ = [%r]
+sys.modules["jupyter_pipes"] = root
+heavy = lambda: sorted({k.split(".")[0] for k in sys.modules if k.startswith(("pydantic", "yaml"))})
+import jupyter_pipes.errors  # noqa: F401 (light)
+from jupyter_pipes.pipeline.spec import parse_duration
+print(heavy(), parse_duration("1m"))
+from jupyter_pipes.pipeline.spec import PipelineSpec
+print(heavy(), PipelineSpec.__name__)
+"""
+
+
+def test_the_spec_package_loads_its_modules_on_first_use() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import jupyter_pipes
+    import jupyter_pipes.pipeline.spec as package
+
+    assert set(package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        package.nope  # noqa: B018
+    code = LAZY % str(Path(jupyter_pipes.__file__).parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["[] 60.0", "['pydantic', 'pydantic_core'] PipelineSpec"]

@@ -17,6 +17,7 @@ copy with today's code and require all of it back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -365,3 +366,19 @@ def test_chain_heads_are_numbered_and_linear(chain: schema.Chain) -> None:
     assert script.get_heads() == [chain.head]
     revs = [s.revision for s in script.walk_revisions()]
     assert revs == [f"{n:04d}" for n in range(len(revs), 0, -1)]
+
+
+def test_the_unused_pipeline_fingerprint_column_is_dropped(tmp_path: Path) -> None:
+    """Pipeline chain 0005 (#18): ``pipelines.fingerprint`` (written, never read) is gone after
+    the upgrade, and the fixture's pipelines still open and run as before."""
+    store, manifest = unpack(tmp_path, "sqlite")
+    db = store / "metadata.sqlite"
+
+    def columns() -> set[str]:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            return {r[1] for r in conn.execute("PRAGMA table_info(pipelines)")}
+
+    assert "fingerprint" in columns()  # as the old code made it
+    with Client(str(store)) as c:
+        assert_survived(c, manifest)
+    assert "fingerprint" not in columns() and {"name", "spec", "salt"} <= columns()

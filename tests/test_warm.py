@@ -186,9 +186,12 @@ def _tree(pipes: Client, commit: str) -> str:
         return Root.from_json(store.meta.get_commit(conn, commit).root).hash
 
 
-def _normalised(executed: bytes, job_id: str) -> dict:
-    """The executed notebook without timings, papermill's random ids, scratch folder, job id."""
-    executed = executed.replace(job_id.encode(), b"<job>")
+def _normalised(executed: bytes, job: Any) -> dict:
+    """The executed notebook without timings, papermill's random ids, scratch folder, job id
+    (and the job's pipeline and global commit: PPS_PIPELINE_NAME, PACH_OUTPUT_COMMIT_ID)."""
+    executed = executed.replace(job.id.encode(), b"<job>")
+    executed = executed.replace(f'"{job.pipeline}'.encode(), b'"<pipeline>')
+    executed = executed.replace(f'"{job.global_id}'.encode(), b'"<global id>')
     nb = json.loads(re.sub(rb"pipes-[0-9a-f]{12}-[^/\\\"']+", b"<scratch>", executed))
     nb["metadata"].pop("papermill")
     for cell in nb["cells"]:
@@ -235,7 +238,7 @@ def test_warm_and_fresh_give_the_same_outputs_provenance_notebooks_and_errors(
     for d in datums["fresh"]:
         assert pipes.get_logs(jobs["fresh"].id, d) == pipes.get_logs(jobs["warm"].id, d)
         fresh_nb, warm_nb = (
-            _normalised(pipes.get_datum_notebook(jobs[m].id, d), jobs[m].id) for m in jobs
+            _normalised(pipes.get_datum_notebook(jobs[m].id, d), jobs[m]) for m in jobs
         )
         assert fresh_nb == warm_nb
         assert datums["fresh"][d].outputs == datums["warm"][d].outputs
@@ -369,7 +372,7 @@ def test_tiny_datums_run_in_batches_with_per_datum_results(pipes: Client) -> Non
     with pipes.start_commit("many@master") as oc:
         for i in range(40):
             oc.put_file(f"/f{i:02d}", b"bad" if i == 7 else b"ok")
-    script = 'for f in "$many"/*; do [ "$(cat "$f")" = ok ] || exit 3; cp "$f" "$out"/; done'
+    script = 'for f in "$PFS/many"/*; do [ "$(cat "$f")" = ok ] || exit 3; cp "$f" "$out"/; done'
     spec = {
         "pipeline": {"name": "many_out"},
         "input": {"pfs": {"repo": "many", "glob": "/*"}},

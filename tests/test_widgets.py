@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,40 @@ def test_widgets_follow_changes_made_elsewhere(pipes: Client, tmp_path: Path) ->
         time.sleep(0.1)
     assert len(history.lines) == 2 and "two" in history.lines[0]
     assert "late" in dag.text
+
+
+def test_an_idle_store_costs_the_follower_only_its_change_marker(
+    pipes: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The follower reads the counter the server's event stream is built on, and reads
+    nothing else until it moves (it used to list every branch and the newest jobs each
+    second)."""
+    pipes.create_repo("data")
+    pipes.put_file("data@master", "/a", b"a", message="one")
+    looks: list[str] = []
+
+    def counted(name: str) -> Any:
+        real = getattr(pipes, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            looks.append(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in ("change_marker", "list_branch", "list_job", "list_commit", "dag"):
+        monkeypatch.setattr(pipes, name, counted(name))
+    history = widgets.HistoryWidget(pipes, "data@master")
+    dag = widgets.DagWidget(pipes)
+    looks.clear()  # what drawing them cost
+    deadline = time.monotonic() + 30
+    while looks.count("change_marker") < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert looks.count("change_marker") >= 4
+    assert set(looks) == {"change_marker"}  # no redraw and no other read while idle
+    pipes.put_file("data@master", "/b", b"b", message="two")
+    deadline = time.monotonic() + 30
+    while len(history.lines) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "two" in history.lines[0] and "dag" in looks
+    del dag, history

@@ -3,8 +3,9 @@ buttons, and job progress bars. They hold no logic: they call the Client and dra
 
 They behave as the JupyterLab sidebar does: the same state names (:data:`STATE_NAMES`), the same
 sizes (pachctl's, ``2.139KiB``), a revert that first says which branch moves and which pipelines
-re-run and waits for a confirmation, and they follow changes made anywhere (a follower thread
-redraws every live widget when the store's branch heads or newest jobs change).
+re-run and waits for a confirmation, and they follow changes made anywhere: a follower thread
+redraws every live widget when the store's change marker moves, the counter the server's event
+stream is built on (see :class:`_Follower`).
 
 - :class:`DagWidget`: the SVG of :mod:`.graph`, redrawn by :meth:`~DagWidget.refresh` (every
   ``%pipe`` line, every job state change seen by a wait, a revert, any change of the store) and,
@@ -46,8 +47,9 @@ STATE_NAMES: dict[str | None, str] = {
     None: "idle",
 }
 """A job state as the sidebar names it (``labextension/src/model/dag.ts``: ``jobNodeState``)."""
-FOLLOW_INTERVAL = 1.0
-"""Seconds between two looks at the store by the follower thread."""
+FOLLOW_INTERVAL = 0.5
+"""Seconds between two looks at the store's change marker by the follower thread (the
+server's event poller looks as often: ``PipesApp.event_poll_interval``)."""
 
 
 def state_name(state: str | None) -> str:
@@ -78,25 +80,28 @@ def downstream(dag: dict[str, Any], repo: str, branch: str) -> list[str]:
                     continue
                 seen.add(e["to"])
                 found.append(e["to"].removeprefix("pipeline:"))
-                nxt += [(o["to"], o["branch"]) for o in dag["edges"]
-                        if o["from"] == e["to"] and o["to"].startswith("repo:")]
+                nxt += [
+                    (o["to"], o["branch"])
+                    for o in dag["edges"]
+                    if o["from"] == e["to"] and o["to"].startswith("repo:")
+                ]
         frontier = nxt
     return found
 
 
-def _signature(client: Client) -> Hashable:
-    """What the follower compares: every branch head and the newest jobs' progress."""
-    heads = tuple((b.repo, b.name, b.head) for b in client.list_branch())
-    jobs = tuple((j.id, j.state, j.processed, j.skipped, j.failed)
-                 for j in client.list_job(limit=20))
-    return heads, jobs
-
-
 class _Follower:
     """One daemon thread per kernel that redraws the live widgets when the store changes (a
-    commit, a revert or a job's progress, from any process), as the sidebar's event stream
-    does. It looks at the store of each live widget's Client, and ends when no widget is
-    left."""
+    commit, a revert or a job's progress, from any process), as the sidebar does on its
+    events. It ends when no widget is left.
+
+    The sidebar's events come from the server's poller, which reads
+    :meth:`Client.change_marker <jupyter_pipes.Client.change_marker>` (a counter bumped by
+    every head move, pipeline and job write, plus the count of repos and branches: two
+    one-row queries) and only looks further when it moved. The kernel cannot subscribe to the
+    server's stream (it knows neither the server's URL nor its token, and ``%pipe`` also runs
+    outside JupyterLab), so the follower reads the same marker itself: an idle store costs two
+    one-row queries per look, whatever its size, and a widget redraws only when it moved.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -106,15 +111,16 @@ class _Follower:
     def watch(self, client: Client) -> None:
         """Follow ``client``'s store from now on (a new live widget calls it, just drawn)."""
         try:
-            now = _signature(client)  # the state the widget was drawn from
+            now = client.change_marker()  # the state the widget was drawn from
         except Exception:  # the thread takes its first look instead
             now = None
         with self._lock:
             if now is not None and client not in self._last:
                 self._last[client] = now
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="jupyter-pipes-follow",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="jupyter-pipes-follow", daemon=True
+                )
                 self._thread.start()
 
     def _run(self) -> None:
@@ -126,7 +132,7 @@ class _Follower:
                 widgets = list(_live)
             for client in {id(wd.client): wd.client for wd in widgets}.values():
                 try:
-                    now = _signature(client)
+                    now = client.change_marker()
                 except Exception:  # a closed client or a storage hiccup: try again later
                     continue
                 before = self._last.get(client)
@@ -161,8 +167,7 @@ def _display(dag: graph.Dag) -> graph.Dag:
     for n in dag.nodes:
         if n.kind == "pipeline":
             version = n.detail.split(" · ")[0]
-            n = dataclasses.replace(n, state=states[n.name],
-                                    detail=f"{version} · {states[n.name]}")
+            n = dataclasses.replace(n, state=states[n.name], detail=f"{version} · {states[n.name]}")
         elif states.get(n.name) in marks:  # the output repo of a pipeline
             n = dataclasses.replace(n, detail=f"{n.detail} · {marks[states[n.name]]}")
         nodes.append(n)
@@ -219,8 +224,7 @@ class DagWidget(w.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget, plus the SVG as ``text/html`` for renderers without widgets, and the
         edges as ``text/plain`` for terminals."""
-        return _with_fallbacks(super()._repr_mimebundle_(**kwargs), self.picture.value,
-                               self.text)
+        return _with_fallbacks(super()._repr_mimebundle_(**kwargs), self.picture.value, self.text)
 
 
 class HistoryWidget(w.VBox):
@@ -253,12 +257,19 @@ class HistoryWidget(w.VBox):
         rows, self.buttons, self.lines = [], {}, []
         for i, c in enumerate(commits):
             restores = f", restores {c.restores[:8]}" if c.restores else ""
-            parts = [f"<code>{c.id[:8]}</code> {c.origin}{restores}", human_size(c.size_bytes),
-                     ago(c.finished) if c.finished else "open", _escape(first_line(c.message))]
+            parts = [
+                f"<code>{c.id[:8]}</code> {c.origin}{restores}",
+                human_size(c.size_bytes),
+                ago(c.finished) if c.finished else "open",
+                _escape(first_line(c.message)),
+            ]
             text = " · ".join(filter(None, parts))
-            button = w.Button(description="head" if i == 0 else "revert…",
-                              disabled=i == 0, tooltip=f"revert {self.branch} to {c.id}",
-                              layout=w.Layout(width="120px"))
+            button = w.Button(
+                description="head" if i == 0 else "revert…",
+                disabled=i == 0,
+                tooltip=f"revert {self.branch} to {c.id}",
+                layout=w.Layout(width="120px"),
+            )
             button.on_click(lambda _b, cid=c.id: self.ask_revert(cid))
             self.buttons[c.id] = button
             self.lines.append(text)
@@ -271,8 +282,11 @@ class HistoryWidget(w.VBox):
 
         body = "".join(f"<li>{line}</li>" for line in self.lines)
         plain = "\n".join(re.sub(r"<[^>]+>", "", html_unescape(x)) for x in self.lines)
-        return _with_fallbacks(super()._repr_mimebundle_(**kwargs),
-                               f"<b>{self.branch}</b><ul>{body}</ul>", f"{self.branch}\n{plain}")
+        return _with_fallbacks(
+            super()._repr_mimebundle_(**kwargs),
+            f"<b>{self.branch}</b><ul>{body}</ul>",
+            f"{self.branch}\n{plain}",
+        )
 
     def ask_revert(self, commit_id: str) -> None:
         """Say what reverting to ``commit_id`` does (the branch that moves, the pipelines that
@@ -284,16 +298,22 @@ class HistoryWidget(w.VBox):
             self.status.value = f"error: {_escape(e.message)}"
             return
         self.pending = commit_id
-        reruns = (f"These pipelines will re-run, in this order: {', '.join(pipelines)}."
-                  if pipelines else f"No pipeline reads {self.branch}: nothing re-runs.")
+        reruns = (
+            f"These pipelines will re-run, in this order: {', '.join(pipelines)}."
+            if pipelines
+            else f"No pipeline reads {self.branch}: nothing re-runs."
+        )
         text = w.HTML(
             f"<b>Revert {_escape(self.branch)}?</b> It moves to a new commit (origin "
             f"<code>revert</code>) whose files are those of <code>{commit_id[:8]}</code> "
             f"“{_escape(first_line(commit.message))}”; history keeps every commit. "
             f"{_escape(reruns)}"
         )
-        go = w.Button(description=f"Revert {self.branch}", button_style="warning",
-                      layout=w.Layout(width="auto"))
+        go = w.Button(
+            description=f"Revert {self.branch}",
+            button_style="warning",
+            layout=w.Layout(width="auto"),
+        )
         cancel = w.Button(description="Cancel", layout=w.Layout(width="auto"))
         go.on_click(lambda _b: self.revert_to(commit_id))
         cancel.on_click(lambda _b: self.cancel_revert())
@@ -310,8 +330,10 @@ class HistoryWidget(w.VBox):
         self.cancel_revert()
         try:
             new = self.client.revert(self.branch, f"{self.repo}@{commit_id}")
-            msg = (f"reverted {self.branch} to {commit_id[:8]}: new commit {new.id[:8]}; "
-                   "downstream jobs are queued")
+            msg = (
+                f"reverted {self.branch} to {commit_id[:8]}: new commit {new.id[:8]}; "
+                "downstream jobs are queued"
+            )
             if self.wait:
                 bars = JobProgressWidget()
                 self.children = (*self.children[:-1], bars.box, self.status)
@@ -342,8 +364,14 @@ def _with_fallbacks(bundle: Any, html_text: str, plain: str) -> Any:
     return bundle
 
 
-_BAR_STYLE = {"success": "success", "failure": "danger", "killed": "danger",
-              "unrunnable": "warning", "running": "info", "created": ""}
+_BAR_STYLE = {
+    "success": "success",
+    "failure": "danger",
+    "killed": "danger",
+    "unrunnable": "warning",
+    "running": "info",
+    "created": "",
+}
 
 
 class JobProgressWidget:
@@ -357,8 +385,12 @@ class JobProgressWidget:
 
     def __call__(self, job: JobInfo) -> None:
         if job.id not in self.bars:
-            bar = w.IntProgress(min=0, max=max(job.total, 1), description=job.pipeline,
-                                style={"description_width": "initial"})
+            bar = w.IntProgress(
+                min=0,
+                max=max(job.total, 1),
+                description=job.pipeline,
+                style={"description_width": "initial"},
+            )
             label = w.HTML()
             self.bars[job.id] = bar, label
             self.box.children = (*self.box.children, w.HBox([bar, label]))
@@ -369,9 +401,11 @@ class JobProgressWidget:
         bar.max = max(job.total, 1)
         bar.value = min(done, bar.max) if job.total else int(job.done)
         bar.bar_style = _BAR_STYLE.get(job.state, "")
-        label.value = (f"job <code>{job.id[:8]}</code> {state_name(job.state)}: "
-                       f"{job.processed} processed, "
-                       f"{job.skipped} skipped, {job.failed} failed of {job.total}")
+        label.value = (
+            f"job <code>{job.id[:8]}</code> {state_name(job.state)}: "
+            f"{job.processed} processed, "
+            f"{job.skipped} skipped, {job.failed} failed of {job.total}"
+        )
         if self.states.get(job.id) != job.state:
             self.states[job.id] = job.state
             refresh_all()

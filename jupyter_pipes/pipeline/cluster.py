@@ -86,11 +86,15 @@ class SubprocessWorker(ProcessInterface):  # type: ignore[misc]
 
 def local_cluster(n_workers: int, *, processes: bool, host: str) -> Any:
     """Start a local cluster of ``n_workers`` single-threaded workers listening on ``host``."""
+    from .resources import local_worker_resources
+
     dashboard = f"[{host}]:0" if ":" in host else f"{host}:0"
+    resources = local_worker_resources(n_workers)  # for resource_requests (#13)
     if not processes:
         return LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
+            resources=resources,
             processes=False,  # the scheduler and workers talk in-process (inproc://)
             dashboard_address=dashboard,
             worker_dashboard_address=dashboard,  # each worker's HTTP endpoint too
@@ -105,6 +109,7 @@ def local_cluster(n_workers: int, *, processes: bool, host: str) -> Any:
         "options": {
             "host": host,
             "nthreads": 1,
+            "resources": resources,
             "dashboard_address": dashboard,  # the worker's HTTP endpoint (health, metrics)
             "death_timeout": 60,  # give up if the scheduler cannot be reached at start
             # import the datum code while the worker starts, not in the first job's first task

@@ -20,7 +20,8 @@ variable                        value
 
 A notebook gets the same as parameters, with one difference that keeps existing notebooks
 working: ``<name>`` stays the input's *folder* (``/pfs/<name>`` on disk); the datum's file path
-is ``<name>_path``. The variables are in the kernel's environment too (``os.environ``).
+is ``<name>_path``. A fresh kernel has the variables in its environment too (``os.environ``);
+a warm kernel, kept per environment, has them as parameters only.
 """
 
 from __future__ import annotations

@@ -39,9 +39,11 @@ from .executor import Executor
 from .manager import Pipelines
 from .plan import Plan, plan_job
 from .records import JobInfo
+from .resources import Unschedulable, dask_resources
 from .spec import PipelineSpec
 from .stage import datum_key, stage_key
-from .worker import DatumResult, DatumTask, TaskInput, Transform
+from .task_spec import layouts, task_inputs, transform_of
+from .worker import DatumResult, DatumTask
 
 log = logging.getLogger(__name__)
 LEASE_S = 30.0
@@ -186,34 +188,35 @@ class Controller:
         # listeners learn the job's size before its datums run, written or not (the server
         # tells the sidebar that the job waits for the cluster to start from it)
         self._notify(row.id, total=totals["total"], skipped=totals["skipped"])
-        transform = Transform(
-            notebook=notebook,
-            kernel=spec.transform.kernel,
-            isolation=spec.transform.isolation,
-            parameters=dict(spec.transform.parameters),
-            cmd=tuple(spec.transform.cmd or ()),
-            stdin=tuple(spec.transform.stdin or ()),
-            env=dict(spec.transform.env),
-        )
+        transform = transform_of(spec, notebook)
         options = json.dumps(self.store.storage_options, sort_keys=True)
+        layout = layouts(spec)
         tasks = [
             DatumTask(
                 store_url=self.store.url,
                 store_options=options,
                 job_id=row.id,
                 datum_id=d.id,
-                inputs=tuple(
-                    TaskInput(i.name, i.path, plan.tokens[(i.repo, i.branch, i.path)])
-                    for i in d.inputs
-                ),
+                inputs=task_inputs(spec, d, plan.tokens, pins, layout),
                 transform=transform,
                 tries=spec.datum_tries,
                 timeout_s=spec.datum_timeout_seconds,
+                pipeline=row.pipeline,
+                output_commit=row.global_id or "",
             )
             for d in plan.run
         ]
+        limit = spec.parallelism_spec.constant if spec.parallelism_spec is not None else None
+        needs = dask_resources(spec)
         try:
-            self.executor.run(tasks, run.add, timeout_s=spec.job_timeout_seconds)
+            self.executor.run(
+                tasks, run.add, timeout_s=spec.job_timeout_seconds, parallelism=limit,
+                resources=needs,
+            )  # fmt: skip
+        except Unschedulable as u:
+            error = {"ename": "Unschedulable", "evalue": str(u)}
+            self._finish_failed(row, error, str(u), run)
+            return
         except TimeoutError:
             error = {"ename": "TimeoutError", "evalue": f"job_timeout {spec.job_timeout} exceeded"}
             self._finish_failed(row, error, "job timed out", run)
@@ -390,7 +393,7 @@ class _Run:
             "id": d.id,
             "pipeline": self._job.pipeline,
             "hash": self._plan.hashes[d.id],
-            "state": "success" if res.ok else "failed",
+            "state": "success" if res.ok else "recovered" if res.recovered else "failed",
             "inputs": state.dumps(self._items(d)),
             "outputs": state.dumps([[p, t] for p, t in res.outputs]),
             "notebook": state.dumps(res.notebook) if res.notebook else None,
@@ -402,7 +405,7 @@ class _Run:
         with self._lock:
             self._rows.append(row)
             self._blobs.append(res.written)
-            if res.ok:
+            if res.ok or res.recovered:  # a recovered datum has no outputs (as Pachyderm)
                 self.outputs[d.id] = res.outputs
                 self._counts["processed"] += 1
             else:

@@ -23,14 +23,16 @@ import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from blake3 import blake3
 
-from .spec import Input, PfsInput
+if TYPE_CHECKING:  # the spec models (pydantic) load only when datums are computed
+    from .spec import Input, PfsInput
 
 __all__ = ["Datum", "DatumInput", "Lister", "compute_datums", "datum_id"]
 
-Lister = Callable[[PfsInput], Iterable[tuple[str, str, int]]]
+Lister = Callable[["PfsInput"], Iterable[tuple[str, str, int]]]
 """Returns the glob matches ``(path, hash, size)`` of one pfs input in its input commit."""
 
 

@@ -119,12 +119,18 @@ class Executor:
         tasks: Iterable[DatumTask],
         on_result: Callable[[DatumResult], None] | None = None,
         timeout_s: float | None = None,
+        parallelism: int | None = None,
+        resources: dict[str, float] | None = None,
     ) -> list[DatumResult]:
         """Run every task; results in completion order. A task that raises (or whose worker
         died too often) becomes a failed result, so one datum never sinks the others.
 
         Datums go to Dask in batches (see :meth:`batch_size`); ``on_result`` is still called
-        once per datum, as its batch completes."""
+        once per datum, as its batch completes. ``parallelism`` (``parallelism_spec``): at
+        most that many batches of the job are submitted at once, so at most that many datums
+        run at once. ``resources`` (:func:`~.resources.dask_resources`): Dask worker resources
+        each batch needs; raises :class:`~jupyter_pipes.errors.Unschedulable` at once when no
+        worker of the cluster has them."""
         from distributed import as_completed
 
         from .dask_plugin import failed_result, run_batch
@@ -137,25 +143,43 @@ class Executor:
             from .cluster import heal
 
             heal(self._cluster)  # a local worker that died is replaced before the job
+        if resources:
+            _check_resources(client, resources, self._cluster is not None)
         k = self.batch_size(tasks)
         batches = [tasks[i : i + k] for i in range(0, len(tasks), k)]
-        futures = {
-            client.submit(
-                run_batch, b, key=f"datums-{b[0].job_id}-{b[0].datum_id}-{len(b)}", pure=False
-            ): b
-            for b in batches
-        }
         job_id = tasks[0].job_id
-        with self._lock:
-            self._running.setdefault(job_id, []).extend(futures)
+        futures: dict[Any, list[DatumTask]] = {}
+
+        def submit(b: list[DatumTask]) -> Any:
+            fut = client.submit(
+                run_batch, b, key=f"datums-{b[0].job_id}-{b[0].datum_id}-{len(b)}", pure=False,
+                resources=resources or None,
+            )  # fmt: skip
+            futures[fut] = b
+            with self._lock:
+                self._running.setdefault(job_id, []).append(fut)
+            return fut
+
+        limit = parallelism if parallelism and parallelism < len(batches) else len(batches)
+        pending = iter(batches[limit:])
         results: list[DatumResult] = []
         try:
-            for fut in as_completed(futures, timeout=timeout_s, loop=client.loop):
+            flow = as_completed([submit(b) for b in batches[:limit]], timeout=timeout_s,
+                                loop=client.loop)  # fmt: skip
+            for fut in flow:
+                if fut.cancelled():  # the job was cancelled: its waiting batches never start
+                    done = [failed_result(t, Cancelled(job_id)) for b in pending for t in b]
+                    pending = iter(())
+                else:
+                    nxt = next(pending, None)
+                    if nxt is not None:  # one finished: the next batch may start
+                        flow.add(submit(nxt))
+                    done = []
                 try:
-                    done = fut.result()
+                    done += fut.result()
                 except Exception as exc:  # worker crash, unpicklable task, cancelled, ...
                     error = Cancelled(job_id) if fut.cancelled() else exc
-                    done = [failed_result(t, error) for t in futures[fut]]
+                    done += [failed_result(t, error) for t in futures[fut]]
                 for res in done:
                     results.append(res)
                     if on_result is not None:
@@ -245,6 +269,19 @@ class Executor:
             if self._cluster is not None:
                 self._cluster.close()
             self._client = self._cluster = None
+
+
+def _check_resources(client: Any, needs: dict[str, float], local: bool) -> None:
+    """Raise :class:`~jupyter_pipes.errors.Unschedulable` if no worker can meet ``needs``."""
+    from .resources import Unschedulable, unschedulable
+
+    workers = client.scheduler_info().get("workers", {})
+    if not workers and local:  # the local cluster's workers are still starting
+        client.wait_for_workers(1, timeout=60)
+        workers = client.scheduler_info().get("workers", {})
+    why = unschedulable(needs, workers)
+    if why is not None:
+        raise Unschedulable(why)
 
 
 def _cores() -> int:

@@ -62,6 +62,7 @@ class Pipes:
             thread.join(timeout=30)
         for fd in held:
             os.close(fd)
+        self._paths, self._threads = [], []
 
     def __enter__(self) -> Pipes:
         return self

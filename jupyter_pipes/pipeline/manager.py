@@ -118,7 +118,7 @@ class Pipelines(QueriesMixin, ControlMixin):
             base_dir = Path(source).parent
         notebook = self._read_notebook(spec, Path(base_dir or Path.cwd()))
         serve_code = self._read_serve_code(spec, Path(base_dir or Path.cwd()))
-        stage = stage_key(spec, notebook)
+        stage_key(spec, notebook)  # a notebook that cannot be fingerprinted is refused now
         with txnmod.read(self.store) as t:
             existing = state.get_pipeline(t.connection, name)
             self._check(t, spec, existing, update, creating_repo=True)
@@ -142,7 +142,6 @@ class Pipelines(QueriesMixin, ControlMixin):
                     "version": (current.version + 1) if current else 1,
                     "spec": json.dumps(document),
                     "spec_commit": commit_id,
-                    "fingerprint": stage,
                     "salt": spec.salt or "",
                     "output_branch": spec.output_branch,
                     "created_at": current.created_at if current else now,

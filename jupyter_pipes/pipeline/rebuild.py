@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import logging
 
-from ..errors import NotFound, PipesError
+from ..errors import PipesError
 from ..store.refs import Ref
 from ..store.store import Store
 from . import state
-from .manager import NOTEBOOK_FILE, SPEC_BRANCH, SPEC_FILE
+from .manager import SPEC_BRANCH, SPEC_FILE
 from .spec import parse_spec, spec_to_dict
-from .stage import stage_key
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +36,6 @@ def rebuild_pipelines(store: Store) -> list[str]:
         at = Ref(repo.name, head.id, explicit=True)
         try:
             spec = parse_spec(json.loads(store.get_file(at, SPEC_FILE)))
-            try:
-                notebook: bytes | None = store.get_file(at, NOTEBOOK_FILE)
-            except NotFound:
-                notebook = None
         except (PipesError, ValueError) as exc:
             log.warning("pipeline %s not restored: %s", repo.name, exc)
             continue
@@ -49,7 +44,6 @@ def rebuild_pipelines(store: Store) -> list[str]:
             "version": len(versions),
             "spec": json.dumps(spec_to_dict(spec)),
             "spec_commit": head.id,
-            "fingerprint": stage_key(spec, notebook),
             "salt": spec.salt or "",
             "output_branch": spec.output_branch,
             "created_at": versions[-1].started.timestamp(),

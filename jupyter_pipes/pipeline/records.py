@@ -9,7 +9,8 @@ from typing import Any, Literal
 from ..store.records import CommitInfo, CommitRef, _Record
 
 JobState = Literal["created", "running", "success", "failure", "killed", "unrunnable"]
-DatumState = Literal["success", "skipped", "failed"]
+DatumState = Literal["success", "skipped", "failed", "recovered"]
+"""``recovered``: the command failed and its ``err_cmd`` succeeded (Pachyderm's state)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,14 +25,14 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, Unschedulable
 
 if TYPE_CHECKING:
     from .spec import PipelineSpec, ResourceSpec
 
 __all__ = [
-    "ENV_WORKER_RESOURCES", "dask_resources", "local_worker_resources", "parse_resources",
-    "unschedulable",
+    "ENV_WORKER_RESOURCES", "Unschedulable", "dask_resources", "local_worker_resources",
+    "parse_resources", "unschedulable",
 ]  # fmt: skip
 
 ENV_WORKER_RESOURCES = "JUPYTER_PIPES_WORKER_RESOURCES"

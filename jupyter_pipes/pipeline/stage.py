@@ -23,8 +23,7 @@ def _h(value: object) -> str:
 
 
 def stage_key(spec: PipelineSpec, notebook: bytes | None) -> str:
-    """The fingerprint of a pipeline's stage (64 hex digits); stored as the pipeline's
-    ``fingerprint``."""
+    """The fingerprint of a pipeline's stage (64 hex digits), part of every datum's hash."""
     t = spec.transform
     if notebook is not None:
         from .notebook import fingerprint

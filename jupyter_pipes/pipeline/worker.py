@@ -26,6 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..store.datum_io import BlobSink, BlobToken, DatumIO, Token, WrittenBlobs, written
 from .cancel import Restarted
+from .contract import Item, command_env, notebook_parameters
+from .datum_fs import lay_out, linked_outputs
+from .lazy import Pipes
+from .sandbox import Sandbox
 
 if TYPE_CHECKING:
     from .warm import KernelPool
@@ -42,6 +46,14 @@ class TaskInput:
     name: str
     path: str
     token: Token
+    commit: str = ""
+    """The input commit the item comes from (``<name>_COMMIT``)."""
+    join_on: str = ""
+    group_by: str = ""
+    empty_files: bool = False
+    """Lay the item's files out empty (names only, nothing read)."""
+    lazy: bool = False
+    """Lay the item's files out as named pipes fed when opened (:mod:`.lazy`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,15 @@ class Transform:
     cmd: tuple[str, ...] = ()
     stdin: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    err_cmd: tuple[str, ...] = ()
+    err_stdin: tuple[str, ...] = ()
+    accept_return_code: tuple[int, ...] = ()
+    working_dir: str | None = None
+    network: bool = True
+    read_only_inputs: bool = True
+    image: str | None = None
+    """Commands: Pachyderm's error handler, accepted exit codes, working directory, and the
+    ``/pfs`` sandbox's options (see :mod:`.sandbox`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +94,9 @@ class DatumTask:
     tries: int = 3
     timeout_s: float | None = None
     scratch: str | None = None
+    pipeline: str = ""
+    output_commit: str = ""
+    """The job's global commit id, which names its output commit (``PACH_OUTPUT_COMMIT_ID``)."""
     store_options: str = field(default="{}", repr=False)
     """fsspec options of the store as JSON (endpoint, credentials): never shown in reprs/logs."""
 
@@ -90,6 +114,8 @@ class DatumResult:
     notebook: BlobToken | None = None
     log: BlobToken | None = None
     error: dict[str, Any] | None = None
+    recovered: bool = False
+    """The command failed and its ``err_cmd`` succeeded: not a failure, and no outputs."""
 
 
 def stage_variables(
@@ -118,9 +144,11 @@ def run_datum(
     io = DatumIO.open(task.store_url, task.store_options)
     start = time.perf_counter()
     scratch = tempfile.mkdtemp(prefix=f"pipes-{task.datum_id[:12]}-", dir=task.scratch)
+    pipes = Pipes()
     try:
         pfs = os.path.join(scratch, "pfs")
-        folders = io.materialise([(i.name, i.path, i.token) for i in task.inputs], pfs)
+        folders = lay_out(io, task.inputs, pfs, pipes)
+        box = _sandbox(task, pfs)
         result = None
         tries = restarts = 0
         while tries < max(task.tries, 1):
@@ -129,23 +157,28 @@ def run_datum(
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
             try:
-                result = _run_stage(task, folders, out, scratch, kernels)
+                result = _run_stage(task, folders, out, scratch, kernels, box)
             except Restarted:  # ``restart datum``: run it again; a restart is not a try
                 restarts += 1
                 tries -= 1
                 if restarts > MAX_RESTARTS:
                     raise
                 continue
-            if result.ok:
+            if result.ok or result.recovered:
                 break
         assert result is not None
+        pipes.close()
         outputs: tuple[tuple[str, Token], ...] = ()
         error = None
         if result.ok:
             try:
-                outputs = tuple(sink.ingest_folder(out))
-            except Exception as exc:  # e.g. a symlink written by the stage
+                root = box.root if box is not None else pfs
+                links = linked_outputs(io, task.inputs, out, pfs, root)
+                outputs = tuple(sorted([*sink.ingest_folder(out), *links]))
+            except Exception as exc:  # e.g. a symlink to something else than an input file
                 error = {"cell_index": -1, "ename": type(exc).__name__, "evalue": str(exc)}
+        elif result.recovered:
+            pass
         else:
             err = result.error
             error = {
@@ -161,7 +194,8 @@ def run_datum(
         log_ref = sink.add(result.log.encode())
         return DatumResult(
             datum_id=task.datum_id,
-            ok=error is None,
+            ok=error is None and not result.recovered,
+            recovered=error is None and result.recovered,
             tries=tries,
             duration_s=time.perf_counter() - start,
             outputs=outputs if error is None else (),
@@ -171,6 +205,7 @@ def run_datum(
             error=error,
         )
     finally:
+        pipes.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -210,28 +245,54 @@ def blobs_of(results: Iterable[DatumResult]) -> WrittenBlobs:
     return WrittenBlobs.merge(r.written for r in results)
 
 
+def _sandbox(task: DatumTask, pfs: str) -> Sandbox | None:
+    """The ``/pfs`` sandbox of a command datum (None for notebooks)."""
+    t = task.transform
+    if t.notebook is not None:
+        return None
+    return Sandbox(
+        pfs,
+        inputs=sorted({i.name for i in task.inputs}),
+        working_dir=t.working_dir,
+        network=t.network,
+        read_only_inputs=t.read_only_inputs,
+        image=t.image,
+    )
+
+
+def _contract_items(task: DatumTask) -> list[Item]:
+    return [Item(i.name, i.path, i.commit, i.join_on, i.group_by) for i in task.inputs]
+
+
 def _run_stage(
     task: DatumTask,
     folders: dict[str, str],
     out: str,
     scratch: str,
     kernels: KernelPool | None,
+    box: Sandbox | None = None,
 ) -> Any:
     t = task.transform
-    params = stage_variables(t.parameters, folders, out, task.datum_id, task.job_id)
+    ids = {"job_id": task.job_id, "datum_id": task.datum_id,
+           "output_commit": task.output_commit, "pipeline": task.pipeline}  # fmt: skip
     if t.notebook is not None:
+        contract = notebook_parameters(_contract_items(task), os.path.dirname(out), **ids)
+        params = {**stage_variables(t.parameters, folders, out, task.datum_id, task.job_id),
+                  **contract}  # fmt: skip
         src = os.path.join(scratch, "stage.ipynb")
         with open(src, "wb") as f:
             f.write(t.notebook)
         run: Callable[..., Any]
+        env = dict(t.env)
         if t.isolation == "warm" and kernels is not None:
             from .warm import run_warm
 
-            run = partial(run_warm, kernels)
+            run = partial(run_warm, kernels)  # kernels are kept per env: the spec's env only
         else:
             from .notebook import run_notebook
 
             run = run_notebook
+            env.update(contract)  # a fresh kernel also has the contract in os.environ
         return run(
             src,
             os.path.join(scratch, "executed.ipynb"),
@@ -239,18 +300,20 @@ def _run_stage(
             cwd=scratch,
             kernel_name=t.kernel,
             timeout_s=task.timeout_s,
-            env=dict(t.env),
+            env=env,
         )
     from .command import run_command
 
-    env = {
-        **t.env,
-        **folders,
-        "out": out,
-        "PACH_DATUM_ID": task.datum_id,
-        "PACH_JOB_ID": task.job_id,
-        "PFS": os.path.dirname(out),
-    }
+    assert box is not None
+    env = {**t.env, **command_env(_contract_items(task), box.root, **ids)}
     return run_command(
-        list(t.cmd), list(t.stdin) or None, cwd=scratch, env=env, timeout_s=task.timeout_s
+        list(t.cmd),
+        list(t.stdin) or None,
+        cwd=scratch,
+        env=env,
+        timeout_s=task.timeout_s,
+        err_cmd=list(t.err_cmd) or None,
+        err_stdin=list(t.err_stdin) or None,
+        accept_return_code=t.accept_return_code,
+        sandbox=box,
     )

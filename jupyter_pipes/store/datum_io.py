@@ -129,6 +129,28 @@ class DatumIO:
             export_entry(self._trees, self._reader, _entry(tok), path, dest)
         return folders
 
+    def files(self, tok: Token) -> list[tuple[str, Token]]:
+        """The files of an item: ``[("", tok)]`` for a file, ``("/<relative path>", token)``
+        for each file under a directory (the ``empty_files`` and ``lazy`` layouts: names
+        only, no file bytes read)."""
+        entry = _entry(tok)
+        if not entry.is_dir:
+            return [("", tok)]
+        return [(p, token(e)) for p, e in self._trees.walk(entry, "/")]
+
+    def read(self, tok: Token) -> Iterator[bytes]:
+        """A file's bytes, chunk by chunk (for ``lazy`` inputs, read when opened)."""
+        return self._reader.read_many(_entry(tok).refs)
+
+    def child(self, tok: Token, rel: str) -> Token | None:
+        """The token of the file at ``rel`` (``/a/b``) under a directory item (None if none)."""
+        entry: Entry | None = _entry(tok)
+        for part in split_path(rel):
+            if entry is None or not entry.is_dir:
+                return None
+            entry = self._trees.children(entry).get(part)
+        return None if entry is None or entry.is_dir else token(entry)
+
     def sink(self) -> BlobSink:
         """A writer of new blobs (close it, or use it in ``with``, to make them durable)."""
         return BlobSink(PackWriter(self._backend, lambda hashes: {}))

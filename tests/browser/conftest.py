@@ -279,9 +279,20 @@ def browser() -> Iterator[Any]:
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
 
+# JupyterLab shows one splash element while it starts and while a theme loads, counting the
+# showings; when the count drops to 0 it fades the splash and removes it 200 ms later. A splash
+# shown again inside those 200 ms does not cancel that removal, so the next fade schedules a
+# second one, which throws `NotFoundError: Failed to execute 'removeChild' on 'Node'` (JupyterLab
+# 4.6's apputils-extension:splash). A theme switch must therefore start when no splash is up or
+# fading, and count as done only when its own splash is gone: what a person sees anyway.
+SETTLED = "() => !document.getElementById('jupyterlab-splash')"
+
+
 def set_theme(page: Any, theme: str) -> None:
-    """Switch JupyterLab's theme (``light`` or ``dark``) and wait until it applies."""
+    """Switch JupyterLab's theme (``light`` or ``dark``) and wait until it applies and its
+    splash screen is gone (see ``SETTLED``)."""
     name = THEMES[theme]
+    page.wait_for_function(SETTLED)
     page.evaluate(
         "name => window.jupyterapp.commands.execute('apputils:change-theme', { theme: name })",
         name,
@@ -289,6 +300,7 @@ def set_theme(page: Any, theme: str) -> None:
     page.wait_for_function(
         "light => document.body.dataset.jpThemeLight === String(light)", arg=theme == "light"
     )
+    page.wait_for_function(SETTLED)
 
 
 def expect_refusal(page: Any, url_part: str) -> None:
@@ -338,11 +350,15 @@ def page(lab: Lab, browser: Any, request: pytest.FixtureRequest, theme: str) -> 
     page.pipes_errors = errors  # type: ignore[attr-defined]
     page.pipes_refusals = refusals  # type: ignore[attr-defined]
     page.goto(lab.lab_url(request.node.name.replace("[", "-").replace("]", "")))
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60000)
+    # started: the app restored and its first theme loaded (the splash is attached by then; a
+    # wait for its absence alone can pass before it was ever shown), then the splash gone
     page.wait_for_function(
         "() => window.jupyterapp?.commands.hasCommand('apputils:change-theme')"
-        " && document.body.dataset.jpThemeLight !== undefined"
+        " && document.body.dataset.jpThemeLight !== undefined",
+        timeout=60000,
     )
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    page.wait_for_function(SETTLED)
     if theme != "light" or page.evaluate("document.body.dataset.jpThemeLight") != "true":
         set_theme(page, theme)
     panel = page.locator("#jupyter-pipes-panel")

@@ -11,31 +11,67 @@ whose ``fields["field"]`` is that path.
 Modules: :mod:`.reader` (text to specs, errors), :mod:`.compat` (Pachyderm's spellings,
 ignored and unsupported fields), :mod:`.inputs` and :mod:`.models` (the models),
 :mod:`.units` (durations, quantities, limits), :mod:`.dag` (checks between pipelines).
+
+The package imports its modules on first use of a name (PEP 562): ``from .spec import
+parse_duration`` loads only :mod:`.units`, and nothing here loads pydantic or PyYAML until a
+model or the reader is needed, so command-line start-up does not pay for them.
 """
 
-from .compat import IgnoredField
-from .dag import check_dag
-from .inputs import INPUT_KINDS, CronInput, Input, PfsInput, Trigger, iter_pfs
-from .models import (
-    GpuSpec,
-    ParallelismSpec,
-    Pipeline,
-    PipelineSpec,
-    ResourceSpec,
-    ServeSpec,
-    Transform,
-)
-from .reader import (
-    LoadedSpec,
-    ignored_note,
-    load_specs,
-    parse_input,
-    parse_spec,
-    parse_specs,
-    spec_to_dict,
-    stamp_cron_start,
-)
-from .units import LIMITS, parse_cpu, parse_duration, parse_quantity
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compat import IgnoredField
+    from .dag import check_dag
+    from .inputs import INPUT_KINDS, CronInput, Input, PfsInput, Trigger, iter_pfs
+    from .models import (
+        GpuSpec,
+        ParallelismSpec,
+        Pipeline,
+        PipelineSpec,
+        ResourceSpec,
+        ServeSpec,
+        Transform,
+    )
+    from .reader import (
+        LoadedSpec,
+        ignored_note,
+        load_specs,
+        parse_input,
+        parse_spec,
+        parse_specs,
+        spec_to_dict,
+        stamp_cron_start,
+    )
+    from .units import LIMITS, parse_cpu, parse_duration, parse_quantity
+
+_WHERE = {
+    "compat": ["IgnoredField"],
+    "dag": ["check_dag"],
+    "inputs": ["INPUT_KINDS", "CronInput", "Input", "PfsInput", "Trigger", "iter_pfs"],
+    "models": ["GpuSpec", "ParallelismSpec", "Pipeline", "PipelineSpec", "ResourceSpec",
+               "ServeSpec", "Transform"],
+    "reader": ["LoadedSpec", "ignored_note", "load_specs", "parse_input", "parse_spec",
+               "parse_specs", "spec_to_dict", "stamp_cron_start"],
+    "units": ["LIMITS", "parse_cpu", "parse_duration", "parse_quantity"],
+}  # fmt: skip
+_MODULE = {name: module for module, names in _WHERE.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE})
+
 
 __all__ = [
     "INPUT_KINDS", "LIMITS", "CronInput", "GpuSpec", "IgnoredField", "Input", "LoadedSpec",

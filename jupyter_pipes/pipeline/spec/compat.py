@@ -23,9 +23,10 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["IgnoredField", "Normalised", "normalise", "snake_case"]
 
@@ -64,11 +65,8 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     },
     "Transform": {
         "secrets": "Kubernetes secrets are not supported: pass values through transform.env",
-        "err_cmd": "err_cmd is not supported yet",
-        "err_stdin": "err_stdin is not supported yet",
-        "accept_return_code": "accept_return_code is not supported yet",
-        "working_dir": "working_dir is not supported yet",
-        "datum_batching": "datum_batching is not supported yet",
+        "datum_batching": "datum_batching is not supported: it needs 'pachctl next datum' in "
+        "the user code (a notebook with warm kernels keeps its state between datums instead)",
     },
     "CronInput": {"commit": "pinning a cron input to a commit is not supported"},
     "PfsInput": {
@@ -212,6 +210,8 @@ def _value(
 
 def _submodel(annotation: Any) -> tuple[str, type[BaseModel] | None]:
     """``("model", M)`` for ``M | None``, ``("list", M)`` for ``list[M] | None``."""
+    from pydantic import BaseModel  # here: importing this module stays cheap
+
     args = [annotation]
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):

@@ -23,7 +23,6 @@ pipelines = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("spec", sa.Text, nullable=False),
     sa.Column("spec_commit", sa.String(32), nullable=False),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("salt", sa.String(64), nullable=False),
     sa.Column("output_branch", sa.String(63), nullable=False, default="master"),
     sa.Column("created_at", sa.Float, nullable=False),

@@ -64,10 +64,10 @@ function WhyButton(props: { repo: string; older: string; newer: string }): JSX.E
   );
 }
 
-export function MetricsTable(props: { repo: string; metrics: IMetrics[]; limit?: number }): JSX.Element {
+export function MetricsTable(props: { repo: string; metrics: IMetrics[]; limit?: number; why?: boolean }): JSX.Element {
   const names = metricNames(props.metrics);
   const rows = props.metrics.slice(0, props.limit ?? props.metrics.length);
-  const older = (i: number): IMetrics | undefined => props.metrics[i + 1];
+  const older = (i: number): IMetrics | undefined => (props.why === false ? undefined : props.metrics[i + 1]);
   return (
     <table className="jp-PipesMetrics-table" aria-label={`Metrics of ${props.repo}`}>
       <thead>
@@ -76,7 +76,7 @@ export function MetricsTable(props: { repo: string; metrics: IMetrics[]; limit?:
           {names.map(n => (
             <th key={n}>{n}</th>
           ))}
-          <th />
+          {props.why === false ? null : <th />}
         </tr>
       </thead>
       <tbody>
@@ -96,7 +96,9 @@ export function MetricsTable(props: { repo: string; metrics: IMetrics[]; limit?:
                 {formatMetric(m.values[n])}
               </td>
             ))}
-            <td>{older(i) ? <WhyButton repo={props.repo} older={older(i)!.commit} newer={m.commit} /> : null}</td>
+            {props.why === false ? null : (
+              <td>{older(i) ? <WhyButton repo={props.repo} older={older(i)!.commit} newer={m.commit} /> : null}</td>
+            )}
           </tr>
         ))}
       </tbody>
@@ -110,7 +112,9 @@ export function MetricsView(props: { repo: string; branch: string; loader: Loade
   const metrics = props.loader.data;
   const names = metrics ? metricNames(metrics) : [];
   const [chosen, setChosen] = useState<string | null>(null);
-  const name = chosen && names.includes(chosen) ? chosen : (names[0] ?? null);
+  // plot the chosen metric, else the first one that changes over the history
+  const varies = (n: string): boolean => new Set((metrics ?? []).map(m => m.values[n])).size > 1;
+  const name = chosen && names.includes(chosen) ? chosen : (names.find(varies) ?? names[0] ?? null);
   if (props.compact && (!metrics || !names.length)) {
     return null; // nothing to show in the sidebar: no metric files declared, or none yet
   }
@@ -140,7 +144,7 @@ export function MetricsView(props: { repo: string; branch: string; loader: Loade
             </select>
             {name ? <MetricsPlot metrics={metrics} name={name} width={props.compact ? 200 : 480} height={props.compact ? 48 : 120} /> : null}
           </div>
-          <MetricsTable repo={props.repo} metrics={metrics} limit={props.compact ? 8 : undefined} />
+          <MetricsTable repo={props.repo} metrics={metrics} limit={props.compact ? 8 : undefined} why={!props.compact} />
         </>
       )}
     </div>
