@@ -50,7 +50,7 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 from jupyter_pipes import Client  # noqa: E402
 
-CMD = ["bash", "-c", 'cp "$data"/* "$out"/']
+CMD = ["bash", "-c", 'cp "$data" "$out"/']  # a /* datum's $data is the file itself
 SPEC = {
     "pipeline": {"name": "copy"},
     "input": {"pfs": {"repo": "data", "glob": "/*"}},

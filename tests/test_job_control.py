@@ -119,7 +119,7 @@ def test_stop_job_during_a_slow_job_kills_it_and_its_downstream(
     marks.mkdir()
     client.put_file("data@master", "/a", b"a")
     client.put_file("data@master", "/b", b"b")
-    fast = client.create_pipeline(spec("slow", 'cp "$data"/* "$out"/'))
+    fast = client.create_pipeline(spec("slow", 'cp "$data" "$out"/'))
     client.create_pipeline(
         spec("down", 'cp "$slow"/* "$out"/', {"pfs": {"repo": "slow", "glob": "/"}})
     )
@@ -130,7 +130,7 @@ def test_stop_job_during_a_slow_job_kills_it_and_its_downstream(
     # a slow version: each datum marks that it started, then sleeps
     tag = f"91{os.getpid() % 1000:03d}"
     slow = client.update_pipeline(
-        spec("slow", f'touch {marks}/"$PACH_DATUM_ID"; sleep {tag}; cp "$data"/* "$out"/')
+        spec("slow", f'touch {marks}/"$PACH_DATUM_ID"; sleep {tag}; cp "$data" "$out"/')
     )
     job = client.inspect_job(slow.last_job)
     (downstream,) = [j for j in client.list_job("down") if j.global_id == job.global_id]
@@ -153,7 +153,7 @@ def test_stop_job_during_a_slow_job_kills_it_and_its_downstream(
     with pytest.raises(Conflict, match="already done"):
         client.stop_job(job.id)
     # the cluster is free for the next job at once
-    client.update_pipeline(spec("slow", 'cp "$data"/* "$out"/'))
+    client.update_pipeline(spec("slow", 'cp "$data" "$out"/'))
     assert [j.state for j in client.wait_commit("slow@spec", timeout=120)] == [
         "success",
         "success",
@@ -180,7 +180,7 @@ def test_restart_datum_runs_it_again_without_counting_a_try(
     script = (
         f'echo run >> {marks}/"$PACH_DATUM_ID"; '
         f'if [ "$(wc -l < {marks}/"$PACH_DATUM_ID")" -eq 1 ]; then sleep {tag}; fi; '
-        'cp "$data"/* "$out"/; echo finished'
+        'cp "$data" "$out"/; echo finished'
     )
     info = client.create_pipeline({**spec("hang", script), "datum_tries": 1})
     datum_file = until(lambda: list(marks.iterdir()), what="the datum to start")[0]
@@ -235,10 +235,10 @@ def test_logs_follow_prints_each_datum_while_the_job_runs(
     # the first datum to run finishes at once; the second waits for the gate (opened once
     # the first one's log was printed)
     script = (
-        'f=$(ls "$data"); echo "log of $f"; '
+        'f=$(basename "$data"); echo "log of $f"; '
         f"if [ -e {first} ]; then while [ ! -e {gate} ]; do sleep 0.1; done; "
         f"else touch {first}; fi; "
-        'cp "$data"/* "$out"/'
+        'cp "$data" "$out"/'
     )
     info = client.create_pipeline(spec("follow", script))
     until(lambda: client.inspect_job(info.last_job).state == "running")
@@ -294,8 +294,8 @@ def test_subscribe_commit_prints_each_new_commit(
 
 def test_list_job_state_pipeline_history_and_pipeline_at_job(client: Client, store: Path) -> None:
     client.put_file("data@master", "/a", b"a")
-    v1 = client.create_pipeline(spec("p", 'cp "$data"/* "$out"/'))
-    v2 = client.update_pipeline({**spec("p", 'cat "$data"/* > "$out"/all'), "description": "v2"})
+    v1 = client.create_pipeline(spec("p", 'cp "$data" "$out"/'))
+    v2 = client.update_pipeline({**spec("p", 'cat "$data" > "$out"/all'), "description": "v2"})
     p = Pipes(store)
     created = p("list", "job", "--state", "created", "--json").json()
     assert {j["id"] for j in created} == {v1.last_job, v2.last_job}
