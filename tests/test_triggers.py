@@ -103,3 +103,21 @@ def test_bad_triggers_name_the_field(trigger: dict[str, Any], field: str, fragme
                     "input": {"pfs": {"repo": "data", "trigger": trigger}},
                     "transform": {"cmd": ["true"]}})  # fmt: skip
     assert info.value.fields["field"] == field and fragment in info.value.message
+
+
+def test_the_controller_moves_a_triggered_branch_by_itself(client: Client) -> None:
+    trigger = {"branch": "staging", "commits": 2}
+    client.create_pipeline({
+        "pipeline": {"name": "q"},
+        "input": {"pfs": {"repo": "data", "glob": "/*", "trigger": trigger}},
+        "transform": {"cmd": ["sh", "-c", "cp -r $PFS/data/* $PFS/out/"]},
+    })  # fmt: skip
+    client.run_jobs(timeout=120)  # the pipeline's first job (nothing on master yet)
+    controller = client.controller()  # what the server's (or the service's) loop runs
+    client.put_file("data@staging", "/a.txt", b"a")
+    assert controller.run_once() is None and head(client, "master") is None  # one: not yet
+    client.put_file("data@staging", "/b.txt", b"b")
+    job = controller.run_once()  # fires the trigger; the move queues the job it then runs
+    assert job is not None and job.state == "success", job
+    assert head(client, "master") == head(client, "staging")
+    assert [f.path for f in client.list_file("q@master")] == ["/a.txt", "/b.txt"]

@@ -100,12 +100,16 @@ class Controller:
         from .cron import CronTicker
 
         self.cron = CronTicker(self.store, pipelines.cron_specs)
+        from .triggers import TriggerTicker
+
+        self.triggers = TriggerTicker(self.store, pipelines.trigger_specs)
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run_once(self) -> JobInfo | None:
         """Claim and run one runnable job; the finished job, or None if none was runnable."""
         self.cron.run()  # commits due cron ticks; their head moves queue jobs as usual
+        self.triggers.run()  # moves input branches whose pfs.trigger fires (#13), likewise
         with txnmod.write(self.store) as t:
             row = state.claim_job(t.connection, self.owner, self.lease_s)
         if row is None:

@@ -39,7 +39,7 @@ from ..store.records import utc
 from ..store.refs import Ref
 from ..store.store import Store
 from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
-from . import state
+from . import ownership, state
 from .control import ControlMixin
 from .queries import QueriesMixin
 from .records import JobInfo, PipelineInfo
@@ -60,6 +60,7 @@ class Pipelines(QueriesMixin, ControlMixin):
     def __init__(self, store: Store) -> None:
         self.store = store
         store.meta.ensure_schema(state.CHAIN)
+        store.head_hooks.append(ownership.refuse_user_commits)  # output branches: #12
         store.head_hooks.append(self.on_head_move)
         self.trees = CommitTrees(store)
         """The controller's reads of input and output trees (one cache for every job)."""
@@ -67,6 +68,7 @@ class Pipelines(QueriesMixin, ControlMixin):
         self._stages: OrderedDict[str, tuple[PipelineSpec, bytes | None]] = OrderedDict()
         self._infos: OrderedDict[tuple[str, str, int], tuple[Any, ...]] = OrderedDict()
         self._crons: tuple[int, dict[str, PipelineSpec]] | None = None
+        self._triggers: tuple[int, dict[str, PipelineSpec]] | None = None
         self._lock = threading.Lock()
 
     # -- specs -----------------------------------------------------------------------------------
@@ -100,6 +102,12 @@ class Pipelines(QueriesMixin, ControlMixin):
             if len(self._stages) > 64:
                 self._stages.popitem(last=False)
         return spec, notebook
+
+    def check_user_write(self, repo: str, branch: str) -> None:
+        """Refuse a user commit to a pipeline's output or spec branch before it starts
+        (:class:`~jupyter_pipes.errors.OutputBranchWrite`; see :mod:`.ownership`)."""
+        with txnmod.read(self.store) as t:
+            ownership.check_user_write(t.connection, repo, branch)
 
     # -- pipelines -----------------------------------------------------------------------------
 
@@ -344,6 +352,18 @@ class Pipelines(QueriesMixin, ControlMixin):
             rows = [r for r in state.all_pipelines(t.connection) if '"cron"' in r.spec]
         found = {r.name: self.parsed(r) for r in rows}
         self._crons = (count, found)
+        return found
+
+    def trigger_specs(self) -> dict[str, PipelineSpec]:
+        """The specs of the pipelines whose inputs have branch triggers (for the controller's
+        trigger ticker, #13); reread only when something changed, as :meth:`cron_specs`."""
+        with txnmod.read(self.store) as t:
+            count = state.change_count(t.connection)
+            if self._triggers is not None and self._triggers[0] == count:
+                return self._triggers[1]
+            rows = [r for r in state.all_pipelines(t.connection) if '"trigger"' in r.spec]
+        found = {r.name: self.parsed(r) for r in rows}
+        self._triggers = (count, found)
         return found
 
     def users_of_repo(self, repo: str) -> list[str]:
