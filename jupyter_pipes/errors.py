@@ -60,6 +60,11 @@ class CommitAbandoned(Conflict):
     changed nothing."""
 
 
+class OutputBranchWrite(Conflict):
+    """A user commit (put, delete, copy) to a pipeline's output or spec branch: only the
+    pipeline's jobs write there (``fields``: ``pipeline``, ``repo``, ``branch``)."""
+
+
 class CorruptObject(PipesError):
     """Stored bytes whose hash does not match their address, or an unreadable object."""
 

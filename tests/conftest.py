@@ -15,6 +15,10 @@ from jupyter_pipes import Client
 
 PG_ENV = "JUPYTER_PIPES_TEST_POSTGRES"
 
+# No test starts a background controller unless it asks for one (tests/test_autostart.py sets
+# it back on for the processes it starts): a commit's jobs stay queued until a test runs them.
+os.environ["JUPYTER_PIPES_AUTOSTART"] = "0"
+
 
 @contextmanager
 def postgres_database() -> Iterator[str]:

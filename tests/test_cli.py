@@ -44,6 +44,7 @@ class Result:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_PIPES_")}
+    env["JUPYTER_PIPES_AUTOSTART"] = "0"  # jobs run only where a test runs them (#12)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env.update(extra)
     return env
@@ -162,6 +163,7 @@ def test_every_command_has_help_with_an_example() -> None:
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
         " upgrade", " serve", " list service", " inspect service",
         " diff lineage", " list branch-log", " list metrics", " inspect metrics", " diff metrics",
+        " controller", " list controller", " start commit", " finish commit", " list open-commit",
     }
     assert set(commands) == expected
     for name, cmd in commands.items():

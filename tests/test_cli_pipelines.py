@@ -231,9 +231,11 @@ def test_no_wait_then_wait_and_branch_moves_with_wait(pipes: Pipes, tmp_path: Pa
     pipes("create", "repo", "other")
     lone = pipes("put", "file", "other@master:/x", "-f", "-", "--wait", stdin=b"x")
     assert COMMIT_ID.fullmatch(lone.out.strip()) and "no jobs were triggered" in lone.err
-    # without --wait, the output is unchanged: just the commit id; the job stays queued
+    # without --wait, stdout is just the commit id; stderr names the queued jobs (#12: here,
+    # with auto-start off, they stay queued)
     plain = pipes("put", "file", "data@master:/d.txt", "-f", "-", stdin=b"d")
-    assert COMMIT_ID.fullmatch(plain.out.strip()) and plain.err == ""
+    assert COMMIT_ID.fullmatch(plain.out.strip())
+    assert plain.err.startswith("queued 2 job(s): up@") and "wait commit" in plain.err
     waited = pipes("wait", "commit", f"data@{plain.out.strip()}")
     assert [x["pipeline"] for x in summaries(waited.out)] == ["up", "cat"]
     _error(pipes("delete", "pipeline", "up", rc=1), "feeds cat")

@@ -30,6 +30,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 def pipes(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_PIPES_")}
+    env["JUPYTER_PIPES_AUTOSTART"] = "0"  # jobs run only where a test runs them (#12)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     cmd = [sys.executable, "-m", "jupyter_pipes.cli", "--store", str(store), *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)

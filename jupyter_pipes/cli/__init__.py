@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (register commands)
     admin,
     branches,
     commits,
+    controller,
     datums,
     files,
     jobs,
@@ -20,6 +21,7 @@ from . import (  # noqa: F401  (register commands)
     pipelines,
     repos,
     serve,
+    shell_commits,
     transfer,
 )
 from .base import PROG, cli

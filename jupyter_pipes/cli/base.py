@@ -171,3 +171,5 @@ revert = _verb("revert", "Restore a branch to an older commit, as a new commit."
 update = _verb("update", "Update a pipeline (a new spec and notebook version).")
 run = _verb("run", "Queue a new job of a pipeline on its inputs' current heads.")
 wait = _verb("wait", "Run queued jobs here until a job (or a commit's jobs) is done.")
+start = _verb("start", "Open a commit that later commands add to (finish it with 'finish commit').")
+finish = _verb("finish", "Make an open commit visible, as one commit.")

@@ -19,6 +19,7 @@ from .base import (
     split_file_ref,
 )
 from .jobs import wait_after_commit, wait_option
+from .shell_commits import stage_into_open_commit
 
 DIFF_MARKS = {"added": "+", "removed": "-", "modified": "~"}
 
@@ -153,6 +154,8 @@ def delete_file(target: str, message: str, wait: float | None) -> None:
     branch, path = split_file_ref(target)
     if path is None:
         raise click.UsageError("give the path to delete: REPO@BRANCH:PATH")
+    if stage_into_open_commit(branch, [(None, path)]):  # after 'start commit' (#12)
+        return
     c = client().delete_file(branch, path, message=message)
     click.echo(c.id)
     wait_after_commit(f"{c.repo}@{c.id}", wait)

@@ -227,9 +227,14 @@ def wait_option(f: F) -> F:
 
 
 def wait_after_commit(ref: str | None, since: float | None, progress: bool | None = None) -> None:
-    """After a branch moved to ``ref`` (``repo@<commit id>``): with ``--wait``, run its jobs."""
+    """After a branch moved to ``ref`` (``repo@<commit id>``): with ``--wait``, run its jobs;
+    else name the jobs it queued and how to follow them (on stderr)."""
     if since is not None and ref is not None:
         wait_commit_jobs(ref, progress, since=since)
+    elif ref is not None:
+        from .controller import print_queued
+
+        print_queued(ref)
 
 
 # -- commands ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import click
 
 from .base import CliError, F, client, commit_ref, get, message_option, put, split_file_ref
 from .jobs import wait_after_commit, wait_option
+from .shell_commits import stage_into_open_commit
 
 STDIN = "-"
 
@@ -114,6 +115,8 @@ def put_file(
     plan = [(local, _destination(local, path, recursive, several)) for local in sources]
     total = None if STDIN in sources else sum(_local_size(local) for local, _ in plan)
     cl = client()
+    if stage_into_open_commit(branch, plan, append):  # after 'start commit' (#12)
+        return
     with cl.start_commit(branch, message=message) as oc, progress_bar(progress, total, "put") as cb:
         for local, dest in plan:
             source = click.get_binary_stream("stdin") if local == STDIN else local

@@ -17,16 +17,26 @@ b'hi'
 from __future__ import annotations
 
 from .cluster import ClusterMixin
+from .controllers import ControllersMixin
 from .data import DataMixin
 from .history import HistoryMixin
 from .jobs import JobsMixin
 from .lineage import LineageMixin
 from .pipelines import PipelinesMixin
 from .serving import ServingMixin
+from .shell_commits import ShellCommitsMixin
 
 
 class Client(
-    DataMixin, HistoryMixin, PipelinesMixin, JobsMixin, ServingMixin, LineageMixin, ClusterMixin
+    DataMixin,
+    HistoryMixin,
+    PipelinesMixin,
+    JobsMixin,
+    ServingMixin,
+    LineageMixin,
+    ClusterMixin,
+    ControllersMixin,
+    ShellCommitsMixin,
 ):
     """A handle on one store.
 
@@ -47,6 +57,10 @@ class Client(
     user:
         Who makes this client's changes, as the branch timeline records them (default: the OS
         user; a server passes the Jupyter user).
+    autostart:
+        Whether a commit that queues jobs starts a background controller when none of the
+        store's controllers is alive (default: ``$JUPYTER_PIPES_AUTOSTART``, else on; never
+        for ``memory://`` stores). See docs/controller.md.
     **storage_options:
         Passed to fsspec (e.g. ``endpoint_url`` for S3).
     """

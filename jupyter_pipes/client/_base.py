@@ -22,11 +22,17 @@ class ClientBase:
         scheduler: str | None = None,
         n_workers: int | None = None,
         user: str | None = None,
+        autostart: bool | None = None,
         **storage_options: Any,
     ) -> None:
+        from ..service.autostart import Autostart
+
         self._store = Store(store, db_url=db_url, actor=user, **storage_options)
         self._pipelines = Pipelines(self._store)
         self._store.gc_roots.append(self._pipelines.gc_roots)
+        self._autostart = Autostart.attach(
+            self._store, setting=autostart, scheduler=scheduler, storage_options=storage_options
+        )  # after the pipeline layer's hook: it sees the jobs a commit queued
         self._scheduler = scheduler
         self._n_workers = n_workers
         self._executor: Executor | None = None

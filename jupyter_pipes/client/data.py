@@ -74,6 +74,8 @@ class DataMixin(ClientBase):
             print(c.id)
         """
         repo, name = parse_branch(branch)
+        if origin == "user":
+            self._pipelines.check_user_write(repo, name)
         oc = self._store.start_commit(
             repo,
             name,
@@ -105,6 +107,7 @@ class DataMixin(ClientBase):
         the existing file instead of replacing it.
         """
         repo, name = parse_branch(branch)
+        self._pipelines.check_user_write(repo, name)
         oc = self._store.start_commit(repo, name, message=message)
         try:
             oc.put_file(path, source, append=append, progress=progress)
@@ -116,6 +119,7 @@ class DataMixin(ClientBase):
     def delete_file(self, branch: str, path: str, *, message: str = "") -> CommitInfo:
         """Delete a file or directory, as a new commit (``NotFound`` if it does not exist)."""
         repo, name = parse_branch(branch)
+        self._pipelines.check_user_write(repo, name)
         self._store.inspect_file(parse_ref(f"{repo}@{name}"), path)
         with self.start_commit(branch, message=message) as oc:
             oc.delete_file(path)

@@ -101,8 +101,12 @@ class PipelinesMixin(ClientBase):
         self._pipelines.delete_pipeline(name, keep_repo=keep_repo)
 
     def run_pipeline(self, name: str, *, reprocess: bool = False) -> JobInfo:
-        """Queue a job of ``name`` on the current heads of its inputs."""
-        return self._pipelines.run_pipeline(name, reprocess=reprocess)
+        """Queue a job of ``name`` on the current heads of its inputs (a background controller
+        runs it if no controller is alive; see docs/controller.md)."""
+        job = self._pipelines.run_pipeline(name, reprocess=reprocess)
+        if self._autostart is not None:
+            self._autostart.ensure()
+        return job
 
     def list_job(
         self, pipeline: str | None = None, *, limit: int | None = None, offset: int = 0

@@ -39,7 +39,7 @@ from ..store.records import utc
 from ..store.refs import Ref
 from ..store.store import Store
 from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
-from . import state
+from . import ownership, state
 from .queries import QueriesMixin
 from .records import JobInfo, PipelineInfo
 from .spec import PipelineSpec, iter_pfs, parse_spec, spec_to_dict
@@ -59,6 +59,7 @@ class Pipelines(QueriesMixin):
     def __init__(self, store: Store) -> None:
         self.store = store
         store.meta.ensure_schema(state.CHAIN)
+        store.head_hooks.append(ownership.refuse_user_commits)  # output branches: #12
         store.head_hooks.append(self.on_head_move)
         self.trees = CommitTrees(store)
         """The controller's reads of input and output trees (one cache for every job)."""
@@ -100,6 +101,12 @@ class Pipelines(QueriesMixin):
             if len(self._stages) > 64:
                 self._stages.popitem(last=False)
         return spec, notebook
+
+    def check_user_write(self, repo: str, branch: str) -> None:
+        """Refuse a user commit to a pipeline's output or spec branch before it starts
+        (:class:`~jupyter_pipes.errors.OutputBranchWrite`; see :mod:`.ownership`)."""
+        with txnmod.read(self.store) as t:
+            ownership.check_user_write(t.connection, repo, branch)
 
     # -- pipelines -----------------------------------------------------------------------------
 

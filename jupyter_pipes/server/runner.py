@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from ..client import Client
+from ..pipeline.presence import Presence
 from ..pipeline.records import JobInfo
 
 _log = logging.getLogger(__name__)
@@ -64,12 +65,17 @@ class ControllerThread(threading.Thread):
     def run(self) -> None:
         """The loop: claim and run a job; sleep when idle; log and pause on errors."""
         controller = None
+        presence = None
         failures = 0
         last_job = time.monotonic()
         while not self._stop_event.is_set():
             try:
                 if controller is None:
                     controller = self.client.controller(progress=self._report)
+                if presence is None:  # commits elsewhere start no background controller (#12)
+                    mine = Presence(self.client.store, "server", controller.owner)
+                    mine.start()
+                    presence = mine
                 job = controller.run_once()
                 failures = 0
                 if job is not None:
@@ -87,6 +93,8 @@ class ControllerThread(threading.Thread):
             if job is None:
                 pause = self.poll_interval * min(failures + 1, 20)
                 self._stop_event.wait(pause)
+        if presence is not None:
+            presence.stop()
 
     def _report(self, job: JobInfo) -> None:
         if self.progress is None:

@@ -199,6 +199,34 @@ def test_create_a_repo_and_drop_files_on_it(page: Any, client: Any) -> None:
     history.locator(f".jp-Pipes-commit[data-commit='{commits[0].id}']").wait_for()
 
 
+def test_a_pipelines_output_branch_takes_no_upload_or_drop(page: Any, client: Any) -> None:
+    """Output branches belong to their pipeline (the server refuses a user commit there): the
+    sidebar's upload is disabled with a tooltip naming the pipeline, and a drop does
+    nothing; a user repo still takes both."""
+    panel = page.locator("#jupyter-pipes-panel")
+    model = panel.locator(".jp-Pipes-repo[data-repo=model]")
+    model.wait_for()
+    upload = model.locator(".jp-Pipes-iconButton").first
+    assert upload.is_disabled()
+    assert "written only by pipeline model" in (upload.get_attribute("title") or "")
+    training = panel.locator(".jp-Pipes-repo[data-repo=training]")
+    assert training.locator(".jp-Pipes-iconButton").first.is_enabled()
+    before = client.inspect_commit("model@master").id
+    dropped = page.evaluate(
+        """() => {
+          const dt = new DataTransfer();
+          dt.items.add(new File(['x\\n'], 'x.csv', { type: 'text/csv' }));
+          const target = document.querySelector('.jp-Pipes-repo[data-repo=model]');
+          const init = { dataTransfer: dt, bubbles: true, cancelable: true };
+          // a drop target cancels dragover; a refused one leaves it (the browser: no drop)
+          return target.dispatchEvent(new DragEvent('dragover', init));
+        }"""
+    )
+    assert dropped is True  # not cancelled: no drop offered
+    assert page.locator(".jp-Dialog").count() == 0
+    assert client.inspect_commit("model@master").id == before
+
+
 def test_revert_the_model_end_to_end(page: Any, client: Any, lab: Lab) -> None:
     model_commits = client.list_commit("model@master")
     assert len(model_commits) == 2

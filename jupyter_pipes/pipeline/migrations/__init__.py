@@ -1,8 +1,8 @@
 """Alembic migrations of the pipeline layer's tables (pipelines, pipeline_inputs, jobs, datums,
-and the serving tables).
+and the serving tables, controllers).
 
 ``HEAD`` is the newest revision in ``versions/``; opening a store compares it with the database's
 without importing Alembic. A test keeps it equal to Alembic's own head. See docs/migrations.md.
 """
 
-HEAD = "0005"
+HEAD = "0006"

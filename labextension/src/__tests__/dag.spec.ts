@@ -1,4 +1,4 @@
-import { compactDag, DagModel, downstreamPipelines, jobNodeState, layoutDag, NODE_HEIGHT } from '../model/dag';
+import { branchOwner, compactDag, DagModel, downstreamPipelines, jobNodeState, layoutDag, NODE_HEIGHT } from '../model/dag';
 import { IDag } from '../model/types';
 import { requestAPI } from '../request';
 import { irisDag, job } from './helpers';
@@ -91,5 +91,16 @@ describe('DagModel', () => {
     await m.refresh();
     expect(api.mock.calls.length).toBeGreaterThanOrEqual(2);
     expect(m.downstream('model', 'master')).toEqual(['predict']);
+  });
+});
+
+describe('branchOwner', () => {
+  it('names the pipeline that owns an output or spec branch, and no owner elsewhere', () => {
+    const dag = irisDag();
+    expect(branchOwner(dag, 'model', 'master')).toBe('model'); // its output branch
+    expect(branchOwner(dag, 'predict', 'spec')).toBe('predict');
+    expect(branchOwner(dag, 'model', 'try')).toBeNull(); // a user's branch of an output repo
+    expect(branchOwner(dag, 'training', 'master')).toBeNull(); // a user repo
+    expect(branchOwner(dag, 'nowhere', 'master')).toBeNull();
   });
 });

@@ -10,7 +10,7 @@ import React, { useEffect, useRef, useState } from 'react';
 
 import { CommandIDs } from '../commandIds';
 import { formatSize, relativeTime, shortId } from '../format';
-import { defaultBranch, DRIVE_NAME, IRepo, isInternalBranch, IUploadFile, repoMark } from '../model';
+import { branchOwner, defaultBranch, DRIVE_NAME, IRepo, isInternalBranch, IUploadFile, repoMark } from '../model';
 import { IconButton, RepoMarkBadge, RowMenuButton } from './bits';
 import { run, usePipes } from './context';
 import { uploadDialog } from '../dialogs';
@@ -47,12 +47,15 @@ function workspacePaths(event: Drag.Event): string[] {
  */
 function useDrop(
   onFiles: (files: IUploadFile[]) => void,
-  onWorkspace: (paths: string[]) => void
+  onWorkspace: (paths: string[]) => void,
+  refused: boolean
 ) {
   const [over, setOver] = useState(false);
   const ref = useRef<HTMLElement | null>(null);
   const latest = useRef(onWorkspace);
   latest.current = onWorkspace;
+  const closed = useRef(refused);
+  closed.current = refused; // a pipeline's branch takes no drop: the browser shows “no drop”
   useEffect(() => {
     const node = ref.current;
     if (!node) {
@@ -60,7 +63,7 @@ function useDrop(
     }
     const listener = (e: Event) => {
       const event = e as Drag.Event;
-      if (!event.mimeData?.hasData(CONTENTS_MIME)) {
+      if (closed.current || !event.mimeData?.hasData(CONTENTS_MIME)) {
         return;
       }
       switch (event.type) {
@@ -100,7 +103,7 @@ function useDrop(
     ref,
     handlers: {
       onDragOver: (e: React.DragEvent) => {
-        if (Array.from(e.dataTransfer.types).includes('Files')) {
+        if (!refused && Array.from(e.dataTransfer.types).includes('Files')) {
           e.preventDefault();
           e.stopPropagation();
           e.dataTransfer.dropEffect = 'copy';
@@ -109,6 +112,9 @@ function useDrop(
       },
       onDragLeave: () => setOver(false),
       onDrop: (e: React.DragEvent) => {
+        if (refused) {
+          return;
+        }
         e.preventDefault();
         e.stopPropagation();
         setOver(false);
@@ -124,9 +130,11 @@ function useDrop(
 function BranchChip(props: { repo: IRepo; branch: string; current: boolean }): JSX.Element {
   const { model, commands } = usePipes();
   const { repo, branch } = props;
+  const owner = branchOwner(model.dag.dag, repo.name, branch);
   const drop = useDrop(
     files => void uploadDialog(model, repo.name, branch, files),
-    paths => run(commands, CommandIDs.commitToRepo, { paths, repo: repo.name, branch })
+    paths => run(commands, CommandIDs.commitToRepo, { paths, repo: repo.name, branch }),
+    owner !== null
   );
   return (
     <button
@@ -134,7 +142,11 @@ function BranchChip(props: { repo: IRepo; branch: string; current: boolean }): J
       className={`jp-Pipes-chip${props.current ? ' jp-mod-current' : ''}${drop.over ? ' jp-mod-dropTarget' : ''}`}
       aria-pressed={props.current}
       aria-label={`History of ${repo.name}@${branch}`}
-      title={`Show the history of ${repo.name}@${branch}; drop files here to commit them`}
+      title={
+        owner
+          ? `Show the history of ${repo.name}@${branch} (written only by pipeline ${owner})`
+          : `Show the history of ${repo.name}@${branch}; drop files here to commit them`
+      }
       data-branch={branch}
       onClick={() => void model.selectBranch(repo.name, branch)}
       {...drop.handlers}
@@ -149,9 +161,11 @@ export function RepoItem({ repo }: { repo: IRepo }): JSX.Element {
   const input = useRef<HTMLInputElement>(null);
   const selected = model.history.repo === repo.name;
   const target = selected && model.history.branch ? model.history.branch : defaultBranch(repo);
+  const owner = branchOwner(model.dag.dag, repo.name, target);
   const drop = useDrop(
     files => void uploadDialog(model, repo.name, target, files),
-    paths => run(commands, CommandIDs.commitToRepo, { paths, repo: repo.name, branch: target })
+    paths => run(commands, CommandIDs.commitToRepo, { paths, repo: repo.name, branch: target }),
+    owner !== null
   );
   const last = model.repos.lastCommit(repo);
   const dag = model.dag.dag;
@@ -187,7 +201,12 @@ export function RepoItem({ repo }: { repo: IRepo }): JSX.Element {
         </button>
         <IconButton
           icon={fileUploadIcon}
-          label={`Upload files into ${repo.name}@${target} (one commit per file)`}
+          label={
+            owner
+              ? `${repo.name}@${target} is written only by pipeline ${owner}: no uploads (a revert stays allowed)`
+              : `Upload files into ${repo.name}@${target} (one commit per file)`
+          }
+          disabled={owner !== null}
           onClick={() => input.current?.click()}
         />
         <RowMenuButton

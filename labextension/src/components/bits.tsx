@@ -169,12 +169,14 @@ export function IconButton(props: {
   label: string;
   onClick: () => void;
   className?: string;
+  disabled?: boolean;
 }): JSX.Element {
   return (
     <button
       className={`jp-Pipes-iconButton${props.className ? ' ' + props.className : ''}`}
       title={props.label}
       aria-label={props.label}
+      disabled={props.disabled}
       onClick={props.onClick}
     >
       <props.icon.react tag="span" elementSize="normal" />

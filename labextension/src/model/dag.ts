@@ -143,6 +143,26 @@ export function isInternalBranch(dag: IDag, repo: string, branch: string): boole
 }
 
 /**
+ * The pipeline that owns `repo@branch` — a pipeline's output branch, or its repo's `spec`
+ * branch — or `null` for a branch users commit to. The server refuses a user commit to an
+ * owned branch (`OutputBranchWrite`, 409; a revert stays allowed): the sidebar offers no
+ * upload or drop there.
+ */
+export function branchOwner(dag: IDag, repo: string, branch: string): string | null {
+  const node = dag.nodes.find(n => n.id === `repo:${repo}`);
+  if (!node || node.kind !== 'repo' || !node.output_of) {
+    return null;
+  }
+  const pipeline = node.output_of;
+  const name = pipeline.replace(/^pipeline:/, '');
+  if (branch === 'spec') {
+    return name;
+  }
+  const writes = dag.edges.some(e => e.from === pipeline && e.to === node.id && e.branch === branch);
+  return writes ? name : null;
+}
+
+/**
  * The pipelines that re-run when `repo@branch` moves, transitively, nearest first: every
  * pipeline reading that branch, then every pipeline reading their output branches, and so on.
  */
