@@ -25,7 +25,7 @@ pipeline: {name: up}
 description: uppercase every file
 input: {pfs: {repo: data, glob: "/*"}}
 transform:
-  cmd: [bash, -c, 'for f in "$data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; done; echo did "$data"']
+  cmd: [bash, -c, 'for f in "$PFS/data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; done; echo did "$data"']
 """  # noqa: E501
 CAT = """\
 pipeline: {name: cat}

@@ -22,7 +22,9 @@ from jupyter_pipes.server.runner import ControllerThread
 
 from .helpers import EventStream, Fetch, cmd_spec, error, get_json, wait_job
 
-UPPER = 'for f in "$data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; echo "did $f"; done'
+UPPER = (
+    'for f in "$PFS/data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; echo "did $f"; done'
+)
 
 
 @pytest.fixture
