@@ -3,7 +3,8 @@
 idle server with 200 pipelines.
 
     python benchmarks/engine.py [--sizes 100,1000,10000] [--changes 5] [--pipelines 200]
-                                [--only datums,create,server] [--workdir DIR] [--keep]
+                                [--only datums,create,server,graph] [--chain 50]
+                                [--workdir DIR] [--keep]
 
 * ``datums``: for each size N, a store with N one-line files (put untimed, in its own process),
   then — in a fresh process, so its peak RSS is the job's — a ``cmd`` pipeline copying each file
@@ -15,6 +16,9 @@ idle server with 200 pipelines.
   the metadata bytes it wrote (the values of every INSERT/UPDATE/DELETE sent to the database).
 * ``create``: 200 pipelines created one after the other in a fresh store (10 read a repo, each
   other one reads an earlier pipeline's output), no job run.
+* ``graph``: the diamond A → B, A → C, B + C → D (C slower): D jobs per put to A and D
+  commits built from a mix of versions; a chain of ``--chain`` pipelines created before any
+  job: jobs queued.
 * ``server``: a real ``jupyter server`` with this extension (controller on) over those 200
   pipelines, after their jobs ran: the server process's CPU over 30 s of idleness, then the
   median latency of ``GET /pipes/api/dag``.
@@ -46,7 +50,7 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 from jupyter_pipes import Client  # noqa: E402
 
-CMD = ["bash", "-c", 'cp "$data"/* "$out"/']
+CMD = ["bash", "-c", 'cp "$data" "$out"/']  # a /* datum's $data is the file itself
 SPEC = {
     "pipeline": {"name": "copy"},
     "input": {"pfs": {"repo": "data", "glob": "/*"}},
@@ -270,6 +274,57 @@ def bench_server(store: Path, idle_s: float, repeat: int) -> dict[str, float]:
         server.wait(timeout=60)
 
 
+# -- graph: the diamond and the chain ----------------------------------------------------------
+
+
+def bench_graph(work: Path, chain: int) -> dict[str, Any]:
+    """The issue's two correctness counts: a diamond A → B, A → C, B + C → D (C slower) after
+    one put to A — how many D jobs, and whether any D commit was built from B and C of
+    different A commits;
+    and a chain of ``chain`` pipelines created before any job ran — how many jobs were queued
+    (was 1,325 for 50, about P²/2)."""
+
+    def cmd(name: str, inputs: list[str], script: str) -> dict[str, Any]:
+        pfs = [{"pfs": {"repo": r, "glob": "/"}} for r in inputs]
+        return {
+            "pipeline": {"name": name},
+            "input": pfs[0] if len(pfs) == 1 else {"cross": pfs},
+            "transform": {"cmd": ["bash", "-c", script]},
+        }
+
+    out: dict[str, Any] = {}
+    with Client(str(work / "diamond" / "store")) as c:
+        c.create_repo("a")
+        c.put_file("a@master", "/v", b"1")
+        c.create_pipeline(cmd("b", ["a"], 'cp "$a"/v "$out"/b'))
+        c.create_pipeline(cmd("c", ["a"], 'sleep 2; cp "$a"/v "$out"/c'))
+        c.create_pipeline(cmd("d", ["b", "c"], 'cat "$b"/b "$c"/c > "$out"/d'))
+        c.run_jobs(timeout=600)
+        before = len(c.list_job("d"))
+        put = c.put_file("a@master", "/v", b"2")
+        c.wait_commit(put.id, timeout=600)
+        d_jobs = len(c.list_job("d")) - before
+        mixed = 0  # a D commit whose B and C inputs were computed from different A commits
+        for commit in c.list_commit("d@master"):
+            a_of = set()
+            for p in commit.provenance:
+                if p.repo in ("b", "c"):
+                    up = c.inspect_commit(f"{p.repo}@{p.id}").provenance
+                    a_of |= {q.id for q in up if q.repo == "a"}
+            mixed += len(a_of) > 1
+        out["diamond"] = {"d_jobs_per_put": d_jobs, "d_commits_mixing_versions": mixed,
+                          "d_output": c.get_file("d@master", "/d").decode()}  # fmt: skip
+    with Client(str(work / "chain" / "store")) as c:
+        c.create_repo("src")
+        c.put_file("src@master", "/v", b"1")
+        t = time.perf_counter()
+        for i in range(chain):
+            c.create_pipeline(cmd(f"s{i:02d}", ["src" if i == 0 else f"s{i - 1:02d}"], "true"))
+        out["chain"] = {"pipelines": chain, "jobs_queued": len(c.list_job()),
+                        "create_s": time.perf_counter() - t}  # fmt: skip
+    return out
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -286,7 +341,8 @@ def main() -> None:
     ap.add_argument("--pipelines", type=int, default=200)
     ap.add_argument("--idle", type=float, default=30.0)
     ap.add_argument("--repeat", type=int, default=30)
-    ap.add_argument("--only", default="datums,create,server")
+    ap.add_argument("--only", default="datums,create,server,graph")
+    ap.add_argument("--chain", type=int, default=50)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
@@ -321,6 +377,18 @@ def main() -> None:
                         f"{o['statements']:.0f} statements (target ≤ 20 KB); "
                         f"the put itself {o['put_ms']:.0f} ms"
                     )
+        if "graph" in only:
+            g = bench_graph(work, args.chain)
+            print(json.dumps(g), file=sys.stderr)
+            dm, ch = g["diamond"], g["chain"]
+            print(
+                f"diamond (C slower), one put to A: D ran {dm['d_jobs_per_put']} time(s); "
+                f"D commits mixing versions: {dm['d_commits_mixing_versions']}"
+            )
+            print(
+                f"chain of {ch['pipelines']} pipelines created before any job: "
+                f"{ch['jobs_queued']} jobs queued (was 1,325 for 50)"
+            )
         if "create" in only or "server" in only:
             store = work / "many" / "store"
             with Client(str(store)) as c:

@@ -25,7 +25,7 @@ pipeline: {name: up}
 description: uppercase every file
 input: {pfs: {repo: data, glob: "/*"}}
 transform:
-  cmd: [bash, -c, 'for f in "$data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; done; echo did "$data"']
+  cmd: [bash, -c, 'for f in "$PFS/data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; done; echo did "$data"']
 """  # noqa: E501
 CAT = """\
 pipeline: {name: cat}
@@ -75,6 +75,7 @@ def test_every_pipeline_command_has_help_with_an_example() -> None:
         " create pipeline", " update pipeline", " list pipeline", " inspect pipeline",
         " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
         " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
+        " stop job", " delete job", " restart datum", " subscribe commit",
     }
     assert mine <= set(commands)
     for name in mine:

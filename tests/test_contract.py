@@ -67,3 +67,27 @@ def test_notebook_names_that_would_clash_are_refused(
     with pytest.raises(InvalidArgument) as info:
         parse_spec({**NB, **changes})
     assert info.value.fields["field"] == field and fragment in info.value.message
+
+
+def test_task_inputs_carry_what_the_worker_needs() -> None:
+    from jupyter_pipes.pipeline.datums import Datum, DatumInput
+    from jupyter_pipes.pipeline.task_spec import task_inputs, transform_of
+
+    spec = parse_spec({
+        "pipeline": {"name": "p"},
+        "input": {"join": [
+            {"pfs": {"repo": "a", "glob": "/(*)", "join_on": "$1", "lazy": True}},
+            {"pfs": {"repo": "b", "glob": "/(*)", "join_on": "$1", "empty_files": True}},
+        ]},
+        "transform": {"cmd": ["sh"], "err_cmd": ["true"], "accept_return_code": [3],
+                      "working_dir": "/pfs/a", "sandbox": {"network": False}},
+    })  # fmt: skip
+    datum = Datum.of([DatumInput("a", "a", "master", "/1", "h", 1, join_on="1"),
+                      DatumInput("b", "b", "master", "/1", "h", 1, join_on="1")])  # fmt: skip
+    tokens = {("a", "master", "/1"): ["ta"], ("b", "master", "/1"): ["tb"]}
+    a, b = task_inputs(spec, datum, tokens, {"a@master": "ca", "b@master": "cb"})
+    assert (a.token, a.commit, a.join_on, a.lazy, a.empty_files) == (["ta"], "ca", "1", True, False)
+    assert (b.token, b.commit, b.lazy, b.empty_files) == (["tb"], "cb", False, True)
+    t = transform_of(spec, None)
+    assert (t.err_cmd, t.accept_return_code, t.working_dir, t.network, t.read_only_inputs) == (
+        ("true",), (3,), "/pfs/a", False, True)  # fmt: skip

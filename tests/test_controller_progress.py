@@ -20,7 +20,7 @@ def test_the_first_running_report_carries_the_jobs_size(tmp_path: Path) -> None:
             {
                 "pipeline": {"name": "copy"},
                 "input": {"pfs": {"repo": "raw", "glob": "/*"}},
-                "transform": {"cmd": ["bash", "-c", 'cp -r "$raw"/. "$out"/']},
+                "transform": {"cmd": ["bash", "-c", 'cp -r "$PFS/raw"/. "$out"/']},
             }
         )
         reports: list[JobInfo] = []

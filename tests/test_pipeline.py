@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -393,14 +394,17 @@ def test_transitive_propagation_and_pipeline_management(pipes: Client, tmp_path:
         pipes.create_pipeline(cmd_spec("x", {"pfs": {"repo": "nope", "glob": "/"}}, "true"))
     with pytest.raises(InvalidArgument, match="cycle"):
         pipes.update_pipeline(cmd_spec("clean", {"pfs": {"repo": "train", "glob": "/"}}, "true"))
-    with pytest.raises(InvalidArgument, match=r"transform\.notebook"):
+    with pytest.raises(InvalidArgument, match=r"transform\.notebook") as missing:
         pipes.create_pipeline(
             spec(
                 "nb",
                 {"pfs": {"repo": "raw", "glob": "/"}},
-                notebook=str(tmp_path / "missing.ipynb"),
-            )
+                notebook=str(tmp_path / "nbs" / "missing.ipynb"),
+            ),
+            base_dir=tmp_path,
         )
+    # relative to the spec's folder, never the machine's absolute path
+    assert str(tmp_path) not in str(missing.value) and "'nbs/missing.ipynb'" in str(missing.value)
     pipes.delete_pipeline("train")
     assert [p.name for p in pipes.list_pipeline()] == ["clean"]
     with pytest.raises(NotFound):
@@ -426,3 +430,65 @@ def test_a_dead_controllers_job_is_taken_over(pipes: Client) -> None:
     job = pipes.wait_job(info.last_job, timeout=120)
     assert job.state == "success" and pipes.get_file("copy@master", "/a") == b"a"
     assert len(pipes.list_commit("copy@master")) == 1  # no duplicate output commit
+
+
+def _create_in_process(store: str, body: str, go: Any, out: Any) -> None:
+    """Create a pipeline with a client of its own, once ``go`` lets every racer start; put
+    the outcome on ``out`` (a thread's or a process's)."""
+    with Client(store) as c:
+        go.wait()
+        try:
+            c.create_pipeline(json.loads(body))
+            out.put("created")
+        except Conflict as e:
+            out.put(f"{type(e).__name__}: {e.message}")
+        except Exception as e:  # reported to the test, which fails on it
+            out.put(f"unexpected {type(e).__name__}: {e}")
+
+
+@pytest.mark.parametrize("how", ["threads", "processes"])
+def test_concurrent_creates_of_one_name_one_wins_the_other_conflicts(
+    tmp_path: Path, how: str
+) -> None:
+    """Creating a pipeline is one transaction (repo, spec commit, row, first job): of two
+    creates of one name at once, one succeeds and the other gets AlreadyExists (a Conflict),
+    leaving exactly one pipeline, one spec commit and one job."""
+    import multiprocessing
+    import queue
+    import threading
+
+    store = str(tmp_path / "store")
+    with Client(store) as c:
+        c.create_repo("data")
+        c.put_file("data@master", "/a", b"a")
+    for attempt in range(3 if how == "threads" else 1):  # each round must end the same way
+        name = f"race{attempt}"
+        bodies = [
+            json.dumps(cmd_spec(name, {"pfs": {"repo": "data", "glob": "/*"}}, f"echo {k}"))
+            for k in range(2)
+        ]
+        workers: list[Any]
+        if how == "threads":
+            go: Any = threading.Barrier(2)
+            out: Any = queue.Queue()
+            workers = [
+                threading.Thread(target=_create_in_process, args=(store, b, go, out))
+                for b in bodies
+            ]
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            go, out = ctx.Barrier(2), ctx.Queue()
+            workers = [
+                ctx.Process(target=_create_in_process, args=(store, b, go, out)) for b in bodies
+            ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(120)
+        got = sorted(out.get(timeout=10) for _ in range(2))
+        assert got[0].startswith("AlreadyExists: ") and name in got[0], got
+        assert got[1] == "created", got
+        with Client(store) as c:
+            assert [p.name for p in c.list_pipeline()].count(name) == 1
+            assert len(c.list_commit(f"{name}@spec")) == 1
+            assert len(c.list_job(name)) == 1

@@ -177,3 +177,6 @@ run = _verb("run", "Queue a new job of a pipeline on its inputs' current heads."
 wait = _verb("wait", "Run queued jobs here until a job (or a commit's jobs) is done.")
 start = _verb("start", "Open a commit that later commands add to (finish it with 'finish commit').")
 finish = _verb("finish", "Make an open commit visible, as one commit.")
+stop = _verb("stop", "Stop a job (its datums are cancelled; nothing is committed).")
+restart = _verb("restart", "Restart a datum of a running job.")
+subscribe = _verb("subscribe", "Print each new finished commit of a branch as it arrives.")

@@ -1,4 +1,4 @@
-"""``list|inspect|squash|delete commit``.
+"""``list|inspect|squash|delete|subscribe commit``.
 
 Like pachctl 2.x, each also takes a *global commit* id (a change and every output commit it
 caused; :meth:`jupyter_pipes.Client.inspect_global_commit`) instead of ``REPO@REF``.
@@ -12,7 +12,7 @@ import click
 
 from ..errors import PipesError
 from . import render
-from .base import client, delete, inspect, json_option, list_, squash
+from .base import client, delete, inspect, json_option, list_, squash, subscribe
 
 if TYPE_CHECKING:
     from ..pipeline.records import GlobalCommitInfo
@@ -198,3 +198,43 @@ def delete_commit(ref: str) -> None:
         client().delete_global_commit(gid)
     else:
         client().delete_commit(ref)
+
+
+@subscribe.command("commit")
+@click.argument("branch", metavar="REPO@BRANCH")
+@click.option("--new", is_flag=True, help="Only commits made from now on (not the history).")
+@click.option("-n", "--number", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Exit after N commits.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Exit (status 1) when no new commit came for this long.")
+@json_option
+def subscribe_commit(branch: str, new: bool, number: int | None, timeout: float | None,
+                     as_json: bool) -> None:
+    """Print each finished commit of a branch as it becomes the head, oldest first: the
+    branch's history (unless --new), then every new commit, until interrupted. With --json,
+    one JSON object per line.
+
+    \b
+    Examples:
+      jupyter pipes subscribe commit images@master
+      jupyter pipes subscribe commit edges@master --new -n 1
+    """
+    import json
+
+    from ..errors import PipesError
+
+    count = 0
+    commits = client().subscribe_commit(branch, new=new, timeout=timeout)
+    try:
+        for c in commits:
+            if as_json:
+                click.echo(json.dumps(c.to_dict(), default=str))
+            else:
+                click.echo("\t".join(str(x) for x in _commit_rows([c])[0]))
+            count += 1
+            if number is not None and count >= number:
+                return
+    except TimeoutError as e:
+        raise PipesError(str(e)) from None
+    except KeyboardInterrupt:
+        return

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import render
-from .base import cli, client, get, inspect, json_option, list_
+from .base import CliError, cli, client, get, inspect, json_option, list_, restart
 from .jobs import seconds, spec_file, spec_source
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def input_text(items: Any) -> str:
 
 
 @list_.command("datum")
-@click.argument("job_id", metavar="[JOB]", required=False)
+@click.argument("job_id", metavar="[JOB | PIPELINE@JOB]", required=False)
 @click.option("-f", "--file", "spec", type=spec_file, metavar="SPEC",
               help="Dry run: the datums this spec's input gives on the current heads "
               "(a YAML/JSON file, or '-' for stdin).")
@@ -33,6 +33,7 @@ def list_datum(job_id: str | None, spec: str | None, as_json: bool) -> None:
     \b
     Examples:
       jupyter pipes list datum 3f2a9c1e
+      jupyter pipes list datum edges@3f2a9c1e
       jupyter pipes list datum -f edges.yaml
     """
     if (job_id is None) == (spec is None):
@@ -64,7 +65,7 @@ def _item(i: Any) -> dict[str, Any]:
 
 
 @inspect.command("datum")
-@click.argument("job_id", metavar="JOB")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
 @click.argument("datum_id", metavar="DATUM")
 @json_option
 def inspect_datum(job_id: str, datum_id: str, as_json: bool) -> None:
@@ -90,7 +91,7 @@ def inspect_datum(job_id: str, datum_id: str, as_json: bool) -> None:
 
 
 @get.command("notebook")
-@click.argument("job_id", metavar="JOB")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
 @click.argument("datum_id", metavar="DATUM")
 @click.option("-o", "--output", metavar="OUT.ipynb", type=click.Path(dir_okay=False),
               help="Write to this file. Default: stdout.")
@@ -111,15 +112,52 @@ def get_notebook(job_id: str, datum_id: str, output: str | None) -> None:
 
 
 @cli.command("logs")
-@click.argument("job_id", metavar="JOB")
+@click.argument("job_arg", metavar="[JOB | PIPELINE@JOB]", required=False)
+@click.option("-j", "--job", "job_id", metavar="JOB", help="The job (also PIPELINE@JOB).")
+@click.option("-p", "--pipeline", metavar="NAME",
+              help="The pipeline: its newest job, or with --job the job of this pipeline.")
 @click.option("--datum", "datum_id", metavar="DATUM", help="Only this datum's log.")
-def logs(job_id: str, datum_id: str | None) -> None:
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing each datum's log as it finishes, until the job is done.")
+def logs(job_arg: str | None, job_id: str | None, pipeline: str | None, datum_id: str | None,
+         follow: bool) -> None:
     """Print the log of a job's datums (each headed by its id), or of one datum.
 
     \b
     Examples:
       jupyter pipes logs 3f2a9c1e
-      jupyter pipes logs 3f2a9c1e --datum 8aba07ec
+      jupyter pipes logs --pipeline edges --datum 8aba07ec
+      jupyter pipes logs --job edges@3f2a9c1e -f
     """
-    text = client().get_logs(job_id, datum_id)
-    click.echo(text, nl=not text.endswith("\n"))
+    if job_arg is not None and job_id is not None:
+        raise click.UsageError("give the job once: as JOB or with --job")
+    cl = client()
+    job = cl.logs_job(job_arg or job_id, pipeline)
+    if not follow:
+        text = cl.get_logs(job, datum_id)
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        for text in cl.follow_logs(job, datum_id):
+            click.echo(text, nl=not text.endswith("\n"))
+    except KeyboardInterrupt:
+        return
+    final = cl.inspect_job(job)
+    click.echo(f"job {final.id} {final.pipeline} {final.state}", err=True)
+
+
+@restart.command("datum")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
+@click.argument("datum_id", metavar="DATUM")
+def restart_datum(job_id: str, datum_id: str) -> None:
+    """Restart a datum of a running job: its command or kernel is killed and it runs again
+    from the start (not counted as a try). DATUM is the datum's full id: $PACH_DATUM_ID of
+    its command (datum_id in a notebook).
+
+    \b
+    Example:
+      jupyter pipes restart datum edges@3f2a9c1e 8aba07ec5d1f
+    """
+    if not datum_id.strip():
+        raise CliError("give a datum id")
+    client().restart_datum(job_id, datum_id)

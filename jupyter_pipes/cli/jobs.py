@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import render
-from .base import CliError, F, client, inspect, json_option, list_, wait
+from .base import CliError, F, client, delete, inspect, json_option, list_, stop, wait
 
 if TYPE_CHECKING:
     from ..pipeline.records import JobInfo
@@ -243,15 +243,16 @@ def wait_after_commit(ref: str | None, since: float | None, progress: bool | Non
 
 
 @wait.command("job")
-@click.argument("job_id", metavar="JOB")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
 @timeout_option
 @progress_option
 def wait_job(job_id: str, timeout: float | None, progress: bool | None) -> None:
     """Run queued jobs here until JOB is done; print its summary (exit status 1 if it failed).
 
     \b
-    Example:
+    Examples:
       jupyter pipes wait job 3f2a9c1e --timeout 600
+      jupyter pipes wait job edges@3f2a9c1e
     """
     wait_jobs([client().inspect_job(job_id).id], progress, timeout)
 
@@ -275,22 +276,29 @@ def wait_commit(ref: str, timeout: float | None, progress: bool | None) -> None:
     wait_commit_jobs(ref, progress, timeout)
 
 
+JOB_STATES = ("created", "running", "success", "failure", "killed", "unrunnable")
+
+
 @list_.command("job")
 @click.option("-p", "--pipeline", metavar="NAME", help="Only this pipeline's jobs.")
+@click.option("--state", "states", multiple=True, type=click.Choice(JOB_STATES),
+              help="Only jobs in this state (repeat for several).")
 @click.option("-n", "--number", "limit", type=click.IntRange(min=0), metavar="N",
               help="At most N jobs.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, metavar="K",
               help="Skip the K newest jobs.")
 @json_option
-def list_job(pipeline: str | None, limit: int | None, offset: int, as_json: bool) -> None:
+def list_job(pipeline: str | None, states: tuple[str, ...], limit: int | None, offset: int,
+             as_json: bool) -> None:
     """List jobs, newest first. DATUMS is processed/skipped/failed of total.
 
     \b
     Examples:
       jupyter pipes list job
       jupyter pipes list job -p edges -n 5 --json
+      jupyter pipes list job --state running --state created
     """
-    jobs = client().list_job(pipeline, limit=limit, offset=offset)
+    jobs = client().list_job(pipeline, limit=limit, offset=offset, state=list(states) or None)
     if as_json:
         render.echo_json(jobs)
         return
@@ -302,14 +310,15 @@ def list_job(pipeline: str | None, limit: int | None, offset: int, as_json: bool
 
 
 @inspect.command("job")
-@click.argument("job_id", metavar="JOB")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
 @json_option
 def inspect_job(job_id: str, as_json: bool) -> None:
     """Show one job: state, datum counts, input commits, output commit and error.
 
     \b
-    Example:
+    Examples:
       jupyter pipes inspect job 3f2a9c1e
+      jupyter pipes inspect job edges@3f2a9c1e --json
     """
     j = client().inspect_job(job_id)
     if as_json:
@@ -326,3 +335,35 @@ def inspect_job(job_id: str, as_json: bool) -> None:
         ("Global ID", j.global_id), ("Waiting on", ", ".join(j.waiting_on) or None),
         ("Error", error_text(j) if j.error else None),
     ]))
+
+
+@stop.command("job")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
+def stop_job(job_id: str) -> None:
+    """Stop a job: it becomes killed, its running datums are cancelled on the Dask cluster,
+    its output branch does not move; the jobs of its global commit downstream of it are
+    killed too. Prints each job killed.
+
+    \b
+    Examples:
+      jupyter pipes stop job 3f2a9c1e
+      jupyter pipes stop job edges@3f2a9c1e
+    """
+    for job in client().stop_job(job_id):
+        click.echo(f"job {job.id} {job.pipeline} {job.state}")
+
+
+@delete.command("job")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
+def delete_job(job_id: str) -> None:
+    """Delete a finished job that made no output (failed, killed or unrunnable) and its datums.
+
+    A job not done must be stopped first; a successful job's output is history (delete its
+    global commit instead: jupyter pipes delete commit GLOBAL_ID).
+
+    \b
+    Examples:
+      jupyter pipes delete job 3f2a9c1e
+      jupyter pipes delete job edges@3f2a9c1e
+    """
+    client().delete_job(job_id)

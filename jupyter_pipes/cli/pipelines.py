@@ -121,16 +121,21 @@ def input_text(node: Any) -> str:
 
 
 @list_.command("pipeline")
+@click.argument("name", required=False)
+@click.option("--history", type=click.IntRange(min=-1), default=None, metavar="N",
+              help="Also the older versions: up to N versions per pipeline (-1: all).")
 @json_option
-def list_pipeline(as_json: bool) -> None:
-    """List pipelines with their version, input and newest job.
+def list_pipeline(name: str | None, history: int | None, as_json: bool) -> None:
+    """List pipelines with their version, input and newest job; with --history, their past
+    versions too (newest first), each as its spec commit holds it.
 
     \b
     Examples:
       jupyter pipes list pipeline
       jupyter pipes list pipeline --json
+      jupyter pipes list pipeline edges --history -1
     """
-    pipelines = client().list_pipeline()
+    pipelines = client().list_pipeline(name, history=history)
     if as_json:
         render.echo_json(pipelines)
         return

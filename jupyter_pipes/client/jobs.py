@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._base import ClientBase
@@ -91,3 +93,109 @@ class JobsMixin(ClientBase):
         """Remove every commit of a global commit from history; their children keep their
         full trees (nothing is lost). None may be a branch head. The commits squashed."""
         return self._pipelines.drop_global_commit(global_id, squash=True)
+
+    # -- job control (pachctl's stop job, delete job, restart datum) ------------------------------
+
+    def stop_job(self, job_id: str) -> list[JobInfo]:
+        """Stop a job (``job_id``: an id, a unique prefix or ``pipeline@id``): it becomes
+        ``killed``, its running datums are cancelled on the Dask cluster, no output commit is
+        made, and the jobs of its global commit downstream of it are killed too. The jobs
+        killed, this one first. ``Conflict`` if it is done already.
+
+        Example
+        -------
+        >>> c.stop_job("edges@3f2a9c1e")  # doctest: +SKIP
+        """
+        killed = self._pipelines.stop_job(job_id)
+        if self._executor is not None:  # this process runs it: cancel at once (else its
+            for job in killed:  # controller sees the row within a second and cancels)
+                self._executor.cancel_job(job.id)
+        return killed
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a finished job that made no output (failed, killed, unrunnable) and its datum
+        rows. ``Conflict`` for a job not done (stop it first) or a successful one (delete its
+        global commit instead: ``delete_global_commit``)."""
+        self._pipelines.delete_job(job_id)
+
+    def restart_datum(self, job_id: str, datum_id: str) -> None:
+        """Restart a datum of a running job: its current run (command or kernel) is killed and
+        it runs again from the start; the restart is not counted as a try. ``Conflict`` if the
+        job is not running or the datum has finished."""
+        self._pipelines.restart_datum(job_id, datum_id)
+
+    # -- following -----------------------------------------------------------------------------
+
+    def follow_logs(
+        self,
+        job_id: str,
+        datum_id: str | None = None,
+        *,
+        poll_s: float = 0.5,
+        timeout: float | None = None,
+    ) -> Iterator[str]:
+        """The logs of a job's datums as each datum finishes (each headed by its id), until
+        the job is done (``logs -f``). The job may run anywhere; this only reads."""
+        job = self.inspect_job(job_id)
+        seen: set[str] = set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            done = self.inspect_job(job.id).done  # read first: a datum then is never missed
+            for d in self._pipelines.list_datum(job.id):
+                if d.id in seen or d.state == "skipped":
+                    continue
+                if datum_id and not d.id.startswith(datum_id):
+                    continue
+                seen.add(d.id)
+                text = self._pipelines.datum_blob(job.id, d.id, "log").decode(errors="replace")
+                yield f"--- datum {d.id} ({d.state})\n{text}"
+            if done:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"timed out following job {job.id}")
+            time.sleep(poll_s)
+
+    def subscribe_commit(
+        self,
+        branch: str,
+        *,
+        new: bool = False,
+        poll_s: float = 0.2,
+        timeout: float | None = None,
+    ) -> Iterator[CommitInfo]:
+        """Each finished commit of ``repo@branch`` as it becomes the head, oldest first
+        (``subscribe commit``): first the branch's history (unless ``new``), then every new
+        head, forever (or until ``timeout`` seconds pass without one: ``TimeoutError``)."""
+        from ..store.refs import parse_branch
+
+        repo, name = parse_branch(branch)
+        ref = f"{repo}@{name}"
+        self.inspect_branch(ref)  # NotFound before anything is printed
+        seen: set[str] = set()
+        history = self.list_commit(ref)
+        if new:
+            seen.update(c.id for c in history)
+        else:
+            for c in reversed(history):
+                seen.add(c.id)
+                yield c
+        marker = None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            now = self.change_marker()
+            if now != marker:
+                marker = now
+                fresh = []
+                for c in self.list_commit(ref, limit=100):
+                    if c.id in seen:
+                        break
+                    if c.state == "finished":
+                        fresh.append(c)
+                for c in reversed(fresh):
+                    seen.add(c.id)
+                    yield c
+                if fresh and timeout is not None:
+                    deadline = time.monotonic() + timeout
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"no new commit on {ref} for {timeout} s")
+            time.sleep(poll_s)

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgument
-from ..pipeline.records import DatumInfo, JobInfo, PipelineInfo
+from ..errors import InvalidArgument, NotFound
+from ..pipeline.records import DatumInfo, DownstreamInfo, JobInfo, PipelineInfo
 from ._base import ClientBase
 
 
@@ -83,14 +83,43 @@ class PipelinesMixin(ClientBase):
         repo, name = parse_branch(branch)
         return downstream(self.list_pipeline(), repo, name)
 
+    def inspect_downstream(self, ref: str) -> DownstreamInfo:
+        """What re-runs downstream of a branch or a commit: the pipelines a move of the branch
+        runs (for a commit: a move of its branch to it, as a revert does), upstream first, and
+        the jobs of those pipelines that the commit (a branch: its head) caused, with their
+        states. ``ref``: ``repo``, ``repo@branch`` or any commit ref.
+
+        Example
+        -------
+        >>> c.inspect_downstream("training@master").pipelines  # doctest: +SKIP
+        ('model', 'predict')
+        """
+        from ..pipeline.dag import downstream_of
+
+        return downstream_of(self._pipelines, ref)
+
     def change_marker(self) -> tuple[object, ...]:
         """A value that changes whenever repos, branches, heads, pipelines or jobs change (cheap:
         what the server's event poller checks before looking closer)."""
         return self._pipelines.change_marker()
 
-    def list_pipeline(self) -> list[PipelineInfo]:
-        """Every pipeline."""
-        return self._pipelines.list_pipeline()
+    def list_pipeline(
+        self, name: str | None = None, *, history: int | None = None
+    ) -> list[PipelineInfo]:
+        """Every pipeline (or only ``name``). ``history=N``: each pipeline's current version
+        and up to N-1 older ones, newest first (``-1``: all of them), as ``pachctl list
+        pipeline --history``; each older version is read from its spec commit."""
+        pipelines = (
+            [self._pipelines.inspect_pipeline(name)]
+            if name is not None
+            else self._pipelines.list_pipeline()
+        )
+        if history is None or history == 0:
+            return pipelines
+        if history < -1:
+            raise InvalidArgument("history: a number of versions, or -1 for all", field="history")
+        versions = None if history == -1 else history
+        return [v for p in pipelines for v in self._pipelines.pipeline_history(p.name, versions)]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:
         """One pipeline: spec, version, spec commit, newest job."""
@@ -109,13 +138,23 @@ class PipelinesMixin(ClientBase):
         return job
 
     def list_job(
-        self, pipeline: str | None = None, *, limit: int | None = None, offset: int = 0
+        self,
+        pipeline: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        state: str | list[str] | None = None,
     ) -> list[JobInfo]:
-        """Jobs newest first, of one pipeline or all."""
-        return self._pipelines.list_job(pipeline, limit=limit, offset=offset)
+        """Jobs newest first, of one pipeline or all; ``state``: only jobs in this state (or
+        one of these: ``created``, ``running``, ``success``, ``failure``, ``killed``,
+        ``unrunnable``)."""
+        states = [state] if isinstance(state, str) else state
+        return self._pipelines.list_job(pipeline, limit=limit, offset=offset, states=states)
 
     def inspect_job(self, job_id: str) -> JobInfo:
-        """One job: state, inputs, output commit, datum counts, timings, error."""
+        """One job: state, inputs, output commit, datum counts, timings, error. ``job_id``:
+        an id, a unique prefix, or ``pipeline@id`` (as pachctl names jobs); every job verb
+        takes these."""
         return self._pipelines.inspect_job(job_id)
 
     def list_datum(
@@ -143,8 +182,13 @@ class PipelinesMixin(ClientBase):
         """The executed notebook of a datum (also kept for failed datums)."""
         return self._pipelines.datum_blob(job_id, datum_id, "notebook")
 
-    def get_logs(self, job_id: str, datum_id: str | None = None) -> str:
-        """The log of one datum, or of every datum of a job (each headed by its id)."""
+    def get_logs(
+        self, job_id: str | None = None, datum_id: str | None = None, *,
+        pipeline: str | None = None,
+    ) -> str:  # fmt: skip
+        """The log of one datum, or of every datum of a job (each headed by its id). Without
+        ``job_id``, ``pipeline``'s newest job (see :meth:`logs_job`)."""
+        job_id = self.logs_job(job_id, pipeline)
         if datum_id is not None:
             return self._pipelines.datum_blob(job_id, datum_id, "log").decode(errors="replace")
         parts = []
@@ -154,6 +198,20 @@ class PipelinesMixin(ClientBase):
             text = self._pipelines.datum_blob(job_id, d.id, "log").decode(errors="replace")
             parts.append(f"--- datum {d.id} ({d.state})\n{text}")
         return "\n".join(parts)
+
+    def logs_job(self, job_id: str | None, pipeline: str | None) -> str:
+        """The job ``logs`` reads: ``job_id`` (checked to be ``pipeline``'s when both are
+        given), else ``pipeline``'s newest job."""
+        if job_id is None and pipeline is None:
+            raise InvalidArgument("give a job (--job) or a pipeline (--pipeline)")
+        if job_id is not None:
+            ref = f"{pipeline}@{job_id}" if pipeline and "@" not in job_id else job_id
+            return self._pipelines.inspect_job(ref).id
+        assert pipeline is not None
+        newest = self._pipelines.list_job(pipeline, limit=1)
+        if not newest:
+            raise NotFound(f"pipeline {pipeline!r} has no job yet", pipeline=pipeline)
+        return newest[0].id
 
 
 def _is_file(source: Any) -> bool:

@@ -21,16 +21,28 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["Cancelled", "cancel", "check", "is_cancelled", "job", "running"]
+__all__ = ["Cancelled", "Restarted", "cancel", "check", "is_cancelled", "job", "restart", "running"]
 
 _KEEP = 1024  # cancelled job ids remembered (a job id is never run again once cancelled)
 _TTL_S = 3600.0
 _LOG = logging.getLogger(__name__)
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("pipes_job", default=None)
+_datum: contextvars.ContextVar[str | None] = contextvars.ContextVar("pipes_datum", default=None)
+_restarts: set[tuple[str, str]] = set()  # (job, datum) whose running process was killed
+_by_datum: dict[tuple[str, str], dict[int, Callable[[], None]]] = {}
 _lock = threading.Lock()
 _running: dict[str, dict[int, Callable[[], None]]] = {}  # job id -> kill functions
 _cancelled: OrderedDict[str, float] = OrderedDict()  # job id -> when
 _ids = iter(range(1 << 62))
+
+
+class Restarted(Exception):
+    """The datum was restarted (``restart datum``): its run was stopped, to start again."""
+
+    def __init__(self, job_id: str, datum_id: str) -> None:
+        super().__init__(f"datum {datum_id} of job {job_id} was restarted")
+        self.job_id = job_id
+        self.datum_id = datum_id
 
 
 class Cancelled(Exception):
@@ -58,12 +70,15 @@ def check() -> None:
 
 
 @contextmanager
-def job(job_id: str) -> Iterator[None]:
-    """Run the body as a datum of ``job_id`` (for :func:`running` and :func:`check`)."""
+def job(job_id: str, datum_id: str | None = None) -> Iterator[None]:
+    """Run the body as datum ``datum_id`` of ``job_id`` (for :func:`running`, :func:`check`
+    and :func:`restart`)."""
     token = _current.set(job_id)
+    dtoken = _datum.set(datum_id)
     try:
         yield
     finally:
+        _datum.reset(dtoken)
         _current.reset(token)
 
 
@@ -79,8 +94,13 @@ def running(kill: Callable[[], None]) -> Iterator[None]:
         yield
         return
     key = next(_ids)
+    datum = _datum.get()
+    dkey = (job_id, datum) if datum is not None else None
     with _lock:
         _running.setdefault(job_id, {})[key] = kill
+        if dkey is not None:
+            _restarts.discard(dkey)  # asked before this run started: this run is the restart
+            _by_datum.setdefault(dkey, {})[key] = kill
     try:
         if is_cancelled(job_id):  # cancelled before the process was registered
             _call(kill)
@@ -88,6 +108,8 @@ def running(kill: Callable[[], None]) -> Iterator[None]:
     except BaseException as e:
         if is_cancelled(job_id):
             raise Cancelled(job_id) from e
+        if _take_restart(dkey):
+            raise Restarted(job_id, datum or "") from e
         raise
     finally:
         with _lock:
@@ -95,8 +117,35 @@ def running(kill: Callable[[], None]) -> Iterator[None]:
             kills.pop(key, None)
             if not kills:
                 _running.pop(job_id, None)
+            if dkey is not None:
+                dkills = _by_datum.get(dkey, {})
+                dkills.pop(key, None)
+                if not dkills:
+                    _by_datum.pop(dkey, None)
     if is_cancelled(job_id):
         raise Cancelled(job_id)
+    if _take_restart(dkey):
+        raise Restarted(job_id, datum or "")
+
+
+def _take_restart(dkey: tuple[str, str] | None) -> bool:
+    with _lock:
+        if dkey is None or dkey not in _restarts:
+            return False
+        _restarts.discard(dkey)
+        return True
+
+
+def restart(job_id: str, datum_id: str) -> int:
+    """Kill what runs for datum ``datum_id`` of ``job_id`` in this process: its run ends with
+    :class:`Restarted` (the worker runs it again, not counting a try); how many kills."""
+    with _lock:
+        kills = list(_by_datum.get((job_id, datum_id), {}).values())
+        if kills:
+            _restarts.add((job_id, datum_id))
+    for kill in kills:
+        _call(kill)
+    return len(kills)
 
 
 def cancel(job_id: str) -> int:

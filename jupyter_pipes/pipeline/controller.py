@@ -50,6 +50,8 @@ LEASE_S = 30.0
 PROGRESS_S = 0.25
 """Job progress (datum counts) is written and reported at most this often."""
 EARLY_TOTALS = 32
+WATCH_S = 0.5
+"""How often a running job's row is read for a stop or a datum restart."""
 """A job with this many datums to run writes its totals when it starts (a shorter one writes
 them with its result: one transaction less)."""
 
@@ -150,10 +152,29 @@ class Controller:
             beat.join()
 
     def _heartbeat(self, job_id: str, stop: threading.Event) -> None:
-        while not stop.wait(self.lease_s / 3):
-            with txnmod.write(self.store) as t:
-                if not state.renew_lease(t.connection, job_id, self.owner, self.lease_s):
-                    return
+        """Renew the job's lease every third of it and, every :data:`WATCH_S`, look at the
+        job's row: stopped (``stop job``: no longer ours) → cancel its datums on the cluster;
+        a datum restart asked for (``restart datum``) → restart it there."""
+        renewed = time.monotonic()
+        while not stop.wait(WATCH_S):
+            with txnmod.read(self.store) as t:
+                held = state.holds_lease(t.connection, job_id, self.owner)
+                restarts = state.restart_requests(t.connection, job_id) if held else []
+            if not held:
+                log.info("job %s was stopped or taken over: cancelling its datums", job_id)
+                self.executor.cancel_job(job_id)
+                return
+            if restarts:
+                with txnmod.write(self.store) as t:
+                    state.clear_restart_requests(t.connection, job_id, restarts)
+                for datum_id in restarts:
+                    self.executor.restart_datum(job_id, datum_id)
+            if time.monotonic() - renewed >= self.lease_s / 3:
+                renewed = time.monotonic()
+                with txnmod.write(self.store) as t:
+                    if not state.renew_lease(t.connection, job_id, self.owner, self.lease_s):
+                        self.executor.cancel_job(job_id)
+                        return
 
     def _execute(self, row: Row[Any]) -> None:
         spec, notebook = self.pipelines.spec_at(row.pipeline, row.spec_commit)
@@ -164,8 +185,9 @@ class Controller:
         plan = plan_job(self.store, self.pipelines.trees, row, spec, pins, stage, dkey, reuse=reuse)
         run = _Run(self, row, plan, pins, dkey)
         totals = run.totals()
-        if len(plan.run) >= EARLY_TOTALS:  # a long job: show its size at once
-            with txnmod.write(self.store) as t:
+        with txnmod.write(self.store) as t:
+            state.clear_job_datums(t.connection, row.id)  # a job taken over starts afresh
+            if len(plan.run) >= EARLY_TOTALS:  # a long job: show its size at once
                 state.update_job(t.connection, row.id, **totals)
         # listeners learn the job's size before its datums run, written or not (the server
         # tells the sidebar that the job waits for the cluster to start from it)
@@ -279,7 +301,8 @@ class Controller:
                 state.retire_all_datums(conn, row.pipeline, seq)
             else:
                 state.retire_datums(conn, row.pipeline, plan.replaced, seq)
-            state.insert_datums(conn, run.rows(live_from=seq))
+            state.insert_datums(conn, run.unwritten_rows())
+            state.make_live(conn, row.id, seq)
             txn.record_blobs(run.blobs())
             metrics.record(conn, row.pipeline, commit_id, metric_rows)
             state.update_job(
@@ -315,7 +338,7 @@ class Controller:
                 return
             counts: dict[str, Any] = {}
             if run is not None:
-                state.insert_datums(conn, run.rows(live_from=None) + run.tombstones())
+                state.insert_datums(conn, run.unwritten_rows() + run.tombstones())
                 t.record_blobs(run.blobs())
                 counts = run.totals()
             state.update_job(
@@ -356,6 +379,7 @@ class _Run:
         self._datum_key = datum_key
         self._datums: dict[str, Datum] = {d.id: d for d in plan.run}
         self._rows: list[dict[str, Any]] = []
+        self._flushed = 0
         self._blobs: list[WrittenBlobs] = []
         self.outputs: dict[str, tuple[tuple[str, Any], ...]] = {}
         self.failed: list[str] = []
@@ -414,8 +438,13 @@ class _Run:
             if self._counts == self._written or (not force and now - self._last < PROGRESS_S):
                 return
             self._written, self._last = dict(self._counts), now
+        rows = self.unwritten_rows()  # visible while the job runs (``logs -f``)
         with txnmod.write(self._controller.store) as t:
+            if not state.holds_lease(t.connection, self._job.id, self._controller.owner):
+                return  # stopped or taken over: write nothing more
+            state.insert_datums(t.connection, rows)
             state.update_job(t.connection, self._job.id, **self.totals())
+        self.written(len(rows))
         self._controller._notify(self._job.id)
 
     def totals(self) -> dict[str, Any]:
@@ -431,9 +460,16 @@ class _Run:
             **counts,
         }
 
-    def rows(self, live_from: int | None) -> list[dict[str, Any]]:
-        """The datum rows to write (``live_from``: the job's success number, if it succeeded)."""
-        return [{**r, "live_from": live_from} for r in self._rows]
+    def unwritten_rows(self) -> list[dict[str, Any]]:
+        """The datum rows not written yet. Rows are written as results arrive, with progress,
+        without ``live_from`` (so ``logs -f`` sees them); a success makes them live."""
+        with self._lock:
+            return self._rows[self._flushed :]
+
+    def written(self, n: int) -> None:
+        """Count ``n`` more rows as written (after their transaction committed)."""
+        with self._lock:
+            self._flushed += n
 
     def tombstones(self) -> list[dict[str, Any]]:
         """Rows marking the datums a failed job no longer had (so its listing leaves them out)."""

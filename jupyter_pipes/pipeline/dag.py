@@ -4,10 +4,15 @@ output repo. Surfaces (the REST API, the sidebar through it) render this; they d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..store import txn as txnmod
 from ..store.records import RepoInfo
-from .records import PipelineInfo
+from ..store.refs import parse_ref
+from .records import DownstreamInfo, JobInfo, PipelineInfo
+
+if TYPE_CHECKING:
+    from .manager import Pipelines
 
 
 def dag(repos: list[RepoInfo], pipelines: list[PipelineInfo]) -> dict[str, Any]:
@@ -59,7 +64,8 @@ def downstream(pipelines: list[PipelineInfo], repo: str, branch: str) -> list[st
     """The pipelines that run when ``repo@branch`` moves: every pipeline reading it, then every
     pipeline reading their outputs, and so on — each once (they form one global commit), in
     topological order (upstream first, then by name). The one home of this rule: the REST
-    route ``/repos/{repo}/branches/{branch}/downstream`` and the sidebar use it."""
+    routes ``/repos/{repo}/branches/{branch}/downstream`` and
+    ``/repos/{repo}/commits/{ref}/downstream`` answer with it (:func:`downstream_of`)."""
     readers: dict[tuple[str, str], list[str]] = {}
     by_name = {p.name: p for p in pipelines}
     for p in pipelines:
@@ -92,3 +98,36 @@ def downstream(pipelines: list[PipelineInfo], repo: str, branch: str) -> list[st
                 ready.append(d)
         ready.sort()
     return order
+
+
+def downstream_of(pipes: Pipelines, ref: str) -> DownstreamInfo:
+    """What re-runs downstream of ``ref``: ``repo``, ``repo@branch`` or ``repo@<commit>``
+    (any commit ref). The pipelines come from :func:`downstream` over the ref's branch (a
+    commit's own branch); the jobs are those of the commit's global commit among them."""
+    r = parse_ref(ref)
+    is_branch = (
+        not r.ancestors
+        and r.at is None
+        and r.base in {b.name for b in pipes.store.list_branch(r.repo)}
+    )
+    head = None
+    if is_branch:
+        with txnmod.read(pipes.store) as t:
+            head = t.branch_head(r.repo, r.base)
+    commit = pipes.store.resolve(r) if head is not None or not is_branch else None
+    branch = r.base if is_branch else (commit.branch if commit is not None else None)
+    names = downstream(pipes.list_pipeline(), r.repo, branch) if branch else []
+    gid = None
+    jobs: tuple[JobInfo, ...] = ()
+    if commit is not None:
+        gid = pipes.global_id_of(ref if is_branch else f"{r.repo}@{commit.id}")
+        wanted = set(names)
+        jobs = tuple(j for j in pipes.jobs_of(gid) if j.pipeline in wanted)
+    return DownstreamInfo(
+        repo=r.repo,
+        branch=branch,
+        commit=commit.id if commit is not None else None,
+        global_id=gid,
+        pipelines=tuple(names),
+        jobs=jobs,
+    )

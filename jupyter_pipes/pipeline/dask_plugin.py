@@ -93,7 +93,7 @@ def run_batch(tasks: list[DatumTask]) -> list[DatumResult]:
 
 @contextlib.contextmanager
 def _cancellable(task: DatumTask) -> Iterator[None]:
-    with cancel.job(task.job_id):
+    with cancel.job(task.job_id, task.datum_id):
         cancel.check()
         yield
 
@@ -102,3 +102,9 @@ def kill_job(job_id: str) -> int:
     """Run on every worker by ``Executor.cancel_job``: mark ``job_id`` cancelled in this
     worker's process and kill the kernels and command processes of its running datums."""
     return cancel.cancel(job_id)
+
+
+def restart_datum(job_id: str, datum_id: str) -> int:
+    """Run on every worker by ``Executor.restart_datum``: kill the running process of one
+    datum, which then runs again (see :func:`~jupyter_pipes.pipeline.cancel.restart`)."""
+    return cancel.restart(job_id, datum_id)

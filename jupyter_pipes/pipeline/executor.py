@@ -235,6 +235,20 @@ class Executor:
         if futures:
             client.cancel(futures)
 
+    def restart_datum(self, job_id: str, datum_id: str) -> None:
+        """Restart one running datum of job ``job_id`` (``restart datum``): the process running
+        it is killed on its worker and the datum runs again from the start, not counting as a
+        try. Does nothing if no cluster was started or the datum is not running."""
+        client = self._client
+        if client is None:
+            return
+        from .dask_plugin import restart_datum
+
+        try:
+            client.run(restart_datum, job_id, datum_id, on_error="ignore")
+        except Exception:  # a cluster going away: nothing left to restart
+            log.warning("could not reach the workers to restart datum %s", datum_id, exc_info=True)
+
     def batch_size(self, tasks: list[DatumTask]) -> int:
         """Datums per Dask task: 1 for fresh-kernel notebooks (a kernel start, ~1 s, dwarfs a
         round trip; one per task balances best), else ``ceil(n / (4 × worker threads))``

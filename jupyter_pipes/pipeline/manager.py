@@ -40,6 +40,7 @@ from ..store.refs import Ref
 from ..store.store import Store
 from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
 from . import ownership, state
+from .control import ControlMixin
 from .queries import QueriesMixin
 from .records import JobInfo, PipelineInfo
 from .spec import PipelineSpec, iter_pfs, parse_spec, spec_to_dict
@@ -53,7 +54,7 @@ SERVE_FILE = "/serve"
 """The serving notebook of a ``serve:`` spec (with its suffix: ``.ipynb`` or ``.py``)."""
 
 
-class Pipelines(QueriesMixin):
+class Pipelines(QueriesMixin, ControlMixin):
     """The pipeline layer of one store (registered as the store's head hook)."""
 
     def __init__(self, store: Store) -> None:
@@ -233,15 +234,17 @@ class Pipelines(QueriesMixin):
     def _read_notebook(spec: PipelineSpec, base: Path) -> bytes | None:
         if spec.transform.notebook is None:
             return None
-        path = Path(spec.transform.notebook)
-        path = path if path.is_absolute() else base / path
+        given = Path(spec.transform.notebook)
+        path = given if given.is_absolute() else base / given
         try:
             return path.read_bytes()
         except FileNotFoundError:
+            shown = _shown_path(given, base)  # never the server's absolute path
             raise InvalidArgument(
-                f"transform.notebook: notebook {str(path)!r} not found",
+                f"transform.notebook: notebook {shown!r} not found (paths are relative to the "
+                "spec's folder, or to the server's root directory)",
                 field="transform.notebook",
-                path=str(path),
+                path=shown,
             ) from None
 
     @staticmethod
@@ -543,6 +546,18 @@ def _find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:
         return None
 
     return up(start, [start])
+
+
+def _shown_path(given: Path, base: Path) -> str:
+    """A notebook path for an error message: relative to ``base`` (the spec's folder or the
+    server's root) when it lies inside it, else only its file name — never an absolute path
+    of the machine that reads it."""
+    if not given.is_absolute():
+        return given.as_posix()
+    try:
+        return given.relative_to(base.absolute()).as_posix()
+    except ValueError:
+        return given.name
 
 
 def _is_file(source: str | os.PathLike[str]) -> bool:

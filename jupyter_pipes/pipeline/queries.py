@@ -34,6 +34,18 @@ class QueriesMixin:
 
     @staticmethod
     def _job_row(conn: Connection, job_id: str) -> Row[Any]:
+        """A job by id, unique id prefix, or ``pipeline@id`` (pachctl's form: the id or
+        prefix must then be a job of that pipeline)."""
+        pipeline, at, rest = job_id.partition("@")
+        if at:
+            if not pipeline or not rest:
+                raise InvalidArgument(
+                    f"invalid job {job_id!r}: expected a job id or PIPELINE@JOB", job=job_id
+                )
+            row = QueriesMixin._job_row(conn, rest)
+            if row.pipeline != pipeline:
+                raise NotFound(f"job {rest!r} of pipeline {pipeline!r} not found", job=job_id)
+            return row
         row = state.get_job(conn, job_id)
         if row is None and len(job_id) >= 4:
             found = state.find_jobs(conn, job_id)
@@ -51,14 +63,26 @@ class QueriesMixin:
             return job_info(row, state.waits_of(t.connection, [row.id]).get(row.id, {}))
 
     def list_job(
-        self, pipeline: str | None = None, *, limit: int | None = None, offset: int = 0
+        self,
+        pipeline: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        states: list[str] | None = None,
     ) -> list[JobInfo]:
-        """Jobs, newest first (of one pipeline, or all)."""
+        """Jobs, newest first (of one pipeline, or all; in one of ``states``, or any)."""
+        bad = sorted(set(states or ()) - set(state.TERMINAL + state.PENDING))
+        if bad:
+            raise InvalidArgument(
+                f"unknown job state {bad[0]!r}: expected one of "
+                + ", ".join(state.PENDING + state.TERMINAL),
+                field="state",
+            )
         with txnmod.read(self.store) as t:
             conn = t.connection
             if pipeline is not None and state.get_pipeline(conn, pipeline) is None:
                 raise NotFound(f"pipeline {pipeline!r} not found", pipeline=pipeline)
-            rows = state.list_jobs(conn, pipeline, limit, offset)
+            rows = state.list_jobs(conn, pipeline, limit, offset, states)
             waits = state.waits_of(conn, [r.id for r in rows if r.state == "created"])
             return [job_info(r, waits.get(r.id, {})) for r in rows]
 
@@ -69,9 +93,9 @@ class QueriesMixin:
         ``skipped``, ``reused_from`` naming the job that ran them)."""
         with txnmod.read(self.store) as t:
             job = self._job_row(t.connection, job_id)
-            if job.state in state.PENDING:
+            if job.state == "created":
                 return []
-            rows = state.job_datums(t.connection, job, limit, offset)
+            rows = state.job_datums(t.connection, job, limit, offset)  # running: so far
             return [datum_info(r, job.id) for r in rows]
 
     def inspect_datum(self, job_id: str, datum_id: str) -> DatumInfo:
@@ -79,7 +103,7 @@ class QueriesMixin:
         with txnmod.read(self.store) as t:
             job = self._job_row(t.connection, job_id)
             row = state.get_datum(t.connection, job, datum_id) if datum_id else None
-            if row is None or job.state in state.PENDING:
+            if row is None or job.state == "created":
                 raise NotFound(f"datum {datum_id!r} not found in job {job.id}", datum=datum_id)
             return datum_info(row, job.id)
 

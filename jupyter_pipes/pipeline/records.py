@@ -130,3 +130,21 @@ class GlobalCommitInfo(_Record):
     def done(self) -> bool:
         """True once every job is done."""
         return all(j.done for j in self.jobs)
+
+
+@dataclass(frozen=True, slots=True)
+class DownstreamInfo(_Record):
+    """What re-runs downstream of a branch or a commit (``Client.inspect_downstream``).
+
+    ``pipelines`` run, each once and upstream first, when ``repo@branch`` moves (for a commit:
+    when its branch moves to it, as a revert to it does). ``jobs`` are the jobs of those
+    pipelines that ``commit`` (a branch: its head) caused — in its global commit ``global_id``
+    — with their states: what did run, or still will.
+    """
+
+    repo: str
+    branch: str | None
+    commit: str | None
+    global_id: str | None
+    pipelines: tuple[str, ...]
+    jobs: tuple[JobInfo, ...]

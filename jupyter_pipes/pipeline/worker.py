@@ -25,6 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..store.datum_io import BlobSink, BlobToken, DatumIO, Token, WrittenBlobs, written
+from .cancel import Restarted
 from .contract import Item, command_env, notebook_parameters
 from .datum_fs import lay_out, linked_outputs
 from .lazy import Pipes
@@ -32,6 +33,9 @@ from .sandbox import Sandbox
 
 if TYPE_CHECKING:
     from .warm import KernelPool
+
+MAX_RESTARTS = 100
+"""Restarts of one datum (``restart datum``) before it fails: a guard against a loop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +150,20 @@ def run_datum(
         folders = lay_out(io, task.inputs, pfs, pipes)
         box = _sandbox(task, pfs)
         result = None
-        tries = 0
-        for tries in range(1, max(task.tries, 1) + 1):  # noqa: B007 - tries is reported
+        tries = restarts = 0
+        while tries < max(task.tries, 1):
+            tries += 1
             out = os.path.join(pfs, "out")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
-            result = _run_stage(task, folders, out, scratch, kernels, box)
+            try:
+                result = _run_stage(task, folders, out, scratch, kernels, box)
+            except Restarted:  # ``restart datum``: run it again; a restart is not a try
+                restarts += 1
+                tries -= 1
+                if restarts > MAX_RESTARTS:
+                    raise
+                continue
             if result.ok or result.recovered:
                 break
         assert result is not None

@@ -23,6 +23,7 @@ import { addDriveMenu } from './drivemenu';
 import { followBranches } from './follow';
 import { addContextMenus } from './menus';
 import { DRIVE_NAME, isInternalBranch, PipesModel } from './model';
+import { addJobControlCommands } from './jobcontrol';
 import { addLineageCommands } from './lineage/commands';
 import { addExecutedNotebookFactory } from './notebooks';
 import { DagPanel, PipesPanel } from './widgets';
@@ -109,6 +110,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       executedFactory
     });
     addLineageCommands({ app, model, icon: pipesIcon, files });
+    addJobControlCommands(app, model);
     addContextMenus(app);
     if (docManager) {
       followBranches(app, model, docManager);

@@ -19,7 +19,7 @@ WAIT_MS = 120_000
 
 def gated_spec(gate: Path) -> dict[str, Any]:
     """Each datum waits until ``gate`` exists (the job is as slow as the test wants)."""
-    script = f'while [ ! -e "{gate}" ]; do sleep 0.05; done; cp -r "$slow"/. "$out"/'
+    script = f'while [ ! -e "{gate}" ]; do sleep 0.05; done; cp -r "$PFS/slow"/. "$out"/'
     return {
         "pipeline": {"name": "slowcopy"},
         "input": {"pfs": {"repo": "slow", "glob": "/*"}},

@@ -54,7 +54,7 @@ async def test_cluster_route_shows_the_external_workers_and_datums_in_flight(
     with client.start_commit("data@master") as oc:
         for i in range(2):
             oc.put_file(f"/f{i}.txt", b"x")
-    script = f'while [ ! -e "{gate}" ]; do sleep 0.05; done; cp -r "$data"/. "$out"/'
+    script = f'while [ ! -e "{gate}" ]; do sleep 0.05; done; cp -r "$PFS/data"/. "$out"/'
     job = client.create_pipeline(
         cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, script)
     ).last_job

@@ -32,7 +32,7 @@ async def test_cluster_starting_then_ready_around_the_first_datum(
     assert (await get_json(api, "settings"))["cluster"] == "none"
     client.create_repo("data")
     client.create_pipeline(
-        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp -r "$data"/. "$out"/')
+        cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp -r "$PFS/data"/. "$out"/')
     )
     stream = EventStream(lambda e: e["type"] == "job" and e["done"] and e["total"])
     request = asyncio.ensure_future(

@@ -143,6 +143,8 @@ async def test_poller_publishes_changes_made_behind_its_back(
 
 
 class FlakyController:
+    owner = "flaky-controller"
+
     def __init__(self) -> None:
         self.calls = 0
         self.ran = threading.Event()
@@ -155,15 +157,20 @@ class FlakyController:
 
 
 class FakeClient:
-    def __init__(self) -> None:
+    """A real store (the thread registers its presence there, #12) with a controller whose
+    first runs fail."""
+
+    def __init__(self, store: Any) -> None:
         self.ctl = FlakyController()
+        self.store = store
 
     def controller(self, progress: Any = None) -> FlakyController:
         return self.ctl
 
 
 def test_controller_thread_survives_errors(caplog: pytest.LogCaptureFixture) -> None:
-    fake = FakeClient()
+    real = Client("memory://controller-thread-survives")
+    fake = FakeClient(real.store)
     thread = ControllerThread(fake, poll_interval=0.01)  # type: ignore[arg-type]
     thread.start()
     assert fake.ctl.ran.wait(10)
@@ -172,3 +179,4 @@ def test_controller_thread_survives_errors(caplog: pytest.LogCaptureFixture) -> 
     assert not thread.is_alive()
     assert "the controller failed (1 in a row)" in caplog.text
     assert "database is locked" in caplog.text
+    real.close()

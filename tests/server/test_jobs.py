@@ -22,7 +22,9 @@ from jupyter_pipes.server.runner import ControllerThread
 
 from .helpers import EventStream, Fetch, cmd_spec, error, get_json, wait_job
 
-UPPER = 'for f in "$data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; echo "did $f"; done'
+UPPER = (
+    'for f in "$PFS/data"/*; do tr a-z A-Z < "$f" > "$out/$(basename "$f")"; echo "did $f"; done'
+)
 
 
 @pytest.fixture
@@ -193,16 +195,24 @@ async def test_global_commits_and_what_reruns_downstream(api: Fetch, client: Cli
         created = await get_json(api, "pipelines", method="POST", body=json.dumps(body))
         await wait_job(api, created["last_job"])
     down = await get_json(api, "repos", "a", "branches", "master", "downstream")
-    assert down == {"pipelines": ["b", "c", "d"]}
-    assert (await get_json(api, "repos", "b", "branches", "master", "downstream")) == {
-        "pipelines": ["d"]
-    }
+    assert down["pipelines"] == ["b", "c", "d"] and down["branch"] == "master"
+    b_down = await get_json(api, "repos", "b", "branches", "master", "downstream")
+    assert b_down["pipelines"] == ["d"] and b_down["jobs"] == []  # d's job: d's creation
+    old_a = client.inspect_commit("a@master").id
     put = client.put_file("a@master", "/v", b"2")
-    for _ in range(600):
-        g = await get_json(api, "global-commits", put.id)
-        if g["done"]:
-            break
-        await asyncio.sleep(0.1)
+    # what re-runs downstream of a commit: its branch's pipelines, and the jobs it caused
+    queued = await get_json(api, "repos", "a", "commits", put.id, "downstream")
+    assert (queued["repo"], queued["branch"], queued["commit"]) == ("a", "master", put.id)
+    assert queued["pipelines"] == ["b", "c", "d"] and queued["global_id"] == put.id
+    assert [(j["pipeline"], j["global_id"]) for j in queued["jobs"]] == [
+        ("b", put.id), ("c", put.id), ("d", put.id)
+    ]  # fmt: skip
+    older = await get_json(api, "repos", "a", "commits", old_a[:10], "downstream")
+    assert older["commit"] == old_a and older["pipelines"] == ["b", "c", "d"]
+    assert older["jobs"] == []  # the pipelines' first jobs came from their creation
+    await error(api, "repos", "a", "commits", "f" * 32, "downstream", status=404)
+    g = await get_json(api, "global-commits", put.id, params={"wait": "120"})  # wait commit
+    assert g["done"]
     assert (
         g["id"] == put.id
         and g["cause"] == "commit"
@@ -219,6 +229,7 @@ async def test_global_commits_and_what_reruns_downstream(api: Fetch, client: Cli
     d = await get_json(api, "repos", "d", "commits", put.id[:12])
     assert d["global_id"] == put.id and d["id"] == g["jobs"][2]["output_commit"]
     await error(api, "global-commits", "0123456789abcdef", status=404)
+    await error(api, "global-commits", put.id, status=400, params={"wait": "601"})
     err = await error(api, "global-commits", put.id, "squash", method="POST", status=409)
     assert "head" in err["message"]
     await api("global-commits", put.id, method="DELETE")

@@ -137,8 +137,18 @@ async def test_notebook_paths_resolve_inside_root_dir(
         assert "root directory" in body["message"]
     hidden = await error(api, "pipelines", status=400, method="POST", body=spec(".hidden/h.ipynb"))
     assert "hidden" in hidden["message"]
-    missing = await error(api, "pipelines", status=400, method="POST", body=spec("nope.ipynb"))
+    missing = await error(
+        api, "pipelines", status=400, method="POST", body=spec("stages/nope.ipynb")
+    )
     assert missing["field"] == "transform.notebook"
+    # the server's root directory never shows in the error: the path as the spec gives it
+    assert "'stages/nope.ipynb' not found" in missing["message"]
+    assert str(jp_root_dir) not in json.dumps(missing) and missing["path"] == "stages/nope.ipynb"
+    gone = await error(
+        api, "pipelines", status=400, method="POST",
+        body=spec(str(jp_root_dir / "stages" / "gone.ipynb")),
+    )  # fmt: skip
+    assert str(jp_root_dir) not in json.dumps(gone) and gone["path"] == "stages/gone.ipynb"
     created = await api("pipelines", method="POST", body=spec("stages/up.ipynb"))
     assert created.code == 201
     # the snapshot holds the notebook read from the root dir
@@ -168,3 +178,33 @@ async def test_jobs_list_and_detail_without_a_controller(api: Fetch, data: str) 
     await error(api, "jobs", "0" * 32, status=404)
     await error(api, "jobs", "0" * 32, "datums", status=404)
     assert (await get_json(api, "jobs", job["id"], "datums"))["items"] == []
+
+
+async def test_job_control_routes(api: Fetch, data: str) -> None:
+    """stop job, delete job, list job --state, list pipeline --history, restart datum and
+    PIPELINE@JOB over REST (the controller is off: jobs stay queued)."""
+    for script in ("true", "echo v2"):
+        method = "POST" if script == "true" else "PUT"
+        parts = ("pipelines",) if method == "POST" else ("pipelines", "p")
+        await api(*parts, method=method, body=json.dumps(cmd_spec("p", PFS, script)))
+    queued = await get_json(api, "jobs", params={"state": "created"})
+    assert len(queued["items"]) == 2
+    first = queued["items"][1]["id"]
+    both = await get_json(api, "jobs", params={"state": "killed,success"})
+    assert both["items"] == []
+    await error(api, "jobs", status=400, params={"state": "nope"})
+    named = await get_json(api, "jobs", f"p@{first[:8]}")  # pachctl's PIPELINE@JOB
+    assert named["id"] == first
+    await error(api, "jobs", f"data@{first}", status=404)
+    await error(api, "jobs", first, "datums", "0" * 64, "restart", method="POST", status=409)
+    stopped = await get_json(api, "jobs", f"p@{first}", "stop", method="POST", body="")
+    assert [(j["id"], j["state"]) for j in stopped["items"]] == [(first, "killed")]
+    await error(api, "jobs", first, "stop", method="POST", body="", status=409)
+    assert (await get_json(api, "jobs", params={"state": "killed"}))["items"][0]["id"] == first
+    newest = queued["items"][0]["id"]
+    await error(api, "jobs", newest, method="DELETE", status=409)  # not done: stop it first
+    assert (await api("jobs", first, method="DELETE")).code == 204
+    await error(api, "jobs", first, status=404)
+    history = await get_json(api, "pipelines", params={"history": "-1"})
+    assert [(p["name"], p["version"]) for p in history["items"]] == [("p", 2), ("p", 1)]
+    assert len((await get_json(api, "pipelines"))["items"]) == 1

@@ -30,7 +30,10 @@ _BLANK = {
 
 
 def insert_datums(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert datum rows (missing columns are NULL/default: executemany needs equal keys)."""
+    """Insert datum rows (missing columns are NULL/default: executemany needs equal keys); a
+    restart request of a datum whose result this is goes (its run ended first)."""
+    if rows:
+        clear_restart_requests(conn, rows[0]["job"], {r["id"] for r in rows})
     for i in range(0, len(rows), 1000):
         conn.execute(sa.insert(datums), [{**_BLANK, **r} for r in rows[i : i + 1000]])
 
@@ -94,7 +97,9 @@ def _job_listing(job: Row[Any]) -> Any:
     """A query of every datum row of a job (see the module docstring), or None."""
     if job.success_seq is not None:
         return sa.select(datums).where(_live_at(job.pipeline, job.success_seq))
-    own = sa.select(datums).where(datums.c.job == job.id, datums.c.state != "removed")
+    own = sa.select(datums).where(
+        datums.c.job == job.id, datums.c.state.not_in(("removed", RESTART))
+    )
     if job.base_seq is None:
         return own
     replaced = sa.select(datums.c.id).where(datums.c.job == job.id)
@@ -147,3 +152,57 @@ def datum_owner(conn: Connection, pipeline: str, path: str, exclude: Iterable[st
 def all_datum_refs(conn: Connection) -> Sequence[Row[Any]]:
     """Executed-notebook and log refs of every datum (gc keeps them)."""
     return conn.execute(sa.select(datums.c.notebook, datums.c.log)).all()
+
+
+# -- rows of a running job ----------------------------------------------------------------------
+
+RESTART = "restart"
+"""The state of a request row: ``restart datum`` asked for the datum's run to start again; the
+job's controller takes (deletes) it. Never listed, never counted."""
+
+
+def clear_job_datums(conn: Connection, job_id: str) -> None:
+    """Delete a job's rows (a job taken over after its controller died runs again from the
+    start, writing its rows again)."""
+    conn.execute(sa.delete(datums).where(datums.c.job == job_id))
+
+
+def make_live(conn: Connection, job_id: str, seq: int) -> None:
+    """A successful job's rows become its pipeline's current datums from success ``seq``."""
+    conn.execute(
+        sa.update(datums)
+        .where(datums.c.job == job_id, datums.c.state != "removed")
+        .values(live_from=seq)
+    )
+
+
+def request_restart(conn: Connection, job: Row[Any], datum_id: str) -> None:
+    """Ask the controller running ``job`` to restart datum ``datum_id``."""
+    conn.execute(
+        sa.insert(datums).values(
+            **{**_BLANK, "job": job.id, "id": datum_id, "pipeline": job.pipeline, "hash": "",
+               "state": RESTART, "inputs": "[]"}
+        )
+    )  # fmt: skip
+
+
+def restart_requests(conn: Connection, job_id: str) -> list[str]:
+    """The datums of ``job_id`` waiting for a restart."""
+    return list(
+        conn.execute(
+            sa.select(datums.c.id).where(datums.c.job == job_id, datums.c.state == RESTART)
+        ).scalars()
+    )
+
+
+def clear_restart_requests(conn: Connection, job_id: str, ids: Iterable[str] | None) -> None:
+    """Take restart requests (of these datums, or all) of a job."""
+    q = sa.delete(datums).where(datums.c.job == job_id, datums.c.state == RESTART)
+    if ids is None:
+        conn.execute(q)
+        return
+    if not restart_requests(conn, job_id):  # the usual case: one cheap query
+        return
+    id_list = list(ids)
+    for i in range(0, len(id_list), 500):
+        conn.execute(q.where(datums.c.id.in_(id_list[i : i + 500])))

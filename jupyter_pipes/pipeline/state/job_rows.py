@@ -134,11 +134,17 @@ def find_jobs(conn: Connection, prefix: str) -> Sequence[Row[Any]]:
 
 
 def list_jobs(
-    conn: Connection, pipeline: str | None, limit: int | None, offset: int = 0
+    conn: Connection,
+    pipeline: str | None,
+    limit: int | None,
+    offset: int = 0,
+    states: Sequence[str] | None = None,
 ) -> Sequence[Row[Any]]:
     q = sa.select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).offset(offset)
     if pipeline is not None:
         q = q.where(jobs.c.pipeline == pipeline)
+    if states:
+        q = q.where(jobs.c.state.in_(list(states)))
     if limit is not None:
         q = q.limit(limit)
     return conn.execute(q).all()
@@ -406,3 +412,27 @@ def settle_waits(conn: Connection) -> None:
             release(conn, job_id, output)
         else:
             cascade_unrunnable(conn, job_id, f"upstream job {job_id} ({pipeline}) {job_state}")
+
+
+def kill_job(conn: Connection, job_id: str, reason: str) -> list[str]:
+    """Make a pending job ``killed`` (its controller sees it is no longer its to finish, and
+    cancels its datums), and every job waiting on it, transitively — the rest of its global
+    commit downstream — ``killed`` too; the ids killed."""
+    now = time.time()
+    killed = [job_id]
+    update_job(conn, job_id, state="killed", reason=reason, finished_at=now, lease_owner=None)
+    frontier = [job_id]
+    while frontier:
+        upstream = frontier.pop()
+        for waiting in waiting_on(conn, upstream):
+            row = get_job(conn, waiting)
+            if row is None or row.state in TERMINAL:
+                continue
+            update_job(
+                conn, waiting, state="killed", finished_at=now, blocked_on=job_id,
+                reason=f"upstream job {job_id} was stopped",
+            )  # fmt: skip
+            killed.append(waiting)
+            frontier.append(waiting)
+        drop_waits(conn, upstream)
+    return killed

@@ -28,6 +28,8 @@ from .jobs import (
     JobHandler,
     JobLogsHandler,
     JobsHandler,
+    RestartDatumHandler,
+    StopJobHandler,
 )
 from .lineage import (
     BranchLogHandler,
@@ -39,7 +41,13 @@ from .lineage import (
     MetricsDiffHandler,
 )
 from .meta import OpenAPIHandler, SettingsHandler
-from .pipelines import DownstreamHandler, PipelineHandler, PipelinesHandler, RunPipelineHandler
+from .pipelines import (
+    CommitDownstreamHandler,
+    DownstreamHandler,
+    PipelineHandler,
+    PipelinesHandler,
+    RunPipelineHandler,
+)
 from .repos import (
     BranchesHandler,
     BranchHandler,
@@ -103,6 +111,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (GLOBAL, GlobalCommitHandler),
     (f"{GLOBAL}/squash", SquashGlobalCommitHandler),
     (f"{BRANCH}/downstream", DownstreamHandler),
+    (f"{COMMIT}/downstream", CommitDownstreamHandler),
     (f"{COMMIT}/lineage", LineageHandler),
     (f"{API}/explain", ExplainHandler),
     (f"{BRANCH}/log", BranchLogHandler),
@@ -118,6 +127,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{BRANCH}/from-workspace", WorkspaceCommitHandler),
     (f"{COMMIT}/to-workspace", WorkspaceCopyHandler),
     (f"{API}/cluster", ClusterHandler),
+    (f"{JOB}/stop", StopJobHandler),
+    (f"{DATUM}/restart", RestartDatumHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 

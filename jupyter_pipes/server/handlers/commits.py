@@ -7,6 +7,8 @@ prefix, a global commit id (the repo's commit of that global commit), a branch, 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -15,6 +17,9 @@ from tornado import web
 from ...pipeline.records import GlobalCommitInfo
 from ..views import job_dict
 from .base import PipesHandler
+
+MAX_WAIT_S = 600
+WAIT_POLL_S = 0.2
 
 
 class CommitsHandler(PipesHandler):
@@ -73,13 +78,20 @@ class DiffHandler(PipesHandler):
 
 class GlobalCommitHandler(PipesHandler):
     """``/global-commits/{commit}``: a global commit (Pachyderm's commit set) — the change and
-    every output commit it caused, and its jobs (GET); DELETE deletes all its commits and jobs
-    at once (each branch goes back; nothing re-runs)."""
+    every output commit it caused, and its jobs (GET; ``?wait=SECONDS`` answers once every job
+    is done, or when the time is up: ``pachctl wait commit <id>``, the server's controller
+    runs the jobs); DELETE deletes all its commits and jobs at once (each branch goes back;
+    nothing re-runs)."""
 
     @web.authenticated
     @authorized
     async def get(self, commit: str) -> None:
+        wait = self.int_arg("wait", 0, maximum=MAX_WAIT_S)
+        deadline = time.monotonic() + wait
         info = await self.call(self.client.inspect_global_commit, commit)
+        while not info.done and time.monotonic() < deadline:
+            await asyncio.sleep(WAIT_POLL_S)
+            info = await self.call(self.client.inspect_global_commit, info.id)
         self.reply(global_commit_dict(info))
 
     @web.authenticated

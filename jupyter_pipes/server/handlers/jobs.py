@@ -11,26 +11,61 @@ from .files import RawContentMixin
 
 
 class JobsHandler(PipesHandler):
-    """``/jobs?pipeline=``: jobs newest first, of one pipeline or all."""
+    """``/jobs?pipeline=&state=``: jobs newest first, of one pipeline or all (``state``:
+    repeat, or comma-separate, for several)."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
         limit, offset = self.page()
+        raw = [self.decode_argument(v) for v in self.request.query_arguments.get("state", [])]
+        states = [s for v in raw for s in v.split(",") if s] or None
         jobs = await self.call(
-            self.client.list_job, self.arg("pipeline"), limit=limit + 1, offset=offset
-        )
+            self.client.list_job, self.arg("pipeline"), limit=limit + 1, offset=offset,
+            state=states,
+        )  # fmt: skip
         self.reply_page(jobs, limit, offset, job_dict)
 
 
 class JobHandler(PipesHandler):
-    """``/jobs/{job}``: one job with its state, datum counts, timings and error."""
+    """``/jobs/{job}``: one job with its state, datum counts, timings and error (``{job}``: an
+    id, a unique prefix or ``pipeline@id``); DELETE deletes a finished job that made no output
+    (``delete job``)."""
 
     @web.authenticated
     @authorized
     async def get(self, job: str) -> None:
         info = await self.call(self.client.inspect_job, job)
         self.reply(job_dict(info))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, job: str) -> None:
+        await self.call(self.client.delete_job, job)
+        self.set_status(204)
+        self.finish()
+
+
+class StopJobHandler(PipesHandler):
+    """``/jobs/{job}/stop``: POST stops the job (``stop job``): it and the jobs of its global
+    commit downstream of it become ``killed``; answers those jobs."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, job: str) -> None:
+        killed = await self.call(self.client.stop_job, job)
+        self.reply({"items": [job_dict(j) for j in killed]})
+
+
+class RestartDatumHandler(PipesHandler):
+    """``/jobs/{job}/datums/{datum}/restart``: POST restarts a datum of a running job
+    (``restart datum``); 202: its controller restarts it within a second."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, job: str, datum: str) -> None:
+        await self.call(self.client.restart_datum, job, datum)
+        self.reply({"job": job, "datum": datum}, 202)
 
 
 class JobLogsHandler(RawContentMixin, PipesHandler):

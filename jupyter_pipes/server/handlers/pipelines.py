@@ -8,10 +8,13 @@ so these requests also need the ``execute`` permission on ``kernels``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...errors import InvalidArgument
+from ...pipeline.records import DownstreamInfo
 from ...pipeline.spec import PipelineSpec, parse_spec
 from ..util import resolve_notebook
 from ..views import job_dict
@@ -44,12 +47,14 @@ class SpecBodyMixin(PipesHandler):
 
 
 class PipelinesHandler(SpecBodyMixin):
-    """``/pipelines``: list, and create from a spec."""
+    """``/pipelines``: list (``?history=N``: with up to N versions of each, ``-1``: all), and
+    create from a spec."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        pipelines = await self.call(self.client.list_pipeline)
+        history = self.int_arg("history", 0, minimum=-1)  # ``list pipeline --history N``
+        pipelines = await self.call(self.client.list_pipeline, history=history or None)
         self.reply({"items": [p.to_dict() for p in pipelines]})
 
     @web.authenticated
@@ -113,10 +118,28 @@ class RunPipelineHandler(PipesHandler):
 
 class DownstreamHandler(PipesHandler):
     """``/repos/{repo}/branches/{branch}/downstream``: the pipelines a move of the branch runs
-    (each once, upstream first) — what the sidebar shows before a revert."""
+    (each once, upstream first) — what the sidebar shows before a revert — and the jobs of
+    those pipelines that its head caused (see :func:`downstream_dict`)."""
 
     @web.authenticated
     @authorized
     async def get(self, repo: str, branch: str) -> None:
-        names = await self.call(self.client.downstream, f"{repo}@{branch}")
-        self.reply({"pipelines": names})
+        info = await self.call(self.client.inspect_downstream, f"{repo}@{branch}")
+        self.reply(downstream_dict(info))
+
+
+class CommitDownstreamHandler(PipesHandler):
+    """``/repos/{repo}/commits/{ref}/downstream``: what re-runs downstream of a commit — the
+    pipelines a move of its branch to it runs, and the jobs it caused among them."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, ref: str) -> None:
+        info = await self.call(self.client.inspect_downstream, f"{repo}@{ref}")
+        self.reply(downstream_dict(info))
+
+
+def downstream_dict(info: DownstreamInfo) -> dict[str, Any]:
+    """``{repo, branch, commit, global_id, pipelines: [names], jobs: [job]}`` (jobs as the job
+    routes show them)."""
+    return {**info.to_dict(), "jobs": [job_dict(j) for j in info.jobs]}

@@ -37,6 +37,29 @@ describe('JobsModel', () => {
     expect(m.jobs.map(j => j.id)).toEqual(['j2', 'j1']);
   });
 
+  it('stops a job with a POST to its stop route, answers the jobs stopped and reloads', async () => {
+    let stopped = false;
+    const r = router([
+      [
+        'jobs/j2/stop',
+        (_e: string, init: RequestInit) => {
+          expect(init.method).toBe('POST');
+          stopped = true;
+          return { items: [job('j2', { state: 'killed' }), job('j3', { pipeline: 'report', state: 'killed' })] };
+        }
+      ],
+      ['jobs', () => paginate([job('j2', { state: stopped ? 'killed' : 'running' })])('jobs?limit=20', {})]
+    ]);
+    api.mockImplementation(r.impl);
+    const m = new JobsModel();
+    await m.show('predict');
+    expect(m.jobs[0].state).toBe('running');
+    const killed = await m.stop('j2');
+    expect(killed.map(j => j.id)).toEqual(['j2', 'j3']);
+    await settle();
+    expect(m.jobs[0].state).toBe('killed');
+  });
+
   it('lists every pipeline’s jobs, filters them by state, and lists failed datums first', async () => {
     const datums = [
       { id: 'd1', state: 'skipped' },

@@ -155,6 +155,15 @@ export function JobDetail(): JSX.Element | null {
         >
           Job logs
         </button>
+        {commands.hasCommand(CommandIDs.stopJob) && (job.state === 'created' || job.state === 'running') ? (
+          <button
+            className="jp-Pipes-button jp-Pipes-stopJob"
+            aria-label={`Stop job ${shortId(job.id)} of ${job.pipeline}`}
+            onClick={() => run(commands, CommandIDs.stopJob, { job: job.id, pipeline: job.pipeline, state: job.state })}
+          >
+            Stop job…
+          </button>
+        ) : null}
       </div>
       <h4 className="jp-Pipes-subheading">Datums</h4>
       {jobs.datums.length > 0 ? (

@@ -156,6 +156,30 @@ export class JobsModel {
     }
   }
 
+  /**
+   * Stop a job (`stop job`): it, and the jobs of its global commit downstream of it, end
+   * `killed` and commit nothing. Answers the jobs stopped; the list reloads.
+   */
+  async stop(jobId: string): Promise<IJob[]> {
+    const reply = await requestAPI<{ items: IJob[] }>(apiPath('jobs', jobId, 'stop'), {
+      method: 'POST'
+    });
+    await this.refresh();
+    return reply.items;
+  }
+
+  /**
+   * Restart a datum of a running job (`restart datum`): its controller kills the datum's run
+   * and starts it again (not counted as a try). The server refuses it when the job is not
+   * running.
+   */
+  async restartDatum(jobId: string, datumId: string): Promise<void> {
+    await requestAPI<unknown>(apiPath('jobs', jobId, 'datums', datumId, 'restart'), {
+      method: 'POST'
+    });
+    await this.refresh();
+  }
+
   async loadMoreDatums(): Promise<void> {
     if (this._job && this._datumsNext !== null) {
       await this._fetchDatums(this._datumsNext, true);
