@@ -1,9 +1,8 @@
 """jupyter_pipes: notebook-native, Pachyderm-style data versioning and pipelines."""
 
 from importlib.metadata import version as _version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .client import Client
 from .errors import (
     AlreadyExists,
     Conflict,
@@ -16,6 +15,18 @@ from .errors import (
 
 __version__: str = _version("jupyter_pipes")
 """The installed package's version (set once, in ``labextension/package.json``)."""
+
+if TYPE_CHECKING:
+    from .client import Client
+
+
+def __getattr__(name: str) -> Any:
+    """``jupyter_pipes.Client``, imported on first use (the CLI's ``--version`` never needs it)."""
+    if name == "Client":
+        from .client import Client
+
+        return Client
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

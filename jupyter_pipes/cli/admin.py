@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import click
 
-from ..client import Client
 from . import render
 from .base import cli, client, json_option
 
@@ -48,6 +47,8 @@ def fsck(
       jupyter pipes fsck --rebuild-metadata
     """
     if rebuild_metadata:
+        from ..client import Client
+
         settings = ctx.find_root().obj
         rebuilt = Client.rebuild_metadata(settings.store, db_url=settings.db, force=force)
         if not as_json:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .. import __version__
-from ..client import Client
 from ..errors import PipesError
+
+if TYPE_CHECKING:
+    from ..client import Client
 
 PROG = "jupyter pipes"
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -43,6 +45,8 @@ class Settings:
         """The client for this invocation (opened once, closed when the command ends; an
         embedder's client is used as is and left open)."""
         if self._client is None:
+            from ..client import Client  # imported here: ``--version`` and ``--help`` skip it
+
             self._client = Client(self.store, db_url=self.db)
             click.get_current_context().find_root().call_on_close(self._client.close)
         return self._client

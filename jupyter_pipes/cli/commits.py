@@ -6,15 +6,17 @@ caused; :meth:`jupyter_pipes.Client.inspect_global_commit`) instead of ``REPO@RE
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import PipesError
-from ..pipeline.records import GlobalCommitInfo
-from ..store.records import CommitInfo
 from . import render
 from .base import client, delete, inspect, json_option, list_, squash, subscribe
+
+if TYPE_CHECKING:
+    from ..pipeline.records import GlobalCommitInfo
+    from ..store.records import CommitInfo
 
 
 def global_id(ref: str) -> str | None:

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..pipeline.records import DatumInfo
 from . import render
 from .base import CliError, cli, client, get, inspect, json_option, list_, restart
 from .jobs import seconds, spec_file, spec_source
+
+if TYPE_CHECKING:
+    from ..pipeline.records import DatumInfo
 
 
 def input_text(items: Any) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ..store.records import FileInfo
 from . import render
 from .base import (
     client,
@@ -20,6 +21,9 @@ from .base import (
 )
 from .jobs import wait_after_commit, wait_option
 from .shell_commits import stage_into_open_commit
+
+if TYPE_CHECKING:
+    from ..store.records import FileInfo
 
 DIFF_MARKS = {"added": "+", "removed": "-", "modified": "~"}
 

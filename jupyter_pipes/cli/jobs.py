@@ -15,13 +15,15 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..pipeline.records import JobInfo
 from . import render
 from .base import CliError, F, client, delete, inspect, json_option, list_, stop, wait
+
+if TYPE_CHECKING:
+    from ..pipeline.records import JobInfo
 
 FAILED = ("failure", "killed", "unrunnable")
 STDIN = "-"

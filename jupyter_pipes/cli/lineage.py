@@ -5,15 +5,18 @@ with the ``%pipe lineage`` magic)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from ..pipeline.explain import Explanation
-from ..pipeline.lineage import Lineage, LineageCommit, LineageFile, LineageStep
-from ..pipeline.metrics import MetricsInfo
-from ..pipeline.metrics_diff import MetricChange, MetricsDiff
 from . import render
 from .base import client, diff, inspect, json_option, list_
+
+if TYPE_CHECKING:
+    from ..pipeline.explain import Explanation
+    from ..pipeline.lineage import Lineage, LineageCommit, LineageFile, LineageStep
+    from ..pipeline.metrics import MetricsInfo
+    from ..pipeline.metrics_diff import MetricChange, MetricsDiff
 
 
 def _short(text: str | None) -> str:

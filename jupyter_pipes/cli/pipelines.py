@@ -6,12 +6,10 @@ here (see :mod:`.jobs`) and prints a summary line per job, exit status 1 if one 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
-from ..pipeline.records import PipelineInfo
 from . import render
 from .base import CliError, cli, client, create, delete, inspect, json_option, list_, run, update
 from .jobs import (
@@ -23,6 +21,9 @@ from .jobs import (
     timeout_option,
     wait_commit_jobs,
 )
+
+if TYPE_CHECKING:
+    from ..pipeline.records import PipelineInfo
 
 
 def spec_option(f: Any) -> Any:
@@ -168,6 +169,8 @@ def inspect_pipeline(name: str, as_json: bool) -> None:
         ("Last job state", p.last_job_state),
     ]))
     click.echo("Spec:")
+    import yaml  # here: the CLI starts without it
+
     text = yaml.safe_dump(p.spec, sort_keys=False, default_flow_style=False, allow_unicode=True)
     click.echo("\n".join("  " + line for line in text.rstrip("\n").splitlines()))
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from ..pipeline.serving.records import ServedAt, ServiceInfo, ServingEvent, ServingWindow
-from ..pipeline.spec import parse_duration
 from . import render
 from .base import CliError, cli, client, inspect, json_option, list_
+
+if TYPE_CHECKING:
+    from ..pipeline.serving.records import ServedAt, ServiceInfo, ServingEvent, ServingWindow
 
 
 def _short(cid: str | None) -> str:
@@ -33,6 +35,8 @@ def _ms(value: float | None) -> str:
 def _duration(text: str | None) -> float | None:
     if text is None:
         return None
+    from ..pipeline.spec import parse_duration  # here: the CLI starts without the spec models
+
     try:
         return parse_duration(text)
     except ValueError as e:

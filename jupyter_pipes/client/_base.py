@@ -1,14 +1,25 @@
 """The state every part of :class:`~jupyter_pipes.Client` shares: the store, the pipeline layer
-and the Dask executor (started on first use)."""
+(loaded on first use) and the Dask executor (started on first use).
+
+The pipeline layer is imported and opened lazily, so a command that only reads the store
+(``jupyter pipes list repo``) never imports pydantic, Dask or the pipeline code. It is always
+loaded before the first write transaction (:attr:`Store.layer_loaders`), so no branch head moves
+without its hook, and gc asks it for its roots.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from ..pipeline.executor import Executor
-from ..pipeline.manager import Pipelines
 from ..store.store import Store
+
+if TYPE_CHECKING:
+    from ..pipeline.executor import Executor
+    from ..pipeline.manager import Pipelines
+    from ..store.objects import BlobRef
 
 
 class ClientBase:
@@ -28,14 +39,44 @@ class ClientBase:
         from ..service.autostart import Autostart
 
         self._store = Store(store, db_url=db_url, actor=user, **storage_options)
-        self._pipelines = Pipelines(self._store)
-        self._store.gc_roots.append(self._pipelines.gc_roots)
+        from ..pipeline import state  # the tables only: the layer's code loads on first use
+
+        self._store.meta.ensure_schema(state.CHAIN)  # every chain up to date at open, as before
+        self._pipelines_layer: Pipelines | None = None
+        self._pipelines_lock = threading.Lock()
+        self._store.layer_loaders.append(self._load_pipelines)
+        self._store.gc_roots.append(self._pipeline_gc_roots)
         self._autostart = Autostart.attach(
             self._store, setting=autostart, scheduler=scheduler, storage_options=storage_options
-        )  # after the pipeline layer's hook: it sees the jobs a commit queued
+        )  # its hook is moved after the pipeline layer's when that loads (see _pipelines)
         self._scheduler = scheduler
         self._n_workers = n_workers
         self._executor: Executor | None = None
+
+    @property
+    def _pipelines(self) -> Pipelines:
+        """The pipeline layer of this store (imported and opened on first use)."""
+        layer = self._pipelines_layer
+        if layer is None:
+            with self._pipelines_lock:
+                if self._pipelines_layer is None:
+                    from ..pipeline.manager import Pipelines
+
+                    self._pipelines_layer = Pipelines(self._store)
+                    hooks, auto = self._store.head_hooks, getattr(self, "_autostart", None)
+                    if auto is not None and auto.on_head_move in hooks:
+                        # after the pipeline layer's hook: it sees the jobs a commit queued
+                        # (the layer loads before any write, so no head has moved yet)
+                        hooks.remove(auto.on_head_move)
+                        hooks.append(auto.on_head_move)
+                layer = self._pipelines_layer
+        return layer
+
+    def _load_pipelines(self) -> None:
+        self._pipelines  # noqa: B018  (loads the layer: registers its head hook)
+
+    def _pipeline_gc_roots(self) -> Iterable[BlobRef]:
+        return self._pipelines.gc_roots()
 
     @property
     def store(self) -> Store:

@@ -4,10 +4,13 @@ show it."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ..errors import NotFound
-from ..pipeline.cluster_info import ClusterInfo, cluster_info
 from ._base import ClientBase
+
+if TYPE_CHECKING:
+    from ..pipeline.cluster_info import ClusterInfo
 
 
 class ClusterMixin(ClientBase):
@@ -26,6 +29,8 @@ class ClusterMixin(ClientBase):
         ClusterInfo
             ``state`` is ``stopped``, ``starting``, ``running`` or ``unreachable``.
         """
+        from ..pipeline.cluster_info import cluster_info  # imported on use: it loads Dask
+
         info = cluster_info(self._executor, scheduler=self._scheduler, n_workers=self._n_workers)
         if not info.jobs:
             return info

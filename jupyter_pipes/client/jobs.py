@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..pipeline.controller import Controller
-from ..pipeline.executor import Executor
-from ..pipeline.records import GlobalCommitInfo, JobInfo
-from ..store.records import CommitInfo
 from ._base import ClientBase
+
+if TYPE_CHECKING:  # imported on use: a client that only reads data never loads Dask
+    from ..pipeline.controller import Controller
+    from ..pipeline.records import GlobalCommitInfo, JobInfo
+    from ..store.records import CommitInfo
 
 
 class JobsMixin(ClientBase):
@@ -20,6 +21,9 @@ class JobsMixin(ClientBase):
 
     def controller(self, progress: Any = None) -> Controller:
         """A controller that runs this store's jobs on this client's Dask cluster."""
+        from ..pipeline.controller import Controller
+        from ..pipeline.executor import Executor
+
         if self._executor is None:
             memory = self._store.url.startswith("memory://")
             self._executor = Executor(

@@ -6,17 +6,20 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgument, NotFound
-from ..pipeline.explain import Explanation, explain
-from ..pipeline.lineage import Lineage, file_lineage
-from ..pipeline.metrics import MetricsInfo, commit_metrics, list_metrics
-from ..pipeline.metrics_diff import MetricsDiff, diff_metrics
 from ..pipeline.serving.records import to_epoch
 from ..store.names import check_branch_name
 from ..store.records import CommitInfo, HeadMoveInfo, _Record
 from ..store.refs import parse_ref
 from ._base import ClientBase
+
+if TYPE_CHECKING:  # imported on use (the pipeline layer is loaded lazily)
+    from ..pipeline.explain import Explanation
+    from ..pipeline.lineage import Lineage
+    from ..pipeline.metrics import MetricsInfo
+    from ..pipeline.metrics_diff import MetricsDiff
 
 When = datetime | float | str
 """A moment: a datetime (naive: local time), epoch seconds, or ISO 8601 text (``10:00``: today)."""
@@ -52,6 +55,8 @@ class LineageMixin(ClientBase):
         >>> [s.pipeline for s in lin.upstream_steps()]  # doctest: +SKIP
         ['predict', 'model']
         """
+        from ..pipeline.lineage import file_lineage
+
         return file_lineage(self._store, self._pipelines, ref, path, cells=cells)
 
     def explain(self, old: str, new: str) -> Explanation:
@@ -64,6 +69,8 @@ class LineageMixin(ClientBase):
         notebook code cells and spec fields, upstream inputs (models) read at other commits, and
         input data files added, removed or changed; ``Explanation.unchanged`` sums up the rest.
         """
+        from ..pipeline.explain import explain
+
         return explain(self._store, self._pipelines, old, new)
 
     # -- metrics --------------------------------------------------------------------------------
@@ -73,10 +80,14 @@ class LineageMixin(ClientBase):
         first: the numbers of the metric files its spec declares (``metrics: [...]``), indexed
         when each commit was made. A revert commit shows the metrics of the commit it restores.
         """
+        from ..pipeline.metrics import list_metrics
+
         return list_metrics(self._store, self._pipelines, branch, limit=limit)
 
     def inspect_metrics(self, ref: str) -> MetricsInfo:
         """The metrics of one output commit (``model@<id>``, ``model@master^1`` ...)."""
+        from ..pipeline.metrics import commit_metrics
+
         return commit_metrics(self._store, self._pipelines, ref)
 
     def diff_metrics(self, old: str, new: str, *, why: bool = True) -> MetricsDiff:
@@ -103,6 +114,8 @@ class LineageMixin(ClientBase):
         >>> [(c.name, c.old, c.new) for c in d.changes]  # doctest: +SKIP
         [('rows', 72.0, 120.0), ('cv_accuracy', 0.94, 0.96)]
         """
+        from ..pipeline.metrics_diff import diff_metrics
+
         return diff_metrics(self._store, self._pipelines, old, new, why=why)
 
     # -- the branch timeline ------------------------------------------------------------------

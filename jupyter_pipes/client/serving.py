@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgument, NotFound, PipesError, ServingCodeError, Unavailable
-from ..pipeline.serving.log import ServingLog
 from ..pipeline.serving.records import (
     Prediction,
     ServedAt,
@@ -21,12 +20,12 @@ from ..pipeline.serving.records import (
     ServingWindow,
     to_epoch,
 )
-from ..pipeline.spec import parse_duration
 from ..store.refs import parse_ref
 from ._base import ClientBase
 
 if TYPE_CHECKING:
     from ..pipeline.serving.endpoint import Endpoint
+    from ..pipeline.serving.log import ServingLog
 
 When = datetime | float | str
 
@@ -38,6 +37,8 @@ class ServingMixin(ClientBase):
     def _serving(self) -> ServingLog:
         log = self.__dict__.get("_serving_log")
         if log is None:
+            from ..pipeline.serving.log import ServingLog
+
             log = self.__dict__["_serving_log"] = ServingLog(self._store.meta)
         return log
 
@@ -86,6 +87,7 @@ class ServingMixin(ClientBase):
         """
         from ..pipeline.serving.definition import Definition
         from ..pipeline.serving.endpoint import Endpoint, EndpointConfig
+        from ..pipeline.spec import parse_duration
 
         repo = parse_ref(ref).repo
         definition, pipeline, declared = None, None, None

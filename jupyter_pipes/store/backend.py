@@ -1,5 +1,8 @@
 """Where object bytes live: a thin layer over fsspec (the one place that talks to it).
 
+A local folder is read and written with ``os`` directly; fsspec is imported only for other URLs
+(it costs about a tenth of a second of start-up, which ``jupyter pipes list repo`` need not pay).
+
 Keys are ``/``-separated relative names (``packs/0183...``). A write is atomic: readers see the
 whole object or nothing. On a local folder the bytes are written to a temporary name, fsynced, and
 renamed into place (then the folder is fsynced), so an object that exists is durable. Remote object
@@ -15,13 +18,25 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import fsspec
-from fsspec.implementations.local import LocalFileSystem
+from typing import TYPE_CHECKING
 
 from ..errors import CorruptObject, StorageError
 
+if TYPE_CHECKING:
+    import fsspec
+
 _MAX_FDS = 64
+
+
+def local_root(url: str) -> str | None:
+    """The absolute folder of a local store URL (a path or ``file://...``), else ``None``."""
+    if "::" in url:  # an fsspec chain (``simplecache::s3://...``)
+        return None
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    elif "://" in url:
+        return None
+    return os.path.abspath(os.path.expanduser(url))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +61,31 @@ class Backend:
     """
 
     def __init__(self, url: str, **storage_options: object) -> None:
-        fs, root = fsspec.core.url_to_fs(url, **storage_options)
         self.url = url
-        self.fs: fsspec.AbstractFileSystem = fs
-        self.root = root.rstrip("/")
-        self.is_local = isinstance(fs, LocalFileSystem)
+        local = local_root(url)
+        self._fs: fsspec.AbstractFileSystem | None = None
+        self.is_local = local is not None
+        if local is None:
+            import fsspec
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs, local = fsspec.core.url_to_fs(url, **storage_options)
+            self.is_local = isinstance(self._fs, LocalFileSystem)
+        self.root = local.rstrip("/")
         if self.is_local:
             os.makedirs(self.root, exist_ok=True)
         # Objects are immutable, so open descriptors can be kept and read with pread.
         self._fds: OrderedDict[str, int] = OrderedDict()
         self._fd_lock = threading.Lock()
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        """The fsspec filesystem (for a local folder: fsspec's, made on first use)."""
+        if self._fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs = LocalFileSystem()
+        return self._fs
 
     def _fd(self, path: str) -> int:
         with self._fd_lock:
@@ -142,7 +172,10 @@ class Backend:
             if fd is not None:
                 os.close(fd)
         with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self._path(key))
+            if self.is_local:
+                os.unlink(self._path(key))
+            else:
+                self.fs.rm_file(self._path(key))
 
     def list(self, prefix: str) -> Iterator[ObjectStat]:
         """Every object whose key starts with the folder ``prefix`` (not temporary files; an

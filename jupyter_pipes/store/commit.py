@@ -40,6 +40,7 @@ from .metadata import Metadata
 from .names import clean_path, join_path
 from .objects import PackWriter
 from .records import CommitInfo, CommitRef, Origin
+from .statcache import StatCache
 from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
 from .txn import Txn
 
@@ -63,6 +64,8 @@ class CommitParts:
     trees: TreeStore
     head_moved: HeadMoved
     journal: Journal
+    stat_cache: StatCache | None = None
+    """Where folder puts remember unchanged files (see :mod:`.statcache`)."""
 
 
 class _HeadMoved(Exception):
@@ -106,7 +109,12 @@ class OpenCommit:
         self._root_override = root
         self.patch = Patch()
         self.lease = Lease(meta, self.id)
-        self.writer = PackWriter(parts.backend, self.lease.lookup, on_pack=self.lease.pin_new_pack)
+        self.writer = PackWriter(
+            parts.backend,
+            self.lease.lookup,
+            on_pack=self.lease.pin_new_pack,
+            pin_reused=self.lease.pin_reused,
+        )
         self.done = False
         try:
             with meta.write() as conn:
@@ -178,7 +186,8 @@ class OpenCommit:
         self.patch.put(path, ingest_source(self.writer, source, progress))
 
     def _put_folder(self, dest: str, folder: str, progress: Progress | None) -> None:
-        for rel, entry in ingest_folder(self.writer, folder, progress):
+        cache = self._parts.stat_cache
+        for rel, entry in ingest_folder(self.writer, folder, progress, cache):
             self.patch.put(clean_path(join_path(dest, rel)), entry)
 
     def delete_file(self, path: str) -> None:

@@ -150,6 +150,17 @@ class Lease:
             self.reused.update(alive)
         return {h: r for h, r in hits.items() if r.pack in self._packs}
 
+    def pin_reused(self, packs: set[str]) -> set[str]:
+        """Pin packs whose blobs a stat-cache hit reuses, if they are still indexed (as
+        :meth:`lookup` does for dedup hits); the ones now pinned by this lease."""
+        todo = packs - self._packs
+        if todo:
+            with self.meta.write() as conn:
+                alive = self.meta.pin_indexed_packs(conn, self.id, todo)
+            self._packs.update(alive)
+            self.reused.update(alive)
+        return packs & self._packs
+
     def pin_entry(self, entry: Entry, source: str | None) -> None:
         """Pin a file or directory copied from commit ``source`` (checked to still exist)."""
         with self.meta.write() as conn:

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from ..errors import InvalidArgument, NotFound
 from .names import MAX_DEPTH
 from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, iter_chunks
+from .statcache import Key, StatCache, stat_key
 from .trees import Entry, TreeStore, file_entry
 
 Progress = Callable[[int], None]
@@ -45,33 +46,97 @@ def ingest_source(writer: PackWriter, source: Source, progress: Progress | None 
 
 
 def ingest_folder(
-    writer: PackWriter, folder: str | os.PathLike[str], progress: Progress | None = None
+    writer: PackWriter,
+    folder: str | os.PathLike[str],
+    progress: Progress | None = None,
+    cache: StatCache | None = None,
 ) -> Iterator[tuple[str, Entry]]:
     """Store every file under ``folder``; yields (relative path, file entry).
 
     Small files are read by a few threads at once (reads release the GIL, and a cold read is
     mostly waiting), then hashed in batches (one index lookup per batch) and packed together.
+    With a :class:`~.statcache.StatCache`, a file whose stat is unchanged since a put recorded
+    it is not read at all: its chunk hashes are reused if the index still has them (pinned
+    like any dedup hit), one cache and one index lookup per batch of files.
     """
-    small: list[tuple[str, str]] = []
-
-    def flush(pool: ThreadPoolExecutor) -> Iterator[tuple[str, Entry]]:
-        datas = list(pool.map(_read_file, [local for local, _ in small]))
-        refs = writer.add_many(datas)
-        for (_, rel), d, r in zip(small, datas, refs, strict=True):
-            if progress:
-                progress(len(d))
-            yield rel, file_entry("", [r])
-        small.clear()
-
+    folder = os.path.abspath(os.fspath(folder)) if cache is not None else os.fspath(folder)
     with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="pipes-read") as pool:
-        for local, rel, size in walk_folder(os.fspath(folder)):
-            if size <= SMALL_FILE:
-                small.append((local, rel))
-                if len(small) >= _SMALL_BATCH:
-                    yield from flush(pool)
-            else:
-                yield rel, ingest_source(writer, local, progress)
-        yield from flush(pool)
+        ing = _FolderIngest(writer, pool, progress, cache)
+        batch: list[tuple[str, str, os.stat_result]] = []
+        for item in walk_folder_stat(folder):
+            if cache is None:
+                yield from ing.add(*item)
+                continue
+            batch.append(item)
+            if len(batch) >= _SMALL_BATCH:
+                yield from ing.add_cached(batch)
+                batch = []
+        if batch:
+            yield from ing.add_cached(batch)
+        yield from ing.flush()
+    if cache is not None:
+        cache.put_many(ing.record)
+
+
+class _FolderIngest:
+    """The state of one :func:`ingest_folder`: the batch of small files, what to record."""
+
+    def __init__(
+        self,
+        writer: PackWriter,
+        pool: ThreadPoolExecutor,
+        progress: Progress | None,
+        cache: StatCache | None,
+    ) -> None:
+        self.writer, self.pool, self.progress, self.cache = writer, pool, progress, cache
+        self.small: list[tuple[str, str, os.stat_result]] = []
+        self.record: list[tuple[str, Key, list[BlobRef]]] = []
+        """(path, stat key, chunk refs) of every file read and stored (for the cache)."""
+
+    def _done(self, local: str, st: os.stat_result, e: Entry) -> Entry:
+        if self.cache is not None:
+            self.record.append((local, stat_key(st), list(e.refs)))
+        return e
+
+    def add(self, local: str, rel: str, st: os.stat_result) -> Iterator[tuple[str, Entry]]:
+        """Read and store one file (small ones wait for their batch)."""
+        if st.st_size <= SMALL_FILE:
+            self.small.append((local, rel, st))
+            if len(self.small) >= _SMALL_BATCH:
+                yield from self.flush()
+        else:
+            yield rel, self._done(local, st, ingest_source(self.writer, local, self.progress))
+
+    def flush(self) -> Iterator[tuple[str, Entry]]:
+        """Read, hash and store the waiting small files."""
+        small, self.small = self.small, []
+        datas = list(self.pool.map(_read_file, [local for local, _, _ in small]))
+        refs = self.writer.add_many(datas)
+        for (local, rel, st), d, r in zip(small, datas, refs, strict=True):
+            if self.progress:
+                self.progress(len(d))
+            yield rel, self._done(local, st, file_entry("", [r]))
+
+    def add_cached(
+        self, batch: list[tuple[str, str, os.stat_result]]
+    ) -> Iterator[tuple[str, Entry]]:
+        """Files whose stat matches the cache, from their recorded hashes; the rest read."""
+        assert self.cache is not None
+        known = self.cache.get_many([local for local, _, _ in batch])
+        same = {
+            local: known[local][1]
+            for local, _, st in batch
+            if local in known and known[local][0] == stat_key(st)
+        }
+        alive = self.writer.reuse([r for refs in same.values() for r in refs])
+        for local, rel, st in batch:
+            refs = same.get(local)
+            if refs and all(r.pack in alive for r in refs):
+                if self.progress:
+                    self.progress(st.st_size)
+                yield rel, file_entry("", refs)
+            else:  # new, changed, or its pack gone (gc): read it
+                yield from self.add(local, rel, st)
 
 
 def _read_file(path: str) -> bytes:
@@ -86,7 +151,14 @@ def _read_file(path: str) -> bytes:
 
 
 def walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str, int]]:
-    """(local path, relative path, size) of every regular file under ``folder``, in name order
+    """(local path, relative path, size) of every regular file under ``folder``: see
+    :func:`walk_folder_stat`."""
+    for local, r, st in walk_folder_stat(folder, rel):
+        yield local, r, st.st_size
+
+
+def walk_folder_stat(folder: str, rel: str = "") -> Iterator[tuple[str, str, os.stat_result]]:
+    """(local path, relative path, stat) of every regular file under ``folder``, in name order
     (iteratively: a deep folder cannot exhaust the stack).
 
     Raises
@@ -114,7 +186,7 @@ def walk_folder(folder: str, rel: str = "") -> Iterator[tuple[str, str, int]]:
                 )
             stack.append((_entries(e.path), r))
         elif e.is_file():
-            yield e.path, r, e.stat().st_size
+            yield e.path, r, e.stat()
 
 
 def _entries(folder: str) -> Iterator[os.DirEntry[str]]:

@@ -109,6 +109,8 @@ class Metadata(LeaseQueries):
         self.schema: list[SchemaStatus] = []
         """What opening found and did, per migration chain."""
         self._backup: str | None = None
+        self.before_write: Callable[[], None] | None = None
+        """Called before every write transaction begins (the store loads its layers' hooks)."""
         try:
             self.ensure_schema(CHAIN)
         except BaseException:
@@ -116,7 +118,11 @@ class Metadata(LeaseQueries):
             raise
 
     def ensure_schema(self, chain: schema.Chain) -> SchemaStatus:
-        """Bring one migration chain to its head (the pipeline layer calls this for its own)."""
+        """Bring one migration chain to its head (the pipeline layer calls this for its own);
+        once per chain: a second call returns what the first found and did."""
+        for done in self.schema:
+            if done.chain == chain.name:
+                return done
         on_fresh = self._on_fresh if chain is CHAIN else None
         status = schema.ensure(self.engine, chain, backup=self._backup_sqlite, on_fresh=on_fresh)
         self.schema.append(status)
@@ -156,6 +162,8 @@ class Metadata(LeaseQueries):
     def write(self) -> Iterator[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite). Database failures surface as
         :class:`StorageError` (or :class:`Conflict` for a constraint clash)."""
+        if self.before_write is not None:
+            self.before_write()
         try:
             with self._serial, self.engine.connect() as conn:
                 conn.execution_options(pipes_write=True)
@@ -288,6 +296,28 @@ class Metadata(LeaseQueries):
         return conn.execute(sa.select(commits).where(commits.c.id == cid)).first()
 
     @staticmethod
+    def ancestor(conn: Connection, cid: str, n: int) -> tuple[Row[Any] | None, int]:
+        """The ``n``-th first-parent ancestor of commit ``cid``, in one query (a recursive CTE):
+        ``(row, n)``, or ``(None, k)`` when only ``k < n`` ancestors exist."""
+        anc = (
+            sa.select(commits.c.id, commits.c.parent, sa.literal_column("0").label("depth"))
+            .where(commits.c.id == cid)
+            .cte("anc", recursive=True)
+        )
+        step = sa.select(commits.c.id, commits.c.parent, (anc.c.depth + 1).label("depth")).where(
+            commits.c.id == anc.c.parent, anc.c.depth < n
+        )
+        anc = anc.union_all(step)
+        row = conn.execute(
+            sa.select(commits)
+            .join_from(anc, commits, commits.c.id == anc.c.id)
+            .where(anc.c.depth == n)
+        ).first()
+        if row is not None:
+            return row, n
+        return None, conn.execute(sa.select(sa.func.max(anc.c.depth))).scalar() or 0
+
+    @staticmethod
     def find_commits(
         conn: Connection, repo: str, prefix: str, limit: int = 2
     ) -> Sequence[Row[Any]]:
@@ -334,7 +364,7 @@ class Metadata(LeaseQueries):
     def ancestry(conn: Connection, head: str, limit: int | None, offset: int = 0) -> list[Row[Any]]:
         """Commits from ``head`` following parents (newest first), by a recursive CTE."""
         anc = (
-            sa.select(commits.c.id, commits.c.parent, sa.literal(0).label("depth"))
+            sa.select(commits.c.id, commits.c.parent, sa.literal_column("0").label("depth"))
             .where(commits.c.id == head)
             .cte("anc", recursive=True)
         )

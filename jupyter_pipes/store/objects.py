@@ -123,11 +123,13 @@ class PackWriter:
         *,
         on_pack: Callable[[str], None] | None = None,
         max_pending: int = MAX_PENDING_UPLOADS,
+        pin_reused: Callable[[set[str]], set[str]] | None = None,
     ) -> None:
         self._backend = backend
         self._lookup = lookup
         self._target = pack_target
         self._on_pack = on_pack
+        self._pin_reused = pin_reused
         self._max_pending = max(1, max_pending)
         self._pending: dict[str, BlobRef] = {}
         self._known: dict[str, BlobRef] = {}
@@ -155,6 +157,15 @@ class PackWriter:
         if unknown:
             self._known.update(self._lookup(unknown))
         return [self._add(h, b) for h, b in items]
+
+    def reuse(self, refs: Iterable[BlobRef]) -> set[str]:
+        """Of the packs of ``refs`` (blobs stored by earlier commits), those still indexed,
+        now pinned by this writer's commit: a ref into one of them may be used as is; the
+        others' bytes must be stored again. Without a ``pin_reused`` callback: none."""
+        packs = {r.pack for r in refs}
+        if self._pin_reused is None or not packs:
+            return set()
+        return self._pin_reused(packs)
 
     def add(self, data: bytes | memoryview) -> BlobRef:
         """Store one blob (deduplicated) and return its ref."""

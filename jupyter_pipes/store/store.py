@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -43,6 +44,7 @@ from .records import (
 )
 from .refs import Ref
 from .schema import REBUILD_HINT
+from .statcache import StatCache, cache_path
 from .trees import Root, TreeStore
 from .txn import HeadHook, HeadMove, Txn, new_global_id
 
@@ -131,6 +133,30 @@ class Store(FileReads):
         self.head_hooks: list[HeadHook] = []
         """Called inside the transaction that moves any branch head (the pipeline layer
         registers one to create downstream jobs atomically with the move)."""
+        self.layer_loaders: list[Callable[[], None]] = []
+        """Loaders of layers built on this store (the pipeline layer), run once before the
+        first write transaction: a layer registers its head hooks there, so a process that
+        only reads never imports it (the CLI answers ``list repo`` without the pipeline code)
+        while no head can move without the hooks."""
+        self._layers_lock = threading.RLock()
+        self._loading: list[Callable[[], None]] = []
+        self.meta.before_write = self.load_layers
+
+    def load_layers(self) -> None:
+        """Run the pending :attr:`layer_loaders` (each once; one that raises stays pending)."""
+        if not self.layer_loaders:
+            return
+        with self._layers_lock:
+            while self.layer_loaders:
+                loader = self.layer_loaders[0]
+                if loader in self._loading:  # a loader's own writes, in this thread
+                    return
+                self._loading.append(loader)
+                try:
+                    loader()
+                finally:
+                    self._loading.remove(loader)
+                self.layer_loaders.pop(0)
 
     def _refuse_lost_metadata(self, db_url: str) -> None:
         """A new, empty database over a store that holds objects is a lost database, not a
@@ -187,6 +213,9 @@ class Store(FileReads):
         """Release database connections and open files."""
         self.meta.close()
         self.backend.close()
+        cache = self.__dict__.pop("_stat_cache", None)
+        if cache is not None:
+            cache.close()
 
     # -- records -------------------------------------------------------------------------------
 
@@ -348,10 +377,11 @@ class Store(FileReads):
             row = found[0]
         else:
             raise NotFound(f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref))
-        for i in range(ref.ancestors):
-            if row.parent is None:
-                raise NotFound(f"{ref.repo}@{ref.base} has only {i} ancestor(s)", ref=str(ref))
-            row = self.meta.get_commit(conn, row.parent)
+        if ref.ancestors:  # ~N / ^N: one recursive query however far back
+            found, depth = self.meta.ancestor(conn, row.id, ref.ancestors)
+            if found is None:
+                raise NotFound(f"{ref.repo}@{ref.base} has only {depth} ancestor(s)", ref=str(ref))
+            row = found
         assert row is not None
         return row
 
@@ -464,7 +494,18 @@ class Store(FileReads):
 
     def _parts(self) -> CommitParts:
         """What an open commit needs of this store (it never calls back into the store)."""
-        return CommitParts(self.meta, self.backend, self.trees, self.head_moved, self.journal)
+        return CommitParts(
+            self.meta, self.backend, self.trees, self.head_moved, self.journal, self.stat_cache
+        )
+
+    @property
+    def stat_cache(self) -> StatCache | None:
+        """This machine's stat cache of local files put into this store (``None``: disabled by
+        ``$JUPYTER_PIPES_STAT_CACHE=off``); opened on first use."""
+        if "_stat_cache" not in self.__dict__:
+            path = cache_path(self.url, self.backend.root if self.backend.is_local else None)
+            self.__dict__["_stat_cache"] = StatCache(path) if path else None
+        return self.__dict__["_stat_cache"]
 
     def list_commit(
         self, ref: Ref, *, limit: int | None = None, offset: int = 0

@@ -310,14 +310,25 @@ class TreeStore:
     def apply(self, root: Root, patch: Patch, writer: PackWriter) -> Root:
         """Apply ``patch`` to ``root``, writing the new directories; the new root."""
         base = {} if patch._root.replace else self.children(root)
-        new = self._apply_dir(base, patch._root, "/", writer)
+        old = None if patch._root.replace or not root.count else root.as_entry()
+        new = self._apply_dir(base, patch._root, "/", writer, old)
         if new is None:
             return EMPTY_ROOT
+        if new is old:
+            return root
         return Root(new.hash, new.size, new.count, new.refs[0])
 
     def _apply_dir(
-        self, base: dict[str, Entry], node: _Dir, path: str, writer: PackWriter
+        self,
+        base: dict[str, Entry],
+        node: _Dir,
+        path: str,
+        writer: PackWriter,
+        old_dir: Entry | None = None,
     ) -> Entry | None:
+        """The directory ``base`` (the children of ``old_dir``) with ``node``'s changes; a
+        directory whose entries come out unchanged is ``old_dir`` itself (nothing written:
+        re-putting an unchanged folder rewrites no tree)."""
         entries = dict(base)
         for name, change in node.children.items():
             old = entries.get(name)
@@ -346,13 +357,16 @@ class TreeStore:
                 sub_base = (
                     {} if change.replace or old is None or not old.is_dir else self.children(old)
                 )
-                sub = self._apply_dir(sub_base, change, p, writer)
+                unchanged = old if sub_base and old is not None else None
+                sub = self._apply_dir(sub_base, change, p, writer, unchanged)
                 if sub is None:
                     entries.pop(name, None)
                 else:
                     entries[name] = sub.renamed(name)
         if not entries:
             return None  # Pachyderm has no empty directories
+        if old_dir is not None and entries == base:
+            return old_dir
         ordered = [entries[k] for k in sorted(entries)]
         data = encode_tree(ordered)
         ref = writer.add(data)
