@@ -118,14 +118,19 @@ async def test_the_extension_runs_declared_endpoints(
 ) -> None:
     (jp_root_dir / "serve.py").write_text(SERVE_PY)
     client.create_repo("data")
-    spec = {
+    client.put_file("data@master", "/weights.json", json.dumps({"w": 5.0}).encode())
+    spec = {  # the model is the pipeline's output (only its jobs write model@master, #12)
         "pipeline": {"name": "model"},
         "input": {"pfs": {"repo": "data", "glob": "/"}},
-        "transform": {"cmd": ["true"]},
+        "transform": {"cmd": ["bash", "-c", 'cp "$PFS/data/weights.json" "$out/"']},
         "serve": {"notebook": "serve.py"},
     }
     assert (await api("pipelines", method="POST", body=json.dumps(spec))).code == 201
-    c1 = put_model(client, 5.0)
+    job = client.inspect_pipeline("model").last_job
+    assert job is not None  # this server runs no controller: the test runs the job
+    done = await asyncio.get_running_loop().run_in_executor(None, client.wait_job, job)
+    assert done.state == "success"
+    c1 = client.inspect_branch("model@master").head
 
     async def ready() -> bool:
         items = (await get_json(api, "services"))["items"]
