@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from jupyter_pipes import Client
+from jupyter_pipes.errors import NotFound
 from jupyter_pipes.pipeline import presence, state
 from jupyter_pipes.store import txn as txnmod
 
@@ -124,6 +125,55 @@ def test_the_service_runs_jobs_committed_elsewhere_and_stops_cleanly_on_sigterm(
         assert not any("Traceback" in line for line in service.lines)
     finally:
         service.stop()
+
+
+def test_the_service_keeps_declared_endpoints_running(pipes: Client, tmp_path: Path) -> None:
+    """With --serve (the default) the service runs the endpoints specs declare, as a Jupyter
+    server does: the model its job trains answers, and SIGTERM stops the endpoint too."""
+    from .test_serving import SERVE_PY, TRAIN_CMD
+
+    (tmp_path / "serve.py").write_text(SERVE_PY)
+    service = Service(tmp_path / "store", "--health-interval", "0")
+    try:
+        eventually(lambda: service.saw("(service) started"), what="the service to start")
+        pipes.create_pipeline(
+            {
+                "pipeline": {"name": "model"},
+                "input": {"pfs": {"repo": "data", "glob": "/"}},
+                "transform": {"cmd": TRAIN_CMD},
+                "serve": {"notebook": "serve.py"},
+            },
+            base_dir=tmp_path,
+        )
+        put = pipes.put_file("data@master", "/weights.json", b'{"w": 3.0}')
+        [job] = pipes.inspect_global_commit(f"data@{put.id}").jobs
+        eventually(lambda: pipes.inspect_job(job.id).state == "success", what="the training job")
+        head = pipes.inspect_branch("model@master").head
+
+        def live() -> list[Any]:
+            try:
+                replicas = pipes.inspect_service("model").replicas
+            except NotFound:  # no replica has registered yet
+                return []
+            return [r for r in replicas if r.state not in ("stopped", "lost")]
+
+        eventually(
+            lambda: any(r.state == "ready" and r.commit == head for r in live()),
+            timeout=90,
+            what="the endpoint to serve the trained model",
+        )
+        answer = pipes.predict("model", {"x": 2})
+        assert (answer.commit, answer.result) == (head, {"y": 6.0})
+        service.proc.send_signal(signal.SIGTERM)
+        assert service.proc.wait(timeout=60) == 0
+        assert live() == []  # the endpoint was stopped with the service
+    finally:
+        service.stop()
+
+
+def test_the_service_can_leave_endpoints_alone(pipes: Client, tmp_path: Path) -> None:
+    res = subprocess.run([*CLI, "controller", "--help"], capture_output=True, text=True)
+    assert "--serve / --no-serve" in res.stdout
 
 
 def test_the_service_help_has_examples_and_list_controller_shows_it(tmp_path: Path) -> None:

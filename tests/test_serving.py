@@ -52,6 +52,23 @@ def put_model(client: Client, w: float | None, *, broken: bool = False) -> str:
     return client.put_file("model@master", "/weights.json", body, message=f"w={w}").id
 
 
+TRAIN_CMD = ["bash", "-c", 'f="$PFS/data/weights.json"; [ ! -e "$f" ] || cp "$f" "$out/"']
+"""A ``model`` pipeline's transform: its output is the weights put in ``data`` (only a
+pipeline's jobs write its output branch, #12)."""
+
+
+def train_model(client: Client, w: float | None, *, broken: bool = False) -> str:
+    """Put weights in ``data@master`` and run the ``model`` pipeline's job: the new head of
+    ``model@master``."""
+    body = json.dumps({"w": w, "broken": broken}).encode()
+    client.put_file("data@master", "/weights.json", body, message=f"w={w}")
+    jobs = client.wait_commit("data@master", timeout=120)
+    assert all(j.state == "success" for j in jobs), jobs
+    head = client.inspect_branch("model@master").head
+    assert head is not None
+    return head
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Client]:
     c = Client(str(tmp_path / "store"))

@@ -19,7 +19,7 @@ import pytest
 from jupyter_pipes import Client
 
 from .conftest import new_bucket, postgres_database, s3_options
-from .test_serving import SERVE_PY, post, put_model, wait_for
+from .test_serving import SERVE_PY, TRAIN_CMD, post, train_model, wait_for
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -64,12 +64,12 @@ def test_replicas_swap_on_their_own_and_share_one_log(shared: Client, tmp_path: 
         {
             "pipeline": {"name": "model"},
             "input": {"pfs": {"repo": "data", "glob": "/"}},
-            "transform": {"cmd": ["true"]},
+            "transform": {"cmd": TRAIN_CMD},
             "serve": {"notebook": "serve.py"},
         },
         base_dir=tmp_path,
     )
-    c1 = put_model(c, 1.0)
+    c1 = train_model(c, 1.0)
     procs = [replica(c), replica(c)]
     try:
         wait_for(lambda: _ready(c) == {c1}, timeout=90)
@@ -87,7 +87,7 @@ def test_replicas_swap_on_their_own_and_share_one_log(shared: Client, tmp_path: 
         for t in threads:
             t.start()
         wait_for(lambda: len(answers) >= 40)
-        c2 = put_model(c, 2.0)
+        c2 = train_model(c, 2.0)
         wait_for(lambda: _ready(c) == {c2}, timeout=60)
         n = len(answers)
         wait_for(lambda: len(answers) >= n + 40)

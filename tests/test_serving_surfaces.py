@@ -19,7 +19,7 @@ import pytest
 from jupyter_pipes import Client
 from jupyter_pipes.pipeline.serving.supervisor import Supervisor
 
-from .test_serving import SERVE_PY, post, put_model, wait_for
+from .test_serving import SERVE_PY, TRAIN_CMD, post, put_model, train_model, wait_for
 
 CLI = [sys.executable, "-m", "jupyter_pipes.cli"]
 
@@ -28,7 +28,7 @@ def spec(notebook: str = "serve.py", **serve: Any) -> dict[str, Any]:
     return {
         "pipeline": {"name": "model"},
         "input": {"pfs": {"repo": "data", "glob": "/"}},
-        "transform": {"cmd": ["true"]},
+        "transform": {"cmd": TRAIN_CMD},
         "serve": {"notebook": notebook, "log_window": "1s", **serve},
     }
 
@@ -134,7 +134,7 @@ def test_supervisor_keeps_declared_endpoints_running(store: Client, tmp_path: Pa
         store.get_file(f"model@{store.inspect_pipeline('model').spec_commit}", "/serve.py")
         == SERVE_PY.encode()
     )
-    c1 = put_model(store, 2.0)
+    c1 = train_model(store, 2.0)
     sup = Supervisor(store.store, interval=0.2).start()
     try:
         wait_for(lambda: _ready(store, c1), timeout=60)
@@ -156,7 +156,7 @@ def test_supervisor_keeps_declared_endpoints_running(store: Client, tmp_path: Pa
         wait_for(lambda: store.predict("model", {"x": 3}).result == {"y": 106.0}, timeout=30)
         assert [r.pid for r in _live(store)] == [pid]
         # a new model is swapped in too
-        c2 = put_model(store, 10.0)
+        c2 = train_model(store, 10.0)
         wait_for(lambda: store.predict("model", {"x": 3}).commit == c2, timeout=30)
         # a pipeline without serve: stops its endpoint
         store.update_pipeline({k: v for k, v in spec().items() if k != "serve"}, base_dir=tmp_path)
@@ -171,7 +171,7 @@ def test_supervisor_needs_the_token_variable(
 ) -> None:
     store.create_repo("data")
     store.create_pipeline(spec(token_env="PIPES_TEST_SERVE_TOKEN"), base_dir=tmp_path)
-    c1 = put_model(store, 2.0)
+    c1 = train_model(store, 2.0)
     sup = Supervisor(store.store, interval=0.2)
     monkeypatch.delenv("PIPES_TEST_SERVE_TOKEN", raising=False)
     sup.reconcile()

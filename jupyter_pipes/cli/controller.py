@@ -115,6 +115,13 @@ def list_controller(as_json: bool) -> None:
     help="How long a claim on a job lasts without renewal (default 30): a controller that "
     "dies loses its jobs to the others after this.",
 )
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="Also keep the endpoints that pipelines declare (serve: in their spec) running, as "
+    "a Jupyter server does (see docs/serving.md).",
+)
 @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
 def controller(
     scheduler: str | None,
@@ -122,6 +129,7 @@ def controller(
     health_interval: float,
     idle_close: float,
     lease: float | None,
+    serve: bool,
     quiet: bool,
 ) -> None:
     """Run the store's pipeline jobs in the foreground, as a service, until SIGTERM or Ctrl-C.
@@ -139,6 +147,9 @@ def controller(
       jupyter pipes --store s3://bucket/pipes --db postgresql+psycopg://pipes@db/pipes \\
           controller --dask-scheduler tcp://dask-scheduler:8786
       JUPYTER_PIPES_STORE=/data/pipes jupyter pipes controller --health-interval 300
+
+    With --serve (the default) it also keeps the endpoints that specs declare with serve:
+    running, restarting one that dies, and stops them gracefully on SIGTERM.
     """
     from ..client import Client
     from ..service.loop import ControllerService
@@ -160,4 +171,13 @@ def controller(
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _f: service.stop(signal.Signals(signum).name))
-        service.run()
+        supervisor = None
+        if serve:
+            from ..pipeline.serving.supervisor import Supervisor
+
+            supervisor = Supervisor(cl.store).start()
+        try:
+            service.run()
+        finally:
+            if supervisor is not None:  # endpoints shut down gracefully
+                supervisor.stop()
