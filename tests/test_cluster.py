@@ -100,6 +100,18 @@ def _client(stack: ExitStack, request: pytest.FixtureRequest, scheduler: str) ->
     return c
 
 
+ANCESTORS = (
+    'a=$$; chain=; while [ "$a" -gt 1 ]; do chain="$chain $a"; '
+    "a=$(awk '/^PPid:/{print $2}' /proc/$a/status); done; "
+)
+"""Shell: ``$chain``, the command's process and its ancestors (a command runs under bwrap, a
+child of the Dask worker, so ``$PPID`` is not the worker)."""
+
+
+def _workers_of(chain: str, worker_pids: set[int]) -> set[int]:
+    return {int(p) for p in chain.split()} & worker_pids
+
+
 def test_pipeline_on_external_dask_with_s3_and_postgres(
     dask_cluster: tuple[str, list[subprocess.Popen[bytes]]], request: pytest.FixtureRequest
 ) -> None:
@@ -119,7 +131,8 @@ def test_pipeline_on_external_dask_with_s3_and_postgres(
                         "bash",
                         "-c",
                         'for f in "$PFS/data"/*; do cp "$f" "$out/"; '
-                        'echo $PPID > "$out/$(basename $f).pid"; done',
+                        + ANCESTORS
+                        + 'echo $chain > "$out/$(basename $f).pid"; done',
                     ]
                 },
             }
@@ -127,8 +140,10 @@ def test_pipeline_on_external_dask_with_s3_and_postgres(
         job = c.wait_job(info.last_job, timeout=180)
         assert (job.state, job.processed) == ("success", 4), job.error
         assert c.get_file("copy@master", "/f2.txt") == b"file 2"
-        pids = {int(c.get_file("copy@master", f"/f{i}.txt.pid")) for i in range(4)}
-        assert pids <= {w.pid for w in workers}  # ran in the external worker processes
+        worker_pids = {w.pid for w in workers}
+        for i in range(4):  # each datum ran under one of the external worker processes
+            chain = c.get_file("copy@master", f"/f{i}.txt.pid").decode()
+            assert _workers_of(chain, worker_pids), (chain, worker_pids)
         assert c.fsck().ok
 
 
@@ -148,7 +163,11 @@ def test_a_worker_killed_mid_datum_is_survived(
                 "pipeline": {"name": "slow"},
                 "input": {"pfs": {"repo": "data", "glob": "/*"}},
                 "transform": {
-                    "cmd": ["bash", "-c", 'echo $PPID >> "$MARK"; sleep 4; cp "$data" "$out"/'],
+                    "cmd": [
+                        "bash",
+                        "-c",
+                        ANCESTORS + 'echo $chain >> "$MARK"; sleep 4; cp "$data" "$out"/',
+                    ],
                     "env": {"MARK": str(mark)},
                 },
             }
@@ -161,13 +180,15 @@ def test_a_worker_killed_mid_datum_is_survived(
             while not mark.exists() or not mark.read_text().strip():
                 assert time.monotonic() < deadline, "the datum never started"
                 time.sleep(0.05)
-            victim = int(mark.read_text().split()[0])
-            assert victim in {w.pid for w in workers}
+            worker_pids = {w.pid for w in workers}
+            (victim,) = _workers_of(mark.read_text().splitlines()[0], worker_pids)
             os.kill(victim, signal.SIGKILL)
             job = waiting.result()
         assert job.state == "success", job.error
         assert c.get_file("slow@master", "/only.txt") == b"payload"
-        survivors = {int(x) for x in mark.read_text().split()}
+        survivors = {
+            p for line in mark.read_text().splitlines() for p in _workers_of(line, worker_pids)
+        }
         assert len(survivors) == 2 and victim in survivors  # re-run on the other worker
 
 
