@@ -396,6 +396,8 @@ def rerun_job(job_id: str, reprocess: bool, no_wait: bool, timeout: float | None
     """
     job = client().rerun_job(job_id, reprocess=reprocess)
     if no_wait:
-        click.echo(f"queued job {job.id}; run 'jupyter pipes wait job {job.id}' to run it")
+        from .pipelines import _hint
+
+        _hint(job.id)
         return
     wait_commit_jobs(job.global_id or job.id, progress, timeout)

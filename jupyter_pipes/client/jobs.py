@@ -124,14 +124,18 @@ class JobsMixin(ClientBase):
         :meth:`run_pipeline` — in a global commit of its own; pipelines downstream then run on
         its output. Datums that succeeded before are reused unless ``reprocess``. The new
         job (queued: a controller runs it). Its output becomes the output branch's head even
-        if newer inputs exist. ``Conflict`` for a job not done, a job whose upstream job never
+        if newer inputs exist (a background controller runs it if no controller is alive; see
+        docs/controller.md). ``Conflict`` for a job not done, a job whose upstream job never
         made its input, or a pipeline whose input branches changed since the job.
 
         Example
         -------
         >>> c.wait_job(c.rerun_job("edges@3f2a9c1e").id)  # doctest: +SKIP
         """
-        return self._pipelines.rerun_job(job_id, reprocess=reprocess)
+        job = self._pipelines.rerun_job(job_id, reprocess=reprocess)
+        if self._autostart is not None:
+            self._autostart.ensure()
+        return job
 
     def restart_datum(self, job_id: str, datum_id: str) -> None:
         """Restart a datum of a running job: its current run (command or kernel) is killed and
