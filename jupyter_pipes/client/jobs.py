@@ -115,7 +115,7 @@ class JobsMixin(ClientBase):
         full trees (nothing is lost). None may be a branch head. The commits squashed."""
         return self._pipelines.drop_global_commit(global_id, squash=True)
 
-    # -- job control (pachctl's stop job, delete job, restart datum) ------------------------------
+    # -- job control (pachctl's stop job, delete job, restart datum; rerun job) --------------
 
     def stop_job(self, job_id: str) -> list[JobInfo]:
         """Stop a job (``job_id``: an id, a unique prefix or ``pipeline@id``): it becomes
@@ -138,6 +138,25 @@ class JobsMixin(ClientBase):
         rows. ``Conflict`` for a job not done (stop it first) or a successful one (delete its
         global commit instead: ``delete_global_commit``)."""
         self._pipelines.delete_job(job_id)
+
+    def rerun_job(self, job_id: str, *, reprocess: bool = False) -> JobInfo:
+        """Run a done job again: a new job of its pipeline (with the pipeline's current spec)
+        on the same input commits that job read — not on the inputs' current heads, which is
+        :meth:`run_pipeline` — in a global commit of its own; pipelines downstream then run on
+        its output. Datums that succeeded before are reused unless ``reprocess``. The new
+        job (queued: a controller runs it). Its output becomes the output branch's head even
+        if newer inputs exist (a background controller runs it if no controller is alive; see
+        docs/controller.md). ``Conflict`` for a job not done, a job whose upstream job never
+        made its input, or a pipeline whose input branches changed since the job.
+
+        Example
+        -------
+        >>> c.wait_job(c.rerun_job("edges@3f2a9c1e").id)  # doctest: +SKIP
+        """
+        job = self._pipelines.rerun_job(job_id, reprocess=reprocess)
+        if self._autostart is not None:
+            self._autostart.ensure()
+        return job
 
     def restart_datum(self, job_id: str, datum_id: str) -> None:
         """Restart a datum of a running job: its current run (command or kernel) is killed and
