@@ -31,7 +31,7 @@ from . import schema
 from .leases import LeaseKeeper
 from .metadata_leases import LeaseQueries
 from .objects import BlobRef
-from .records import CommitInfo, CommitRef, SchemaStatus, utc
+from .records import CommitInfo, CommitRef, LinkRow, RootRow, SchemaStatus, utc
 from .tables import (
     CHAIN,
     branches,
@@ -619,17 +619,16 @@ class Metadata(LeaseQueries):
     # -- fsck and gc ---------------------------------------------------------------------------
 
     @staticmethod
-    def commit_links(conn: Connection) -> dict[str, Row[Any]]:
+    def commit_links(conn: Connection) -> dict[str, LinkRow]:
         """id -> (id, parent, state, repo) of every commit."""
         q = sa.select(commits.c.id, commits.c.parent, commits.c.state, commits.c.repo)
-        return {r.id: r for r in conn.execute(q)}
+        return {r[0]: LinkRow(*r) for r in conn.execute(q)}
 
     @staticmethod
-    def finished_roots(conn: Connection) -> Sequence[Row[Any]]:
+    def finished_roots(conn: Connection) -> list[RootRow]:
         """(id, root) of every finished commit."""
-        return conn.execute(
-            sa.select(commits.c.id, commits.c.root).where(commits.c.state == "finished")
-        ).all()
+        q = sa.select(commits.c.id, commits.c.root).where(commits.c.state == "finished")
+        return [RootRow(i, r) for i, r in conn.execute(q)]
 
     @staticmethod
     def all_provenance(conn: Connection) -> Sequence[Row[Any]]:
