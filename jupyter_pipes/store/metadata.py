@@ -48,6 +48,7 @@ from .tables import (
 )
 
 _BATCH = 500
+_INSERT_SLICE = 5000
 
 
 def make_engine(url: str) -> Engine:
@@ -559,9 +560,13 @@ class Metadata(LeaseQueries):
                 _insert_ignore(conn, packs),
                 [{"id": p, "size": s, "created_at": now} for p, s in new_packs.items()],
             )
-        if blobs:
+        # In slices: SQLAlchemy processes every row's binary parameters before executing, so
+        # one statement for 300,000 blobs held about 230 MiB more than the blobs themselves.
+        refs = list(blobs.values())
+        stmt = _insert_ignore(conn, chunks)
+        for i in range(0, len(refs), _INSERT_SLICE):
             conn.execute(
-                _insert_ignore(conn, chunks),
+                stmt,
                 [
                     {
                         "hash": bytes.fromhex(r.hash),
@@ -569,7 +574,7 @@ class Metadata(LeaseQueries):
                         "offset": r.offset,
                         "length": r.length,
                     }
-                    for r in blobs.values()
+                    for r in refs[i : i + _INSERT_SLICE]
                 ],
             )
 
