@@ -113,10 +113,10 @@ def _lister(
             return []
         else:
             commit = pins.get(f"{pfs.repo}@{pfs.branch}")
-            key = (commit, pfs.glob)
-            if key not in cache:
-                cache[key] = trees.matches(commit, pfs.glob)
-            found = cache[key]
+            at = (commit, pfs.glob)
+            if at not in cache:
+                cache[at] = trees.matches(commit, pfs.glob)
+            found = cache[at]
         if tokens is not None:
             for m in found:
                 tokens[(pfs.repo, pfs.branch, m.path)] = m.token
@@ -207,11 +207,11 @@ def _fast(
         key = f"{pfs.repo}@{pfs.branch}"
         if old_pins[key] == pins.get(key):
             continue
-        d = trees.delta(old_pins[key], pins.get(key), pfs.glob)
-        if d is None:
+        delta = trees.delta(old_pins[key], pins.get(key), pfs.glob)
+        if delta is None:
             return None
-        if d.old or d.new:
-            deltas[_key(pfs)] = d
+        if delta.old or delta.new:
+            deltas[_key(pfs)] = delta
     if not deltas:
         return Plan(base, base.total, [], {}, [], {}, fast=True)
     tokens: dict[ItemKey, Token] = {}
