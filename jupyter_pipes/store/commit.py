@@ -222,7 +222,11 @@ class OpenCommit:
         move = None
         txn: Txn | None = None
         try:
-            self.writer.flush()
+            # The directory blobs go into the same pack as the files' blobs (one pack per small
+            # commit, #17); one flush below makes all of them durable before the transaction.
+            # Only an append to a file put in this commit reads back a blob first.
+            if self.patch.reads_staged:
+                self.writer.flush()
             for attempt in range(_MAX_REBASES):
                 with meta.read() as conn:
                     b = meta.get_branch(conn, self.repo, self.branch)

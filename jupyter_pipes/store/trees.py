@@ -198,6 +198,9 @@ class Patch:
     def __init__(self) -> None:
         self._root = _Dir()
         self.changes = 0
+        self.reads_staged = False
+        """True once an append extends a file put in this same patch: applying the patch then
+        reads that file's last chunk, so its pack must be durable (flushed) first."""
 
     def _parent(self, path: str) -> tuple[_Dir, str]:
         parts = split_path(path)
@@ -240,6 +243,7 @@ class Patch:
         cur = node.children.get(name)
         if isinstance(cur, _Put) and not cur.entry.is_dir:
             node.children[name] = _Append(bytearray(data), cur.entry)
+            self.reads_staged = True
         elif isinstance(cur, _Append):
             cur.data += data
         elif isinstance(cur, _Delete):
