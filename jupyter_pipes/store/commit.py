@@ -112,7 +112,7 @@ class OpenCommit:
         self.writer = PackWriter(
             parts.backend,
             self.lease.lookup,
-            on_pack=self.lease.pin_new_pack,
+            on_pack=self.lease.pin_new_packs,
             pin_reused=self.lease.pin_reused,
         )
         self.done = False
