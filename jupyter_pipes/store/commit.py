@@ -112,7 +112,7 @@ class OpenCommit:
         self.writer = PackWriter(
             parts.backend,
             self.lease.lookup,
-            on_pack=self.lease.pin_new_pack,
+            on_pack=self.lease.pin_new_packs,
             pin_reused=self.lease.pin_reused,
         )
         self.done = False
@@ -208,8 +208,8 @@ class OpenCommit:
             if not entry.is_dir:
                 raise InvalidArgument("cannot copy a file onto '/'", path=path)
             self.patch.delete("/")
-            for name, child in self._parts.trees.children(entry).items():
-                self.patch.put("/" + name, child)
+            for child in self._parts.trees.iter_children(entry):
+                self.patch.put("/" + child.name, child)
         else:
             self.patch.put(path, entry)
 
