@@ -208,8 +208,8 @@ class OpenCommit:
             if not entry.is_dir:
                 raise InvalidArgument("cannot copy a file onto '/'", path=path)
             self.patch.delete("/")
-            for name, child in self._parts.trees.children(entry).items():
-                self.patch.put("/" + name, child)
+            for child in self._parts.trees.iter_children(entry):
+                self.patch.put("/" + child.name, child)
         else:
             self.patch.put(path, entry)
 
