@@ -167,7 +167,7 @@ def test_two_background_controllers_started_at_once_one_runs(store: Store) -> No
     env = {**store.env, "JUPYTER_PIPES_CONTROLLER_IDLE": "2"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "jupyter_pipes.service.autostart"],
+            [sys.executable, "-m", "jupyter_pipes.background"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -211,3 +211,20 @@ def test_a_sigkilled_background_controllers_job_is_taken_over_by_the_next_comman
     assert store.client.get_file("copy@master", "/a.txt") == b"one"
     assert store.client.get_file("copy@master", "/b.txt") == b"two"
     assert len(store.started()) == 2
+
+
+def test_create_pipeline_no_wait_says_a_controller_runs_the_job_and_one_does(
+    store: Store,
+) -> None:
+    store.put("data@master:/a.txt", "hello")
+    spec = store.root / "copy.yaml"
+    spec.write_text(
+        "pipeline: {name: copy}\n"
+        "input: {pfs: {repo: data, glob: /*}}\n"
+        "transform: {cmd: [bash, -c, 'cp \"$PFS/data\"/* \"$out\"/']}\n"
+    )
+    res = store.cli("create", "pipeline", "-f", str(spec), "--no-wait")
+    assert "a controller runs it" in res.stdout and "to run it" not in res.stdout, res.stdout
+    job = res.stdout.split()[2].rstrip(";")
+    eventually(lambda: store.client.inspect_job(job).done, what="the queued job")
+    assert store.client.get_file("copy@master", "/a.txt") == b"hello"

@@ -179,4 +179,5 @@ start = _verb("start", "Open a commit that later commands add to (finish it with
 finish = _verb("finish", "Make an open commit visible, as one commit.")
 stop = _verb("stop", "Stop a job (its datums are cancelled; nothing is committed).")
 restart = _verb("restart", "Restart a datum of a running job.")
+rerun = _verb("rerun", "Run a done job again on the same input commits.")
 subscribe = _verb("subscribe", "Print each new finished commit of a branch as it arrives.")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import render
-from .base import CliError, F, client, delete, inspect, json_option, list_, stop, wait
+from .base import CliError, F, client, delete, inspect, json_option, list_, rerun, stop, wait
 
 if TYPE_CHECKING:
     from ..pipeline.records import JobInfo
@@ -68,7 +68,7 @@ def spec_source(spec: str) -> tuple[Any, str | None]:
     """``-f SPEC``: ``(source, base_dir)`` for the Client: a path, or stdin's text read against
     the working directory."""
     if spec == STDIN:
-        return click.get_text_stream("stdin").read(), os.getcwd()
+        return sys.stdin.read(), os.getcwd()
     return Path(spec), None
 
 
@@ -367,3 +367,37 @@ def delete_job(job_id: str) -> None:
       jupyter pipes delete job edges@3f2a9c1e
     """
     client().delete_job(job_id)
+
+
+@rerun.command("job")
+@click.argument("job_id", metavar="JOB | PIPELINE@JOB")
+@click.option("--reprocess", is_flag=True,
+              help="Run every datum again, even those that succeeded in JOB.")
+@no_wait_option
+@timeout_option
+@progress_option
+def rerun_job(job_id: str, reprocess: bool, no_wait: bool, timeout: float | None,
+              progress: bool | None) -> None:
+    """Run a done job again: a new job of its pipeline, with the pipeline's current spec, on
+    the same input commits JOB read (not the inputs' current heads: that is 'run pipeline'),
+    then the jobs downstream of it; run them here and print a summary line per job (exit
+    status 1 if one fails).
+
+    Datums that succeeded in JOB are reused unless --reprocess. The new output commit
+    becomes the output branch's head even if newer inputs were committed since. Refused
+    for a job not done, a job whose upstream job never made its input (rerun that one), or
+    a pipeline whose input branches changed since JOB. pachctl has no 'rerun job': its
+    verbs re-run a pipeline on its inputs' current heads, 'run pipeline' here.
+
+    \b
+    Examples:
+      jupyter pipes rerun job 3f2a9c1e
+      jupyter pipes rerun job edges@3f2a9c1e --reprocess --no-wait
+    """
+    job = client().rerun_job(job_id, reprocess=reprocess)
+    if no_wait:
+        from .pipelines import _hint
+
+        _hint(job.id)
+        return
+    wait_commit_jobs(job.global_id or job.id, progress, timeout)

@@ -57,7 +57,14 @@ def _created(infos: PipelineInfo | list[PipelineInfo], no_wait: bool, progress: 
 
 
 def _hint(job_id: str | None) -> None:
-    click.echo(f"queued job {job_id}; run 'jupyter pipes wait job {job_id}' to run it")
+    """Say where a queued job will run: the background controller (auto-start on), or a
+    waiting command (auto-start off, or no controller could be started)."""
+    cl = client()
+    if cl.autostart or cl.list_controller():
+        click.echo(f"queued job {job_id}; a controller runs it "
+                   f"('jupyter pipes wait job {job_id}' waits for it)")  # fmt: skip
+    else:
+        click.echo(f"queued job {job_id}; run 'jupyter pipes wait job {job_id}' to run it")
 
 
 @create.command("pipeline")

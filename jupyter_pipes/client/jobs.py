@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._base import ClientBase
 
 if TYPE_CHECKING:  # imported on use: a client that only reads data never loads Dask
     from ..pipeline.controller import Controller
+    from ..pipeline.manager import Pipelines
     from ..pipeline.records import GlobalCommitInfo, JobInfo
-    from ..store.records import CommitInfo
+    from ..store.records import BranchInfo, CommitInfo
+
+
+class _JobsHost(Protocol):
+    """What the waiting and following verbs use of the other parts of the Client (history and
+    pipelines): :class:`~jupyter_pipes.Client` composes them all."""
+
+    @property
+    def _pipelines(self) -> Pipelines: ...
+
+    def controller(self, progress: Any = None) -> Controller: ...
+
+    def inspect_job(self, job_id: str) -> JobInfo: ...
+
+    def inspect_branch(self, branch: str) -> BranchInfo: ...
+
+    def list_commit(
+        self, ref: str, *, limit: int | None = None, offset: int = 0
+    ) -> list[CommitInfo]: ...
+
+    def change_marker(self) -> tuple[object, ...]: ...
 
 
 class JobsMixin(ClientBase):
@@ -38,7 +59,7 @@ class JobsMixin(ClientBase):
             self._executor.close()
 
     def wait_job(
-        self, job_id: str, *, timeout: float | None = None, progress: Any = None
+        self: _JobsHost, job_id: str, *, timeout: float | None = None, progress: Any = None
     ) -> JobInfo:
         """Run pending jobs here until ``job_id`` is done (another controller may run it)."""
         job = self.inspect_job(job_id)
@@ -94,7 +115,7 @@ class JobsMixin(ClientBase):
         full trees (nothing is lost). None may be a branch head. The commits squashed."""
         return self._pipelines.drop_global_commit(global_id, squash=True)
 
-    # -- job control (pachctl's stop job, delete job, restart datum) ------------------------------
+    # -- job control (pachctl's stop job, delete job, restart datum; rerun job) --------------
 
     def stop_job(self, job_id: str) -> list[JobInfo]:
         """Stop a job (``job_id``: an id, a unique prefix or ``pipeline@id``): it becomes
@@ -118,6 +139,25 @@ class JobsMixin(ClientBase):
         global commit instead: ``delete_global_commit``)."""
         self._pipelines.delete_job(job_id)
 
+    def rerun_job(self, job_id: str, *, reprocess: bool = False) -> JobInfo:
+        """Run a done job again: a new job of its pipeline (with the pipeline's current spec)
+        on the same input commits that job read — not on the inputs' current heads, which is
+        :meth:`run_pipeline` — in a global commit of its own; pipelines downstream then run on
+        its output. Datums that succeeded before are reused unless ``reprocess``. The new
+        job (queued: a controller runs it). Its output becomes the output branch's head even
+        if newer inputs exist (a background controller runs it if no controller is alive; see
+        docs/controller.md). ``Conflict`` for a job not done, a job whose upstream job never
+        made its input, or a pipeline whose input branches changed since the job.
+
+        Example
+        -------
+        >>> c.wait_job(c.rerun_job("edges@3f2a9c1e").id)  # doctest: +SKIP
+        """
+        job = self._pipelines.rerun_job(job_id, reprocess=reprocess)
+        if self._autostart is not None:
+            self._autostart.ensure()
+        return job
+
     def restart_datum(self, job_id: str, datum_id: str) -> None:
         """Restart a datum of a running job: its current run (command or kernel) is killed and
         it runs again from the start; the restart is not counted as a try. ``Conflict`` if the
@@ -127,7 +167,7 @@ class JobsMixin(ClientBase):
     # -- following -----------------------------------------------------------------------------
 
     def follow_logs(
-        self,
+        self: _JobsHost,
         job_id: str,
         datum_id: str | None = None,
         *,
@@ -156,7 +196,7 @@ class JobsMixin(ClientBase):
             time.sleep(poll_s)
 
     def subscribe_commit(
-        self,
+        self: _JobsHost,
         branch: str,
         *,
         new: bool = False,

@@ -1,6 +1,6 @@
-"""Job control (a part of :class:`~.manager.Pipelines`): stop a job, delete one, restart a
-datum of a running job, and a pipeline's past versions — pachctl's ``stop job``, ``delete job``,
-``restart datum`` and ``list pipeline --history``.
+"""Job control (a part of :class:`~.manager.Pipelines`): stop a job, delete one, rerun one,
+restart a datum of a running job, and a pipeline's past versions — pachctl's ``stop job``,
+``delete job``, ``restart datum`` and ``list pipeline --history``.
 
 Every verb only writes the database; the controller running a job (in any process) watches its
 row (``controller.WATCH_S``): a job that is no longer its to finish has its datums cancelled on
@@ -11,18 +11,21 @@ commits: its output branch stays where it was.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict, NotFound
 from ..store import txn as txnmod
 from ..store.refs import Ref
+from ..store.txn import new_global_id
 from . import state
 from .records import JobInfo, PipelineInfo
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Row
+    from sqlalchemy.engine import Connection
 
     from ..store.store import Store
+    from ..store.txn import Txn
+    from .state import JobRow
 
 
 class ControlMixin:
@@ -33,11 +36,23 @@ class ControlMixin:
     if TYPE_CHECKING:
 
         @staticmethod
-        def _job_row(conn: Connection, job_id: str) -> Row[Any]: ...
+        def _job_row(conn: Connection, job_id: str) -> JobRow: ...
 
         def inspect_job(self, job_id: str) -> JobInfo: ...
 
         def inspect_pipeline(self, name: str) -> PipelineInfo: ...
+
+        def _propagate(
+            self,
+            txn: Txn,
+            gid: str,
+            start: list[str],
+            *,
+            pinned: dict[str, str | None],
+            root: tuple[str | None, str | None, str | None],
+            cause: str,
+            reprocess: set[str] | frozenset[str] = frozenset(),
+        ) -> dict[str, str]: ...
 
     def stop_job(self, job_id: str) -> list[JobInfo]:
         """Stop a job that is not done: it becomes ``killed``, its running datums are cancelled
@@ -72,6 +87,57 @@ class ControlMixin:
                     job=row.id,
                 )
             state.forget_job(t.connection, row)
+
+    def rerun_job(self, job_id: str, *, reprocess: bool = False) -> JobInfo:
+        """A new job of a done job's pipeline, with the pipeline's current spec, on the very
+        input commits that job read (not the inputs' current heads: that is ``run_pipeline``),
+        as a global commit of its own; the pipelines downstream run on its output as after
+        any new output. Datums that succeeded before are reused unless ``reprocess``.
+
+        Its output commit becomes the head of the output branch, even where newer inputs
+        have been committed since (as a revert would). Refused (``Conflict``) for a job not
+        done, for one whose inputs were never all made (an upstream job failed or was
+        stopped: rerun that one), and when the pipeline now reads other branches than the
+        job did (``update pipeline`` changed its input: use ``run pipeline``)."""
+        with txnmod.write(self.store) as t:
+            conn = t.connection
+            row = self._job_row(conn, job_id)
+            if row.state not in state.TERMINAL:
+                raise Conflict(
+                    f"job {row.id} ({row.pipeline}) is {row.state}: wait for it, or stop it "
+                    f"first (jupyter pipes stop job {row.id})",
+                    job=row.id,
+                )
+            pipeline = state.get_pipeline(conn, row.pipeline)
+            if pipeline is None:
+                raise NotFound(f"pipeline {row.pipeline!r} not found", pipeline=row.pipeline)
+            pins: dict[str, str | None] = state.loads(row.inputs) or {}
+            missing = sorted(k for k, v in pins.items() if v is None)
+            if missing:
+                raise Conflict(
+                    f"job {row.id} ({row.pipeline}) never had its input {', '.join(missing)} "
+                    "(the job that was to make it did not succeed): rerun that job instead",
+                    job=row.id,
+                )
+            now = {f"{r}@{b}" for r, b in state.inputs_of(conn, [row.pipeline])[row.pipeline]}
+            if now != set(pins):
+                raise Conflict(
+                    f"pipeline {row.pipeline} now reads {', '.join(sorted(now)) or 'nothing'}, "
+                    f"job {row.id} read {', '.join(sorted(pins)) or 'nothing'}: run the "
+                    f"pipeline on its current inputs instead (jupyter pipes run pipeline "
+                    f"{row.pipeline})",
+                    job=row.id,
+                )
+            made = self._propagate(
+                t,
+                new_global_id(),
+                [row.pipeline],
+                pinned=pins,
+                root=(row.pipeline, None, None),
+                cause="rerun",
+                reprocess={row.pipeline} if reprocess else set(),
+            )
+        return self.inspect_job(made[row.pipeline])
 
     def restart_datum(self, job_id: str, datum_id: str) -> None:
         """Restart a datum of a running job: its current run is stopped and it runs again from

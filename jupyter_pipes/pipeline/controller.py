@@ -27,8 +27,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Row
-
 from ..store import txn as txnmod
 from ..store.datum_io import WrittenBlobs, build_output, commit_output
 from ..store.records import CommitRef
@@ -130,7 +128,7 @@ class Controller:
 
     # -- one job -------------------------------------------------------------------------------
 
-    def _run_job(self, row: Row[Any]) -> None:
+    def _run_job(self, row: state.JobRow) -> None:
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(row.id, stop), daemon=True)
         beat.start()
@@ -176,7 +174,7 @@ class Controller:
                         self.executor.cancel_job(job_id)
                         return
 
-    def _execute(self, row: Row[Any]) -> None:
+    def _execute(self, row: state.JobRow) -> None:
         spec, notebook = self.pipelines.spec_at(row.pipeline, row.spec_commit)
         pins: dict[str, str | None] = state.loads(row.inputs) or {}
         stage = stage_key(spec, notebook)
@@ -241,7 +239,7 @@ class Controller:
 
     def _commit_output(
         self,
-        row: Row[Any],
+        row: state.JobRow,
         spec: PipelineSpec,
         pins: dict[str, str | None],
         plan: Plan,
@@ -329,7 +327,7 @@ class Controller:
         self._notify(row.id)
 
     def _finish_failed(
-        self, row: Row[Any], error: dict[str, Any], reason: str, run: _Run | None = None
+        self, row: state.JobRow, error: dict[str, Any], reason: str, run: _Run | None = None
     ) -> None:
         with txnmod.write(self.store) as t:
             conn = t.connection
@@ -367,7 +365,7 @@ class _Run:
     def __init__(
         self,
         controller: Controller,
-        row: Row[Any],
+        row: state.JobRow,
         plan: Plan,
         pins: dict[str, Any],
         datum_key: str,

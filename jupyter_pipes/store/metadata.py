@@ -541,10 +541,11 @@ class Metadata(LeaseQueries):
             for batch in _batches(hashes):
                 for h, p, o, n in conn.execute(
                     sa.select(chunks.c.hash, chunks.c.pack, chunks.c.offset, chunks.c.length).where(
-                        chunks.c.hash.in_(batch)
+                        chunks.c.hash.in_([bytes.fromhex(x) for x in batch])
                     )
                 ):
-                    out[h] = BlobRef(h, p, o, n)
+                    key = bytes(h).hex()
+                    out[key] = BlobRef(key, bytes(p).hex(), o, n)
         return out
 
     @staticmethod
@@ -562,10 +563,24 @@ class Metadata(LeaseQueries):
             conn.execute(
                 _insert_ignore(conn, chunks),
                 [
-                    {"hash": r.hash, "pack": r.pack, "offset": r.offset, "length": r.length}
+                    {
+                        "hash": bytes.fromhex(r.hash),
+                        "pack": bytes.fromhex(r.pack),
+                        "offset": r.offset,
+                        "length": r.length,
+                    }
                     for r in blobs.values()
                 ],
             )
+
+    @staticmethod
+    def forget_chunks_of(conn: Connection, pack_ids: Sequence[str]) -> int:
+        """Delete the chunk-index rows of some packs (one scan of the index: it has no index by
+        pack, see migration 0004); how many went."""
+        if not pack_ids:
+            return 0
+        keys = [bytes.fromhex(p) for p in pack_ids]
+        return conn.execute(sa.delete(chunks).where(chunks.c.pack.in_(keys))).rowcount or 0
 
     # -- whole tables (the journal's snapshot, rebuilding) ---------------------------------------
 
@@ -644,7 +659,7 @@ class Metadata(LeaseQueries):
     @staticmethod
     def forget_pack(conn: Connection, pack: str) -> int:
         """Drop a pack and its chunk-index rows from the index; how many chunk rows went."""
-        n = conn.execute(sa.delete(chunks).where(chunks.c.pack == pack)).rowcount or 0
+        n = Metadata.forget_chunks_of(conn, [pack])
         conn.execute(sa.delete(packs).where(packs.c.id == pack))
         return n
 

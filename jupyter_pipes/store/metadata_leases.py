@@ -202,7 +202,9 @@ class LeaseQueries:
         gone = [p for p in candidates if p not in pinned]
         n = 0
         if gone:
-            n = conn.execute(sa.delete(self.chunks).where(self.chunks.c.pack.in_(gone))).rowcount
+            # One scan of the chunk index (it has no index by pack since migration 0004).
+            keys = [bytes.fromhex(p) for p in gone]
+            n = conn.execute(sa.delete(self.chunks).where(self.chunks.c.pack.in_(keys))).rowcount
             conn.execute(sa.delete(t).where(t.c.id.in_(gone)))
         return gone, n or 0
 

@@ -63,11 +63,14 @@ provenance = sa.Table(
 chunks = sa.Table(
     "chunks",
     md,
-    sa.Column("hash", sa.String(64), primary_key=True),
-    sa.Column("pack", sa.String(32), nullable=False),
+    # The dedup index, one row per stored blob, kept compact (migration 0004): the 32 bytes of
+    # the BLAKE3 digest and the 16 bytes of the pack id, no secondary index, and on SQLite no
+    # rowid (the primary key's b-tree is the table). ``metadata.py`` converts to and from hex.
+    sa.Column("hash", sa.LargeBinary(32), primary_key=True),
+    sa.Column("pack", sa.LargeBinary(16), nullable=False),
     sa.Column("offset", sa.BigInteger, nullable=False),
     sa.Column("length", sa.BigInteger, nullable=False),
-    sa.Index("ix_chunks_pack", "pack"),
+    sqlite_with_rowid=False,
 )
 packs = sa.Table(
     "packs",

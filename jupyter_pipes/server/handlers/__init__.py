@@ -28,6 +28,7 @@ from .jobs import (
     JobHandler,
     JobLogsHandler,
     JobsHandler,
+    RerunJobHandler,
     RestartDatumHandler,
     StopJobHandler,
 )
@@ -129,6 +130,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/cluster", ClusterHandler),
     (f"{JOB}/stop", StopJobHandler),
     (f"{DATUM}/restart", RestartDatumHandler),
+    (f"{JOB}/rerun", RerunJobHandler),
 ]
 """``(pattern, handler)`` relative to the server's base URL."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...errors import InvalidArgument
 from ..views import job_dict
 from .base import PipesHandler
 from .files import RawContentMixin
@@ -55,6 +56,21 @@ class StopJobHandler(PipesHandler):
     async def post(self, job: str) -> None:
         killed = await self.call(self.client.stop_job, job)
         self.reply({"items": [job_dict(j) for j in killed]})
+
+
+class RerunJobHandler(PipesHandler):
+    """``/jobs/{job}/rerun``: POST ``{"reprocess": bool}`` queues a new job of a done job's
+    pipeline on the input commits that job read (``rerun job``); 201 with the new job."""
+
+    @web.authenticated
+    @authorized
+    @authorized("execute", resource="kernels")
+    async def post(self, job: str) -> None:
+        reprocess = self.json_body().get("reprocess", False)
+        if not isinstance(reprocess, bool):
+            raise InvalidArgument("reprocess: expected true or false", field="reprocess")
+        info = await self.call(self.client.rerun_job, job, reprocess=reprocess)
+        self.reply(job_dict(info), 201)
 
 
 class RestartDatumHandler(PipesHandler):
