@@ -12,9 +12,10 @@ would: the server learns of it only by polling) and measures, over loopback:
   the websocket. This is the delay the sidebar sees before it starts refreshing; rendering is
   not included.
 * ``commit → SSE event (GITREF)``: with ``--baseline GITREF`` (a commit before the switch, such
-  as ``c6b299a``), that commit's ``jupyter_pipes`` package (``git archive``) runs a second server
-  on the same store, and the same commits are timed to their event on its server-sent events
-  route ``/pipes/api/events``: the old transport, side by side in the same run.
+  as ``7b7416d``, main just before it; it must know the store's schema version), that commit's
+  ``jupyter_pipes`` package (``git archive``) runs a second server on the same store, and the
+  same commits are timed to their event on its server-sent events route ``/pipes/api/events``:
+  the old transport, side by side in the same run.
 * ``emit one job event``: the server-side cost of one ``job`` event (a running job sends one
   per progress step) on a jupyter_events logger with one listener, as with one open socket:
   jsonschema validation and the listener task, in this process, per event.
@@ -148,7 +149,7 @@ def request(port: int, token: str, path: str) -> None:
         r.read()
 
 
-def wait_up(server: Any, port: int, token: str) -> None:
+def wait_up(server: Any, port: int, token: str, name: str = "the server") -> None:
     """Wait until the server answers (a loaded machine starts a server slowly)."""
     deadline = time.monotonic() + 180
     while True:
@@ -157,7 +158,9 @@ def wait_up(server: Any, port: int, token: str) -> None:
             return
         except OSError:
             if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start") from None
+                raise SystemExit(
+                    f"{name} did not start (a baseline older than the store's schema refuses it)"
+                ) from None
             time.sleep(0.2)
 
 
@@ -230,7 +233,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument(
-        "--baseline", help="git commit whose SSE transport to time side by side (e.g. c6b299a)"
+        "--baseline", help="git commit whose SSE transport to time side by side (e.g. 7b7416d)"
     )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pipes-events-"))
@@ -250,7 +253,7 @@ def main() -> None:
         ws, sse = Arrivals(), Arrivals()
         readers: list[tuple[Any, int, str, Arrivals]] = [(read_ws, port, token, ws)]
         if old is not None:
-            wait_up(*old)
+            wait_up(*old, name=f"the {args.baseline} server")
             readers.append((read_sse, old[1], old[2], sse))
         for target, p, t, arrivals in readers:
             ready = threading.Event()

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -163,7 +163,7 @@ def parse_input(data: Any, path: str = "input") -> Input:
     """
     _measure(data)
     norm = normalise(data, Input, path)
-    return _model(Input, norm, path)  # type: ignore[return-value]
+    return _model(Input, norm, path)
 
 
 def spec_to_dict(spec: PipelineSpec) -> dict[str, Any]:
@@ -209,10 +209,13 @@ def _validate(doc: Any) -> LoadedSpec:
         raise InvalidArgument(f"a spec is a mapping (YAML/JSON object), not {type(doc).__name__}")
     norm = normalise(dict(doc), PipelineSpec)
     spec = _model(PipelineSpec, norm, "")
-    return LoadedSpec(spec, tuple(norm.ignored))  # type: ignore[arg-type]
+    return LoadedSpec(spec, tuple(norm.ignored))
 
 
-def _model(model: type[BaseModel], norm: Normalised, path: str) -> BaseModel:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _model(model: type[_M], norm: Normalised, path: str) -> _M:
     if norm.problems:
         raise _error(norm.problems)
     try:
