@@ -232,6 +232,7 @@ def _refuse(problems: list[str]) -> CorruptObject:
 
 def _gc(store: Store, grace_seconds: float, force: bool, max_share: float) -> GcReport:
     meta = store.meta
+    started = time.time()
     problems, _ = _metadata_problems(store)
     if problems:
         raise _refuse(problems)
@@ -292,4 +293,6 @@ def _gc(store: Store, grace_seconds: float, force: bool, max_share: float) -> Gc
     for i in range(0, len(orphan), _TOMBSTONE_BATCH):
         with meta.write() as conn:
             forgotten += meta.tombstone_packs(conn, orphan[i : i + _TOMBSTONE_BATCH])[1]
-    return GcReport(removed, nbytes, forgotten, stale)
+    # The journal's event files written before this gc started, folded into one segment.
+    folded = store.journal.fold(started)
+    return GcReport(removed, nbytes, forgotten, stale, folded)
