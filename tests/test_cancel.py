@@ -123,6 +123,29 @@ def test_cancel_job_is_harmless_without_a_cluster_or_for_an_unknown_job(
     executor.cancel_job("never-ran")
 
 
+def test_a_job_cancelled_before_its_run_starts_nothing_even_before_the_cluster_exists(
+    store: str, tmp_path: Path
+) -> None:
+    """``stop job`` while the controller still plans the job (or starts the cluster): the
+    cancel found no cluster and no task to kill, and the datums then started anyway and ran
+    for ever (the job stayed running, the next job never started). A cancelled job's run now
+    starts nothing, and a batch submitted after the cancel is cancelled too."""
+    ex = Executor(n_workers=1, processes=False)
+    try:
+        ex.cancel_job("early")  # no cluster yet
+        assert not ex.started
+        pidfile = tmp_path / "pids"
+        tasks = [DatumTask(store, "early", f"d{i}", (), slow_transform("cmd", pidfile), tries=1)
+                 for i in range(2)]  # fmt: skip
+        results = ex.run(tasks)
+        assert sorted(r.datum_id for r in results) == ["d0", "d1"]
+        assert all(r.error is not None and r.error["ename"] == "Cancelled" for r in results)
+        assert not pidfile.exists()  # no datum started
+        assert ex.cancelled("early") and not ex.cancelled("other")
+    finally:
+        ex.close()
+
+
 @pytest.mark.parametrize("kind", ["cmd", "warm"])
 def test_job_timeout_kills_the_datum_and_the_next_job_starts(kind: str, tmp_path: Path) -> None:
     """#19 item 4: a job past its ``job_timeout`` failed, but its datum's kernel kept running

@@ -160,7 +160,7 @@ class Controller:
                 restarts = state.restart_requests(t.connection, job_id) if held else []
             if not held:
                 log.info("job %s was stopped or taken over: cancelling its datums", job_id)
-                self.executor.cancel_job(job_id)
+                self._cancel_until_done(job_id, stop)
                 return
             if restarts:
                 with txnmod.write(self.store) as t:
@@ -173,6 +173,16 @@ class Controller:
                     if not state.renew_lease(t.connection, job_id, self.owner, self.lease_s):
                         self.executor.cancel_job(job_id)
                         return
+
+    def _cancel_until_done(self, job_id: str, stop: threading.Event) -> None:
+        """Cancel the job's datums, and again every :data:`WATCH_S` while any of its Dask
+        tasks is still in flight, until the job's run has ended (``stop``): a stop that came
+        while the job was planned or the cluster was starting, or a worker that joined after
+        the first cancel, still ends the job's datums."""
+        self.executor.cancel_job(job_id)
+        while not stop.wait(WATCH_S):
+            if self.executor.in_flight().get(job_id):
+                self.executor.cancel_job(job_id)
 
     def _execute(self, row: state.JobRow) -> None:
         spec, notebook = self.pipelines.spec_at(row.pipeline, row.spec_commit)

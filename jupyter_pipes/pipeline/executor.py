@@ -27,6 +27,8 @@ from typing import Any
 from .cancel import Cancelled
 from .worker import DatumResult, DatumTask
 
+_KEEP_CANCELLED = 1024  # cancelled job ids an executor remembers (a job never runs again)
+
 ENV_SCHEDULER = "JUPYTER_PIPES_DASK_SCHEDULER"
 ENV_PROCESSES = "JUPYTER_PIPES_DASK_PROCESSES"
 ENV_HOST = "JUPYTER_PIPES_DASK_HOST"
@@ -76,6 +78,7 @@ class Executor:
         self._cluster: Any = None
         self._lock = threading.Lock()
         self._running: dict[str, list[Any]] = {}  # job id -> its futures, while run() waits
+        self._cancelled: dict[str, None] = {}  # job ids cancelled here (newest last, bounded)
 
     @property
     def started(self) -> bool:
@@ -138,6 +141,9 @@ class Executor:
         tasks = list(tasks)
         if not tasks:
             return []
+        job_id = tasks[0].job_id
+        if self.cancelled(job_id):  # stopped while it was being planned: start nothing
+            return [failed_result(t, Cancelled(job_id)) for t in tasks]
         client = self.client
         if self._cluster is not None:
             from .cluster import heal
@@ -147,7 +153,6 @@ class Executor:
             _check_resources(client, resources, self._cluster is not None)
         k = self.batch_size(tasks)
         batches = [tasks[i : i + k] for i in range(0, len(tasks), k)]
-        job_id = tasks[0].job_id
         futures: dict[Any, list[DatumTask]] = {}
 
         def submit(b: list[DatumTask]) -> Any:
@@ -158,6 +163,9 @@ class Executor:
             futures[fut] = b
             with self._lock:
                 self._running.setdefault(job_id, []).append(fut)
+                late = job_id in self._cancelled  # cancel_job ran before this batch existed
+            if late:
+                client.cancel([fut])
             return fut
 
         limit = parallelism if parallelism and parallelism < len(batches) else len(batches)
@@ -221,8 +229,11 @@ class Executor:
         what it ran for the job; does nothing if no cluster was started.
         """
         with self._lock:
+            self._cancelled[job_id] = None  # a run() of the job not started yet starts nothing
+            while len(self._cancelled) > _KEEP_CANCELLED:
+                del self._cancelled[next(iter(self._cancelled))]
             client = self._client
-            futures = self._running.get(job_id, [])
+            futures = list(self._running.get(job_id, []))
         if client is None:
             return
         from .dask_plugin import kill_job
@@ -234,6 +245,11 @@ class Executor:
             log.warning("could not reach the workers to cancel job %s", job_id, exc_info=True)
         if futures:
             client.cancel(futures)
+
+    def cancelled(self, job_id: str) -> bool:
+        """Whether :meth:`cancel_job` was called for ``job_id`` in this process."""
+        with self._lock:
+            return job_id in self._cancelled
 
     def restart_datum(self, job_id: str, datum_id: str) -> None:
         """Restart one running datum of job ``job_id`` (``restart datum``): the process running
