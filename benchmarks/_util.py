@@ -1,17 +1,22 @@
-"""Helpers for ``benchmarks/run.py``: timing, page cache, data generation, machine info, tables."""
+"""Helpers of the benchmarks: timing, page cache, data generation, machine info, tables, and
+a real ``jupyter server`` to time requests against."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import random
+import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -317,3 +322,74 @@ def table(rows: list[Row]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r.cells()) + " |" for r in rows]
     return lines
+
+
+# -- a real jupyter server, and medians ----------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def median_s(fn: Callable[[], object], repeat: int, warmup: bool = True) -> float:
+    """The median wall time of ``repeat`` calls of ``fn`` (after one untimed call)."""
+    if warmup:
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+@dataclass
+class Server:
+    """A running ``jupyter server`` with this project's extension."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    token: str
+
+    def get(self, path: str, timeout: float = 60) -> Any:
+        """``GET /pipes/api<path>``, its JSON body."""
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/pipes/api{path}",
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())
+
+
+@contextlib.contextmanager
+def jupyter_server(store: Path, root: Path, *options: str, ready_s: float = 60) -> Iterator[Server]:
+    """A ``jupyter server`` on 127.0.0.1 serving ``store`` (``$JUPYTER_PIPES_STORE``) from
+    ``root``, with extra command-line ``options`` (``--PipesApp.run_controller=False`` ...);
+    yielded once ``/pipes/api/settings`` answers, stopped on exit."""
+    token, port = secrets.token_hex(16), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
+         *options],
+        env={**os.environ, "JUPYTER_PIPES_STORE": str(store)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    server = Server(proc, port, token)
+    try:
+        deadline = time.monotonic() + ready_s
+        while True:
+            try:
+                server.get("/settings", timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the jupyter server did not start") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

@@ -33,20 +33,19 @@ import argparse
 import json
 import os
 import resource
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+
+from _util import jupyter_server, median_s  # noqa: E402  (this script's folder is on sys.path)
 
 from jupyter_pipes import Client  # noqa: E402
 
@@ -204,12 +203,6 @@ def seed_pipelines(c: Client, count: int) -> tuple[float, float]:
     return wall, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -221,57 +214,22 @@ IDLE_CLOSE_S = 10
 
 
 def bench_server(store: Path, idle_s: float, repeat: int) -> dict[str, float]:
-    token, port = secrets.token_hex(16), free_port()
-    env = {**os.environ, "JUPYTER_PIPES_STORE": str(store)}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            f"--port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={store.parent}",
-            f"--PipesApp.cluster_idle_timeout={IDLE_CLOSE_S}",
-            "--allow-root",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/pipes/api"
-
-    def get(path: str) -> Any:
-        req = urllib.request.Request(base + path, headers={"Authorization": f"token {token}"})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return json.loads(r.read())
-
-    try:
-        for _ in range(600):
-            try:
-                get("/settings")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with jupyter_server(
+        store, store.parent, f"--PipesApp.cluster_idle_timeout={IDLE_CLOSE_S}"
+    ) as server:
+        get = server.get
         deadline = time.monotonic() + 1800
         while any(not j["done"] for j in get("/jobs?limit=1000")["items"]):
             assert time.monotonic() < deadline, "the server did not run the jobs"
             time.sleep(1)
         time.sleep(IDLE_CLOSE_S + 5)  # idle: the controller stops the Dask cluster
-        before, t = cpu_seconds(server.pid), time.perf_counter()
+        before, t = cpu_seconds(server.proc.pid), time.perf_counter()
         time.sleep(idle_s)
-        cpu = (cpu_seconds(server.pid) - before) / (time.perf_counter() - t)
-        get("/dag")
-        samples = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            dag = get("/dag")
-            samples.append(time.perf_counter() - t)
+        cpu = (cpu_seconds(server.proc.pid) - before) / (time.perf_counter() - t)
+        dag = get("/dag")
         assert sum(n["kind"] == "pipeline" for n in dag["nodes"]) >= 200
-        return {"idle_cpu_percent": 100 * cpu, "dag_ms": 1000 * statistics.median(samples)}
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+        dag_s = median_s(lambda: get("/dag"), repeat)
+        return {"idle_cpu_percent": 100 * cpu, "dag_ms": 1000 * dag_s}
 
 
 # -- graph: the diamond and the chain ----------------------------------------------------------

@@ -11,25 +11,15 @@ commits (what a user reads history with today), measured in the same run.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import secrets
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from _util import jupyter_server, median_s  # this script's folder is on sys.path
+
 from jupyter_pipes import Client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seed(store: Path, commits: int, pipelines: int) -> None:
@@ -62,16 +52,6 @@ def git_repo(path: Path, commits: int) -> None:
     subprocess.run(["git", "fast-import", "--quiet"], input=b"".join(lines), cwd=path, check=True)
 
 
-def timed(fn, repeat: int) -> float:
-    fn()  # warm up
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--commits", type=int, default=10_000)
@@ -87,45 +67,15 @@ def main() -> None:
         f"{time.perf_counter() - t:.1f} s (untimed)",
         file=sys.stderr,
     )
-    token, port = secrets.token_hex(16), free_port()
-    env = {**os.environ, "JUPYTER_PIPES_STORE": str(work / "store")}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            f"--port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={work}",
-            "--PipesApp.run_controller=False",
-            "--allow-root",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/pipes/api"
-
-    def get(path: str) -> object:
-        req = urllib.request.Request(base + path, headers={"Authorization": f"token {token}"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read())
-
-    try:
-        for _ in range(300):
-            try:
-                get("/settings")
-                break
-            except OSError:
-                time.sleep(0.1)
-        first = timed(lambda: get("/repos/data/commits?branch=master&limit=50"), args.repeat)
-        deep = timed(
+    with jupyter_server(work / "store", work, "--PipesApp.run_controller=False") as server:
+        get = server.get
+        first = median_s(lambda: get("/repos/data/commits?branch=master&limit=50"), args.repeat)
+        deep = median_s(
             lambda: get(f"/repos/data/commits?branch=master&limit=50&offset={args.commits - 100}"),
             args.repeat,
         )
-        dag = timed(lambda: get("/dag"), args.repeat)
-        git = timed(
+        dag = median_s(lambda: get("/dag"), args.repeat)
+        git = median_s(
             lambda: subprocess.run(
                 ["git", "log", "-n", "50", "--format=%H %ct %s", "master"],
                 cwd=work / "git",
@@ -134,9 +84,6 @@ def main() -> None:
             ),
             args.repeat,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     rows = [
         (f"first page (50) of a {args.commits:,}-commit branch", first, "git log -n 50", git),
         (f"page at offset {args.commits - 100:,} of that branch", deep, "git log -n 50", git),

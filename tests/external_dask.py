@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -17,10 +18,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class ExternalCluster:
+    """A running scheduler's address and its worker processes (no nanny: a killed worker
+    stays dead)."""
+
+    address: str
+    workers: list[subprocess.Popen[bytes]]
+
+
 @contextmanager
 def external_cluster(logs_dir: Path, workers: Sequence[Sequence[str]]) -> Iterator[str]:
     """Start a scheduler and one single-threaded worker per entry of ``workers`` (its extra
     command-line options); yield the scheduler's address once every worker has joined."""
+    with running_cluster(logs_dir, workers) as cluster:
+        yield cluster.address
+
+
+@contextmanager
+def running_cluster(logs_dir: Path, workers: Sequence[Sequence[str]]) -> Iterator[ExternalCluster]:
+    """As :func:`external_cluster`, yielding the worker processes too (to kill one)."""
     port = free_port()
     addr = f"tcp://127.0.0.1:{port}"
     logs = open(logs_dir / "dask.log", "wb")  # noqa: SIM115 - closed below
@@ -55,7 +72,7 @@ def external_cluster(logs_dir: Path, workers: Sequence[Sequence[str]]) -> Iterat
 
         with DaskClient(addr, timeout=60) as dc:
             dc.wait_for_workers(len(workers), timeout=60)
-        yield addr
+        yield ExternalCluster(addr, procs[1:])
     finally:
         for p in procs:
             if p.poll() is None:

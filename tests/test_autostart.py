@@ -167,7 +167,7 @@ def test_two_background_controllers_started_at_once_one_runs(store: Store) -> No
     env = {**store.env, "JUPYTER_PIPES_CONTROLLER_IDLE": "2"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "jupyter_pipes.service.autostart"],
+            [sys.executable, "-m", "jupyter_pipes.background"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,75 +17,14 @@ import pytest
 from jupyter_pipes import Client
 
 from .conftest import new_bucket, postgres_database, s3_options
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .external_dask import running_cluster
 
 
 @pytest.fixture
 def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     """A scheduler and two single-threaded workers (no nanny: a killed worker stays dead)."""
-    port = _port()
-    addr = f"tcp://127.0.0.1:{port}"
-    logs = open(tmp_path / "dask.log", "wb")  # noqa: SIM115 - closed below
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--dashboard-address",
-                ":0",
-            ],
-            stdout=logs,
-            stderr=logs,
-        )
-    ]
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_worker",
-                addr,
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--dashboard-address",
-                ":0",
-                "--host",
-                "127.0.0.1",
-            ],
-            stdout=logs,
-            stderr=logs,
-        )
-        for _ in range(2)
-    ]
-    procs += workers
-    try:
-        from distributed import Client as DaskClient
-
-        with DaskClient(addr, timeout=60) as dc:
-            dc.wait_for_workers(2, timeout=60)
-        yield addr, workers
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        logs.close()
+    with running_cluster(tmp_path, [[], []]) as cluster:
+        yield cluster.address, cluster.workers
 
 
 def _client(stack: ExitStack, request: pytest.FixtureRequest, scheduler: str) -> Client:

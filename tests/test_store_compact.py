@@ -113,3 +113,31 @@ def test_gc_forgets_the_binary_rows_of_the_packs_it_deletes(tmp_path: Path) -> N
             assert (
                 conn.execute(sa.select(sa.func.count()).select_from(metadata.chunks)).scalar() == 0
             )
+
+
+# -- small commits share one pack ---------------------------------------------------------------
+
+
+def test_a_one_file_commit_writes_one_pack(tmp_path: Path) -> None:
+    """The file's blob and the commit's directory blobs go into one pack (two before)."""
+    with Client(str(tmp_path / "s")) as c:
+        c.create_repo("r")
+        for i in range(10):
+            c.put_file("r@master", f"/d{i % 3}/f{i}", f"content {i}".encode())
+        assert [c.get_file("r@master", f"/d{i % 3}/f{i}") for i in range(10)] == [
+            f"content {i}".encode() for i in range(10)
+        ]
+    assert len(list((tmp_path / "s" / "packs").iterdir())) == 10
+
+
+def test_append_to_a_file_put_in_the_same_commit(tmp_path: Path) -> None:
+    """Appending reads back the staged file's last chunk: its pack is flushed first."""
+    first, more = bytes(range(256)) * 600, b"and then some" * 1000  # 150 KiB: several chunks
+    with Client(str(tmp_path / "s")) as c:
+        c.create_repo("r")
+        with c.start_commit("r@master") as oc:
+            oc.put_file("/log", first)
+            oc.put_file("/log", more, append=True)
+            oc.put_file("/small", b"x")
+        assert c.get_file("r@master", "/log") == first + more
+        assert c.fsck().ok

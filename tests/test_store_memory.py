@@ -1,52 +1,66 @@
 """Memory stays within a fixed budget however big the file and however slow the object store
-(#19): a writer holds at most ``MAX_PENDING_UPLOADS`` sealed packs plus the one it fills."""
+(#19): a writer holds at most ``MAX_PENDING_BYTES`` of blobs waiting for its writer thread."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from jupyter_pipes.store.backend import Backend
+from jupyter_pipes.store.backend import Backend, ObjectWriter
 from jupyter_pipes.store.local import ingest_source
-from jupyter_pipes.store.objects import MAX_PENDING_UPLOADS, PackWriter
+from jupyter_pipes.store.objects import PackWriter
 
 BUDGET_MIB = 256
 """Peak RSS of a whole `jupyter pipes put` or `get` process (about 60 MiB of it is the
-interpreter and imports; a writer adds at most 3 packs of 32 MiB and 16 MiB of chunks)."""
+interpreter and imports; a writer adds at most 32 MiB of blobs waiting to be written, one pack
+gathered for a remote store, and 16 MiB of chunks)."""
+
+
+class SlowWriter(ObjectWriter):
+    """Writes through a real local object, each piece ``delay`` seconds late."""
+
+    def __init__(self, inner: ObjectWriter, delay: float) -> None:
+        super().__init__(inner.backend, inner.key)
+        self.inner, self.delay = inner, delay
+
+    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        time.sleep(self.delay)
+        self.inner.write(parts)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def abort(self) -> None:
+        self.inner.abort()
 
 
 class SlowBackend(Backend):
-    """A local backend whose writes take ``delay`` seconds each (an object store far away:
-    slowness cannot be caused for real on demand, so it is injected here)."""
+    """A local backend whose writes are slow (an object store far away: slowness cannot be
+    caused for real on demand, so it is injected here)."""
 
     def __init__(self, url: str, delay: float) -> None:
         super().__init__(url)
         self.delay = delay
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self._lock = threading.Lock()
 
-    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
-        with self._lock:
-            self.in_flight += 1
-        time.sleep(self.delay)
-        super().put(key, data)
-        with self._lock:
-            self.in_flight -= 1
+    def open_object(self, key: str) -> ObjectWriter:
+        return SlowWriter(super().open_object(key), self.delay)
 
 
 def test_a_slow_object_store_slows_the_writer_instead_of_filling_memory(tmp_path: Path) -> None:
-    pack = 1 << 20
+    mib = 1 << 20
     backend = SlowBackend(str(tmp_path / "store"), delay=0.05)
-    writer = PackWriter(backend, lambda hashes: {}, pack_target=pack)
-    data = os.urandom(40 * pack)  # 40 packs, produced far faster than they are written
+    writer = PackWriter(backend, lambda hashes: {}, pack_target=mib, max_pending=4 * mib)
+    # a stream (its chunks are copies, held until written): 80 MiB, produced far faster
+    # than they are written
+    data = io.BytesIO(os.urandom(80 * mib))
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
@@ -57,11 +71,11 @@ def test_a_slow_object_store_slows_the_writer_instead_of_filling_memory(tmp_path
     finally:
         tracemalloc.stop()
         writer.close()
-    print(f"40 packs of 1 MiB through a slow store: peak {peak / pack:.1f} MiB held")
-    assert len(writer.new_packs) >= 30
-    # the pack being filled + MAX_PENDING_UPLOADS waiting + one being written, and the
-    # chunks of one batch; without backpressure it was about every pack (40 MiB)
-    assert peak < (MAX_PENDING_UPLOADS + 6) * pack
+    print(f"80 MiB through a slow store: peak {peak / mib:.1f} MiB held")
+    assert len(writer.new_packs) >= 60
+    # max_pending waiting + one batch of chunks (64 x 256 KiB) + the open pack and the
+    # chunker's buffer; without backpressure it is about every chunk (76 MiB measured)
+    assert peak < 4 * mib + 16 * mib + 8 * mib
 
 
 # The CLI, reporting its own peak RSS at exit: the high-water mark of its address space

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,7 @@ def get_notebook(job_id: str, datum_id: str, output: str | None) -> None:
     if output is not None:
         Path(output).write_bytes(data)
         return
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     out.write(data)
     out.flush()
 

@@ -68,7 +68,7 @@ def spec_source(spec: str) -> tuple[Any, str | None]:
     """``-f SPEC``: ``(source, base_dir)`` for the Client: a path, or stdin's text read against
     the working directory."""
     if spec == STDIN:
-        return click.get_text_stream("stdin").read(), os.getcwd()
+        return sys.stdin.read(), os.getcwd()
     return Path(spec), None
 
 

@@ -119,7 +119,7 @@ def put_file(
         return
     with cl.start_commit(branch, message=message) as oc, progress_bar(progress, total, "put") as cb:
         for local, dest in plan:
-            source = click.get_binary_stream("stdin") if local == STDIN else local
+            source = sys.stdin.buffer if local == STDIN else local
             oc.put_file(dest, source, append=append, progress=cb)
     click.echo(oc.id)
     wait_after_commit(commit_ref(branch, oc.id), wait, progress)
@@ -150,7 +150,7 @@ def get_file(target: str, output: str | None, progress: bool | None) -> None:
             cl.get_file(snapshot, info.path, dest=output, progress=cb)
             return
         _, chunks = cl.open_file(snapshot, info.path)
-        out = click.get_binary_stream("stdout")
+        out = sys.stdout.buffer
         for chunk in chunks:
             out.write(chunk)
             if cb:

@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._base import ClientBase
 
 if TYPE_CHECKING:  # imported on use: a client that only reads data never loads Dask
     from ..pipeline.controller import Controller
+    from ..pipeline.manager import Pipelines
     from ..pipeline.records import GlobalCommitInfo, JobInfo
-    from ..store.records import CommitInfo
+    from ..store.records import BranchInfo, CommitInfo
+
+
+class _JobsHost(Protocol):
+    """What the waiting and following verbs use of the other parts of the Client (history and
+    pipelines): :class:`~jupyter_pipes.Client` composes them all."""
+
+    @property
+    def _pipelines(self) -> Pipelines: ...
+
+    def controller(self, progress: Any = None) -> Controller: ...
+
+    def inspect_job(self, job_id: str) -> JobInfo: ...
+
+    def inspect_branch(self, branch: str) -> BranchInfo: ...
+
+    def list_commit(
+        self, ref: str, *, limit: int | None = None, offset: int = 0
+    ) -> list[CommitInfo]: ...
+
+    def change_marker(self) -> tuple[object, ...]: ...
 
 
 class JobsMixin(ClientBase):
@@ -38,7 +59,7 @@ class JobsMixin(ClientBase):
             self._executor.close()
 
     def wait_job(
-        self, job_id: str, *, timeout: float | None = None, progress: Any = None
+        self: _JobsHost, job_id: str, *, timeout: float | None = None, progress: Any = None
     ) -> JobInfo:
         """Run pending jobs here until ``job_id`` is done (another controller may run it)."""
         job = self.inspect_job(job_id)
@@ -146,7 +167,7 @@ class JobsMixin(ClientBase):
     # -- following -----------------------------------------------------------------------------
 
     def follow_logs(
-        self,
+        self: _JobsHost,
         job_id: str,
         datum_id: str | None = None,
         *,
@@ -175,7 +196,7 @@ class JobsMixin(ClientBase):
             time.sleep(poll_s)
 
     def subscribe_commit(
-        self,
+        self: _JobsHost,
         branch: str,
         *,
         new: bool = False,

@@ -6,11 +6,30 @@ import os
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeGuard, overload
 
 from ..errors import InvalidArgument, NotFound
 from ..pipeline.records import DatumInfo, DownstreamInfo, JobInfo, PipelineInfo
 from ._base import ClientBase
+
+if TYPE_CHECKING:
+    from ..pipeline.spec import LoadedSpec
+    from ..store.records import RepoInfo
+
+SpecSource: TypeAlias = (
+    "str | bytes | dict[str, Any] | list[dict[str, Any]] | os.PathLike[str] | LoadedSpec"
+)
+"""What ``create_pipeline`` and ``update_pipeline`` read specs from."""
+
+
+class _PipelinesHost(Protocol):
+    """What :meth:`PipelinesMixin.dag` uses of the other parts of the Client (the repos)."""
+
+    def list_repo(self) -> list[RepoInfo]: ...
+
+    def list_pipeline(
+        self, name: str | None = None, *, history: int | None = None
+    ) -> list[PipelineInfo]: ...
 
 
 class PipelinesMixin(ClientBase):
@@ -18,9 +37,27 @@ class PipelinesMixin(ClientBase):
 
     # -- pipelines --------------------------------------------------------------------------------
 
+    @overload
+    def create_pipeline(
+        self, spec: dict[str, Any] | LoadedSpec, *, base_dir: str | os.PathLike[str] | None = None
+    ) -> PipelineInfo: ...
+
+    @overload
+    def create_pipeline(
+        self, spec: list[dict[str, Any]], *, base_dir: str | os.PathLike[str] | None = None
+    ) -> list[PipelineInfo]: ...
+
+    @overload
     def create_pipeline(
         self,
-        spec: str | bytes | dict[str, Any] | list[dict[str, Any]] | os.PathLike[str],
+        spec: str | bytes | os.PathLike[str],
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo | list[PipelineInfo]: ...
+
+    def create_pipeline(
+        self,
+        spec: SpecSource,
         *,
         base_dir: str | os.PathLike[str] | None = None,
     ) -> PipelineInfo | list[PipelineInfo]:
@@ -33,12 +70,43 @@ class PipelinesMixin(ClientBase):
         specs (YAML documents, JSON objects in sequence, a list) creates them in order and
         returns a list; all are validated before the first is created. Fields accepted and
         ignored (``transform.image`` ...) are named in ``PipelineInfo.ignored``.
+
+        One spec (a dict, or a :class:`~jupyter_pipes.pipeline.spec.LoadedSpec` read already)
+        gives one :class:`PipelineInfo`, a list gives a list; text or a file gives either,
+        by how many specs it holds.
         """
         return self._create_pipelines(spec, base_dir=base_dir)
 
+    @overload
     def update_pipeline(
         self,
-        spec: str | bytes | dict[str, Any] | list[dict[str, Any]] | os.PathLike[str],
+        spec: dict[str, Any] | LoadedSpec,
+        *,
+        reprocess: bool = False,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo: ...
+
+    @overload
+    def update_pipeline(
+        self,
+        spec: list[dict[str, Any]],
+        *,
+        reprocess: bool = False,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> list[PipelineInfo]: ...
+
+    @overload
+    def update_pipeline(
+        self,
+        spec: str | bytes | os.PathLike[str],
+        *,
+        reprocess: bool = False,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> PipelineInfo | list[PipelineInfo]: ...
+
+    def update_pipeline(
+        self,
+        spec: SpecSource,
         *,
         reprocess: bool = False,
         base_dir: str | os.PathLike[str] | None = None,
@@ -48,13 +116,13 @@ class PipelinesMixin(ClientBase):
         return self._create_pipelines(spec, update=True, reprocess=reprocess, base_dir=base_dir)
 
     def _create_pipelines(
-        self, source: Any, *, update: bool = False, reprocess: bool = False,
+        self, source: SpecSource, *, update: bool = False, reprocess: bool = False,
         base_dir: str | os.PathLike[str] | None = None,
     ) -> PipelineInfo | list[PipelineInfo]:  # fmt: skip
         from ..pipeline.cron import tick_name
-        from ..pipeline.spec import load_specs, spec_to_dict, stamp_cron_start
+        from ..pipeline.spec import LoadedSpec, load_specs, spec_to_dict, stamp_cron_start
 
-        loaded = load_specs(source)
+        loaded = [source] if isinstance(source, LoadedSpec) else load_specs(source)
         if base_dir is None and _is_file(source):
             base_dir = Path(source).parent
         now = tick_name(datetime.now(timezone.utc))  # cron inputs tick from now on
@@ -67,7 +135,7 @@ class PipelinesMixin(ClientBase):
             infos.append(replace(info, ignored=tuple(i.path for i in item.ignored)))
         return infos[0] if len(infos) == 1 and not isinstance(source, list) else infos
 
-    def dag(self) -> dict[str, Any]:
+    def dag(self: _PipelinesHost) -> dict[str, Any]:
         """The pipeline graph: ``{"nodes": [...], "edges": [...]}``, repos and pipelines with
         their current state (a repo's head, a pipeline's newest job)."""
         from ..pipeline.dag import dag
@@ -214,7 +282,7 @@ class PipelinesMixin(ClientBase):
         return newest[0].id
 
 
-def _is_file(source: Any) -> bool:
+def _is_file(source: object) -> TypeGuard[str | os.PathLike[str]]:
     """Whether a spec source names a file (its folder is then the notebook's base)."""
     if isinstance(source, os.PathLike):
         return True

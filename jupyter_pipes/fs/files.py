@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from fsspec.spec import AbstractBufferedFile
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from ..store.ranges import RangeReader
 from ..store.records import FileInfo
 from .paths import info_dict
 
-if TYPE_CHECKING:
-    from .filesystem import PipesFileSystem
+
+class SpoolSink(Protocol):
+    """What a :class:`PipesWriteFile` is written through (the ``pipes://`` filesystem, an
+    fsspec filesystem): it takes the file's spooled bytes when the file is closed."""
+
+    def _write_spool(self, f: PipesWriteFile, spool: Any) -> None: ...
 
 SPOOL_BYTES = 16 << 20
 """Bytes of a file being written kept in memory before spilling to a temporary file."""
@@ -30,7 +34,7 @@ class PipesFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def __init__(
         self,
-        fs: PipesFileSystem,
+        fs: AbstractFileSystem,
         path: str,
         info: FileInfo,
         reader: RangeReader,
@@ -70,7 +74,7 @@ class PipesWriteFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def __init__(
         self,
-        fs: PipesFileSystem,
+        fs: SpoolSink,
         path: str,
         mode: str,
         branch: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fsspec.transaction import Transaction
 
@@ -12,11 +12,15 @@ from ..errors import InvalidArgument
 from ..store.commit import OpenCommit
 from ..store.records import CommitInfo
 
-if TYPE_CHECKING:
-    from .filesystem import PipesFileSystem
-
 Op = Callable[[OpenCommit], None]
 """One staged change: applied to the open commit when the commit is made."""
+
+
+class Committer(Protocol):
+    """What a :class:`PipesTransaction` commits through (the ``pipes://`` filesystem, an
+    fsspec filesystem): it applies the staged changes to a branch as one commit."""
+
+    def _commit(self, branch: str, ops: list[Op], message: str) -> CommitInfo: ...
 
 
 class PipesTransaction(Transaction):  # type: ignore[misc]
@@ -29,7 +33,7 @@ class PipesTransaction(Transaction):  # type: ignore[misc]
     was: the changes are not visible until the commit.
     """
 
-    def __init__(self, fs: PipesFileSystem, **kwargs: Any) -> None:
+    def __init__(self, fs: Committer, **kwargs: Any) -> None:
         super().__init__(fs)
         self.message: str | None = None
         """The commit message (default: a summary of the changed paths)."""

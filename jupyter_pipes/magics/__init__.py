@@ -4,8 +4,8 @@
 - :mod:`.core`: the magics (the CLI's grammar, run in-process on one Client per store).
 - :mod:`.bridge`: running the click app in-process and capturing what it prints.
 - :mod:`.display`: tables as ``text/plain`` + ``text/html``.
-- :mod:`.commands`, :mod:`.develop`: the notebook verbs ``datum``, ``load``, ``dag``,
-  ``history``.
+- :mod:`.verbs` (their click group), :mod:`.commands`, :mod:`.lineage`, :mod:`.develop`: the
+  notebook verbs ``datum``, ``load``, ``dag``, ``history``, ``lineage``.
 - :mod:`.graph`, :mod:`.widgets`: the DAG picture, and the ipywidgets (DAG, history with revert
   buttons, job progress bars).
 """

@@ -9,41 +9,16 @@ report errors (``error: ...``) exactly like the CLI's. Each command calls
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from ..cli.base import CONTEXT_SETTINGS, CliError, PipesGroup
-from ..client import Client
+from ..cli.base import CliError
 from . import develop
+from .verbs import Notebook, notebook
+from .verbs import current as _nb
 
-
-@dataclass
-class Notebook:
-    """What the notebook verbs work on: the store's client (opened on first use) and the
-    user's namespace."""
-
-    open_client: Callable[[], Client]
-    user_ns: dict[str, Any]
-    result: Any = None
-
-    @property
-    def client(self) -> Client:
-        """The store's client."""
-        return self.open_client()
-
-
-def _nb() -> Notebook:
-    obj = click.get_current_context().find_root().obj
-    assert isinstance(obj, Notebook)
-    return obj
-
-
-@click.group(cls=PipesGroup, context_settings=CONTEXT_SETTINGS)
-def notebook() -> None:
-    """Notebook-only verbs of %pipe."""
+__all__ = ["VERBS", "Notebook", "notebook"]
 
 
 def _widgets() -> Any:

@@ -1,6 +1,6 @@
 """``%pipe lineage REPO@REF:PATH``: a file's lineage as a tree, in the notebook (#14).
 
-A notebook verb (see :mod:`.commands`) because it returns a value: the tree is printed, and with
+A notebook verb (see :mod:`.verbs`) because it returns a value: the tree is printed, and with
 ``--json`` the lineage graph is returned as a dict (``lin = %pipe lineage ... --json``).
 ``%pipe diff lineage A B``, ``%pipe list metrics REPO@BRANCH`` and ``%pipe diff metrics A B`` run
 through the CLI as usual.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from ..cli.lineage import lineage_lines
-from .commands import _nb, notebook
+from .verbs import current, notebook
 
 
 @notebook.command("lineage")
@@ -27,7 +27,7 @@ def lineage(file_ref: str, as_json: bool, no_cells: bool) -> None:
       %pipe lineage predict@master:/batch-01.predictions.csv
       lin = %pipe lineage model@master:/model.pkl --json
     """
-    nb = _nb()
+    nb = current()
     lin = nb.client.lineage(file_ref, cells=not no_cells)
     if as_json:
         nb.result = lin.to_dict()

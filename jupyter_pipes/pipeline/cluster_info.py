@@ -24,7 +24,7 @@ import ipaddress
 import os
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..store.records import _Record
@@ -138,24 +138,25 @@ def cluster_info(
     """
     planned = executor or Executor(scheduler, n_workers=n_workers)  # starts nothing
     kind: Literal["local", "external"] = "external" if planned.scheduler else "local"
-    base = {
-        "kind": kind,
-        "scheduler": _redact(planned.scheduler),
-        "planned_workers": None if planned.scheduler else planned.n_workers,
-    }
+    base = ClusterInfo(
+        state="stopped",
+        kind=kind,
+        scheduler=_redact(planned.scheduler),
+        planned_workers=None if planned.scheduler else planned.n_workers,
+    )
     if executor is None:
-        return ClusterInfo(state="stopped", **base)
+        return base
     client = executor.running_client
     if client is None:
-        return ClusterInfo(state="starting" if executor.starting else "stopped", **base)
+        return replace(base, state="starting" if executor.starting else "stopped")
     try:
         info = client.scheduler_info(n_workers=-1)
         probes = client.run(probe, on_error="return")
         in_flight = executor.in_flight()
     except Exception as exc:  # the cluster went away between two looks
-        return ClusterInfo(state="unreachable", error=_short(exc), **base)
+        return replace(base, state="unreachable", error=_short(exc))
     if kind == "local":
-        base["scheduler"] = _redact(getattr(client.scheduler, "address", None))
+        base = replace(base, scheduler=_redact(getattr(client.scheduler, "address", None)))
     workers = _workers(info.get("workers", {}), probes)
     held = {
         k for p in probes.values() if isinstance(p, dict) for k in p["executing"] + p["waiting"]
@@ -168,13 +169,13 @@ def cluster_info(
             if kind == "local"
             else "the scheduler runs no dashboard"
         )
-    return ClusterInfo(
+    return replace(
+        base,
         state="running",
         workers=workers,
         jobs=_jobs(workers, held, in_flight),
         dashboard=dashboard,
         no_dashboard=no_dashboard,
-        **base,
     )
 
 

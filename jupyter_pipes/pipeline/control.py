@@ -11,7 +11,7 @@ commits: its output branch stays where it was.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict, NotFound
 from ..store import txn as txnmod
@@ -21,10 +21,11 @@ from . import state
 from .records import JobInfo, PipelineInfo
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Row
+    from sqlalchemy.engine import Connection
 
     from ..store.store import Store
     from ..store.txn import Txn
+    from .state import JobRow
 
 
 class ControlMixin:
@@ -35,7 +36,7 @@ class ControlMixin:
     if TYPE_CHECKING:
 
         @staticmethod
-        def _job_row(conn: Connection, job_id: str) -> Row[Any]: ...
+        def _job_row(conn: Connection, job_id: str) -> JobRow: ...
 
         def inspect_job(self, job_id: str) -> JobInfo: ...
 

@@ -27,8 +27,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Row
-
 from ..store import txn as txnmod
 from ..store.datum_io import WrittenBlobs, build_output, commit_output
 from ..store.records import CommitRef
@@ -131,7 +129,7 @@ class Controller:
 
     # -- one job -------------------------------------------------------------------------------
 
-    def _run_job(self, row: Row[Any]) -> None:
+    def _run_job(self, row: state.JobRow) -> None:
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(row.id, stop), daemon=True)
         beat.start()
@@ -188,6 +186,7 @@ class Controller:
                         self.executor.cancel_job(job_id)
                         return
 
+<<<<<<< HEAD
     def _running_rows(self, job_id: str) -> dict[str, dict[str, Any]] | None:
         """The running marks of a job's datums running now (None before its datums run)."""
         run = self._runs.get(job_id)
@@ -202,6 +201,9 @@ class Controller:
         }
 
     def _execute(self, row: Row[Any]) -> None:
+=======
+    def _execute(self, row: state.JobRow) -> None:
+>>>>>>> main
         spec, notebook = self.pipelines.spec_at(row.pipeline, row.spec_commit)
         pins: dict[str, str | None] = state.loads(row.inputs) or {}
         stage = stage_key(spec, notebook)
@@ -267,7 +269,7 @@ class Controller:
 
     def _commit_output(
         self,
-        row: Row[Any],
+        row: state.JobRow,
         spec: PipelineSpec,
         pins: dict[str, str | None],
         plan: Plan,
@@ -355,7 +357,7 @@ class Controller:
         self._notify(row.id)
 
     def _finish_failed(
-        self, row: Row[Any], error: dict[str, Any], reason: str, run: _Run | None = None
+        self, row: state.JobRow, error: dict[str, Any], reason: str, run: _Run | None = None
     ) -> None:
         with txnmod.write(self.store) as t:
             conn = t.connection
@@ -393,7 +395,7 @@ class _Run:
     def __init__(
         self,
         controller: Controller,
-        row: Row[Any],
+        row: state.JobRow,
         plan: Plan,
         pins: dict[str, Any],
         datum_key: str,

@@ -18,7 +18,7 @@ from .outputs import take_symlinks
 
 if TYPE_CHECKING:
     from ..store.datum_io import DatumIO, Token
-    from .worker import TaskInput
+    from .task_input import TaskInput
 
 __all__ = ["lay_out", "linked_outputs"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from ..errors import InvalidArgument, NotFound
 from ..store.records import CommitInfo, _Record
@@ -78,6 +78,13 @@ class Difference(_Record):
     files: tuple[PathChange, ...] = ()
     """``result`` and ``upstream``: the paths that differ."""
     more_files: int = 0
+
+
+class _SpecSides(TypedDict):  # what the spec Differences of one pipeline share
+    pipeline: str
+    depth: int
+    old_commit: str
+    new_commit: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +149,7 @@ class _Explainer:
             return
         da, ha = self.walker.spec(ca, pipeline)
         db, hb = self.walker.spec(cb, pipeline)
-        common = dict(pipeline=pipeline, depth=depth, old_commit=ca, new_commit=cb)
+        common = _SpecSides(pipeline=pipeline, depth=depth, old_commit=ca, new_commit=cb)
         found = False
         params = field_diff(
             (da.get("transform") or {}).get("parameters") or {},

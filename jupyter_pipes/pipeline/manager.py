@@ -30,7 +30,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from ..store import txn as txnmod
@@ -73,7 +73,7 @@ class Pipelines(QueriesMixin, ControlMixin):
 
     # -- specs -----------------------------------------------------------------------------------
 
-    def parsed(self, row: Row[Any]) -> PipelineSpec:
+    def parsed(self, row: state.PipelineRow) -> PipelineSpec:
         """The parsed spec of a pipeline row, cached by (name, version)."""
         key = (row.name, row.version)
         with self._lock:
@@ -192,7 +192,7 @@ class Pipelines(QueriesMixin, ControlMixin):
         self,
         t: Txn,
         spec: PipelineSpec,
-        existing: Row[Any] | None,
+        existing: state.PipelineRow | None,
         update: bool,
         *,
         creating_repo: bool,
@@ -311,7 +311,7 @@ class Pipelines(QueriesMixin, ControlMixin):
             raise NotFound(f"pipeline {name!r} not found", pipeline=name)
         return self.parsed(row)
 
-    def _pipeline_info(self, row: Row[Any], last: tuple[str, str] | None) -> PipelineInfo:
+    def _pipeline_info(self, row: state.PipelineRow, last: tuple[str, str] | None) -> PipelineInfo:
         key = ("info", row.name, row.version)
         with self._lock:
             cached = self._infos.get(key)
@@ -436,7 +436,7 @@ class Pipelines(QueriesMixin, ControlMixin):
         order, rows, inputs = _closure(conn, start)
         made = {r.pipeline: r.id for r in state.jobs_of_global(conn, gid)}
         produced = {f"{n}@{rows[n].output_branch}": n for n in order}
-        outputs: dict[str, Row[Any] | None] = {}
+        outputs: dict[str, state.PipelineRow | None] = {}
         created = False
         for name in order:
             if name in made:
@@ -478,10 +478,10 @@ class Pipelines(QueriesMixin, ControlMixin):
 
 def _closure(
     conn: Connection, start: list[str]
-) -> tuple[list[str], dict[str, Row[Any]], dict[str, list[tuple[str, str]]]]:
+) -> tuple[list[str], dict[str, state.PipelineRow], dict[str, list[tuple[str, str]]]]:
     """The pipelines downstream of ``start`` (inclusive) in topological order (upstream first,
     then by name), their rows and their input branches."""
-    rows: dict[str, Row[Any]] = {}
+    rows: dict[str, state.PipelineRow] = {}
     readers: dict[str, list[str]] = {}
     frontier = list(dict.fromkeys(start))
     while frontier:
@@ -517,7 +517,7 @@ def _closure(
 
 
 def _pending_output(
-    conn: Connection, cache: dict[str, Row[Any] | None], repo: str, branch: str
+    conn: Connection, cache: dict[str, state.PipelineRow | None], repo: str, branch: str
 ) -> str | None:
     """The newest pending job whose output will be the next head of ``repo@branch``."""
     if repo not in cache:

@@ -18,9 +18,7 @@ branch --head``). The pipeline's own spec commits are its pipeline row's ``spec_
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from ..errors import OutputBranchWrite
 from ..store.txn import HeadMove, Txn
@@ -29,7 +27,7 @@ from . import state
 SPEC_BRANCH = "spec"
 
 
-def _owner(conn: Connection, repo: str, branch: str) -> Row[Any] | None:
+def _owner(conn: Connection, repo: str, branch: str) -> state.PipelineRow | None:
     """The pipeline row owning ``repo@branch`` (its output or spec branch), if any."""
     row = state.get_pipeline(conn, repo)
     if row is None or branch not in (row.output_branch, SPEC_BRANCH):
@@ -37,7 +35,7 @@ def _owner(conn: Connection, repo: str, branch: str) -> Row[Any] | None:
     return row
 
 
-def _refusal(row: Row[Any], repo: str, branch: str) -> OutputBranchWrite:
+def _refusal(row: state.PipelineRow, repo: str, branch: str) -> OutputBranchWrite:
     what = "spec branch" if branch == SPEC_BRANCH else "output branch"
     return OutputBranchWrite(
         f"{repo}@{branch} is the {what} of pipeline {row.name!r}: only its jobs write there "

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Row
-
 from ..store import txn as txnmod
 from ..store.datum_io import CommitTrees, Match, Token
 from ..store.store import Store
@@ -64,12 +62,12 @@ class Plan:
         Whether the plan came from the diff (for tests and benchmarks).
     """
 
-    base: Row[Any] | None
+    base: state.JobRow | None
     total: int
     run: list[Datum]
     hashes: dict[str, str]
     gone: list[str]
-    replaced: dict[str, Row[Any]]
+    replaced: dict[str, state.DatumRow]
     tokens: dict[ItemKey, Token] = field(default_factory=dict)
     rebuild: bool = False
     fast: bool = False
@@ -78,7 +76,7 @@ class Plan:
 def plan_job(
     store: Store,
     trees: CommitTrees,
-    job: Row[Any],
+    job: state.JobRow,
     spec: PipelineSpec,
     pins: Pins,
     stage: str,
@@ -115,10 +113,10 @@ def _lister(
             return []
         else:
             commit = pins.get(f"{pfs.repo}@{pfs.branch}")
-            key = (commit, pfs.glob)
-            if key not in cache:
-                cache[key] = trees.matches(commit, pfs.glob)
-            found = cache[key]
+            at = (commit, pfs.glob)
+            if at not in cache:
+                cache[at] = trees.matches(commit, pfs.glob)
+            found = cache[at]
         if tokens is not None:
             for m in found:
                 tokens[(pfs.repo, pfs.branch, m.path)] = m.token
@@ -131,8 +129,8 @@ def _full(
     store: Store,
     trees: CommitTrees,
     pipeline: str,
-    reusable: Row[Any] | None,
-    base: Row[Any] | None,
+    reusable: state.JobRow | None,
+    base: state.JobRow | None,
     spec: PipelineSpec,
     pins: Pins,
     stage: str,
@@ -193,7 +191,7 @@ def _fast(
     store: Store,
     trees: CommitTrees,
     pipeline: str,
-    base: Row[Any],
+    base: state.JobRow,
     spec: PipelineSpec,
     pins: Pins,
     stage: str,
@@ -209,11 +207,11 @@ def _fast(
         key = f"{pfs.repo}@{pfs.branch}"
         if old_pins[key] == pins.get(key):
             continue
-        d = trees.delta(old_pins[key], pins.get(key), pfs.glob)
-        if d is None:
+        delta = trees.delta(old_pins[key], pins.get(key), pfs.glob)
+        if delta is None:
             return None
-        if d.old or d.new:
-            deltas[_key(pfs)] = d
+        if delta.old or delta.new:
+            deltas[_key(pfs)] = delta
     if not deltas:
         return Plan(base, base.total, [], {}, [], {}, fast=True)
     tokens: dict[ItemKey, Token] = {}

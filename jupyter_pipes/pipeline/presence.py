@@ -23,10 +23,10 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from ..store import txn as txnmod
 from ..store.records import _Record, utc
@@ -54,6 +54,19 @@ controllers = sa.Table(
 ``background``; ``owner`` the lease owner of the jobs it claims."""
 
 
+class ControllerRow(NamedTuple):
+    """A row of ``controllers`` (made from ``select(controllers)`` rows, columns in order)."""
+
+    id: str
+    kind: str
+    owner: str
+    hostname: str
+    pid: int
+    started_at: float
+    expires_at: float
+    jobs_run: int
+
+
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` of this host exists and is not a zombie."""
     try:
@@ -69,7 +82,7 @@ def pid_alive(pid: int) -> bool:
         return True  # no /proc (macOS): exists is enough
 
 
-def is_live(row: Row[Any], now: float | None = None) -> bool:
+def is_live(row: ControllerRow, now: float | None = None) -> bool:
     """Whether the controller of ``row`` is alive: not expired, and (on this host) running."""
     if row.expires_at < (time.time() if now is None else now):
         return False
@@ -78,13 +91,13 @@ def is_live(row: Row[Any], now: float | None = None) -> bool:
     return True
 
 
-def live(conn: Connection) -> list[Row[Any]]:
+def live(conn: Connection) -> list[ControllerRow]:
     """The live controllers, oldest first."""
     now = time.time()
     rows = conn.execute(
         sa.select(controllers).where(controllers.c.expires_at >= now).order_by("started_at")
-    ).all()
-    return [r for r in rows if is_live(r, now)]
+    )
+    return [r for r in map(ControllerRow._make, rows) if is_live(r, now)]
 
 
 def _values(kind: str, owner: str, ttl: float) -> dict[str, Any]:
@@ -103,8 +116,8 @@ def _values(kind: str, owner: str, ttl: float) -> dict[str, Any]:
 def register(conn: Connection, row_id: str, kind: str, owner: str, ttl: float) -> bool:
     """Insert this process's row (``row_id`` :data:`BACKGROUND`: only if no live controller
     holds that row; else the dead holder's row is taken over). True if this process holds it."""
-    existing = conn.execute(sa.select(controllers).where(controllers.c.id == row_id)).first()
-    if existing is None:  # insert unless inserted concurrently (PostgreSQL)
+    found = conn.execute(sa.select(controllers).where(controllers.c.id == row_id)).first()
+    if found is None:  # insert unless inserted concurrently (PostgreSQL)
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -114,6 +127,7 @@ def register(conn: Connection, row_id: str, kind: str, owner: str, ttl: float) -
             sa.select(controllers.c.owner).where(controllers.c.id == row_id)
         ).scalar()
         return mine == owner
+    existing = ControllerRow._make(found)
     if is_live(existing):
         return existing.owner == owner
     res = conn.execute(

@@ -3,9 +3,9 @@ deleting or squashing a global commit with its jobs."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..store import global_commits as gc_mod
@@ -17,7 +17,7 @@ from ..store.refs import parse_ref
 from ..store.txn import Txn
 from . import state
 from .datums import Datum, compute_datums
-from .records import DatumInfo, DatumItem, GlobalCommitInfo, JobInfo
+from .records import DatumInfo, DatumItem, DatumState, GlobalCommitInfo, JobInfo
 
 if TYPE_CHECKING:
     from ..store.datum_io import CommitTrees
@@ -33,7 +33,7 @@ class QueriesMixin:
     # -- jobs and datums -----------------------------------------------------------------------
 
     @staticmethod
-    def _job_row(conn: Connection, job_id: str) -> Row[Any]:
+    def _job_row(conn: Connection, job_id: str) -> state.JobRow:
         """A job by id, unique id prefix, or ``pipeline@id`` (pachctl's form: the id or
         prefix must then be a job of that pipeline)."""
         pipeline, at, rest = job_id.partition("@")
@@ -46,15 +46,15 @@ class QueriesMixin:
             if row.pipeline != pipeline:
                 raise NotFound(f"job {rest!r} of pipeline {pipeline!r} not found", job=job_id)
             return row
-        row = state.get_job(conn, job_id)
-        if row is None and len(job_id) >= 4:
-            found = state.find_jobs(conn, job_id)
-            if len(found) > 1:
-                raise InvalidArgument(f"job prefix {job_id!r} is ambiguous", job=job_id)
-            row = found[0] if found else None
-        if row is None:
+        exact = state.get_job(conn, job_id)
+        if exact is not None:
+            return exact
+        found = state.find_jobs(conn, job_id) if len(job_id) >= 4 else []
+        if len(found) > 1:
+            raise InvalidArgument(f"job prefix {job_id!r} is ambiguous", job=job_id)
+        if not found:
             raise NotFound(f"job {job_id!r} not found", job=job_id)
-        return row
+        return found[0]
 
     def inspect_job(self, job_id: str) -> JobInfo:
         """One job (a unique id prefix is enough)."""
@@ -278,7 +278,7 @@ def _forget_jobs(conn: Connection, gid: str) -> None:
     state.delete_global_commit(conn, gid)
 
 
-def job_info(r: Row[Any], waits: dict[str, str]) -> JobInfo:
+def job_info(r: state.JobRow, waits: dict[str, str]) -> JobInfo:
     """A job row as a record (``waits``: its inputs still waiting, key -> upstream job)."""
     pins = state.loads(r.inputs) or {}
     waiting = tuple(sorted(set(waits.values())))
@@ -307,7 +307,7 @@ def job_info(r: Row[Any], waits: dict[str, str]) -> JobInfo:
     )
 
 
-def datum_info(r: Row[Any], job_id: str) -> DatumInfo:
+def datum_info(r: state.DatumRow, job_id: str) -> DatumInfo:
     """A datum row, as seen from job ``job_id`` (a row of another job was reused)."""
     if r.state == state.RUNNING:  # a running mark: no result yet
         mark = state.loads(r.outputs) or {}
@@ -322,7 +322,8 @@ def datum_info(r: Row[Any], job_id: str) -> DatumInfo:
     return DatumInfo(
         id=r.id,
         job=job_id,
-        state="skipped" if reused else r.state,
+        state="skipped" if reused else cast("DatumState", r.state),  # listings hold no
+        # "removed" or "restart" rows (see state.job_datums)
         inputs=tuple(DatumItem(**i) for i in state.loads(r.inputs)),
         outputs=tuple(p for p, _ in outputs),
         tries=0 if reused else r.tries,

@@ -1,5 +1,5 @@
 """From a pipeline spec to what a worker gets: the :class:`~.worker.Transform` and each datum's
-:class:`~.worker.TaskInput` items, with everything Pachyderm's contract and the ``/pfs`` sandbox
+:class:`~.task_input.TaskInput` items, with everything Pachyderm's contract and the ``/pfs`` sandbox
 need (input commits, join and group keys, ``empty_files``, ``lazy``, ``err_cmd``, ...).
 
 The controller builds tasks with these; the worker never reads the spec itself.
@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .spec import iter_pfs
-from .worker import TaskInput, Transform
+from .task_input import TaskInput
+from .worker import Transform
 
 if TYPE_CHECKING:
     from ..store.datum_io import Token

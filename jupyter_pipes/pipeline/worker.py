@@ -30,30 +30,13 @@ from .contract import Item, command_env, notebook_parameters
 from .datum_fs import lay_out, linked_outputs
 from .lazy import Pipes
 from .sandbox import Sandbox
+from .task_input import TaskInput
 
 if TYPE_CHECKING:
     from .warm import KernelPool
 
 MAX_RESTARTS = 100
 """Restarts of one datum (``restart datum``) before it fails: a guard against a loop."""
-
-
-@dataclass(frozen=True, slots=True)
-class TaskInput:
-    """One item of a datum: input ``name`` gets ``path``, which ``token`` lets the worker read
-    (see :data:`~jupyter_pipes.store.datum_io.Token`)."""
-
-    name: str
-    path: str
-    token: Token
-    commit: str = ""
-    """The input commit the item comes from (``<name>_COMMIT``)."""
-    join_on: str = ""
-    group_by: str = ""
-    empty_files: bool = False
-    """Lay the item's files out empty (names only, nothing read)."""
-    lazy: bool = False
-    """Lay the item's files out as named pipes fed when opened (:mod:`.lazy`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 When a commit queues jobs and no controller of the store is alive (no live row in the
 ``controllers`` table, see :mod:`jupyter_pipes.pipeline.presence`), the committing process
-starts one: ``python -m jupyter_pipes.service.autostart``, detached (its own session, no
+starts one: ``python -m jupyter_pipes.background``, detached (its own session, no
 terminal, output to a log file), which runs the store's jobs and exits after
 ``$JUPYTER_PIPES_CONTROLLER_IDLE`` seconds (default :data:`DEFAULT_IDLE_S`) without one.
 
@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,8 @@ ENV_LEASE = "JUPYTER_PIPES_JOB_LEASE"
 ENV_OPTIONS = "JUPYTER_PIPES_STORAGE_OPTIONS"
 """Storage options, as JSON, passed to the background controller (environment, not argv)."""
 DEFAULT_IDLE_S = 120.0
-MODULE = "jupyter_pipes.service.autostart"
+MODULE = "jupyter_pipes.background"
+"""The background controller's module (``python -m``): above ``client``, which imports this."""
 
 log = logging.getLogger(__name__)
 
@@ -204,48 +204,3 @@ class Autostart:
             # reap it if it exits while we live (else init does)
             threading.Thread(target=self._proc.wait, name="pipes-reaper", daemon=True).start()
             return True
-
-
-def main() -> int:
-    """The background controller: run the store's jobs until idle (or SIGTERM)."""
-    logging.basicConfig(
-        stream=sys.stdout, level=logging.INFO,
-        format=f"%(asctime)s %(levelname)s [pid {os.getpid()}] %(message)s",
-    )  # fmt: skip
-    from ..client import Client
-    from ..errors import PipesError
-    from .loop import ControllerService
-
-    options = json.loads(os.environ.pop(ENV_OPTIONS, "") or "{}")
-    try:
-        client = Client(
-            os.environ.get("JUPYTER_PIPES_STORE"),
-            db_url=os.environ.get("JUPYTER_PIPES_DB"),
-            autostart=False,
-            **options,
-        )
-    except PipesError as e:
-        logging.getLogger(MODULE).error("cannot open the store: %s", e.message)
-        return 1
-    with client:
-        idle = idle_seconds()
-        service = ControllerService(
-            client,
-            kind="background",
-            row_id=presence.BACKGROUND,
-            idle_exit_s=idle,
-            idle_close_s=min(60.0, idle),
-            health_s=0,
-            lease_s=job_lease_seconds(),
-        )
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: service.stop("signal"))
-        if not service.run():
-            logging.getLogger(MODULE).info(
-                "another background controller runs this store's jobs; exiting"
-            )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,15 +22,34 @@ import contextlib
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..pipeline.presence import Presence
 from ..pipeline.records import JobInfo
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..pipeline.controller import Controller
+    from ..store.store import Store
 
 log = logging.getLogger("jupyter_pipes.controller")
+
+
+class ServiceClient(Protocol):
+    """What a :class:`ControllerService` uses of its client (a :class:`~jupyter_pipes.Client`;
+    ``service`` does not import ``client``, which imports it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def store_url(self) -> str: ...
+
+    @property
+    def cluster_started(self) -> bool: ...
+
+    def controller(self, progress: Any = None) -> Controller: ...
+
+    def stop_cluster(self) -> None: ...
 
 
 class ControllerService:
@@ -59,7 +78,7 @@ class ControllerService:
 
     def __init__(
         self,
-        client: Client,
+        client: ServiceClient,
         *,
         kind: str = "service",
         row_id: str | None = None,
@@ -236,7 +255,7 @@ class ControllerService:
         log.info("controller %s stopped", self.controller.owner[:8])
 
 
-def _where(client: Client) -> str:
+def _where(client: ServiceClient) -> str:
     """The store, as the log names it (a local folder by its name only, never its path)."""
     import os
 

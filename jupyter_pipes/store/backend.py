@@ -4,9 +4,14 @@ A local folder is read and written with ``os`` directly; fsspec is imported only
 (it costs about a tenth of a second of start-up, which ``jupyter pipes list repo`` need not pay).
 
 Keys are ``/``-separated relative names (``packs/0183...``). A write is atomic: readers see the
-whole object or nothing. On a local folder the bytes are written to a temporary name, fsynced, and
-renamed into place (then the folder is fsynced), so an object that exists is durable. Remote object
-stores (S3) give atomic puts natively.
+whole object or nothing. :meth:`Backend.put` is also durable at once: on a local folder the bytes
+are written to a temporary name, fsynced, and renamed into place (then the folder is fsynced).
+Packs are written in bulk with **batched durability** instead: :meth:`Backend.open_object` writes
+a temporary file that :meth:`ObjectWriter.close` renames into place without an fsync, and
+:meth:`Backend.sync` later fsyncs many such objects at once, in parallel, then their folders once
+each. Until it has returned, such an object may be lost or torn by a crash, so nothing may refer to
+it in the metadata before (a commit syncs its packs before its metadata transaction). Remote
+object stores (S3) give atomic, durable puts natively: there ``sync`` has nothing to do.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
     import fsspec
 
 _MAX_FDS = 64
+_SYNC_THREADS = 4
+_IOV_MAX = 512
 
 
 def local_root(url: str) -> str | None:
@@ -146,6 +154,35 @@ class Backend:
         finally:
             os.close(dfd)
 
+    def open_object(self, key: str) -> ObjectWriter:
+        """A new object ``key`` written piecewise; it appears whole at
+        :meth:`ObjectWriter.close` and is durable once :meth:`sync` has covered it."""
+        if self.is_local:
+            return _LocalWriter(self, key)
+        return _BufferedWriter(self, key)
+
+    def sync(self, keys: Iterable[str], *, files: bool = True, folders: bool = True) -> None:
+        """Make the objects ``keys`` (closed :meth:`open_object` writers) durable: each file is
+        fsynced, several at once (the disk and the kernel work in parallel), then each folder
+        that holds one is fsynced once (``files=False`` / ``folders=False``: only the other
+        half). Nothing to do on a remote object store."""
+        if not self.is_local:
+            return
+        paths = [self._path(k) for k in keys]
+        try:
+            if files and len(paths) == 1:
+                _fsync_path(paths[0])
+            elif files and paths:
+                with ThreadPoolExecutor(
+                    max_workers=min(len(paths), _SYNC_THREADS), thread_name_prefix="pipes-sync"
+                ) as pool:
+                    list(pool.map(_fsync_path, paths))
+            if folders:
+                for folder in sorted({os.path.dirname(p) for p in paths}):
+                    _fsync_path(folder)
+        except OSError as exc:
+            raise StorageError(f"could not make objects durable: {_reason(exc)}") from exc
+
     def get(self, key: str, start: int = 0, length: int | None = None) -> bytes:
         """Read ``length`` bytes of ``key`` from ``start`` (all of it by default)."""
         path = self._path(key)
@@ -233,6 +270,116 @@ class Backend:
                 except FileNotFoundError:
                     continue
                 yield ObjectStat(f"{prefix}/{entry.name}", st.st_size, st.st_mtime)
+
+
+class ObjectWriter:
+    """One object being written piecewise (see :meth:`Backend.open_object`)."""
+
+    def __init__(self, backend: Backend, key: str) -> None:
+        self.backend = backend
+        self.key = key
+        self.size = 0
+
+    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        """Append ``parts`` in order."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Make the object appear, whole, under its key (durable only after ``sync``)."""
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Discard what was written (the object never appears)."""
+        raise NotImplementedError
+
+
+class _LocalWriter(ObjectWriter):
+    """A temporary file in the object's folder, renamed into place at :meth:`close`."""
+
+    def __init__(self, backend: Backend, key: str) -> None:
+        super().__init__(backend, key)
+        self.path = backend._path(key)
+        folder = os.path.dirname(self.path)
+        self.tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            try:
+                self.fd = os.open(self.tmp, flags, 0o644)
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+                self.fd = os.open(self.tmp, flags, 0o644)
+        except OSError as exc:
+            raise StorageError(f"could not write object {key}: {_reason(exc)}", key=key) from exc
+
+    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        try:
+            for i in range(0, len(parts), _IOV_MAX):
+                batch = parts[i : i + _IOV_MAX]
+                want = sum(len(p) for p in batch)
+                done = os.writev(self.fd, batch)
+                if done < want:  # a short write: finish piece by piece
+                    for part in batch:
+                        view = memoryview(part)
+                        if done >= len(view):
+                            done -= len(view)
+                            continue
+                        view = view[done:]
+                        done = 0
+                        while view:
+                            view = view[os.write(self.fd, view) :]
+                self.size += want
+        except OSError as exc:
+            self.abort()
+            raise StorageError(
+                f"could not write object {self.key}: {_reason(exc)}", key=self.key
+            ) from exc
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+            self.fd = -1
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise StorageError(
+                f"could not write object {self.key}: {_reason(exc)}", key=self.key
+            ) from exc
+
+    def abort(self) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
+class _BufferedWriter(ObjectWriter):
+    """A remote object: the bytes gather in memory and are put at :meth:`close`."""
+
+    def __init__(self, backend: Backend, key: str) -> None:
+        super().__init__(backend, key)
+        self.buf = bytearray()
+
+    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        for part in parts:
+            self.buf += part
+        self.size = len(self.buf)
+
+    def close(self) -> None:
+        buf, self.buf = self.buf, bytearray()
+        self.backend.put(self.key, buf)
+
+    def abort(self) -> None:
+        self.buf = bytearray()
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _reason(exc: OSError) -> str:

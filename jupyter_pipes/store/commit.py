@@ -112,7 +112,7 @@ class OpenCommit:
         self.writer = PackWriter(
             parts.backend,
             self.lease.lookup,
-            on_pack=self.lease.pin_new_pack,
+            on_pack=self.lease.pin_new_packs,
             pin_reused=self.lease.pin_reused,
         )
         self.done = False
@@ -208,8 +208,8 @@ class OpenCommit:
             if not entry.is_dir:
                 raise InvalidArgument("cannot copy a file onto '/'", path=path)
             self.patch.delete("/")
-            for name, child in self._parts.trees.children(entry).items():
-                self.patch.put("/" + name, child)
+            for child in self._parts.trees.iter_children(entry):
+                self.patch.put("/" + child.name, child)
         else:
             self.patch.put(path, entry)
 
@@ -222,7 +222,11 @@ class OpenCommit:
         move = None
         txn: Txn | None = None
         try:
-            self.writer.flush()
+            # The directory blobs go into the same pack as the files' blobs (one pack per small
+            # commit, #17); one flush below makes all of them durable before the transaction.
+            # Only an append to a file put in this commit reads back a blob first.
+            if self.patch.reads_staged:
+                self.writer.flush()
             for attempt in range(_MAX_REBASES):
                 with meta.read() as conn:
                     b = meta.get_branch(conn, self.repo, self.branch)

@@ -30,6 +30,7 @@ from .glob import Glob, clean_glob, glob_entries, literal_prefix
 from .local import export_entry, ingest_folder
 from .names import join_path, split_path
 from .objects import BlobReader, BlobRef, PackWriter
+from .treenodes import Item
 from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
 
 if TYPE_CHECKING:
@@ -89,11 +90,15 @@ class _SharedTrees(TreeStore):
 
     def __init__(self, reader: BlobReader, cache_size: int = 4096) -> None:
         super().__init__(reader, cache_size)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
-    def children(self, entry: Entry | Root) -> dict[str, Entry]:
+    def _node(self, ref: BlobRef) -> tuple[int, list[Item], list[str]]:
         with self._lock:
-            return super().children(entry)
+            return super()._node(ref)
+
+    def _remember(self, key: str, node: tuple[int, list[Item], list[str]]) -> None:
+        with self._lock:
+            super()._remember(key, node)
 
 
 # -- workers --------------------------------------------------------------------------------------
@@ -148,7 +153,7 @@ class DatumIO:
         for part in split_path(rel):
             if entry is None or not entry.is_dir:
                 return None
-            entry = self._trees.children(entry).get(part)
+            entry = self._trees.child(entry, part)
         return None if entry is None or entry.is_dir else token(entry)
 
     def sink(self) -> BlobSink:
@@ -329,8 +334,8 @@ class CommitTrees:
         return sorted(out, key=lambda m: m.path)
 
     def _at_depth(self, entry: Entry, path: str, depth: int) -> Iterator[tuple[str, Entry]]:
-        for name, child in self._trees.children(entry).items():
-            p = join_path(path, name)
+        for child in self._trees.iter_children(entry):
+            p = join_path(path, child.name)
             if depth <= 1:
                 yield p, child
             elif child.is_dir:
@@ -379,10 +384,7 @@ class CommitTrees:
         """The entries ``depth`` levels below directory ``path`` that differ between its two
         versions ``a`` and ``b``: subtrees with equal hashes are skipped unread, and nothing
         deeper than ``depth`` is read."""
-        ca = self._trees.children(a) if a is not None and a.is_dir and a.refs else {}
-        cb = self._trees.children(b) if b is not None and b.is_dir and b.refs else {}
-        for name in sorted(ca.keys() | cb.keys()) if len(ca) + len(cb) < 64 else _union(ca, cb):
-            ea, eb = ca.get(name), cb.get(name)
+        for name, ea, eb in self._trees.dir_diff(a, b):
             if ea is not None and eb is not None and ea.hash == eb.hash and ea.is_dir == eb.is_dir:
                 continue
             p = join_path(path, name)
@@ -395,14 +397,6 @@ class CommitTrees:
         """Those of ``paths`` that exist in ``commit``."""
         root = self.root(commit)
         return [p for p in paths if self._trees.lookup(root, p) is not None]
-
-
-def _union(a: dict[str, Entry], b: dict[str, Entry]) -> Iterator[str]:
-    """The names of two directories, each once (unordered)."""
-    yield from b
-    for name in a:
-        if name not in b:
-            yield name
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,11 +132,16 @@ class Lease:
 
     def pin_new_pack(self, pack: str) -> None:
         """Pin a pack this writer is about to write."""
-        if pack in self._packs:
+        self.pin_new_packs([pack])
+
+    def pin_new_packs(self, packs: list[str]) -> None:
+        """Pin packs this writer is about to write (one transaction; none if all are)."""
+        todo = [p for p in packs if p not in self._packs]
+        if not todo:
             return
         with self.meta.write() as conn:
-            self.meta.pin_new_packs(conn, self.id, [pack])
-        self._packs.add(pack)
+            self.meta.pin_new_packs(conn, self.id, todo)
+        self._packs.update(todo)
 
     def lookup(self, hashes: list[str]) -> dict[str, BlobRef]:
         """Dedup hits among ``hashes``, each in a pack now pinned by this lease (hits whose pack

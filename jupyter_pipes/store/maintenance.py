@@ -55,7 +55,9 @@ def _walk(
             yield owner, e
             if e.is_dir:
                 try:
-                    stack.extend(store.trees.children(e).values())
+                    for ref in store.trees.node_refs(e):  # a split directory's other nodes
+                        yield owner, Entry("", True, 0, ref.hash, (ref,), 0)
+                    stack.extend(store.trees.iter_children(e))
                 except PipesError as exc:
                     problems.append(f"{owner}: directory {e.hash}: {exc.message}")
 

@@ -18,10 +18,11 @@ Storage format (see ``docs/storage-format.md``):
 
 from __future__ import annotations
 
+import mmap
 import os
-import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,13 +32,21 @@ import blake3
 import pyfastcdc
 
 from ..errors import CorruptObject
-from .backend import Backend
+from .backend import Backend, ObjectWriter
 
 PACK_PREFIX = "packs"
 PACK_TARGET = 32 << 20
-MAX_PENDING_UPLOADS = 2
-"""Sealed packs that may wait for upload at once: a writer holds at most this many plus the
-one it is filling (about 96 MiB), however slow the object store."""
+MAX_PENDING_BYTES = 32 << 20
+"""Bytes of blobs that may wait for the writer thread at once, however slow the object store
+(plus, on a remote store, the pack being gathered for upload: at most ``PACK_TARGET``)."""
+_HAND_OVER = 8 << 20
+"""Bytes gathered before they are handed to the writer thread."""
+_PIN_AHEAD = 16
+_SYNC_THREADS = 2
+EAGER_SYNC = True
+"""Fsync each closed pack at once on a background thread (the writer does not wait for it);
+:meth:`PackWriter.flush` then waits for those and fsyncs the folder. ``False``: every pack
+fsynced at :meth:`PackWriter.flush` (in parallel)."""
 CDC_MIN, CDC_AVG, CDC_MAX = 64 << 10, 256 << 10, 1 << 20
 SMALL_FILE = CDC_MIN
 _CHUNKER = pyfastcdc.FastCDC(avg_size=CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
@@ -107,12 +116,17 @@ def iter_chunks(
 class PackWriter:
     """Appends blobs to packs, deduplicating against the store and against itself.
 
-    Packs are uploaded on a background thread as they fill, so chunking and hashing overlap with
-    writing; at most ``max_pending`` sealed packs wait, then the writer waits (backpressure).
-    ``on_pack`` is told each pack id before its first blob is added (the commit pins it). Pack
-    buffers are handed to the upload thread without copying and reused once
-    written (growing and first-touching a fresh 32 MiB buffer per pack costs more than hashing
-    it). :meth:`flush` returns once every pack is durable; only then may a commit refer to them.
+    The caller's thread chunks and hashes; the blobs' bytes are handed (without copying) to a
+    writer thread that appends them to the open pack's object (:meth:`Backend.open_object`), so
+    reading, chunking and hashing overlap with writing. At most ``max_pending`` bytes wait for
+    that thread, then the caller waits (backpressure: memory stays bounded however slow the
+    object store). A pack is closed once it reaches ``pack_target`` bytes, without an fsync:
+    :meth:`flush` makes every closed pack durable at once (:meth:`Backend.sync`: the files
+    fsynced in parallel, then their folder), and only then may a commit refer to them.
+
+    ``on_pack`` is told the ids of packs before the first blob of any of them is added (the
+    commit pins them): the first pack alone, then 2, 4, ... up to 16 ids ahead, so a big
+    ingest pins its packs in a few transactions.
     """
 
     def __init__(
@@ -121,8 +135,8 @@ class PackWriter:
         lookup: Lookup,
         pack_target: int = PACK_TARGET,
         *,
-        on_pack: Callable[[str], None] | None = None,
-        max_pending: int = MAX_PENDING_UPLOADS,
+        on_pack: Callable[[list[str]], None] | None = None,
+        max_pending: int = MAX_PENDING_BYTES,
         pin_reused: Callable[[set[str]], set[str]] | None = None,
     ) -> None:
         self._backend = backend
@@ -133,17 +147,26 @@ class PackWriter:
         self._max_pending = max(1, max_pending)
         self._pending: dict[str, BlobRef] = {}
         self._known: dict[str, BlobRef] = {}
-        self._buf = bytearray()
         self._pos = 0
-        self._free: list[bytearray] = []
         self._pack = new_pack_id()
+        self._pinned: set[str] = set()
+        self._ahead: list[str] = []
+        self._ahead_n = 1
+        self._parts: list[bytes | memoryview] = []
+        self._parts_bytes = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipes-pack")
-        self._uploads: list[Future[None]] = []
+        self._writes: deque[tuple[Future[None], int]] = deque()
+        self._in_flight = 0
+        self._out: ObjectWriter | None = None
+        """The open pack's object (touched by the writer thread only)."""
+        self._closed: list[str] = []
+        """Keys of closed packs whose folder is not yet fsynced."""
+        self._syncs: list[Future[None]] = []
+        self._sync_pool: ThreadPoolExecutor | None = None
         self.new_blobs: dict[str, BlobRef] = {}
         """Every blob this writer stored (for the chunk index)."""
         self.new_packs: dict[str, int] = {}
         self.bytes_written = 0
-        self._lock = threading.Lock()
 
     @property
     def current_pack(self) -> str:
@@ -156,7 +179,9 @@ class PackWriter:
         unknown = [h for h, _ in items if h not in self._pending and h not in self._known]
         if unknown:
             self._known.update(self._lookup(unknown))
-        return [self._add(h, b) for h, b in items]
+        refs = [self._add(h, b) for h, b in items]
+        self._hand_over()
+        return refs
 
     def reuse(self, refs: Iterable[BlobRef]) -> set[str]:
         """Of the packs of ``refs`` (blobs stored by earlier commits), those still indexed,
@@ -176,43 +201,74 @@ class PackWriter:
         if ref is not None:
             return ref
         n = len(data)
-        if self._pos == 0 and self._on_pack is not None:
-            self._on_pack(self._pack)  # pinned before any byte of it can be uploaded
+        if self._pos == 0 and self._on_pack is not None and self._pack not in self._pinned:
+            ids = [self._pack] + [new_pack_id() for _ in range(self._ahead_n - 1)]
+            self._on_pack(ids)  # pinned before any byte of them can be written
+            self._pinned.update(ids)
+            self._ahead = ids[1:]
+            self._ahead_n = min(self._ahead_n * 2, _PIN_AHEAD)
         ref = BlobRef(h, self._pack, self._pos, n)
-        end = self._pos + n
-        if end <= len(self._buf):
-            self._buf[self._pos : end] = data  # same length: no reallocation
-        else:
-            self._buf[self._pos :] = data
-        self._pos = end
+        self._parts.append(data if _immutable(data) else bytes(data))
+        self._parts_bytes += n
+        self._pos += n
         self._pending[h] = ref
         self.new_blobs[h] = ref
         if self._pos >= self._target:
             self._seal()
+        elif self._parts_bytes >= _HAND_OVER:
+            self._hand_over()
         return ref
 
-    def _upload(self, key: str, buf: bytearray, n: int) -> None:
+    def _hand_over(self, close: bool = False) -> None:
+        """Give the gathered bytes of the open pack to the writer thread (and close it)."""
+        if not self._parts and not close:
+            return
+        parts, n = self._parts, self._parts_bytes
+        self._parts, self._parts_bytes = [], 0
+        fut = self._pool.submit(self._write, pack_key(self._pack), parts, close)
+        self._writes.append((fut, n))
+        self._in_flight += n
+        # Backpressure: a slow store stalls the producer instead of queueing bytes.
+        while self._in_flight > self._max_pending and len(self._writes) > 1:
+            self._wait_oldest()
+
+    def _wait_oldest(self) -> None:
+        fut, n = self._writes.popleft()
+        self._in_flight -= n
+        fut.result()
+
+    def _write(self, key: str, parts: list[bytes | memoryview], close: bool) -> None:
+        """On the writer thread: append ``parts`` to pack ``key`` (opened on first use)."""
         try:
-            with memoryview(buf) as whole, whole[:n] as view:
-                self._backend.put(key, view)
-        finally:
-            with self._lock:
-                self._free.append(buf)
+            if self._out is None:
+                self._out = self._backend.open_object(key)
+            self._out.write(parts)
+            if close:
+                out, self._out = self._out, None
+                out.close()
+                self._closed.append(key)
+                if EAGER_SYNC and self._backend.is_local:
+                    if self._sync_pool is None:
+                        self._sync_pool = ThreadPoolExecutor(
+                            max_workers=_SYNC_THREADS, thread_name_prefix="pipes-sync"
+                        )
+                    self._syncs.append(
+                        self._sync_pool.submit(self._backend.sync, [key], folders=False)
+                    )
+        except BaseException:
+            if self._out is not None:
+                self._out.abort()
+                self._out = None
+            raise
 
     def _seal(self) -> None:
         if not self._pos:
             return
-        buf, n, pack = self._buf, self._pos, self._pack
-        self.new_packs[pack] = n
-        self.bytes_written += n
-        self._uploads.append(self._pool.submit(self._upload, pack_key(pack), buf, n))
-        # Backpressure: a slow object store stalls the producer instead of queueing packs.
-        while len(self._uploads) > self._max_pending:
-            self._uploads.pop(0).result()
-        with self._lock:
-            self._buf = self._free.pop() if self._free else bytearray()
+        self.new_packs[self._pack] = self._pos
+        self.bytes_written += self._pos
+        self._hand_over(close=True)
         self._pos = 0
-        self._pack = new_pack_id()
+        self._pack = self._ahead.pop(0) if self._ahead else new_pack_id()
         # Only blobs of the open pack can still be appended to; keep refs of sealed ones for dedup.
         self._known.update(self._pending)
         self._pending = {}
@@ -220,16 +276,36 @@ class PackWriter:
     def flush(self) -> None:
         """Write the open pack and wait until every pack is durable."""
         self._seal()
-        uploads, self._uploads = self._uploads, []
-        for fut in uploads:
+        while self._writes:
+            self._wait_oldest()
+        self._in_flight = 0
+        keys, self._closed = self._closed, []
+        syncs, self._syncs = self._syncs, []
+        for fut in syncs:
             fut.result()
+        self._backend.sync(keys, files=not EAGER_SYNC)
 
     def close(self) -> None:
-        """Stop the upload thread (pending uploads are finished first)."""
+        """Stop the writer thread (pending writes are finished and made durable first)."""
         try:
             self.flush()
         finally:
             self._pool.shutdown(wait=True)
+            if self._sync_pool is not None:
+                self._sync_pool.shutdown(wait=True)
+            if self._out is not None:  # a write failed half-way
+                self._out.abort()
+                self._out = None
+
+
+def _immutable(data: bytes | memoryview) -> bool:
+    """Whether ``data`` cannot change before the writer thread writes it (bytes, or a view of
+    bytes or of a read-only file mapping); other buffers are copied first."""
+    if isinstance(data, bytes):
+        return True
+    return (
+        isinstance(data, memoryview) and isinstance(data.obj, bytes | mmap.mmap) and data.readonly
+    )
 
 
 class BlobReader:

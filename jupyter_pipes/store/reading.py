@@ -65,7 +65,7 @@ class FileReads:
         if not e.is_dir:
             return [self._file_info(path, e, cid)]
         return [
-            self._file_info(join_path(path, n), c, cid) for n, c in self.trees.children(e).items()
+            self._file_info(join_path(path, c.name), c, cid) for c in self.trees.iter_children(e)
         ]
 
     def walk_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:

@@ -116,7 +116,10 @@ def _reindex(meta: Metadata, backend: Backend, roots: list[str | None]) -> tuple
                 if r.pack in listing:
                     blobs.setdefault(r.hash, r)
             if e.is_dir:
-                stack.extend(trees.children(e).values())
+                for ref in trees.node_refs(e):  # a split directory's other nodes
+                    if ref.pack in listing:
+                        blobs.setdefault(ref.hash, ref)
+                stack.extend(trees.iter_children(e))
     packs = {p: s.size for p, s in listing.items() if p in {r.pack for r in blobs.values()}}
     with meta.write() as conn:
         meta.record_blobs(conn, blobs, packs)

@@ -1,19 +1,22 @@
 """Merkle directory trees: entries, serialisation, patching, walking and diff.
 
-A directory is one blob: a JSON list of its entries sorted by name. An entry names a file or a
+A directory is a JSON list of its entries sorted by name, in one blob or, past 256 entries, in
+bounded nodes of a Merkle search tree (:mod:`.treenodes`). An entry names a file or a
 subdirectory with its size, its content hash, and the :class:`BlobRef` s to read it (a file's
-chunks, or a subdirectory's tree blob). A directory's content hash covers only names, kinds,
-sizes and content hashes (not where blobs happen to live), so equal trees have equal hashes and
-diff skips them without reading.
+chunks, or a subdirectory's top node). A directory's content hash covers only names, kinds,
+sizes and content hashes (not where blobs happen to live), and its node shape depends on its
+names only, so equal trees have equal hashes and diff skips them without reading.
 
-A commit changing one file in a 100,000-file repo rewrites only the directories on that file's
-path. Changes are staged as a :class:`Patch` (a tree of puts and deletes) and applied to a base
-root; applying the same patch to a newer base is how concurrent commits to one branch rebase.
+A commit changing one file in a 100,000-file repo rewrites only one small node per level of
+the directories on that file's path. Changes are staged as a :class:`Patch` (a tree of puts
+and deletes) and applied to a base root; applying the same patch to a newer base is how
+concurrent commits to one branch rebase.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +26,15 @@ import blake3
 from ..errors import Conflict, CorruptObject, InvalidArgument, NotFound
 from .names import join_path, split_path
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
+from .treenodes import (
+    Item,
+    Node,
+    decode_inner,
+    encode_inner,
+    find_child,
+    inner_node,
+    splice,
+)
 
 EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
 
@@ -186,6 +198,9 @@ class Patch:
     def __init__(self) -> None:
         self._root = _Dir()
         self.changes = 0
+        self.reads_staged = False
+        """True once an append extends a file put in this same patch: applying the patch then
+        reads that file's last chunk, so its pack must be durable (flushed) first."""
 
     def _parent(self, path: str) -> tuple[_Dir, str]:
         parts = split_path(path)
@@ -228,6 +243,7 @@ class Patch:
         cur = node.children.get(name)
         if isinstance(cur, _Put) and not cur.entry.is_dir:
             node.children[name] = _Append(bytearray(data), cur.entry)
+            self.reads_staged = True
         elif isinstance(cur, _Append):
             cur.data += data
         elif isinstance(cur, _Delete):
@@ -252,27 +268,124 @@ class Patch:
 
 
 class TreeStore:
-    """Reads trees (with a small cache) and writes patched trees through a :class:`PackWriter`."""
+    """Reads trees (with a small cache) and writes patched trees through a :class:`PackWriter`.
+
+    A directory is one node or a tree of bounded nodes (:mod:`.treenodes`); every method here
+    reads both, so stores written before directories were split stay readable as they are.
+    """
 
     def __init__(self, reader: BlobReader, cache_size: int = 4096) -> None:
         self._reader = reader
-        self._cache: OrderedDict[str, dict[str, Entry]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[int, list[Item], list[str]]] = OrderedDict()
+        self._cache_items = 0
         self._cache_size = cache_size
+        self._max_items = max(cache_size, 1) * 16
+        """Cached entries at most (a cache of whole 100,000-entry directories would not be
+        small): about a megabyte per 1,000."""
 
-    def children(self, entry: Entry | Root) -> dict[str, Entry]:
-        """The entries of a directory (empty for the empty root)."""
-        ref = entry.ref if isinstance(entry, Root) else (entry.refs[0] if entry.refs else None)
-        if ref is None:
-            return {}
+    def _load(self, ref: BlobRef) -> tuple[int, list[Item], list[str]]:
+        """A node's level, items and their last names (not cached)."""
+        data = self._reader.read(ref)
+        try:
+            if data[:1] == b"{":
+                level, nodes = decode_inner(json.loads(data))
+                items: list[Item] = list(nodes)
+            else:
+                level, items = 0, list(decode_tree(data).values())
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise CorruptObject(
+                f"directory node {ref.hash} in pack {ref.pack} is damaged; "
+                "run `jupyter pipes fsck`",
+                pack=ref.pack,
+            ) from exc
+        return level, items, [it.last if isinstance(it, Node) else it.name for it in items]
+
+    def _node(self, ref: BlobRef) -> tuple[int, list[Item], list[str]]:
+        """Like :meth:`_load`, through the cache."""
         hit = self._cache.get(ref.hash)
         if hit is not None:
             self._cache.move_to_end(ref.hash)
             return hit
-        tree = decode_tree(self._reader.read(ref))
-        self._cache[ref.hash] = tree
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return tree
+        node = self._load(ref)
+        self._remember(ref.hash, node)
+        return node
+
+    def _remember(self, key: str, node: tuple[int, list[Item], list[str]]) -> None:
+        if len(node[1]) > self._max_items:
+            return
+        self._cache[key] = node
+        self._cache_items += len(node[1])
+        while len(self._cache) > self._cache_size or self._cache_items > self._max_items:
+            _, old = self._cache.popitem(last=False)
+            self._cache_items -= len(old[1])
+
+    def _read_items(self, ref: BlobRef) -> tuple[int, list[Item]]:
+        level, items, _ = self._node(ref)
+        return level, items
+
+    @staticmethod
+    def _dir_ref(entry: Entry | Root) -> BlobRef | None:
+        return entry.ref if isinstance(entry, Root) else (entry.refs[0] if entry.refs else None)
+
+    def top(self, entry: Entry | Root) -> Node | None:
+        """A directory's top node (``None`` for the empty root)."""
+        ref = self._dir_ref(entry)
+        if ref is None:
+            return None
+        level, items, lasts = self._node(ref)
+        n = sum(it.n if isinstance(it, Node) else 1 for it in items)
+        return Node(level, lasts[-1] if lasts else "", entry.hash, entry.count, entry.size, n, ref)
+
+    def child(self, entry: Entry | Root, name: str) -> Entry | None:
+        """The entry called ``name`` in a directory, reading one node per level."""
+        ref = self._dir_ref(entry)
+        while ref is not None:
+            level, items, lasts = self._node(ref)
+            if not items:
+                return None
+            if level == 0:
+                i = bisect_left(lasts, name)
+                if i < len(items) and lasts[i] == name:
+                    found = items[i]
+                    assert not isinstance(found, Node)
+                    return found
+                return None
+            ref = find_child(items, lasts, name).ref  # type: ignore[arg-type]
+        return None
+
+    def iter_children(self, entry: Entry | Root) -> Iterator[Entry]:
+        """A directory's entries in name order, streamed: one node per level in memory."""
+        ref = self._dir_ref(entry)
+        if ref is not None:
+            yield from self._iter_node(ref, top=True)
+
+    def _iter_node(self, ref: BlobRef, top: bool = False) -> Iterator[Entry]:
+        _, items, _ = self._node(ref) if top or ref.hash in self._cache else self._load(ref)
+        for it in items:
+            if isinstance(it, Node):
+                yield from self._iter_node(it.ref)
+            else:
+                yield it
+
+    def node_refs(self, entry: Entry | Root) -> Iterator[BlobRef]:
+        """The blobs of every node of a directory below its top node (none for a flat one)."""
+        top = self.top(entry)
+        if top is None or top.level == 0:
+            return
+        stack = [top.ref]
+        while stack:
+            level, items, _ = self._load(stack.pop())
+            if level >= 1:
+                for it in items:
+                    assert isinstance(it, Node)
+                    yield it.ref
+                    if it.level >= 1:
+                        stack.append(it.ref)
+
+    def children(self, entry: Entry | Root) -> dict[str, Entry]:
+        """The entries of a directory (empty for the empty root), all in memory: prefer
+        :meth:`iter_children` or :meth:`child` for large directories."""
+        return {e.name: e for e in self.iter_children(entry)}
 
     def lookup(self, root: Root, path: str) -> Entry | None:
         """The entry at ``path`` (the root itself for ``/``), or ``None``."""
@@ -280,7 +393,7 @@ class TreeStore:
         for part in split_path(path):
             if not entry.is_dir:
                 return None
-            nxt = self.children(entry).get(part)
+            nxt = self.child(entry, part)
             if nxt is None:
                 return None
             entry = nxt
@@ -290,8 +403,8 @@ class TreeStore:
 
     def walk(self, entry: Entry, path: str) -> Iterator[tuple[str, Entry]]:
         """Every file under a directory entry, depth-first in name order, with its path."""
-        for name, child in self.children(entry).items():
-            p = join_path(path, name)
+        for child in self.iter_children(entry):
+            p = join_path(path, child.name)
             if child.is_dir:
                 yield from self.walk(child, p)
             else:
@@ -299,8 +412,8 @@ class TreeStore:
 
     def walk_all(self, entry: Entry, path: str) -> Iterator[tuple[str, Entry]]:
         """Every file and directory under ``entry`` (directories before their contents)."""
-        for name, child in self.children(entry).items():
-            p = join_path(path, name)
+        for child in self.iter_children(entry):
+            p = join_path(path, child.name)
             yield p, child
             if child.is_dir:
                 yield from self.walk_all(child, p)
@@ -308,10 +421,9 @@ class TreeStore:
     # -- writing -------------------------------------------------------------------------------
 
     def apply(self, root: Root, patch: Patch, writer: PackWriter) -> Root:
-        """Apply ``patch`` to ``root``, writing the new directories; the new root."""
-        base = {} if patch._root.replace else self.children(root)
+        """Apply ``patch`` to ``root``, writing the new directory nodes; the new root."""
         old = None if patch._root.replace or not root.count else root.as_entry()
-        new = self._apply_dir(base, patch._root, "/", writer, old)
+        new = self._apply_dir(old, patch._root, "/", writer)
         if new is None:
             return EMPTY_ROOT
         if new is old:
@@ -319,66 +431,66 @@ class TreeStore:
         return Root(new.hash, new.size, new.count, new.refs[0])
 
     def _apply_dir(
-        self,
-        base: dict[str, Entry],
-        node: _Dir,
-        path: str,
-        writer: PackWriter,
-        old_dir: Entry | None = None,
+        self, old_dir: Entry | None, node: _Dir, path: str, writer: PackWriter
     ) -> Entry | None:
-        """The directory ``base`` (the children of ``old_dir``) with ``node``'s changes; a
-        directory whose entries come out unchanged is ``old_dir`` itself (nothing written:
-        re-putting an unchanged folder rewrites no tree)."""
-        entries = dict(base)
+        """The directory ``old_dir`` (``None``: none) with ``node``'s changes. Only the nodes
+        on the changed names' paths are read and rewritten; a directory whose entries come out
+        unchanged is ``old_dir`` itself (nothing written: re-putting an unchanged folder
+        rewrites no tree)."""
+        changes: dict[str, Entry | None] = {}
         for name, change in node.children.items():
-            old = entries.get(name)
+            old = self.child(old_dir, name) if old_dir is not None else None
             p = join_path(path, name)
+            new: Entry | None
             if isinstance(change, _Delete):
-                entries.pop(name, None)
+                new = None
             elif isinstance(change, _Put):
-                if (
-                    old is not None
-                    and old.is_dir != change.entry.is_dir
-                    and not change.entry.is_dir
-                ):
+                if old is not None and old.is_dir and not change.entry.is_dir:
                     raise Conflict(
                         f"{p} is a directory; delete it before writing a file there", path=p
                     )
-                entries[name] = change.entry
+                new = change.entry
             elif isinstance(change, _Append):
                 target = old if change.base is _FROM_TREE else change.base
                 assert target is None or isinstance(target, Entry)
                 if target is not None and target.is_dir:
                     raise Conflict(f"{p} is a directory; cannot append to it", path=p)
-                entries[name] = self._appended(name, target, change.data, writer)
+                new = self._appended(name, target, change.data, writer)
             else:
                 if old is not None and not old.is_dir and not change.replace:
                     raise Conflict(f"{p} is a file, not a directory", path=p)
-                sub_base = (
-                    {} if change.replace or old is None or not old.is_dir else self.children(old)
-                )
-                unchanged = old if sub_base and old is not None else None
-                sub = self._apply_dir(sub_base, change, p, writer, unchanged)
-                if sub is None:
-                    entries.pop(name, None)
-                else:
-                    entries[name] = sub.renamed(name)
-        if not entries:
-            return None  # Pachyderm has no empty directories
-        if old_dir is not None and entries == base:
+                sub_old = None if change.replace or old is None or not old.is_dir else old
+                sub = self._apply_dir(sub_old, change, p, writer)
+                new = None if sub is None else sub if sub is old else sub.renamed(name)
+            if new != old:
+                changes[name] = new
+        if not changes:
             return old_dir
-        ordered = [entries[k] for k in sorted(entries)]
-        data = encode_tree(ordered)
-        ref = writer.add(data)
-        self._cache[ref.hash] = {e.name: e for e in ordered}
-        return Entry(
-            "",
-            True,
-            sum(e.size for e in ordered),
-            _content_hash(ordered),
-            (ref,),
-            sum(e.count for e in ordered),
-        )
+        top = self.top(old_dir) if old_dir is not None else None
+
+        def leaf(entries: list[Entry]) -> Node:
+            ref = writer.add(encode_tree(entries))
+            names = [e.name for e in entries]
+            self._remember(ref.hash, (0, list(entries), names))
+            return Node(
+                0,
+                names[-1],
+                _content_hash(entries),
+                sum(e.count for e in entries),
+                sum(e.size for e in entries),
+                len(entries),
+                ref,
+            )
+
+        def inner(level: int, kids: list[Node]) -> Node:
+            ref = writer.add(encode_inner(level, kids))
+            self._remember(ref.hash, (level, list(kids), [k.last for k in kids]))
+            return inner_node(level, kids, ref)
+
+        result = splice(top, changes, self._read_items, inner, leaf)
+        if result is None:
+            return None  # Pachyderm has no empty directories
+        return Entry("", True, result.size, result.hash, (result.ref,), result.count)
 
     def _appended(
         self, name: str, base: Entry | None, data: bytes | bytearray, writer: PackWriter
@@ -404,9 +516,8 @@ class TreeStore:
         ):
             return
         if old is not None and new is not None and old.is_dir and new.is_dir:
-            a, b = self.children(old), self.children(new)
-            for name in sorted(a.keys() | b.keys()):
-                yield from self.diff(a.get(name), b.get(name), join_path(path, name))
+            for name, a, b in self.dir_diff(old, new):
+                yield from self.diff(a, b, join_path(path, name))
             return
         for side_old, side_new in (
             ((old, None), (None, new))
@@ -422,9 +533,62 @@ class TreeStore:
             else:
                 yield path, side_old, side_new
 
+    def dir_diff(
+        self, old: Entry | None, new: Entry | None
+    ) -> Iterator[tuple[str, Entry | None, Entry | None]]:
+        """The entries that differ between two versions of a directory (``None`` or a file
+        counts as empty), in name order, one level deep: nodes
+        with equal hashes on both sides (equal name ranges and entries) are dropped unread,
+        the highest remaining nodes opened, until only differing entries are left."""
+        a: list[Item] = [n for n in (self._dir_top(old),) if n is not None]
+        b: list[Item] = [n for n in (self._dir_top(new),) if n is not None]
+        while True:
+            ka, kb = {_item_key(x) for x in a}, {_item_key(x) for x in b}
+            same = ka & kb
+            if same:
+                a = [x for x in a if _item_key(x) not in same]
+                b = [x for x in b if _item_key(x) not in same]
+            levels = [x.level for x in (*a, *b) if isinstance(x, Node)]
+            if not levels:
+                break
+            top = max(levels)
+            a, b = self._open(a, top), self._open(b, top)
+        ia, ib = iter(a), iter(b)
+        ea, eb = next(ia, None), next(ib, None)
+        while ea is not None or eb is not None:
+            assert not isinstance(ea, Node) and not isinstance(eb, Node)
+            if eb is None or (ea is not None and ea.name < eb.name):
+                assert ea is not None
+                yield ea.name, ea, None
+                ea = next(ia, None)
+            elif ea is None or eb.name < ea.name:
+                yield eb.name, None, eb
+                eb = next(ib, None)
+            else:
+                yield ea.name, ea, eb
+                ea, eb = next(ia, None), next(ib, None)
+
+    def _dir_top(self, entry: Entry | None) -> Node | None:
+        return self.top(entry) if entry is not None and entry.is_dir else None
+
+    def _open(self, items: list[Item], level: int) -> list[Item]:
+        out: list[Item] = []
+        for x in items:
+            if isinstance(x, Node) and x.level == level:
+                out.extend(self._read_items(x.ref)[1])
+            else:
+                out.append(x)
+        return out
+
     def require(self, root: Root, path: str) -> Entry:
         """Like :meth:`lookup` but raises :class:`NotFound`."""
         e = self.lookup(root, path)
         if e is None:
             raise NotFound(f"no file or directory at {path}", path=path)
         return e
+
+
+def _item_key(x: Item) -> tuple[str, ...]:
+    if isinstance(x, Node):
+        return ("n", x.hash)
+    return ("e", x.name, "d" if x.is_dir else "f", x.hash)

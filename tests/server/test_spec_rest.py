@@ -32,13 +32,13 @@ async def test_camel_case_spec_with_ignored_fields(
     api: Fetch, data: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[threading.Thread] = []
-    real = handlers.parse_spec
+    real = handlers.load_spec
 
     def spy(source: Any) -> Any:
         threads.append(threading.current_thread())
         return real(source)
 
-    monkeypatch.setattr(handlers, "parse_spec", spy)
+    monkeypatch.setattr(handlers, "load_spec", spy)
     resp = await api("pipelines", method="POST", body=json.dumps(SPEC))
     created = json.loads(resp.body)
     assert resp.code == 201 and created["ignored"] == ["transform.image"]

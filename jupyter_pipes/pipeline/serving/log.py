@@ -23,18 +23,19 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
 
 from ...errors import NotFound
 from ...store.metadata import Metadata
 from ...store.records import utc
 from .. import state
 from .records import (
+    EventKind,
     ReplicaAt,
     ReplicaInfo,
+    ReplicaState,
     ServedAt,
     ServiceInfo,
     ServingEvent,
@@ -102,6 +103,66 @@ events = sa.Table(
     sa.Column("seconds", sa.Float, nullable=True),
     sa.Index("ix_serving_events_service_at", "service", "at"),
 )
+
+
+class ReplicaRow(NamedTuple):
+    """A row of ``serving_replicas`` (from ``select(replicas)``, columns in order)."""
+
+    service: str
+    replica: str
+    ref: str
+    pipeline: str | None
+    url: str
+    hostname: str
+    pid: int
+    definition: str
+    token: bool
+    state: ReplicaState
+    commit: str | None
+    loaded_at: float | None
+    started_at: float
+    heartbeat_at: float
+    heartbeat_s: float
+    stopped_at: float | None
+    requests: int
+    errors: int
+    rate: float
+    last_error: str | None
+
+
+class WindowRow(NamedTuple):
+    """A row of ``serving_log`` (from ``select(windows)``, columns in order)."""
+
+    id: int
+    service: str
+    replica: str
+    window_start: float
+    seconds: float
+    commit: str | None
+    requests: int
+    errors: int
+    p50_ms: float | None
+    p90_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    total_ms: float
+    histogram: str
+    error_sample: str | None
+
+
+class EventRow(NamedTuple):
+    """A row of ``serving_events`` (from ``select(events)``, columns in order)."""
+
+    id: int
+    service: str
+    replica: str
+    at: float
+    kind: EventKind
+    commit: str | None
+    previous: str | None
+    detail: str
+    seconds: float | None
+
 
 RETENTION_S = 30 * 86400.0
 """Default age after which log rows, events and stopped replicas are deleted."""
@@ -207,7 +268,7 @@ class ServingLog:
         if service is not None:
             q = q.where(replicas.c.service == service)
         with self.meta.read() as conn:
-            rows = conn.execute(q).all()
+            rows = [ReplicaRow._make(r) for r in conn.execute(q)]
         now = time.time() if now is None else now
         return [_replica_info(r, now) for r in rows]
 
@@ -260,7 +321,7 @@ class ServingLog:
         if until is not None:
             q = q.where(windows.c.window_start < until)
         with self.meta.read() as conn:
-            rows = conn.execute(q.order_by(windows.c.window_start)).all()
+            rows = [WindowRow._make(r) for r in conn.execute(q.order_by(windows.c.window_start))]
         return _merge(service, rows)[-limit:] if limit else []
 
     def events(
@@ -278,7 +339,7 @@ class ServingLog:
             q = q.where(events.c.at < until)
         with self.meta.read() as conn:
             rows = conn.execute(q.order_by(events.c.at.desc(), events.c.id.desc()).limit(limit))
-            return [_event(r) for r in rows]
+            return [_event(EventRow._make(r)) for r in rows]
 
     def require(self, service: str) -> None:
         """``NotFound`` unless the service has a replica or events on record."""
@@ -342,8 +403,8 @@ def _window_row(service: str, replica: str, w: Window) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _merge(service: str, rows: Sequence[Row[Any]]) -> list[ServingWindow]:
-    groups: dict[tuple[float, float, str | None], list[Row[Any]]] = defaultdict(list)
+def _merge(service: str, rows: Sequence[WindowRow]) -> list[ServingWindow]:
+    groups: dict[tuple[float, float, str | None], list[WindowRow]] = defaultdict(list)
     for r in rows:
         groups[(r.window_start, r.seconds, r.commit)].append(r)
     out = []
@@ -372,7 +433,7 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _replica_info(r: Row[Any], now: float) -> ReplicaInfo:
+def _replica_info(r: ReplicaRow, now: float) -> ReplicaInfo:
     state = r.state
     if r.stopped_at is None and r.heartbeat_at + 3 * r.heartbeat_s + 2 < now:
         state = "lost"
@@ -385,7 +446,7 @@ def _replica_info(r: Row[Any], now: float) -> ReplicaInfo:
     )  # fmt: skip
 
 
-def _event(r: Row[Any]) -> ServingEvent:
+def _event(r: EventRow) -> ServingEvent:
     return ServingEvent(
         service=r.service, replica=r.replica, at=utc(r.at), kind=r.kind,  # type: ignore[arg-type]
         commit=r.commit, previous=r.previous, detail=r.detail, seconds=r.seconds,

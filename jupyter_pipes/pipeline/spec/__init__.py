@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .reader import (
         LoadedSpec,
         ignored_note,
+        load_spec,
         load_specs,
         parse_input,
         parse_spec,
@@ -53,7 +54,7 @@ _WHERE = {
     "inputs": ["INPUT_KINDS", "CronInput", "Input", "PfsInput", "Trigger", "iter_pfs"],
     "models": ["GpuSpec", "ParallelismSpec", "Pipeline", "PipelineSpec", "ResourceSpec",
                "ServeSpec", "Transform"],
-    "reader": ["LoadedSpec", "ignored_note", "load_specs", "parse_input", "parse_spec",
+    "reader": ["LoadedSpec", "ignored_note", "load_spec", "load_specs", "parse_input", "parse_spec",
                "parse_specs", "spec_to_dict", "stamp_cron_start"],
     "units": ["LIMITS", "parse_cpu", "parse_duration", "parse_quantity"],
 }  # fmt: skip
@@ -76,7 +77,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "INPUT_KINDS", "LIMITS", "CronInput", "GpuSpec", "IgnoredField", "Input", "LoadedSpec",
     "ParallelismSpec", "PfsInput", "Pipeline", "PipelineSpec", "ResourceSpec", "ServeSpec",
-    "Transform", "Trigger", "check_dag", "ignored_note", "iter_pfs", "load_specs", "parse_cpu",
-    "parse_duration", "parse_input", "parse_quantity", "parse_spec", "parse_specs",
+    "Transform", "Trigger", "check_dag", "ignored_note", "iter_pfs", "load_spec", "load_specs",
+    "parse_cpu", "parse_duration", "parse_input", "parse_quantity", "parse_spec", "parse_specs",
     "spec_to_dict", "stamp_cron_start",
 ]  # fmt: skip

@@ -28,8 +28,8 @@ from .models import PipelineSpec
 from .units import LIMITS
 
 __all__ = [
-    "LoadedSpec", "ignored_note", "load_specs", "parse_input", "parse_spec", "parse_specs",
-    "spec_to_dict", "stamp_cron_start",
+    "LoadedSpec", "ignored_note", "load_spec", "load_specs", "parse_input", "parse_spec",
+    "parse_specs", "spec_to_dict", "stamp_cron_start",
 ]  # fmt: skip
 
 Source = str | bytes | Mapping[str, Any] | Sequence[Mapping[str, Any]] | os.PathLike[str]
@@ -125,6 +125,26 @@ def parse_spec(source: Source) -> PipelineSpec:
         starts with the field's path, ``fields["field"]`` holds it and ``fields["problems"]``
         lists every problem.
     """
+    return load_spec(source).spec
+
+
+def load_spec(source: Source) -> LoadedSpec:
+    """Read and validate one pipeline spec, with the fields accepted and ignored.
+
+    Parameters
+    ----------
+    source : str, bytes, Mapping or os.PathLike
+        As for :func:`load_specs`, holding exactly one spec.
+
+    Returns
+    -------
+    LoadedSpec
+
+    Raises
+    ------
+    InvalidArgument
+        As :func:`parse_spec`.
+    """
     docs = _documents(source)
     if len(docs) != 1:
         raise InvalidArgument(
@@ -132,7 +152,7 @@ def parse_spec(source: Source) -> PipelineSpec:
             "items): create them with create_pipeline, which takes several",
             count=len(docs),
         )
-    return _validate(docs[0]).spec
+    return _validate(docs[0])
 
 
 def parse_input(data: Any, path: str = "input") -> Input:

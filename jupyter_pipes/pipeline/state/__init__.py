@@ -23,4 +23,5 @@ waits for are rows of ``job_waits``.
 
 from .datum_rows import *  # noqa: F403
 from .job_rows import *  # noqa: F403
+from .rows import *  # noqa: F403
 from .tables import *  # noqa: F403

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
-from .tables import (
-    datums,
-    jobs,
-    loads,
-)
+from .rows import DatumRow, JobRow, records
+from .tables import datums, jobs, loads
 
 # -- datums -------------------------------------------------------------------------------------
 
@@ -77,7 +74,7 @@ def _live_at(pipeline: str, seq: int) -> Any:
 
 def current_datums(
     conn: Connection, pipeline: str, ids: Iterable[str] | None = None
-) -> dict[str, Row[Any]]:
+) -> dict[str, DatumRow]:
     """The current (reusable) row of each datum, of the given ids or all."""
     base = sa.select(datums).where(
         datums.c.pipeline == pipeline,
@@ -85,16 +82,16 @@ def current_datums(
         datums.c.live_from.is_not(None),
     )
     if ids is None:
-        return {r.id: r for r in conn.execute(base)}
-    out: dict[str, Row[Any]] = {}
+        return {r.id: r for r in records(DatumRow, conn.execute(base))}
+    out: dict[str, DatumRow] = {}
     id_list = list(ids)
     for i in range(0, len(id_list), 500):
-        for r in conn.execute(base.where(datums.c.id.in_(id_list[i : i + 500]))):
+        for r in records(DatumRow, conn.execute(base.where(datums.c.id.in_(id_list[i : i + 500])))):
             out[r.id] = r
     return out
 
 
-def _job_listing(job: Row[Any]) -> Any:
+def _job_listing(job: JobRow) -> Any:
     """A query of every datum row of a job (see the module docstring), or None."""
     if job.success_seq is not None:
         return sa.select(datums).where(_live_at(job.pipeline, job.success_seq))
@@ -110,21 +107,28 @@ def _job_listing(job: Row[Any]) -> Any:
 
 
 def job_datums(
-    conn: Connection, job: Row[Any], limit: int | None = None, offset: int = 0
-) -> Sequence[Row[Any]]:
+    conn: Connection, job: JobRow, limit: int | None = None, offset: int = 0
+) -> list[DatumRow]:
     """Every datum of a job (those it reused included), by id."""
     q = _job_listing(job).subquery()
     stmt = sa.select(q).order_by(q.c.id).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return conn.execute(stmt).all()
+    return records(DatumRow, conn.execute(stmt))
 
 
-def get_datum(conn: Connection, job: Row[Any], datum_id: str) -> Row[Any] | None:
+def get_datum(conn: Connection, job: JobRow, datum_id: str) -> DatumRow | None:
     q = _job_listing(job).subquery()
-    return conn.execute(
-        sa.select(q).where(q.c.id.startswith(datum_id, autoescape=True)).order_by(q.c.id).limit(1)
-    ).first()
+    found = records(
+        DatumRow,
+        conn.execute(
+            sa.select(q)
+            .where(q.c.id.startswith(datum_id, autoescape=True))
+            .order_by(q.c.id)
+            .limit(1)
+        ),
+    )
+    return found[0] if found else None
 
 
 def next_success_seq(conn: Connection, pipeline: str) -> int:
@@ -149,9 +153,9 @@ def datum_owner(conn: Connection, pipeline: str, path: str, exclude: Iterable[st
     return None
 
 
-def all_datum_refs(conn: Connection) -> Sequence[Row[Any]]:
-    """Executed-notebook and log refs of every datum (gc keeps them)."""
-    return conn.execute(sa.select(datums.c.notebook, datums.c.log)).all()
+def all_datum_refs(conn: Connection) -> list[tuple[str | None, str | None]]:
+    """Executed-notebook and log refs of every datum (gc keeps them): ``(notebook, log)``."""
+    return [(n, log) for n, log in conn.execute(sa.select(datums.c.notebook, datums.c.log))]
 
 
 # -- rows of a running job ----------------------------------------------------------------------
@@ -176,7 +180,7 @@ def make_live(conn: Connection, job_id: str, seq: int) -> None:
     )
 
 
-def request_restart(conn: Connection, job: Row[Any], datum_id: str) -> None:
+def request_restart(conn: Connection, job: JobRow, datum_id: str) -> None:
     """Ask the controller running ``job`` to restart datum ``datum_id`` (the request takes
     the place of its running mark: the controller marks it again)."""
     clear_running(conn, job.id, [datum_id])

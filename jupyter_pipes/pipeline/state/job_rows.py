@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
+from .rows import GlobalCommitRow, JobRow, PipelineRow, record, records
 from .tables import (
     PENDING,
     TERMINAL,
@@ -26,12 +27,14 @@ from .tables import (
 # -- pipelines ----------------------------------------------------------------------------------
 
 
-def get_pipeline(conn: Connection, name: str) -> Row[Any] | None:
-    return conn.execute(sa.select(pipelines).where(pipelines.c.name == name)).first()
+def get_pipeline(conn: Connection, name: str) -> PipelineRow | None:
+    return record(
+        PipelineRow, conn.execute(sa.select(pipelines).where(pipelines.c.name == name)).first()
+    )
 
 
-def all_pipelines(conn: Connection) -> Sequence[Row[Any]]:
-    return conn.execute(sa.select(pipelines).order_by(pipelines.c.name)).all()
+def all_pipelines(conn: Connection) -> list[PipelineRow]:
+    return records(PipelineRow, conn.execute(sa.select(pipelines).order_by(pipelines.c.name)))
 
 
 def pipeline_versions(conn: Connection) -> dict[str, int]:
@@ -123,14 +126,15 @@ def insert_job(conn: Connection, waits: dict[str, str] | None = None, **values: 
     bump(conn)
 
 
-def get_job(conn: Connection, job_id: str) -> Row[Any] | None:
-    return conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()
+def get_job(conn: Connection, job_id: str) -> JobRow | None:
+    return record(JobRow, conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first())
 
 
-def find_jobs(conn: Connection, prefix: str) -> Sequence[Row[Any]]:
-    return conn.execute(
-        sa.select(jobs).where(jobs.c.id.startswith(prefix, autoescape=True)).limit(3)
-    ).all()
+def find_jobs(conn: Connection, prefix: str) -> list[JobRow]:
+    return records(
+        JobRow,
+        conn.execute(sa.select(jobs).where(jobs.c.id.startswith(prefix, autoescape=True)).limit(3)),
+    )
 
 
 def list_jobs(
@@ -139,7 +143,7 @@ def list_jobs(
     limit: int | None,
     offset: int = 0,
     states: Sequence[str] | None = None,
-) -> Sequence[Row[Any]]:
+) -> list[JobRow]:
     q = sa.select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).offset(offset)
     if pipeline is not None:
         q = q.where(jobs.c.pipeline == pipeline)
@@ -147,7 +151,7 @@ def list_jobs(
         q = q.where(jobs.c.state.in_(list(states)))
     if limit is not None:
         q = q.limit(limit)
-    return conn.execute(q).all()
+    return records(JobRow, conn.execute(q))
 
 
 def newest_jobs(conn: Connection) -> dict[str, tuple[str, str]]:
@@ -172,18 +176,23 @@ def update_job(conn: Connection, job_id: str, **values: Any) -> None:
     bump(conn)
 
 
-def job_for_output(conn: Connection, commit: str) -> Row[Any] | None:
-    return conn.execute(sa.select(jobs).where(jobs.c.output_commit == commit)).first()
+def job_for_output(conn: Connection, commit: str) -> JobRow | None:
+    return record(
+        JobRow, conn.execute(sa.select(jobs).where(jobs.c.output_commit == commit)).first()
+    )
 
 
-def newest_pending(conn: Connection, pipeline: str) -> Row[Any] | None:
+def newest_pending(conn: Connection, pipeline: str) -> JobRow | None:
     """The newest job of ``pipeline`` not done yet (its output is the branch's next head)."""
-    return conn.execute(
-        sa.select(jobs)
-        .where(jobs.c.pipeline == pipeline, jobs.c.state.in_(PENDING))
-        .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
-        .limit(1)
-    ).first()
+    return record(
+        JobRow,
+        conn.execute(
+            sa.select(jobs)
+            .where(jobs.c.pipeline == pipeline, jobs.c.state.in_(PENDING))
+            .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+            .limit(1)
+        ).first(),
+    )
 
 
 def waits_of(conn: Connection, job_ids: Iterable[str]) -> dict[str, dict[str, str]]:
@@ -233,7 +242,7 @@ def drop_waits(conn: Connection, upstream: str) -> None:
     conn.execute(sa.delete(job_waits).where(job_waits.c.upstream == upstream))
 
 
-def claim_job(conn: Connection, owner: str, lease_s: float) -> Row[Any] | None:
+def claim_job(conn: Connection, owner: str, lease_s: float) -> JobRow | None:
     """Take the oldest runnable job (created with nothing to wait for, or running with an
     expired lease) whose pipeline has no older job pending; returns it with the lease set."""
     settle_waits(conn)
@@ -259,7 +268,7 @@ def claim_job(conn: Connection, owner: str, lease_s: float) -> Row[Any] | None:
         .order_by(jobs.c.created_at, jobs.c.id)
         .limit(20)
     )
-    for row in conn.execute(runnable).all():
+    for row in records(JobRow, conn.execute(runnable)):
         res = conn.execute(
             sa.update(jobs)
             .where(
@@ -300,26 +309,34 @@ def holds_lease(conn: Connection, job_id: str, owner: str) -> bool:
     return row is not None and row.state == "running" and row.lease_owner == owner
 
 
-def pending_jobs(conn: Connection, global_id: str | None = None) -> Sequence[Row[Any]]:
+def pending_jobs(conn: Connection, global_id: str | None = None) -> list[JobRow]:
     q = sa.select(jobs).where(jobs.c.state.in_(PENDING))
     if global_id is not None:
         q = q.where(jobs.c.global_id == global_id)
-    return conn.execute(q.order_by(jobs.c.created_at)).all()
+    return records(JobRow, conn.execute(q.order_by(jobs.c.created_at)))
 
 
-def jobs_of_global(conn: Connection, global_id: str) -> Sequence[Row[Any]]:
-    return conn.execute(
-        sa.select(jobs).where(jobs.c.global_id == global_id).order_by(jobs.c.created_at, jobs.c.id)
-    ).all()
+def jobs_of_global(conn: Connection, global_id: str) -> list[JobRow]:
+    return records(
+        JobRow,
+        conn.execute(
+            sa.select(jobs)
+            .where(jobs.c.global_id == global_id)
+            .order_by(jobs.c.created_at, jobs.c.id)
+        ),
+    )
 
 
-def last_success(conn: Connection, pipeline: str) -> Row[Any] | None:
-    return conn.execute(
-        sa.select(jobs)
-        .where(jobs.c.pipeline == pipeline, jobs.c.success_seq.is_not(None))
-        .order_by(jobs.c.success_seq.desc())
-        .limit(1)
-    ).first()
+def last_success(conn: Connection, pipeline: str) -> JobRow | None:
+    return record(
+        JobRow,
+        conn.execute(
+            sa.select(jobs)
+            .where(jobs.c.pipeline == pipeline, jobs.c.success_seq.is_not(None))
+            .order_by(jobs.c.success_seq.desc())
+            .limit(1)
+        ).first(),
+    )
 
 
 # -- global commits -----------------------------------------------------------------------------
@@ -330,8 +347,11 @@ def insert_global_commit(conn: Connection, **values: Any) -> None:
     conn.execute(sa.insert(global_commits).values(**values))
 
 
-def get_global_commit(conn: Connection, gid: str) -> Row[Any] | None:
-    return conn.execute(sa.select(global_commits).where(global_commits.c.id == gid)).first()
+def get_global_commit(conn: Connection, gid: str) -> GlobalCommitRow | None:
+    return record(
+        GlobalCommitRow,
+        conn.execute(sa.select(global_commits).where(global_commits.c.id == gid)).first(),
+    )
 
 
 def find_global_commits(conn: Connection, prefix: str) -> list[str]:
@@ -350,7 +370,7 @@ def delete_global_commit(conn: Connection, gid: str) -> None:
     conn.execute(sa.delete(global_commits).where(global_commits.c.id == gid))
 
 
-def forget_job(conn: Connection, job: Row[Any]) -> None:
+def forget_job(conn: Connection, job: JobRow) -> None:
     """Delete a job; if it succeeded, the datums it made current are forgotten and those it
     replaced are current again (only for the pipeline's newest success)."""
     if job.success_seq is not None:
@@ -370,14 +390,17 @@ def forget_job(conn: Connection, job: Row[Any]) -> None:
     bump(conn)
 
 
-def newest_global_commit(conn: Connection, repo: str, branch: str) -> Row[Any] | None:
+def newest_global_commit(conn: Connection, repo: str, branch: str) -> GlobalCommitRow | None:
     """The newest global commit started by a move of ``repo@branch``."""
-    return conn.execute(
-        sa.select(global_commits)
-        .where(global_commits.c.repo == repo, global_commits.c.branch == branch)
-        .order_by(global_commits.c.created_at.desc())
-        .limit(1)
-    ).first()
+    return record(
+        GlobalCommitRow,
+        conn.execute(
+            sa.select(global_commits)
+            .where(global_commits.c.repo == repo, global_commits.c.branch == branch)
+            .order_by(global_commits.c.created_at.desc())
+            .limit(1)
+        ).first(),
+    )
 
 
 def cascade_unrunnable(conn: Connection, job_id: str, reason: str) -> None:

@@ -15,7 +15,7 @@ from tornado import web
 
 from ...errors import InvalidArgument
 from ...pipeline.records import DownstreamInfo
-from ...pipeline.spec import PipelineSpec, parse_spec
+from ...pipeline.spec import LoadedSpec, load_spec
 from ..util import resolve_notebook
 from ..views import job_dict
 from .base import PipesHandler
@@ -24,12 +24,14 @@ from .base import PipesHandler
 class SpecBodyMixin(PipesHandler):
     """Reads and checks a spec from the request body."""
 
-    async def spec_body(self) -> tuple[bytes, PipelineSpec]:
-        """The body's bytes and the parsed spec (``InvalidArgument`` names the bad field)."""
+    async def spec_body(self) -> LoadedSpec:
+        """The body's one spec, read and checked, with its ignored fields (``InvalidArgument``
+        names the bad field)."""
         body = self.request.body
         if not body.strip():
             raise InvalidArgument("the request body must be a pipeline spec (JSON or YAML)")
-        spec = await self.call(parse_spec, body)  # off the event loop; bytes are never a path
+        loaded = await self.call(load_spec, body)  # off the event loop; bytes are never a path
+        spec = loaded.spec
         if spec.transform.notebook is not None:
             resolve_notebook(
                 spec.transform.notebook,
@@ -43,7 +45,7 @@ class SpecBodyMixin(PipesHandler):
                 allow_hidden=self.serverapp.contents_manager.allow_hidden,
                 field="serve.notebook",
             )
-        return body, spec
+        return loaded
 
 
 class PipelinesHandler(SpecBodyMixin):
@@ -61,8 +63,10 @@ class PipelinesHandler(SpecBodyMixin):
     @authorized
     @authorized("execute", resource="kernels")
     async def post(self) -> None:
-        body, _ = await self.spec_body()
-        info = await self.call(self.client.create_pipeline, body, base_dir=self.serverapp.root_dir)
+        loaded = await self.spec_body()
+        info = await self.call(
+            self.client.create_pipeline, loaded, base_dir=self.serverapp.root_dir
+        )
         self.reply(info.to_dict(), 201)
 
 
@@ -80,15 +84,15 @@ class PipelineHandler(SpecBodyMixin):
     @authorized
     @authorized("execute", resource="kernels")
     async def put(self, pipeline: str) -> None:
-        body, spec = await self.spec_body()
-        if spec.name != pipeline:
+        loaded = await self.spec_body()
+        if loaded.spec.name != pipeline:
             raise InvalidArgument(
-                f"pipeline.name: the spec names {spec.name!r}, the URL {pipeline!r}",
+                f"pipeline.name: the spec names {loaded.spec.name!r}, the URL {pipeline!r}",
                 field="pipeline.name",
             )
         info = await self.call(
             self.client.update_pipeline,
-            body,
+            loaded,
             reprocess=self.flag("reprocess"),
             base_dir=self.serverapp.root_dir,
         )
