@@ -186,7 +186,6 @@ class Controller:
                         self.executor.cancel_job(job_id)
                         return
 
-<<<<<<< HEAD
     def _running_rows(self, job_id: str) -> dict[str, dict[str, Any]] | None:
         """The running marks of a job's datums running now (None before its datums run)."""
         run = self._runs.get(job_id)
@@ -200,10 +199,7 @@ class Controller:
             if (row := run.running_row(d, started, worker)) is not None
         }
 
-    def _execute(self, row: Row[Any]) -> None:
-=======
     def _execute(self, row: state.JobRow) -> None:
->>>>>>> main
         spec, notebook = self.pipelines.spec_at(row.pipeline, row.spec_commit)
         pins: dict[str, str | None] = state.loads(row.inputs) or {}
         stage = stage_key(spec, notebook)
