@@ -1,7 +1,7 @@
 """Per-datum overhead of notebook stages, and 1,000-datum jobs end to end (see README.md).
 
     python benchmarks/kernels.py [--quick] [--repeat N] [--datums N] [--workdir DIR] [--keep]
-                                 [--only per_datum,cmd,warm]
+                                 [--only per_datum,cmd,warm,sandbox]
 
 1. A trivial notebook (a parameters cell and one code cell) run per datum: in a warm kernel
    (``run_warm``, the pool already started), in a fresh kernel (``run_notebook``), through
@@ -13,6 +13,9 @@
    with 1 process worker and with 2 thread workers (the former default): the full run per
    datum; for the default also the run after changing one input file and a run where every
    datum is skipped (``run_pipeline`` on unchanged inputs).
+
+3. ``sandbox``: what bubblewrap adds to one command (``bash -c true`` directly and in the
+   datum sandbox, interleaved).
 
 Prints a markdown table (median of N runs per side, sides interleaved, load average at start and
 end) and writes it to ``benchmarks/results/kernels.md``. Also reachable as
@@ -50,8 +53,11 @@ from jupyter_pipes.pipeline.notebook import run_notebook  # noqa: E402
 from jupyter_pipes.pipeline.warm import KernelPool, run_warm  # noqa: E402
 
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
-CMD = ["bash", "-c", 'cp "$data"/* "$out"/']
-COPY = "import shutil\nfor p in pathlib.Path(data).iterdir():\n    shutil.copy(p, out)"
+CMD = ["bash", "-c", 'cp -r "$PFS/data"/* "$out"/']
+COPY = (
+    "import shutil\nsrc = pathlib.Path(data)\n"
+    "for p in src.iterdir() if src.is_dir() else [src]:\n    shutil.copy(p, out)"
+)
 
 
 def write_notebook(path: Path, params: str, *cells: str) -> Path:
@@ -287,6 +293,37 @@ class Kernels:
         )
 
 
+def sandbox_cost(kernels: Kernels) -> None:
+    """What bubblewrap adds to one ``cmd`` datum: ``bash -c true`` run directly and inside the
+    datum sandbox (``Sandbox.argv``, as the executor runs every command since #13), sides
+    interleaved, 200 runs each."""
+    import subprocess
+
+    from jupyter_pipes.pipeline.sandbox import Sandbox, namespaces_unavailable
+
+    pfs = kernels.work / "pfs"
+    (pfs / "data").mkdir(parents=True, exist_ok=True)
+    (pfs / "out").mkdir(exist_ok=True)
+    cmd = ["bash", "-c", "true"]
+    why = namespaces_unavailable()
+    if why is not None:
+        kernels.notes.append(f"sandbox: not measured ({why})")
+        return
+    wrapped = Sandbox(str(pfs), inputs=("data",)).argv(cmd)
+    n = 20 if kernels.n_job < 1000 else 200
+    plain, boxed = [], []
+    for _ in range(n):
+        for argv, out in ((cmd, plain), (wrapped, boxed)):
+            t = time.perf_counter()
+            subprocess.run(argv, cwd=pfs, check=True)
+            out.append(time.perf_counter() - t)
+    p, b = statistics.median(plain), statistics.median(boxed)
+    kernels.rows += [
+        Row("one command: `bash -c true` in the datum sandbox (bwrap)", b, "run directly", p),
+        Row("bwrap's own cost per command", b - p, "(absolute)", None),
+    ]
+
+
 def run_kernels(
     opts: Options,
     work: Path,
@@ -297,7 +334,12 @@ def run_kernels(
 ) -> tuple[list[Row], list[str]]:
     """Run the kernel benchmarks; the table rows and notes (for ``run.py --only kernels``)."""
     k = Kernels(opts, work, quick=quick, datums=datums)
-    benches = {"per_datum": k.per_datum, "cmd": lambda: k.job("cmd"), "warm": lambda: k.job("warm")}
+    benches = {
+        "per_datum": k.per_datum,
+        "cmd": lambda: k.job("cmd"),
+        "warm": lambda: k.job("warm"),
+        "sandbox": lambda: sandbox_cost(k),
+    }
     for name in only:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         benches[name]()
@@ -311,7 +353,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer datums, 1 run (smoke test)")
     ap.add_argument("--repeat", type=int, help="runs per side (median reported); default 3")
     ap.add_argument("--datums", type=int, help="datums of the job benchmarks (default 1,000)")
-    ap.add_argument("--only", default="per_datum,cmd,warm", help="comma-separated benchmarks")
+    ap.add_argument(
+        "--only", default="per_datum,cmd,warm,sandbox", help="comma-separated benchmarks"
+    )
     ap.add_argument("--workdir", default=os.environ.get("PIPES_BENCH_WORKDIR", str(HERE / ".work")))
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args()

@@ -18,7 +18,9 @@ without it (``JUPYTER_PIPES_STAT_CACHE=off``: every file read, hashed and found 
 beside a bare ``os.walk`` + ``os.stat`` of the same files.
 
 ``large``: 4 x 128 MiB random files put into a fresh store, beside ``cp -r && sync`` (page cache
-not dropped: both sides read warm sources; at most 3 runs).
+not dropped: both sides read warm sources; at most 3 runs); with the benchmark process's peak RSS
+during the put (VmHWM, reset before each put; the source files are memory-mapped while they are
+cut, and their resident pages count).
 
 ``ancestors``: ``repo@master~N`` resolved by the store (one recursive query) against the old walk
 (one primary-key query per ancestor, run on the same database in the same process). The chain of
@@ -209,6 +211,22 @@ def bench_reput(n: int, runs: int) -> list[tuple[str, float, float]]:
     return out
 
 
+def _reset_peak_rss() -> None:
+    """Start a new peak-RSS window for this process (Linux: VmHWM reset to the current RSS)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak RSS (VmHWM) since the last :func:`_reset_peak_rss`, in MiB."""
+    with open("/proc/self/status") as f:
+        line = next(x for x in f if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
 def bench_large(n: int, size_mib: int, runs: int) -> list[tuple[str, float, float]]:
     """Putting n large random files into a fresh store, beside ``cp -r && sync``."""
     from jupyter_pipes import Client
@@ -221,14 +239,16 @@ def bench_large(n: int, size_mib: int, runs: int) -> list[tuple[str, float, floa
                 for _ in range(size_mib):
                     f.write(os.urandom(1 << 20))
         os.sync()
-        ours, cp = [], []
+        ours, cp, rss = [], [], []
         for r in range(runs):
             dest = Path(tmp) / f"store{r}"
             with Client(str(dest)) as c:
                 c.create_repo("big")
+                _reset_peak_rss()
                 t = time.perf_counter()
                 c.put_file("big@master", "/", str(src))
                 ours.append(time.perf_counter() - t)
+                rss.append(_peak_rss_mib())
             shutil.rmtree(dest)
             os.sync()
             copy = Path(tmp) / f"copy{r}"
@@ -240,7 +260,7 @@ def bench_large(n: int, size_mib: int, runs: int) -> list[tuple[str, float, floa
             os.sync()
     label = f"{n} x {size_mib} MiB"
     return [
-        (f"put {label} (ours)", statistics.median(ours), 0),
+        (f"put {label} (ours)", statistics.median(ours), max(rss)),
         (f"cp -r && sync {label}", statistics.median(cp), 0),
     ]
 
@@ -269,9 +289,9 @@ def main() -> None:
             print(f"| {name} | {t * 1000:.0f} ms |")
     if "large" in only:
         rows = bench_large(4, 128, max(1, min(args.runs, 3)))
-        print("\n| put | median |\n|---|---|")
-        for name, t, _ in rows:
-            print(f"| {name} | {t * 1000:.0f} ms |")
+        print("\n| put | median | peak RSS of the process |\n|---|---|---|")
+        for name, t, peak in rows:
+            print(f"| {name} | {t * 1000:.0f} ms | {f'{peak:.0f} MiB' if peak else '-'} |")
         print(f"\nratio ours / cp -r && sync: {rows[0][1] / rows[1][1]:.2f}x")
 
 

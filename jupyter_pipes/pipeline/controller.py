@@ -378,11 +378,16 @@ class Controller:
             state.cascade_unrunnable(conn, row.id, f"upstream job {row.id} ({row.pipeline}) failed")
         self._notify(row.id)
 
-    def _notify(self, job_id: str, **known: int) -> None:
-        """Report the job to :attr:`progress`; ``known``: counts newer than its row's."""
+    def _notify(self, job_id: str, *, total: int | None = None, skipped: int | None = None) -> None:
+        """Report the job to :attr:`progress`; ``total``, ``skipped``: counts newer than its
+        row's."""
         if self.progress is not None:
             job = self.pipelines.inspect_job(job_id)
-            self.progress(dataclasses.replace(job, **known) if known else job)
+            if total is not None:
+                job = dataclasses.replace(job, total=total)
+            if skipped is not None:
+                job = dataclasses.replace(job, skipped=skipped)
+            self.progress(job)
 
 
 class _Run:

@@ -384,7 +384,7 @@ class _Explainer:
         entries = [
             e
             for e in self.store.diff_file(parse_ref(f"{repo}@{cb}"), parse_ref(f"{repo}@{ca}"))
-            if (e.new or e.old) and (e.new or e.old).type == "file"  # type: ignore[union-attr]
+            if (f := e.new or e.old) is not None and f.type == "file"
         ]
         if not entries:
             self.same.append(
@@ -560,7 +560,7 @@ def _explain_commits(ex: _Explainer, ra: str, rb: str) -> Explanation:
     entries = [
         e
         for e in ex.store.diff_file(parse_ref(f"{b.repo}@{b.id}"), parse_ref(f"{a.repo}@{a.id}"))
-        if (e.new or e.old) and (e.new or e.old).type == "file"  # type: ignore[union-attr]
+        if (f := e.new or e.old) is not None and f.type == "file"
     ]
     if entries:
         files = tuple(PathChange(e.path, e.change) for e in entries)

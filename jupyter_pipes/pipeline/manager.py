@@ -42,7 +42,7 @@ from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
 from . import ownership, state
 from .control import ControlMixin
 from .queries import QueriesMixin
-from .records import JobInfo, PipelineInfo
+from .records import JobInfo, JobState, PipelineInfo
 from .spec import PipelineSpec, iter_pfs, parse_spec, spec_to_dict
 from .stage import stage_key
 
@@ -311,7 +311,9 @@ class Pipelines(QueriesMixin, ControlMixin):
             raise NotFound(f"pipeline {name!r} not found", pipeline=name)
         return self.parsed(row)
 
-    def _pipeline_info(self, row: state.PipelineRow, last: tuple[str, str] | None) -> PipelineInfo:
+    def _pipeline_info(
+        self, row: state.PipelineRow, last: tuple[str, JobState] | None
+    ) -> PipelineInfo:
         key = ("info", row.name, row.version)
         with self._lock:
             cached = self._infos.get(key)
@@ -339,7 +341,7 @@ class Pipelines(QueriesMixin, ControlMixin):
             created=utc(row.created_at),  # type: ignore[arg-type]
             updated=utc(row.updated_at),  # type: ignore[arg-type]
             last_job=last[0] if last else None,
-            last_job_state=last[1] if last else None,  # type: ignore[arg-type]
+            last_job_state=last[1] if last else None,
         )
 
     def cron_specs(self) -> dict[str, PipelineSpec]:

@@ -218,8 +218,8 @@ class Sandbox:
         args += ["--bind", self.pfs, PFS]
         if self.read_only_inputs:
             for name in self.inputs:
-                folder = os.path.join(self.pfs, name)
-                if os.path.isdir(folder):  # at /pfs/<name> and at its path on the worker
-                    args += ["--ro-bind", folder, f"{PFS}/{name}", "--ro-bind", folder, folder]
+                where = os.path.join(self.pfs, name)
+                if os.path.isdir(where):  # at /pfs/<name> and at its path on the worker
+                    args += ["--ro-bind", where, f"{PFS}/{name}", "--ro-bind", where, where]
         args += ["--chdir", self.default_workdir(), "--"]
         return [*args, *cmd]

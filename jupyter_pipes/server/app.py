@@ -22,7 +22,7 @@ from traitlets import Bool, Float, Int, Unicode, default
 from ..client import Client
 from ..pipeline.records import JobInfo
 from ..store.store import default_store_url
-from .events import EventBus
+from .events import Emitter, register_schemas
 from .poller import Poller
 from .runner import ControllerThread
 from .util import redact_url
@@ -39,7 +39,8 @@ class PipesApp(ExtensionApp):
 
     client: Client | None = None
     """The server's Client (opened in ``initialize_settings``)."""
-    bus: EventBus
+    events: Emitter
+    """Numbers live events and emits them on the server's ``event_logger``."""
     poller: Poller | None = None
     controller: ControllerThread | None = None
     supervisor: Any = None
@@ -87,9 +88,6 @@ class PipesApp(ExtensionApp):
     event_poll_interval = Float(
         0.5, help="Seconds between two looks at the store for changes made by other processes."
     ).tag(config=True)
-    heartbeat_interval = Float(
-        15.0, help="Seconds between two heartbeat comments on an idle event stream."
-    ).tag(config=True)
     max_upload_size = Int(
         512 * 1024 * 1024, help="Largest file body (bytes) the upload route accepts."
     ).tag(config=True)
@@ -121,7 +119,10 @@ class PipesApp(ExtensionApp):
             scheduler=self.dask_scheduler or None,
             n_workers=self.n_workers or None,
         )
-        self.bus = EventBus()
+        logger = getattr(self.serverapp, "event_logger", None)
+        if logger is not None:
+            register_schemas(logger)
+        self.events = Emitter(logger)
         self._pool = ThreadPoolExecutor(self.api_threads, thread_name_prefix="pipes-api")
         self.log.info(
             "jupyter_pipes: store %s, controller %s",
@@ -140,7 +141,7 @@ class PipesApp(ExtensionApp):
         if self.poller is not None or self._stopped or self.client is None:
             return
         self._loop = asyncio.get_running_loop()
-        self.poller = Poller(self.client, self.bus, self.run_blocking, self.event_poll_interval)
+        self.poller = Poller(self.client, self.events, self.run_blocking, self.event_poll_interval)
         self.poller.start()
         if self.run_controller:
             self.controller = ControllerThread(
@@ -157,7 +158,7 @@ class PipesApp(ExtensionApp):
             self.supervisor = Supervisor(self.client.store, log=self.log).start()
 
     async def stop_extension(self) -> None:
-        """Stop the poller and the controller, end the event streams, close the Client."""
+        """Stop the poller and the controller, stop emitting events, close the Client."""
         if self._stopped or self.client is None:
             return
         self._stopped = True
@@ -167,7 +168,7 @@ class PipesApp(ExtensionApp):
             self._cluster_watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._cluster_watch
-        self.bus.close()
+        self.events.close()
         if self.supervisor is not None:  # endpoints shut down gracefully
             await asyncio.get_running_loop().run_in_executor(None, self.supervisor.stop)
         still_running = False
@@ -213,7 +214,7 @@ class PipesApp(ExtensionApp):
     def _set_cluster(self, state: str) -> None:
         if state != self.cluster_state:
             self.cluster_state = state
-            self.bus.publish({"type": "cluster", "state": state})
+            self.events.publish({"type": "cluster", "state": state})
 
     def _cluster_seen(self, started: bool, waits: bool, done: bool) -> None:
         """Event loop: what a job update says of the cluster."""

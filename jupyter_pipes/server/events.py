@@ -1,85 +1,77 @@
-"""An in-process publish/subscribe bus for live events (the server-sent events endpoint reads it).
+"""Live events on jupyter_server's event system (``jupyter_events``).
 
-Every method runs on the server's event loop thread. Each event gets a sequence number (the SSE
-``id``); the last few are kept so that a reconnecting browser (``Last-Event-ID``) misses nothing
-that happened while it was away. A subscriber that falls too far behind is dropped (its stream
-ends and the browser reconnects).
+Each event type (``repo``, ``branch``, ``commit``, ``pipeline``, ``job``, ``cluster``) has a
+schema, ``https://events.jupyter.org/jupyter_pipes/<type>/v1``, shipped in ``event_schemas/``
+and registered on the server's ``event_logger``; the browser receives the events on
+jupyter_server's websocket (``/api/events/subscribe``, JupyterLab's ``EventManager``).
+
+That websocket keeps no history: events sent while a browser was away are lost. So every
+payload carries ``seq`` (1, 2, 3, ... for this server process) and ``instance`` (which process
+numbered it). A browser that sees a gap in ``seq`` or a new ``instance`` reloads everything, and
+:meth:`Emitter.marker` (``GET /pipes/api/events/marker``) tells a browser that regained its
+socket whether it missed anything. See docs/events.md.
+
+Every method runs on the server's event loop thread (jupyter_events starts each listener as an
+asyncio task).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
+import uuid
+from pathlib import Path
 from typing import Any
 
+from jupyter_events import EventLogger
+
 Event = dict[str, Any]
-Item = tuple[int, Event] | None
-"""A queued ``(sequence number, event)``; ``None`` tells the subscriber to stop."""
 
 EVENT_TYPES = ("repo", "branch", "commit", "pipeline", "job", "cluster")
+SCHEMA_PREFIX = "https://events.jupyter.org/jupyter_pipes/"
+SCHEMA_DIR = Path(__file__).parent / "event_schemas"
 
 
-class EventBus:
-    """Fan-out of events to subscriber queues.
+def schema_id(event_type: str) -> str:
+    """The jupyter_events schema ``$id`` of an event type."""
+    return f"{SCHEMA_PREFIX}{event_type}/v1"
+
+
+def register_schemas(logger: EventLogger) -> None:
+    """Register every jupyter_pipes event schema on ``logger`` (once; again is a no-op)."""
+    for event_type in EVENT_TYPES:
+        if schema_id(event_type) not in logger.schemas:
+            logger.register_event_schema(SCHEMA_DIR / f"{event_type}.yaml")
+
+
+class Emitter:
+    """Numbers events and emits them on a jupyter_events logger.
 
     Parameters
     ----------
-    history:
-        How many recent events are kept for replay to reconnecting subscribers.
-    queue_size:
-        How many undelivered events a subscriber may hold before it is dropped.
+    logger:
+        The server's ``event_logger`` (its schemas must be registered, see
+        :func:`register_schemas`); ``None`` numbers events and sends them nowhere.
     """
 
-    def __init__(self, history: int = 256, queue_size: int = 1000) -> None:
-        self._subscribers: set[asyncio.Queue[Item]] = set()
-        self._recent: deque[tuple[int, Event]] = deque(maxlen=history)
-        self._seq = 0
-        self._queue_size = queue_size
+    def __init__(self, logger: EventLogger | None) -> None:
+        self.logger = logger
+        self.instance = uuid.uuid4().hex
+        self.seq = 0
         self.closed = False
 
-    @property
-    def subscriber_count(self) -> int:
-        """How many streams are listening."""
-        return len(self._subscribers)
-
     def publish(self, event: Event) -> None:
-        """Send ``event`` (a JSON-able dict with a ``type``) to every subscriber."""
+        """Emit ``event`` (a JSON-able dict whose ``type`` names its schema)."""
         if self.closed:
             return
-        self._seq += 1
-        item = (self._seq, event)
-        self._recent.append(item)
-        for q in list(self._subscribers):
-            try:
-                q.put_nowait(item)
-            except asyncio.QueueFull:
-                self._drop(q)
+        fields = {k: v for k, v in event.items() if k != "type"}
+        self.seq += 1
+        data = {**fields, "seq": self.seq, "instance": self.instance}
+        if self.logger is not None:
+            self.logger.emit(schema_id=schema_id(event["type"]), data=data)
 
-    def subscribe(self, last_id: int | None = None) -> asyncio.Queue[Item]:
-        """A new queue of events; with ``last_id``, first the kept events that came after it."""
-        q: asyncio.Queue[Item] = asyncio.Queue(self._queue_size)
-        if self.closed:
-            q.put_nowait(None)
-            return q
-        if last_id is not None:
-            for item in self._recent:
-                if item[0] > last_id and not q.full():
-                    q.put_nowait(item)
-        self._subscribers.add(q)
-        return q
-
-    def unsubscribe(self, q: asyncio.Queue[Item]) -> None:
-        """Stop delivering to ``q`` (safe to call twice)."""
-        self._subscribers.discard(q)
+    def marker(self) -> dict[str, Any]:
+        """What a browser compares with the last event it saw: ``instance`` and ``seq``."""
+        return {"instance": self.instance, "seq": self.seq}
 
     def close(self) -> None:
-        """End every stream (server shutdown)."""
+        """Emit nothing more (server shutdown)."""
         self.closed = True
-        for q in list(self._subscribers):
-            self._drop(q)
-
-    def _drop(self, q: asyncio.Queue[Item]) -> None:
-        self._subscribers.discard(q)
-        while not q.empty():
-            q.get_nowait()
-        q.put_nowait(None)

@@ -5,7 +5,8 @@ controller), so the server cannot learn of them from its own calls. Every ``inte
 the poller reads :meth:`Client.change_marker <jupyter_pipes.Client.change_marker>` (a counter
 that every head move, pipeline and job write bumps, and the count of repos and branches: two
 one-row queries); only when it moved does it take a snapshot (repos, branch heads, pipeline
-versions, recent and active jobs) on a worker thread and publish the differences. An idle
+versions, recent and active jobs) on a worker thread and emit the differences on the
+server's event logger (:mod:`jupyter_pipes.server.events`). An idle
 server therefore does no work per pipeline. The controller thread also reports its
 jobs at once through :meth:`Poller.observe_job`; both paths go through one de-duplication, so a
 change is published once, and a stale snapshot never moves a job backwards.
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..client import Client
 from ..errors import NotFound
-from .events import Event, EventBus
+from .events import Emitter, Event
 from .views import job_dict
 
 log = logging.getLogger(__name__)
@@ -125,14 +126,14 @@ def _job_key(job: Event) -> tuple[int, int, tuple[Any, ...]]:
 
 
 class Poller:
-    """Publishes store changes to an :class:`EventBus` (runs on the server's event loop).
+    """Emits store changes as live events (runs on the server's event loop).
 
     Parameters
     ----------
     client:
         The server's Client.
-    bus:
-        Where events go.
+    events:
+        Where events go (the server's :class:`~jupyter_pipes.server.events.Emitter`).
     run_blocking:
         Runs a blocking call on a worker thread (the app's thread pool).
     interval:
@@ -142,12 +143,12 @@ class Poller:
     def __init__(
         self,
         client: Client,
-        bus: EventBus,
+        events: Emitter,
         run_blocking: Callable[..., Awaitable[Any]],
         interval: float = 0.5,
     ) -> None:
         self.client = client
-        self.bus = bus
+        self.events = events
         self.interval = interval
         self._run_blocking = run_blocking
         self._jobs: dict[str, tuple[int, int, tuple[Any, ...]]] = {}
@@ -172,7 +173,7 @@ class Poller:
         if old is not None and (key[:2] < old[:2] or key == old):
             return  # nothing new, or a stale look at a job that has moved on
         self._jobs[job["id"]] = key
-        self.bus.publish({"type": "job", **job})
+        self.events.publish({"type": "job", **job})
 
     async def _run(self) -> None:
         last: Snapshot | None = None
@@ -191,7 +192,7 @@ class Poller:
                     self._jobs.update({j: _job_key(d) for j, d in snap.jobs.items()})
                 else:
                     for event in diff(last, snap):
-                        self.bus.publish(event)
+                        self.events.publish(event)
                     for job in sorted(snap.jobs.values(), key=lambda d: d["created"]):
                         self.observe_job(job)
                 # forget jobs out of the window, and active ones that are gone (pipeline deleted)

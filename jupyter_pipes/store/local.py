@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import InvalidArgument, NotFound
 from .names import MAX_DEPTH
-from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, iter_chunks
+from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 from .statcache import Key, StatCache, stat_key
 from .trees import Entry, TreeStore, file_entry
 
@@ -25,24 +27,114 @@ Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 _CHUNK_BATCH = 64
 _SMALL_BATCH = 1024
 _READERS = 8
+_THREADED = 4 << 20
+"""A source larger than this is cut on a thread of its own."""
+_THREAD_BATCH = 32
+"""Chunks per batch handed between threads (about 8 MiB): the batch being cut, the one
+waiting and the one being stored are in memory at once."""
+_FILES_AHEAD = 2
+"""Large files of a folder cut and hashed at once (one thread each)."""
+_Hashed = tuple[str, bytes | memoryview]
 
 
 def ingest_source(writer: PackWriter, source: Source, progress: Progress | None = None) -> Entry:
-    """Store one file's content (bytes, a local file path, or a binary stream) as a file entry."""
+    """Store one file's content (bytes, a local file path, or a binary stream) as a file entry.
+
+    A large source is cut into chunks on a thread of its own, a batch ahead, while this thread
+    hashes the previous batch and hands it to the writer (cutting and hashing release the GIL).
+    """
+    if _small(source):
+        return _ingest_batches(writer, _batches(source, hashed=True), progress)
+    ahead = _Ahead(_batches(source, hashed=False))
+    try:
+        hashed = ([(hash_bytes(b), b) for b in batch] for batch in ahead)
+        return _ingest_batches(writer, hashed, progress)
+    finally:
+        ahead.close()
+
+
+def _ingest_batches(
+    writer: PackWriter, batches: Iterable[list[_Hashed]], progress: Progress | None
+) -> Entry:
     refs: list[BlobRef] = []
+    for items in batches:
+        refs += writer.add_hashed(items)
+        if progress:
+            progress(sum(len(b) for _, b in items))
+    if not refs:
+        refs = writer.add_many([b""])
+    return file_entry("", refs)
+
+
+def _small(source: Source) -> bool:
+    """Whether ``source`` is too small to be worth a thread of its own."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return len(source) <= _THREADED
+    if isinstance(source, str | os.PathLike):
+        try:
+            return os.path.getsize(source) <= _THREADED
+        except OSError:
+            return True  # the normal path reports it
+    return False
+
+
+def _batches(source: Source, *, hashed: bool) -> Iterator[list[Any]]:
+    """The chunks of ``source`` in batches of about 8 MiB (hashed: ``(hash, chunk)`` pairs)."""
     batch: list[memoryview] = []
     for c in iter_chunks(source):
         batch.append(c)
-        if len(batch) >= _CHUNK_BATCH:
-            refs += writer.add_many(batch)
-            if progress:
-                progress(sum(len(b) for b in batch))
+        if len(batch) >= _THREAD_BATCH:
+            yield [(hash_bytes(b), b) for b in batch] if hashed else batch
             batch = []
-    if batch or not refs:
-        refs += writer.add_many(batch or [b""])
-        if progress:
-            progress(sum(len(b) for b in batch))
-    return file_entry("", refs)
+    if batch:
+        yield [(hash_bytes(b), b) for b in batch] if hashed else batch
+
+
+class _Ahead:
+    """Runs an iterator on a thread of its own, at most one item ahead of its reader (so
+    memory stays bounded); errors are raised to the reader; :meth:`close` stops it early."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(items,), name="pipes-cut", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, items: Iterator[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # handed to the reader
+            self._put(("error", exc))
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            kind, item = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+
+    def close(self) -> None:
+        """Stop the thread (it finishes the batch it is cutting) and wait for it."""
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            self._queue.get_nowait()
+        self._thread.join()
 
 
 def ingest_folder(
@@ -62,18 +154,21 @@ def ingest_folder(
     folder = os.path.abspath(os.fspath(folder)) if cache is not None else os.fspath(folder)
     with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="pipes-read") as pool:
         ing = _FolderIngest(writer, pool, progress, cache)
-        batch: list[tuple[str, str, os.stat_result]] = []
-        for item in walk_folder_stat(folder):
-            if cache is None:
-                yield from ing.add(*item)
-                continue
-            batch.append(item)
-            if len(batch) >= _SMALL_BATCH:
+        try:
+            batch: list[tuple[str, str, os.stat_result]] = []
+            for item in walk_folder_stat(folder):
+                if cache is None:
+                    yield from ing.add(*item)
+                    continue
+                batch.append(item)
+                if len(batch) >= _SMALL_BATCH:
+                    yield from ing.add_cached(batch)
+                    batch = []
+            if batch:
                 yield from ing.add_cached(batch)
-                batch = []
-        if batch:
-            yield from ing.add_cached(batch)
-        yield from ing.flush()
+            yield from ing.flush()
+        finally:
+            ing.close()
     if cache is not None:
         cache.put_many(ing.record)
 
@@ -90,6 +185,7 @@ class _FolderIngest:
     ) -> None:
         self.writer, self.pool, self.progress, self.cache = writer, pool, progress, cache
         self.small: list[tuple[str, str, os.stat_result]] = []
+        self.large: list[tuple[str, str, os.stat_result, _Ahead]] = []
         self.record: list[tuple[str, Key, list[BlobRef]]] = []
         """(path, stat key, chunk refs) of every file read and stored (for the cache)."""
 
@@ -99,15 +195,39 @@ class _FolderIngest:
         return e
 
     def add(self, local: str, rel: str, st: os.stat_result) -> Iterator[tuple[str, Entry]]:
-        """Read and store one file (small ones wait for their batch)."""
+        """Read and store one file (small ones wait for their batch; large ones are cut and
+        hashed on threads of their own, a few files at once, and stored in turn)."""
         if st.st_size <= SMALL_FILE:
             self.small.append((local, rel, st))
             if len(self.small) >= _SMALL_BATCH:
-                yield from self.flush()
-        else:
+                yield from self.flush_small()
+        elif st.st_size <= _THREADED:
             yield rel, self._done(local, st, ingest_source(self.writer, local, self.progress))
+        else:
+            self.large.append((local, rel, st, _Ahead(_batches(local, hashed=True))))
+            if len(self.large) >= _FILES_AHEAD:
+                yield self._store_large()
+
+    def _store_large(self) -> tuple[str, Entry]:
+        local, rel, st, ahead = self.large.pop(0)
+        try:
+            return rel, self._done(local, st, _ingest_batches(self.writer, ahead, self.progress))
+        finally:
+            ahead.close()
+
+    def close(self) -> None:
+        """Stop the threads of large files not stored (on an error)."""
+        for *_, ahead in self.large:
+            ahead.close()
+        self.large = []
 
     def flush(self) -> Iterator[tuple[str, Entry]]:
+        """Store every waiting file."""
+        while self.large:
+            yield self._store_large()
+        yield from self.flush_small()
+
+    def flush_small(self) -> Iterator[tuple[str, Entry]]:
         """Read, hash and store the waiting small files."""
         small, self.small = self.small, []
         datas = list(self.pool.map(_read_file, [local for local, _, _ in small]))

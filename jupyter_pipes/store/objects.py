@@ -175,7 +175,11 @@ class PackWriter:
 
     def add_many(self, blobs: Iterable[bytes | memoryview]) -> list[BlobRef]:
         """Store several blobs (deduplicated); their refs in the same order."""
-        items = [(hash_bytes(b), b) for b in blobs]
+        return self.add_hashed([(hash_bytes(b), b) for b in blobs])
+
+    def add_hashed(self, items: list[tuple[str, bytes | memoryview]]) -> list[BlobRef]:
+        """:meth:`add_many` for blobs already hashed (``(hash_bytes(blob), blob)`` pairs: the
+        caller vouches for the hashes, e.g. computed on another thread)."""
         unknown = [h for h, _ in items if h not in self._pending and h not in self._known]
         if unknown:
             self._known.update(self._lookup(unknown))

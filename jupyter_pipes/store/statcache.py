@@ -39,6 +39,9 @@ Key = tuple[int, int, int, int]
 
 
 def _refs(text: str) -> list[BlobRef]:
+    if "," not in text:  # one chunk: most files
+        h, pack, offset, length = text.split(":")
+        return [BlobRef(h, pack, int(offset), int(length))]
     out = []
     for part in text.split(","):
         h, pack, offset, length = part.split(":")

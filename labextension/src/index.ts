@@ -64,7 +64,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     workspace: IDefaultFileBrowser | null,
     notebookFactory: NotebookWidgetFactory.IFactory | null
   ) => {
-    const model = new PipesModel();
+    const model = new PipesModel({ events: app.serviceManager.events });
     const drive = new PipesDrive({
       hidden: (repo, branch) =>
         !model.repos.showInternal && isInternalBranch(model.dag.dag, repo, branch)

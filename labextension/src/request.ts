@@ -1,7 +1,8 @@
 /**
  * The one place the sidebar talks HTTP: JSON calls go through `requestAPI`, file bytes through
- * `requestBytes`, the live event stream through `openEventStream`. Every request goes through
- * `ServerConnection.makeRequest`, so the token, the XSRF header and the base URL are right.
+ * `requestBytes` (live events come on JupyterLab's event stream, see model/events.ts). Every
+ * request goes through `ServerConnection.makeRequest`, so the token, the XSRF header and the base
+ * URL are right.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -77,25 +78,4 @@ export async function requestBytes(endPoint: string): Promise<ArrayBuffer> {
     return fail(response);
   }
   return response.arrayBuffer();
-}
-
-/**
- * Open `/pipes/api/events` (server-sent events) for reading with `response.body`.
- *
- * @param lastEventId the last event seen, so the server replays what came after it
- * @param signal aborts the stream
- */
-export async function openEventStream(
-  lastEventId: string | null,
-  signal: AbortSignal
-): Promise<Response> {
-  const headers: Record<string, string> = { Accept: 'text/event-stream' };
-  if (lastEventId) {
-    headers['Last-Event-ID'] = lastEventId;
-  }
-  const response = await send('events', { headers, signal, cache: 'no-store' });
-  if (!response.ok) {
-    return fail(response);
-  }
-  return response;
 }

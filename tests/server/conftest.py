@@ -9,19 +9,20 @@ fixtures) to the tests of this folder.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 from tornado.httpclient import HTTPResponse
+from tornado.websocket import WebSocketClientConnection
 from traitlets.config import Config
 
 from jupyter_pipes import Client
 from jupyter_pipes.server import PipesApp
 
-from .helpers import Fetch
+from .helpers import EventSocket, Fetch
 
 
 @pytest.fixture
@@ -85,3 +86,20 @@ def api(jp_fetch: Fetch, pipes_app: PipesApp) -> Fetch:
         return jp_fetch("pipes", "api", *parts, **kwargs)
 
     return fetch
+
+
+@pytest.fixture
+def subscribe(
+    jp_ws_fetch: Callable[..., Awaitable[WebSocketClientConnection]], pipes_app: PipesApp
+) -> Iterator[Callable[[], Awaitable[EventSocket]]]:
+    """``await subscribe()``: jupyter_server's event websocket, as the sidebar opens it."""
+    sockets: list[EventSocket] = []
+
+    async def open_socket() -> EventSocket:
+        socket = EventSocket(await jp_ws_fetch("api", "events", "subscribe"))
+        sockets.append(socket)
+        return socket
+
+    yield open_socket
+    for socket in sockets:
+        socket.close()

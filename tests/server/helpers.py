@@ -1,4 +1,5 @@
-"""Helpers of the server tests: JSON requests, expected errors, specs, waiting for jobs."""
+"""Helpers of the server tests: JSON requests, expected errors, specs, waiting for jobs, the
+event websocket."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from jupyter_events import EventLogger
 from tornado.httpclient import HTTPClientError, HTTPResponse
+from tornado.websocket import WebSocketClientConnection
+
+from jupyter_pipes.server.events import Emitter, register_schemas
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
@@ -51,48 +56,59 @@ async def wait_job(api: Fetch, job_id: str, timeout: float = 120) -> dict[str, A
         await asyncio.sleep(0.1)
 
 
-class StreamDone(Exception):
-    """Raised from the streaming callback to end an event stream from the client side."""
+SCHEMA_PREFIX = "https://events.jupyter.org/jupyter_pipes/"
 
 
-class EventStream:
-    """Reads a ``text/event-stream`` response chunk by chunk (``streaming_callback=feed``) until
-    an event satisfies ``until``; then the request ends (the client closes the connection)."""
+def pipes_event(message: dict[str, Any]) -> dict[str, Any] | None:
+    """A jupyter_pipes event of jupyter_server's event websocket as the sidebar reads it:
+    ``{"type": <the schema's type>, **payload}``; ``None`` for another extension's event."""
+    sid = message.pop("schema_id", "")
+    if not sid.startswith(SCHEMA_PREFIX):
+        return None
+    return {"type": sid[len(SCHEMA_PREFIX) :].split("/")[0], **message}
 
-    def __init__(self, until: Callable[[dict[str, Any]], bool]) -> None:
-        self.until = until
+
+class EventSocket:
+    """jupyter_server's event websocket (``/api/events/subscribe``), read as the sidebar reads
+    it: :attr:`events` keeps jupyter_pipes' events in arrival order (see :func:`pipes_event`)."""
+
+    def __init__(self, ws: WebSocketClientConnection) -> None:
+        self.ws = ws
         self.events: list[dict[str, Any]] = []
-        self.comments: list[str] = []
-        self.connected = asyncio.Event()
-        self.done = False
-        self._buffer = b""
 
-    def feed(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        while b"\n\n" in self._buffer:
-            block, self._buffer = self._buffer.split(b"\n\n", 1)
-            event_id, data = None, []
-            for line in block.decode().split("\n"):
-                if line.startswith(":"):
-                    self.comments.append(line[1:].strip())
-                    self.connected.set()
-                elif line.startswith("id:"):
-                    event_id = int(line[3:])
-                elif line.startswith("data:"):
-                    data.append(line[5:].strip())
-            if data:
-                event = {**json.loads("\n".join(data)), "_id": event_id}
+    async def wait(self, until: Callable[[dict[str, Any]], bool], timeout: float) -> None:
+        """Read events until one satisfies ``until`` (fails after ``timeout`` seconds)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            assert remaining > 0, f"no matching event; events: {self.events}"
+            try:
+                message = await asyncio.wait_for(self.ws.read_message(), remaining)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no matching event; events: {self.events}") from None
+            assert isinstance(message, str), f"the socket closed; events: {self.events}"
+            event = pipes_event(json.loads(message))
+            if event is not None:
                 self.events.append(event)
-                if self.until(event):
-                    self.done = True
-                    raise StreamDone
+                if until(event):
+                    return
 
-    async def wait(self, request: Awaitable[Any], timeout: float) -> None:
-        """Wait until ``until`` matched (raising in the callback closes the connection, and
-        tornado then fails the request)."""
-        try:
-            await asyncio.wait_for(request, timeout)
-        except Exception:
-            if not self.done:
-                raise
-        assert self.done, f"the stream ended early; events: {self.events}"
+    def close(self) -> None:
+        """Close the socket."""
+        self.ws.close()
+
+
+def listening_emitter() -> tuple[Emitter, list[dict[str, Any]]]:
+    """An Emitter on a real jupyter_events logger with a listener, as the websocket listens."""
+    logger = EventLogger()
+    register_schemas(logger)
+    received: list[dict[str, Any]] = []
+
+    async def listener(logger: EventLogger, schema_id: str, data: dict[str, Any]) -> None:
+        event = pipes_event({"schema_id": schema_id, **data})
+        assert event is not None
+        received.append(event)
+
+    logger.add_listener(listener=listener)
+    return Emitter(logger), received

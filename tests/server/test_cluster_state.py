@@ -3,7 +3,7 @@ of the first job, while the controller's Dask cluster starts."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 from jupyter_pipes import Client
 from jupyter_pipes.server import PipesApp
 
-from .helpers import EventStream, Fetch, cmd_spec, get_json
+from .helpers import EventSocket, Fetch, cmd_spec, get_json
 
 
 @pytest.fixture
@@ -27,20 +27,19 @@ def pipes_config(store_path: Path) -> dict[str, Any]:
 
 
 async def test_cluster_starting_then_ready_around_the_first_datum(
-    api: Fetch, client: Client, pipes_app: PipesApp
+    api: Fetch,
+    client: Client,
+    pipes_app: PipesApp,
+    subscribe: Callable[[], Awaitable[EventSocket]],
 ) -> None:
     assert (await get_json(api, "settings"))["cluster"] == "none"
     client.create_repo("data")
     client.create_pipeline(
         cmd_spec("copy", {"pfs": {"repo": "data", "glob": "/*"}}, 'cp -r "$PFS/data"/. "$out"/')
     )
-    stream = EventStream(lambda e: e["type"] == "job" and e["done"] and e["total"])
-    request = asyncio.ensure_future(
-        api("events", streaming_callback=stream.feed, request_timeout=120)
-    )
-    await stream.connected.wait()
+    stream = await subscribe()
     client.put_file("data@master", "/a", b"a")
-    await stream.wait(request, timeout=120)
+    await stream.wait(lambda e: e["type"] == "job" and e["done"] and e["total"], timeout=120)
     kinds = [
         e["state"] if e["type"] == "cluster" else f"job {e['state']} {e['processed']}"
         for e in stream.events
@@ -55,11 +54,7 @@ async def test_cluster_starting_then_ready_around_the_first_datum(
     assert starting < ready < first_done, kinds  # said before the first datum, and cleared
     assert (await get_json(api, "settings"))["cluster"] == "ready"
     # the next job finds the cluster up: no "starting" again
-    stream2 = EventStream(lambda e: e["type"] == "job" and e["done"] and e["total"])
-    request2 = asyncio.ensure_future(
-        api("events", streaming_callback=stream2.feed, request_timeout=120)
-    )
-    await stream2.connected.wait()
+    stream2 = await subscribe()
     client.put_file("data@master", "/b", b"b")
-    await stream2.wait(request2, timeout=120)
+    await stream2.wait(lambda e: e["type"] == "job" and e["done"] and e["total"], timeout=120)
     assert not [e for e in stream2.events if e["type"] == "cluster"]

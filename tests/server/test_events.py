@@ -1,29 +1,45 @@
-"""Live events: snapshot diffs, de-duplication, the bus, and the SSE endpoint (heartbeats,
-replay after reconnecting, the end of streams at shutdown), plus the controller thread's
-resilience."""
+"""Live events on jupyter_server's event system: snapshot diffs, de-duplication, the
+jupyter_events schemas (registered on the server's event logger, every payload validated), the
+event websocket with ``seq`` and ``instance``, the marker route a browser checks for missed
+events, and the controller thread's resilience."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from jsonschema.exceptions import ValidationError
+from jupyter_server.auth import Authorizer
+from tornado.httpclient import HTTPClientError
 
 from jupyter_pipes import Client
 from jupyter_pipes.server import PipesApp
-from jupyter_pipes.server.events import EventBus
+from jupyter_pipes.server.events import (
+    EVENT_TYPES,
+    SCHEMA_PREFIX,
+    Emitter,
+    register_schemas,
+    schema_id,
+)
 from jupyter_pipes.server.poller import Poller, Snapshot, diff, take_snapshot
 from jupyter_pipes.server.runner import ControllerThread
 
-from .helpers import EventStream, Fetch
+from .helpers import EventSocket, Fetch, get_json, listening_emitter
+
+Subscribe = Callable[[], Awaitable[EventSocket]]
 
 
 def job(id: str, state: str, processed: int = 0, total: int = 2) -> dict[str, Any]:
     return {
         "id": id,
+        "pipeline": "p",
+        "version": 1,
         "state": state,
+        "done": state not in ("created", "running"),
         "total": total,
         "processed": processed,
         "skipped": 0,
@@ -67,10 +83,15 @@ def test_take_snapshot(client: Client) -> None:
     assert snap.pipelines == {} and snap.jobs == {}
 
 
+async def settle() -> None:
+    """Let the listener tasks jupyter_events started run."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 async def test_job_updates_are_published_once_and_never_backwards() -> None:
-    bus = EventBus()
-    queue = bus.subscribe()
-    poller = Poller(None, bus, None)  # type: ignore[arg-type]
+    events, received = listening_emitter()
+    poller = Poller(None, events, None)  # type: ignore[arg-type]
     for update in (
         job("j", "created"),
         job("j", "running"),
@@ -82,64 +103,107 @@ async def test_job_updates_are_published_once_and_never_backwards() -> None:
         job("j", "running", 1),  # stale
     ):
         poller.observe_job(update)
-    published = []
-    while not queue.empty():
-        item = queue.get_nowait()
-        assert item is not None
-        published.append((item[1]["state"], item[1]["processed"]))
-    assert published == [("created", 0), ("running", 0), ("running", 1), ("success", 2)]
+    await settle()
+    published = [(e["state"], e["processed"], e["seq"]) for e in received]
+    assert published == [("created", 0, 1), ("running", 0, 2), ("running", 1, 3), ("success", 2, 4)]
 
 
-async def test_bus_replays_after_last_id_and_drops_slow_readers() -> None:
-    bus = EventBus(history=3, queue_size=2)
-    for i in range(5):
-        bus.publish({"type": "repo", "n": i})
-    replay = bus.subscribe(last_id=3)
-    assert replay.get_nowait() == (4, {"type": "repo", "n": 3})
-    assert replay.get_nowait() == (5, {"type": "repo", "n": 4})
-    slow = bus.subscribe()
-    for i in range(3):
-        bus.publish({"type": "repo", "n": i})
-        assert replay.get_nowait() == (6 + i, {"type": "repo", "n": i})  # a reader keeping up
-    assert bus.subscriber_count == 1  # `slow` overflowed: it is told to stop (and reconnect)
-    assert slow.get_nowait() is None
-    bus.close()
-    assert replay.get_nowait() is None
-    assert bus.subscribe().get_nowait() is None
+async def test_every_event_type_has_a_schema_and_payloads_are_validated() -> None:
+    events, received = listening_emitter()
+    assert events.logger is not None
+    assert sorted(events.logger.schemas.schema_ids) == sorted(schema_id(t) for t in EVENT_TYPES)
+    old = Snapshot(repos={"a"}, heads={("a", "master"): "c1"}, pipelines={"p": 1})
+    new = Snapshot(repos={"b"}, heads={("b", "master"): None, ("b", "dev"): "x"}, pipelines={})
+    for event in diff(old, new) + diff(new, old):
+        events.publish(event)
+    events.publish({"type": "cluster", "state": "starting"})
+    await settle()
+    kinds = {e["type"] for e in received}
+    assert kinds == {"repo", "branch", "commit", "pipeline", "cluster"}
+    assert [e["seq"] for e in received] == list(range(1, len(received) + 1))
+    assert {e["instance"] for e in received} == {events.instance}
+    with pytest.raises(ValidationError):  # jupyter_events checks each payload on its schema
+        events.publish({"type": "cluster", "state": "exploded"})
+    with pytest.raises(ValidationError):
+        events.publish({"type": "commit", "repo": "a", "branch": "master"})
 
 
-@pytest.mark.parametrize("pipes_config", [{"run_controller": False, "heartbeat_interval": 0.1}])
-async def test_sse_heartbeat_replay_and_shutdown(api: Fetch, pipes_app: PipesApp) -> None:
-    pipes_app.bus.publish({"type": "repo", "action": "created", "repo": "x"})
-    pipes_app.bus.publish({"type": "repo", "action": "deleted", "repo": "x"})
-    stream = EventStream(lambda e: False)
-    request = asyncio.ensure_future(
-        api("events", headers={"Last-Event-ID": "1"}, streaming_callback=stream.feed)
-    )
-    while stream.comments.count("heartbeat") < 2:
-        await asyncio.sleep(0.05)
-    assert [(e["_id"], e["action"]) for e in stream.events] == [(2, "deleted")]
-    await pipes_app.stop_extension()
-    resp = await asyncio.wait_for(request, 10)  # the server ends the stream cleanly
-    assert resp.code == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
-    assert stream.comments[0] == "connected"
+def test_the_schemas_are_registered_on_the_servers_event_logger(pipes_app: PipesApp) -> None:
+    logger = pipes_app.serverapp.event_logger
+    for event_type in EVENT_TYPES:
+        assert schema_id(event_type) in logger.schemas
+        assert schema_id(event_type).startswith(SCHEMA_PREFIX)
+    assert pipes_app.events.logger is logger
+    register_schemas(logger)  # a second registration (a reloaded extension) is harmless
 
 
-async def test_poller_publishes_changes_made_behind_its_back(
-    api: Fetch, client: Client, pipes_app: PipesApp, store_path: Any
+async def test_a_commit_behind_the_servers_back_reaches_the_event_websocket(
+    api: Fetch, pipes_app: PipesApp, store_path: Any, subscribe: Subscribe
 ) -> None:
-    stream = EventStream(lambda e: e["type"] == "commit")
-    request = asyncio.ensure_future(api("events", streaming_callback=stream.feed))
-    await stream.connected.wait()
-    await asyncio.sleep(0.7)  # the baseline
+    socket = await subscribe()
+    await asyncio.sleep(0.7)  # the poller's baseline
     other = Client(str(store_path))  # another handle on the store: the server learns by polling
     other.create_repo("data")
     head = other.put_file("data@master", "/a", b"a").id
     other.close()
-    await stream.wait(request, timeout=30)
-    assert [e["type"] for e in stream.events] == ["repo", "branch", "commit"]
-    assert stream.events[-1]["commit"] == head
-    assert json.dumps(stream.events)  # plain JSON
+    await socket.wait(lambda e: e["type"] == "commit", timeout=30)
+    assert [e["type"] for e in socket.events] == ["repo", "branch", "commit"]
+    assert socket.events[-1]["commit"] == head
+    seqs = [e["seq"] for e in socket.events]
+    assert seqs == list(range(seqs[0], seqs[0] + 3))
+    marker = await get_json(api, "events", "marker")
+    assert marker == {"instance": socket.events[0]["instance"], "seq": seqs[-1]}
+    assert json.dumps(socket.events)  # plain JSON
+
+
+@pytest.mark.parametrize("pipes_config", [{"run_controller": False}])
+async def test_the_marker_shows_events_a_browser_missed(
+    api: Fetch, pipes_app: PipesApp, subscribe: Subscribe
+) -> None:
+    assert await get_json(api, "events", "marker") == {
+        "instance": pipes_app.events.instance,
+        "seq": 0,
+    }
+    socket = await subscribe()
+    pipes_app.events.publish({"type": "repo", "action": "created", "repo": "x"})
+    await socket.wait(lambda e: True, timeout=10)
+    seen = socket.events[-1]
+    socket.close()  # the browser goes away; an event is sent meanwhile
+    pipes_app.events.publish({"type": "repo", "action": "deleted", "repo": "x"})
+    marker = await get_json(api, "events", "marker")
+    assert marker["instance"] == seen["instance"] and marker["seq"] == seen["seq"] + 1  # missed
+    again = await subscribe()  # back: the next event shows the gap too
+    pipes_app.events.publish({"type": "repo", "action": "created", "repo": "y"})
+    await again.wait(lambda e: True, timeout=10)
+    assert again.events[-1]["seq"] == seen["seq"] + 2
+    assert Emitter(None).instance != seen["instance"]  # a restarted server: a new instance
+
+
+@pytest.mark.parametrize("pipes_config", [{"run_controller": False}])
+async def test_no_events_after_shutdown(api: Fetch, pipes_app: PipesApp) -> None:
+    pipes_app.events.publish({"type": "repo", "action": "created", "repo": "x"})
+    await pipes_app.stop_extension()
+    pipes_app.events.publish({"type": "repo", "action": "deleted", "repo": "x"})
+    assert pipes_app.events.marker()["seq"] == 1
+
+
+class NoEvents(Authorizer):
+    """Grants everything but subscribing to the server's events."""
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return not (resource == "events" and action == "execute")
+
+
+@pytest.mark.parametrize("server_config", [{"authorizer_class": NoEvents}])
+@pytest.mark.parametrize("pipes_config", [{"run_controller": False}])
+async def test_the_websocket_needs_execute_on_events_and_the_marker_does_not(
+    api: Fetch, pipes_app: PipesApp, subscribe: Subscribe
+) -> None:
+    with pytest.raises(HTTPClientError) as refused:
+        await subscribe()
+    assert refused.value.code == 403
+    pipes_app.events.publish({"type": "repo", "action": "created", "repo": "x"})
+    assert (await get_json(api, "events", "marker"))["seq"] == 1  # the browser still catches up
 
 
 class FlakyController:

@@ -231,8 +231,8 @@ class Endpoint:
                 if not self._threads or not self._threads[0].is_alive():
                     break
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             self.stop()
 
     def stop(self, grace: float | None = None) -> None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -163,7 +163,7 @@ def parse_input(data: Any, path: str = "input") -> Input:
     """
     _measure(data)
     norm = normalise(data, Input, path)
-    return _model(Input, norm, path)  # type: ignore[return-value]
+    return _model(Input, norm, path)
 
 
 def spec_to_dict(spec: PipelineSpec) -> dict[str, Any]:
@@ -191,7 +191,9 @@ def stamp_cron_start(data: dict[str, Any], start: str) -> dict[str, Any]:
     def visit(node: Any) -> Any:
         if not isinstance(node, dict):
             return node
-        out = {k: [visit(c) for c in v] if isinstance(v, list) else v for k, v in node.items()}
+        out: dict[str, Any] = {
+            k: [visit(c) for c in v] if isinstance(v, list) else v for k, v in node.items()
+        }
         if isinstance(out.get("cron"), dict) and not out["cron"].get("start"):
             out["cron"] = {**out["cron"], "start": start}
         return out
@@ -207,10 +209,13 @@ def _validate(doc: Any) -> LoadedSpec:
         raise InvalidArgument(f"a spec is a mapping (YAML/JSON object), not {type(doc).__name__}")
     norm = normalise(dict(doc), PipelineSpec)
     spec = _model(PipelineSpec, norm, "")
-    return LoadedSpec(spec, tuple(norm.ignored))  # type: ignore[arg-type]
+    return LoadedSpec(spec, tuple(norm.ignored))
 
 
-def _model(model: type[BaseModel], norm: Normalised, path: str) -> BaseModel:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _model(model: type[_M], norm: Normalised, path: str) -> _M:
     if norm.problems:
         raise _error(norm.problems)
     try:
@@ -288,7 +293,8 @@ def _documents(source: Source) -> list[Any]:
         return _flatten(list(source))
     if len(text.encode("utf-8", "surrogatepass")) > LIMITS["spec_bytes"]:
         raise InvalidArgument(
-            f"the spec is larger than {LIMITS['spec_bytes'] >> 20} MiB", limit=LIMITS["spec_bytes"]
+            f"the spec is larger than {int(LIMITS['spec_bytes']) >> 20} MiB",
+            limit=LIMITS["spec_bytes"],
         )
     docs = _parse_text(text)
     _measure(docs)
@@ -308,7 +314,7 @@ def _read(path: Path) -> str:
     try:
         if path.stat().st_size > LIMITS["spec_bytes"]:
             raise InvalidArgument(
-                f"the spec file is larger than {LIMITS['spec_bytes'] >> 20} MiB",
+                f"the spec file is larger than {int(LIMITS['spec_bytes']) >> 20} MiB",
                 path=path.name, limit=LIMITS["spec_bytes"],
             )  # fmt: skip
         return _decode(path.read_bytes())
@@ -356,7 +362,8 @@ def _parse_text(text: str) -> list[Any]:
 
 def _json_stream(text: str) -> list[Any]:
     decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
-    docs, pos, end = [], 0, len(text)
+    docs: list[Any] = []
+    pos, end = 0, len(text)
     while True:
         while pos < end and text[pos] in " \t\r\n":
             pos += 1

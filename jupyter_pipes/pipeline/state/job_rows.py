@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .rows import GlobalCommitRow, JobRow, PipelineRow, record, records
+
+if TYPE_CHECKING:
+    from ..records import JobState
 from .tables import (
     PENDING,
     TERMINAL,
@@ -154,7 +157,7 @@ def list_jobs(
     return records(JobRow, conn.execute(q))
 
 
-def newest_jobs(conn: Connection) -> dict[str, tuple[str, str]]:
+def newest_jobs(conn: Connection) -> dict[str, tuple[str, JobState]]:
     """pipeline -> (id, state) of its newest job, for every pipeline, in one query."""
     newest = (
         sa.select(jobs.c.pipeline, sa.func.max(jobs.c.created_at).label("at"))

@@ -13,7 +13,7 @@ from .commits import (
     GlobalCommitHandler,
     SquashGlobalCommitHandler,
 )
-from .events import EventsHandler
+from .events import EventsMarkerHandler
 from .files import (
     RawFileHandler,
     UploadHandler,
@@ -86,7 +86,7 @@ SERVICE = f"{API}/services/{_p('service')}"
 ROUTES: list[tuple[str, type[Any]]] = [
     (f"{API}/settings", SettingsHandler),
     (f"{API}/openapi.json", OpenAPIHandler),
-    (f"{API}/events", EventsHandler),
+    (f"{API}/events/marker", EventsMarkerHandler),
     (f"{API}/dag", DagHandler),
     (f"{API}/repos", ReposHandler),
     (REPO, RepoHandler),

@@ -1,3 +1,5 @@
+import { Stream } from '@lumino/signaling';
+
 import { trustNotebook } from '../drive';
 import { followedRef } from '../follow';
 import { errorField } from '../forms';
@@ -18,7 +20,7 @@ import {
   defaultWorkspaceMessage,
   normalDest
 } from '../model/workspace';
-import { EventStream } from '../model/events';
+import { Emission, EventStream } from '../model/events';
 import { PipesRequestError, requestAPI, requestBytes } from '../request';
 import { commit, irisDag, job, router, settle } from './helpers';
 
@@ -205,7 +207,7 @@ describe('PipesModel events', () => {
 
   it('tracks the cluster and tells tabs when a branch moves or a job progresses', async () => {
     api.mockImplementation(async () => ({ items: [], nodes: [], edges: [] }));
-    const model = new PipesModel({ stream: new EventStream({ open: () => new Promise(() => undefined) }) });
+    const model = new PipesModel({ stream: new EventStream({ source: { stream: new Stream<object, Emission>({}) } }) });
     const moved: any[] = [];
     const jobs: any[] = [];
     model.branchMoved.connect((_, m) => moved.push(m));

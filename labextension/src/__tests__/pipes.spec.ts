@@ -1,4 +1,6 @@
-import { EventStream } from '../model/events';
+import { Stream } from '@lumino/signaling';
+
+import { Emission, EventStream, SCHEMA_PREFIX } from '../model/events';
 import { FRONTEND_VERSION, PipesModel } from '../model/pipes';
 import { IRepo } from '../model/types';
 import { requestAPI } from '../request';
@@ -6,24 +8,33 @@ import { commit, irisDag, job, paginate, router, settle } from './helpers';
 
 declare const require: (id: string) => any;
 
-jest.mock('../request', () => ({ requestAPI: jest.fn(), requestBytes: jest.fn(), openEventStream: jest.fn() }));
+jest.mock('../request', () => ({ requestAPI: jest.fn(), requestBytes: jest.fn() }));
 const api = requestAPI as jest.MockedFunction<typeof requestAPI>;
 
 function repo(name: string, branches = ['master']): IRepo {
   return { name, description: '', created: '2024-01-01T00:00:00+00:00', branches, size_bytes: 3, last_commit: null };
 }
 
-/** An event stream the test writes server-sent-event frames into. */
-function liveStream(): { stream: EventStream; send: (frame: string) => void } {
-  let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
-  const enc = new TextEncoder();
-  const stream = new EventStream({
-    open: async () => ({
-      body: new ReadableStream<Uint8Array>({ start: c => void (controller = c) })
-    }),
-    sleep: () => new Promise(() => undefined)
-  });
-  return { stream, send: frame => controller!.enqueue(enc.encode(frame)) };
+/**
+ * An event stream on a stand-in for JupyterLab's event manager (a lumino `Stream`, as
+ * `EventManager.stream` is); `send` emits what jupyter_server's websocket would deliver.
+ */
+function liveStream(): {
+  stream: EventStream;
+  send: (event: Record<string, unknown>) => void;
+  lose: () => void;
+} {
+  const source = { stream: new Stream<object, Emission>({}) };
+  const stream = new EventStream({ source, marker: async () => ({ instance: 'i1', seq: 0 }), checkInterval: 0 });
+  let seq = 0;
+  return {
+    stream,
+    send: ({ type, ...payload }) => {
+      seq += 1;
+      source.stream.emit({ schema_id: `${SCHEMA_PREFIX}${type}/v1`, seq, instance: 'i1', ...payload });
+    },
+    lose: () => void (seq += 1) // an event sent while the socket was down
+  };
 }
 
 describe('PipesModel', () => {
@@ -72,7 +83,7 @@ describe('PipesModel', () => {
     expect(model.loaded).toBe(true);
   });
 
-  it('refreshes what an event concerns, from frames on the live stream', async () => {
+  it('refreshes what an event concerns, from events on the live stream', async () => {
     let commits = [commit('m1')];
     let jobs = [job('j2', { state: 'success' })];
     const r = router([
@@ -93,7 +104,7 @@ describe('PipesModel', () => {
 
     // a commit on the shown branch: history, repos and the DAG reload
     commits = [commit('m2', { origin: 'revert' }), ...commits];
-    live.send('id: 1\ndata: {"type":"commit","repo":"model","branch":"master","commit":"m2","previous":"m1"}\n\n');
+    live.send({ type: 'commit', repo: 'model', branch: 'master', commit: 'm2', previous: 'm1' });
     await settle();
     expect(model.history.commits.map(c => c.id)).toEqual(['m2', 'm1']);
     expect(count('repos/model/commits')).toBe(before.history + 1);
@@ -101,14 +112,14 @@ describe('PipesModel', () => {
     expect(count('dag')).toBe(before.dag + 1);
 
     // a commit on another branch leaves the history alone
-    live.send('id: 2\ndata: {"type":"commit","repo":"model","branch":"spec","commit":"s2","previous":null}\n\n');
+    live.send({ type: 'commit', repo: 'model', branch: 'spec', commit: 's2', previous: null });
     await settle();
     expect(count('repos/model/commits')).toBe(before.history + 1);
 
     // a new job of the shown pipeline: it appears on top, with no request for the list
     const jobsBefore = count('jobs');
     const fresh = job('j3', { state: 'running', created: '2024-01-02T00:00:00+00:00', processed: 0 });
-    live.send(`id: 3\ndata: ${JSON.stringify({ type: 'job', ...fresh })}\n\n`);
+    live.send({ type: 'job', ...fresh });
     await settle();
     expect(model.jobs.jobs.map(j => j.id)).toEqual(['j3', 'j2']);
     expect(count('jobs')).toBe(jobsBefore);
@@ -118,7 +129,7 @@ describe('PipesModel', () => {
     // progress of the newest job colours its node at once
     model.dag.dag.nodes.forEach(n => n.kind === 'pipeline' && n.name === 'predict' && (n.last_job = 'j3'));
     const dagCalls = count('dag');
-    live.send(`id: 4\ndata: ${JSON.stringify({ type: 'job', ...fresh, state: 'success', processed: 4, done: true })}\n\n`);
+    live.send({ type: 'job', ...fresh, state: 'success', processed: 4, done: true });
     await settle();
     expect(model.dag.node('pipeline:predict')).toMatchObject({ state: 'success' });
     expect(count('dag')).toBe(dagCalls);
@@ -161,19 +172,25 @@ describe('PipesModel', () => {
     expect(dev).toMatchObject({ branch: 'dev', pipelines: ['audit'], jobs: [] });
   });
 
-  it('reloads everything when the stream reconnects', async () => {
+  it('reloads everything when events were missed', async () => {
     const r = router([
       ['settings', { version: FRONTEND_VERSION }],
       ['repos', { items: [] }],
       ['dag', { nodes: [], edges: [] }]
     ]);
     api.mockImplementation(r.impl);
-    const stream = liveStream().stream;
-    model = new PipesModel({ stream });
+    const live = liveStream();
+    model = new PipesModel({ stream: live.stream });
     await model.refresh();
-    const settings = r.calls.filter(c => c.endPoint === 'settings').length;
-    (stream as any)._opened.emit(true);
     await settle();
-    expect(r.calls.filter(c => c.endPoint === 'settings').length).toBe(settings + 1);
+    const settings = () => r.calls.filter(c => c.endPoint === 'settings').length;
+    const before = settings();
+    live.send({ type: 'cluster', state: 'ready' });
+    await settle();
+    expect(settings()).toBe(before); // no gap: no reload
+    live.lose();
+    live.send({ type: 'cluster', state: 'none' }); // the gap shows
+    await settle();
+    expect(settings()).toBe(before + 1);
   });
 });

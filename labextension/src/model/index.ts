@@ -1,5 +1,4 @@
 export * from './types';
-export * from './sse';
 export * from './events';
 export * from './refresher';
 export * from './paths';

@@ -3,13 +3,14 @@
  * (repos, history, DAG, jobs) it refreshes when events say something changed. It also plans and
  * performs a model revert. Components only render these models and call their methods.
  */
+import { EventManager } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from '../request';
 import { apiPath } from '../url';
 import { DagModel } from './dag';
-import { EventStream, StreamState } from './events';
+import { EventStream, IEventSource, StreamState } from './events';
 import { HistoryModel } from './history';
 import { JobsModel } from './jobs';
 import { defaultBranch, ReposModel } from './repos';
@@ -48,7 +49,9 @@ export interface IDownstream {
 }
 
 export interface IPipesModelOptions {
-  /** The event stream (default: a new `EventStream`); tests pass their own. */
+  /** JupyterLab's event manager (`app.serviceManager.events`; default: a new one). */
+  events?: IEventSource;
+  /** The event stream (default: one on `events`); tests pass their own. */
   stream?: EventStream;
 }
 
@@ -60,13 +63,10 @@ export class PipesModel implements IDisposable {
   readonly stream: EventStream;
 
   constructor(options: IPipesModelOptions = {}) {
-    this.stream = options.stream ?? new EventStream();
+    this.stream =
+      options.stream ?? new EventStream({ source: options.events ?? new EventManager() });
     this.stream.received.connect((_, event) => this.handleEvent(event));
-    this.stream.opened.connect((_, reconnect) => {
-      if (reconnect) {
-        void this.refresh(); // events may have been missed while away
-      }
-    });
+    this.stream.missed.connect(() => void this.refresh()); // events were lost: reload all
     this.stream.stateChanged.connect(() => this._changed.emit());
   }
 
