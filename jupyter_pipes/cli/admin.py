@@ -122,7 +122,8 @@ def gc(grace: float, force: bool, as_json: bool) -> None:
         f"removed {render.plural(report.packs_removed, 'pack')} "
         f"({render.human_size(report.bytes_removed)}), "
         f"forgot {render.plural(report.chunks_forgotten, 'chunk index row')}, "
-        f"removed {render.plural(report.open_commits_removed, 'abandoned open commit')}"
+        f"removed {render.plural(report.open_commits_removed, 'abandoned open commit')}, "
+        f"folded {render.plural(report.journal_events_folded, 'journal event')}"
     )
 
 

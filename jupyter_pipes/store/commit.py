@@ -39,13 +39,13 @@ from .local import Source, ingest_folder, ingest_source
 from .metadata import Metadata
 from .names import clean_path, join_path
 from .objects import PackWriter
-from .records import CommitInfo, CommitRef, Origin
+from .records import CommitInfo, CommitRef, MoveRow, Origin
 from .statcache import StatCache
 from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
 from .txn import Txn
 
 Progress = Callable[[int], None]
-HeadMoved = Callable[..., "sa.Row | None"]
+HeadMoved = Callable[..., "MoveRow | None"]
 """``(conn, repo, branch, old, new, cause, global_id=None)``: record a head move and tell the
 hooks; the timeline row."""
 _MAX_REBASES = 1000
@@ -231,11 +231,9 @@ class OpenCommit:
                 with meta.read() as conn:
                     b = meta.get_branch(conn, self.repo, self.branch)
                     head = b.head if b else None
-                    base = (
-                        Root.from_json(meta.get_commit(conn, head).root, head)
-                        if head
-                        else EMPTY_ROOT
-                    )
+                    head_row = meta.get_commit(conn, head) if head else None
+                    assert head is None or head_row is not None  # a head is a commit
+                    base = Root.from_json(head_row.root, head) if head_row else EMPTY_ROOT
                 root = self._root_override or trees.apply(base, self.patch, self.writer)
                 self.writer.flush()
                 try:

@@ -10,7 +10,8 @@ commit deleted or squashed. Keys sort by the time recorded inside the transactio
 :func:`replay` rebuilds repos, branches, commits, provenance and the branch timeline from the
 journal alone (``jupyter pipes fsck --rebuild-metadata``); the chunk index is rebuilt by walking
 the commits' trees. A store upgraded from before the journal gets a ``snapshot`` event of its
-whole metadata at the upgrade.
+whole metadata at the upgrade. gc folds older event files into compressed ``segment-``
+objects (:meth:`Journal.fold`); readers merge segments and files by key.
 
 Writers on several hosts order events by their clocks: keep them synchronised (NTP), as for
 any distributed log. An append that fails is logged, not raised: the transaction has already
@@ -23,6 +24,7 @@ import json
 import logging
 import time
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,16 +33,20 @@ from sqlalchemy.engine import Row
 
 from ..errors import PipesError
 from .backend import Backend
+from .records import MoveRow
 
 PREFIX = "journal"
 FORMAT = 1
+SEGMENT = "segment-"
+"""Key prefix (under ``journal/``) of a folded segment: many events in one object (#17)."""
+SEGMENT_FORMAT = 1
 _SNAPSHOT_PART = 2000
 log = logging.getLogger(__name__)
 
 
-def row_dict(row: Row[Any] | None) -> dict[str, Any] | None:
+def row_dict(row: Row[Any] | MoveRow | None) -> dict[str, Any] | None:
     """A metadata row as a plain dict (every column, so columns added later travel too)."""
-    return None if row is None else dict(row._mapping)
+    return None if row is None else dict(row._asdict())
 
 
 class Journal:
@@ -63,7 +69,7 @@ class Journal:
 
     # -- what the store writes -----------------------------------------------------------------
 
-    def commit(self, row: Row[Any], provenance: Sequence[Row[Any]], move: Row[Any] | None) -> None:
+    def commit(self, row: Row[Any], provenance: Sequence[Row[Any]], move: MoveRow | None) -> None:
         """A finished commit and the head move it made."""
         record = row_dict(row)
         assert record is not None
@@ -73,7 +79,7 @@ class Journal:
         at = move.time if move is not None else record.get("finished_at")
         self.append("commit", at, commit=record, move=row_dict(move))
 
-    def moves(self, kind: str, moves: Iterable[Row[Any] | None], **fields: Any) -> None:
+    def moves(self, kind: str, moves: Iterable[MoveRow | None], **fields: Any) -> None:
         """An event carrying head moves (``branch``, ``move``, ``branch-delete``,
         ``commit-delete``, ``repo-delete``)."""
         rows = [m for m in moves if m is not None]
@@ -113,13 +119,65 @@ class Journal:
     # -- reading -------------------------------------------------------------------------------
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """Every event, in order."""
-        for key in sorted(s.key for s in self.backend.list(PREFIX)):
-            yield json.loads(self.backend.get(key))
+        """Every event, in order (of their keys: folded events keep theirs, and an event both
+        folded and still a file of its own — a fold interrupted before its deletes — counts
+        once)."""
+        loose: list[str] = []
+        folded: dict[str, dict[str, Any]] = {}
+        for s in self.backend.list(PREFIX):
+            if _is_segment(s.key):
+                folded.update(self._segment(s.key))
+            else:
+                loose.append(s.key)
+        if not folded:  # the common case: stream the files one by one
+            for key in sorted(loose):
+                yield json.loads(self.backend.get(key))
+            return
+        for key in sorted(set(loose) | folded.keys()):
+            ev = folded.get(key)
+            yield ev if ev is not None else json.loads(self.backend.get(key))
+
+    def _segment(self, key: str) -> dict[str, dict[str, Any]]:
+        try:
+            seg = json.loads(zlib.decompress(self.backend.get(key)))
+        except (zlib.error, ValueError) as exc:
+            raise PipesError(f"journal segment {key} is damaged ({exc})") from exc
+        if seg.get("v") != SEGMENT_FORMAT:
+            raise PipesError(f"journal segment {key} of unknown format {seg.get('v')!r}")
+        return {k: ev for k, ev in seg["events"]}
+
+    def fold(self, before: float, minimum: int = 2) -> int:
+        """Fold the event files written before ``before`` into one compressed segment object;
+        how many were folded (0 when fewer than ``minimum``).
+
+        A file costs at least one block of a file system (and a request of an object store)
+        for a few hundred bytes: a store of 10,000 one-file commits had 10,000 event files.
+        The segment is written (atomically) before the files are deleted, and readers count an
+        event found in both once, so a crash at any point loses nothing. Only gc calls this
+        (it runs alone), so two folds never race.
+        """
+        limit = f"{PREFIX}/{int(before * 1e6):016x}"
+        keys = sorted(
+            s.key for s in self.backend.list(PREFIX) if not _is_segment(s.key) and s.key < limit
+        )
+        if len(keys) < max(1, minimum):
+            return 0
+        events = [[k, json.loads(self.backend.get(k))] for k in keys]
+        body = {"v": SEGMENT_FORMAT, "events": events}
+        data = zlib.compress(json.dumps(body, separators=(",", ":"), default=str).encode(), 6)
+        last = keys[-1].rsplit("/", 1)[-1]
+        self.backend.put(f"{PREFIX}/{SEGMENT}{last}-{uuid.uuid4().hex[:12]}", data)
+        for k in keys:
+            self.backend.delete(k)
+        return len(keys)
 
     def empty(self) -> bool:
         """True when no event was ever written."""
         return next(iter(self.backend.list(PREFIX)), None) is None
+
+
+def _is_segment(key: str) -> bool:
+    return key.rsplit("/", 1)[-1].startswith(SEGMENT)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
 from ..errors import Conflict, CorruptObject, PipesError
@@ -40,26 +41,41 @@ _TOMBSTONE_BATCH = 200
 def _walk(
     store: Store, roots: Iterable[tuple[str, Root]], problems: list[str]
 ) -> Iterator[tuple[str, Entry]]:
-    """(owner, entry) for each distinct tree and file reachable from ``roots``."""
+    """(owner, entry) for each distinct directory node reachable from ``roots``, and each file
+    in them, streamed depth first: memory holds one node per level plus the keys of the
+    directory nodes seen (equal subtrees are walked once), nothing per file."""
     seen: set[str] = set()
     for owner, root in roots:
         if root.ref is None:
             continue
-        stack = [root.as_entry()]
+        stack: list[Iterator[Entry]] = [iter([root.as_entry()])]
         while stack:
-            e = stack.pop()
-            key = ("d" if e.is_dir else "f") + e.hash + (e.refs[0].pack if e.refs else "")
+            e = next(stack[-1], None)
+            if e is None:
+                stack.pop()
+                continue
+            if not e.is_dir:
+                yield owner, e
+                continue
+            key = e.hash + (e.refs[0].pack if e.refs else "")
             if key in seen:
                 continue
             seen.add(key)
             yield owner, e
-            if e.is_dir:
-                try:
-                    for ref in store.trees.node_refs(e):  # a split directory's other nodes
-                        yield owner, Entry("", True, 0, ref.hash, (ref,), 0)
-                    stack.extend(store.trees.iter_children(e))
-                except PipesError as exc:
-                    problems.append(f"{owner}: directory {e.hash}: {exc.message}")
+            try:
+                for ref in store.trees.node_refs(e):  # a split directory's other nodes
+                    yield owner, Entry("", True, 0, ref.hash, (ref,), 0)
+            except PipesError as exc:
+                problems.append(f"{owner}: directory {e.hash}: {exc.message}")
+                continue
+            stack.append(_children(store, owner, e, problems))
+
+
+def _children(store: Store, owner: str, e: Entry, problems: list[str]) -> Iterator[Entry]:
+    try:
+        yield from store.trees.iter_children(e)
+    except PipesError as exc:
+        problems.append(f"{owner}: directory {e.hash}: {exc.message}")
 
 
 def _commit_roots(
@@ -101,11 +117,38 @@ def _metadata_problems(store: Store) -> tuple[list[str], int]:
     return problems, sum(1 for r in links.values() if r.state == "finished")
 
 
+_RECENT = 4096
+"""Blob hashes fsck remembers as verified (a file met again within this many is not re-read;
+the walk's memory does not grow with the number of files)."""
+
+
+class _Recent:
+    """A bounded set of recently seen keys (oldest forgotten first)."""
+
+    def __init__(self, size: int) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def add(self, key: str) -> bool:
+        """Remember ``key``; False if it was remembered already."""
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return True
+
+
 def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
     """Check the metadata database (SQLite ``integrity_check``; on PostgreSQL a full read of
     every store table), branch heads, parents, provenance, and every reachable object
     (re-hashing its bytes unless ``verify_data`` is False). Problems are reported, never
-    repaired silently."""
+    repaired silently.
+
+    The walk streams: each distinct directory node is read once, and ``files`` counts the
+    files of those nodes (a file in two different directories counts twice); a blob met again
+    within the last few thousand is not re-read (``chunks`` counts the blobs read)."""
     problems, ncommits = _metadata_problems(store)
     if problems and ncommits == 0 and problems[0].startswith("metadata database"):
         return FsckReport(0, 0, 0, 0, 0, tuple(problems))
@@ -113,20 +156,17 @@ def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
         roots = _commit_roots(store.meta.finished_roots(conn), problems)
     pack_sizes = {s.key.rsplit("/", 1)[-1]: s.size for s in store.backend.list(PACK_PREFIX)}
     trees = files = nchunks = nbytes = 0
-    verified: set[str] = set()
+    verified = _Recent(_RECENT)
     for owner, e in _walk(store, roots, problems):
         if e.is_dir:
             trees += 1
             refs: tuple[BlobRef, ...] = ()  # the tree blob was read (and verified) by the walk
-            if e.refs:
-                verified.add(e.refs[0].hash)
         else:
             files += 1
             refs = e.refs
         for r in refs:
-            if r.hash in verified:
+            if not verified.add(r.hash):
                 continue
-            verified.add(r.hash)
             nchunks += 1
             size = pack_sizes.get(r.pack)
             if size is None:
@@ -192,6 +232,7 @@ def _refuse(problems: list[str]) -> CorruptObject:
 
 def _gc(store: Store, grace_seconds: float, force: bool, max_share: float) -> GcReport:
     meta = store.meta
+    started = time.time()
     problems, _ = _metadata_problems(store)
     if problems:
         raise _refuse(problems)
@@ -252,4 +293,6 @@ def _gc(store: Store, grace_seconds: float, force: bool, max_share: float) -> Gc
     for i in range(0, len(orphan), _TOMBSTONE_BATCH):
         with meta.write() as conn:
             forgotten += meta.tombstone_packs(conn, orphan[i : i + _TOMBSTONE_BATCH])[1]
-    return GcReport(removed, nbytes, forgotten, stale)
+    # The journal's event files written before this gc started, folded into one segment.
+    folded = store.journal.fold(started)
+    return GcReport(removed, nbytes, forgotten, stale, folded)

@@ -31,7 +31,7 @@ from . import schema
 from .leases import LeaseKeeper
 from .metadata_leases import LeaseQueries
 from .objects import BlobRef
-from .records import CommitInfo, CommitRef, SchemaStatus, utc
+from .records import CommitInfo, CommitRef, LinkRow, RootRow, SchemaStatus, utc
 from .tables import (
     CHAIN,
     branches,
@@ -48,6 +48,7 @@ from .tables import (
 )
 
 _BATCH = 500
+_INSERT_SLICE = 5000
 
 
 def make_engine(url: str) -> Engine:
@@ -559,9 +560,13 @@ class Metadata(LeaseQueries):
                 _insert_ignore(conn, packs),
                 [{"id": p, "size": s, "created_at": now} for p, s in new_packs.items()],
             )
-        if blobs:
+        # In slices: SQLAlchemy processes every row's binary parameters before executing, so
+        # one statement for 300,000 blobs held about 230 MiB more than the blobs themselves.
+        refs = list(blobs.values())
+        stmt = _insert_ignore(conn, chunks)
+        for i in range(0, len(refs), _INSERT_SLICE):
             conn.execute(
-                _insert_ignore(conn, chunks),
+                stmt,
                 [
                     {
                         "hash": bytes.fromhex(r.hash),
@@ -569,7 +574,7 @@ class Metadata(LeaseQueries):
                         "offset": r.offset,
                         "length": r.length,
                     }
-                    for r in blobs.values()
+                    for r in refs[i : i + _INSERT_SLICE]
                 ],
             )
 
@@ -619,17 +624,16 @@ class Metadata(LeaseQueries):
     # -- fsck and gc ---------------------------------------------------------------------------
 
     @staticmethod
-    def commit_links(conn: Connection) -> dict[str, Row[Any]]:
+    def commit_links(conn: Connection) -> dict[str, LinkRow]:
         """id -> (id, parent, state, repo) of every commit."""
         q = sa.select(commits.c.id, commits.c.parent, commits.c.state, commits.c.repo)
-        return {r.id: r for r in conn.execute(q)}
+        return {r[0]: LinkRow(*r) for r in conn.execute(q)}
 
     @staticmethod
-    def finished_roots(conn: Connection) -> Sequence[Row[Any]]:
+    def finished_roots(conn: Connection) -> list[RootRow]:
         """(id, root) of every finished commit."""
-        return conn.execute(
-            sa.select(commits.c.id, commits.c.root).where(commits.c.state == "finished")
-        ).all()
+        q = sa.select(commits.c.id, commits.c.root).where(commits.c.state == "finished")
+        return [RootRow(i, r) for i, r in conn.execute(q)]
 
     @staticmethod
     def all_provenance(conn: Connection) -> Sequence[Row[Any]]:

@@ -22,7 +22,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
+
+from .records import LeaseRow, MoveRow, RootRow
 
 
 class LeaseQueries:
@@ -64,23 +66,25 @@ class LeaseQueries:
             conn.execute(sa.update(t).where(t.c.id.in_(found)).values(expires_at=now + ttl))
         return found
 
-    def lock_lease(self, conn: Connection, lease: str) -> Row[Any] | None:
+    def lock_lease(self, conn: Connection, lease: str) -> LeaseRow | None:
         """The lease's row, locked until the transaction ends (PostgreSQL; SQLite's write
         transactions are exclusive anyway)."""
         t = self.leases
-        return conn.execute(sa.select(t).where(t.c.id == lease).with_for_update()).first()
+        row = conn.execute(sa.select(t).where(t.c.id == lease).with_for_update()).first()
+        return None if row is None else LeaseRow(*row)
 
     def end_lease(self, conn: Connection, lease: str) -> None:
         """Mark a lease done (its pins stay until gc's next snapshot)."""
         t = self.leases
         conn.execute(sa.update(t).where(t.c.id == lease).values(state="done"))
 
-    def live_gc(self, conn: Connection) -> Row[Any] | None:
+    def live_gc(self, conn: Connection) -> LeaseRow | None:
         """A gc lease still live, if any."""
         t = self.leases
-        return conn.execute(
+        row = conn.execute(
             sa.select(t).where(t.c.kind == "gc", t.c.state == "live", t.c.expires_at >= time.time())
         ).first()
+        return None if row is None else LeaseRow(*row)
 
     def delete_lease(self, conn: Connection, lease: str) -> None:
         conn.execute(sa.delete(self.pins).where(self.pins.c.lease == lease))
@@ -143,7 +147,7 @@ class LeaseQueries:
 
     def gc_snapshot(
         self, conn: Connection, legacy_cutoff: float
-    ) -> tuple[Sequence[Row[Any]], set[str], list[str], int]:
+    ) -> tuple[list[RootRow], set[str], list[str], int]:
         """One consistent view for gc, taken while holding the gc lease.
 
         Drops what no writer can use any more: the open commits (and pins) of expired leases,
@@ -182,7 +186,10 @@ class LeaseQueries:
         )
         for batch in _batches(legacy):
             removed += conn.execute(sa.delete(C).where(C.c.id.in_(batch))).rowcount or 0
-        roots = conn.execute(sa.select(C.c.id, C.c.root).where(C.c.state == "finished")).all()
+        roots = [
+            RootRow(i, r)
+            for i, r in conn.execute(sa.select(C.c.id, C.c.root).where(C.c.state == "finished"))
+        ]
         pinned = set(conn.execute(sa.select(P.c.item).where(P.c.kind == "pack")).scalars())
         trees = [
             t for t in conn.execute(sa.select(P.c.tree).where(P.c.kind == "tree")).scalars() if t
@@ -220,7 +227,7 @@ class LeaseQueries:
         cause: str,
         actor: str,
         global_id: str | None = None,
-    ) -> Row[Any]:
+    ) -> MoveRow:
         """Append one head move (in the transaction that moves the head); the row written."""
         t = self.head_moves
         now = time.time()
@@ -240,7 +247,7 @@ class LeaseQueries:
         assert pk is not None
         row = conn.execute(sa.select(t).where(t.c.id == pk[0])).first()
         assert row is not None
-        return row
+        return MoveRow(*row)
 
     def moves(
         self,
@@ -251,7 +258,7 @@ class LeaseQueries:
         until: float | None = None,
         since: float | None = None,
         limit: int | None = None,
-    ) -> Sequence[Row[Any]]:
+    ) -> list[MoveRow]:
         """Head moves of a repo (or one branch), newest first."""
         t = self.head_moves
         q = sa.select(t).where(t.c.repo == repo).order_by(t.c.time.desc(), t.c.id.desc())
@@ -263,7 +270,7 @@ class LeaseQueries:
             q = q.where(t.c.time >= since)
         if limit is not None:
             q = q.limit(limit)
-        return conn.execute(q).all()
+        return [MoveRow(*r) for r in conn.execute(q)]
 
 
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:

@@ -43,10 +43,7 @@ _HAND_OVER = 8 << 20
 """Bytes gathered before they are handed to the writer thread."""
 _PIN_AHEAD = 16
 _SYNC_THREADS = 2
-EAGER_SYNC = True
-"""Fsync each closed pack at once on a background thread (the writer does not wait for it);
-:meth:`PackWriter.flush` then waits for those and fsyncs the folder. ``False``: every pack
-fsynced at :meth:`PackWriter.flush` (in parallel)."""
+"""Closed packs fsynced at once, on background threads (the writer does not wait for them)."""
 CDC_MIN, CDC_AVG, CDC_MAX = 64 << 10, 256 << 10, 1 << 20
 SMALL_FILE = CDC_MIN
 _CHUNKER = pyfastcdc.FastCDC(avg_size=CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
@@ -120,9 +117,10 @@ class PackWriter:
     writer thread that appends them to the open pack's object (:meth:`Backend.open_object`), so
     reading, chunking and hashing overlap with writing. At most ``max_pending`` bytes wait for
     that thread, then the caller waits (backpressure: memory stays bounded however slow the
-    object store). A pack is closed once it reaches ``pack_target`` bytes, without an fsync:
-    :meth:`flush` makes every closed pack durable at once (:meth:`Backend.sync`: the files
-    fsynced in parallel, then their folder), and only then may a commit refer to them.
+    object store). A pack is closed (renamed into place) once it reaches ``pack_target`` bytes,
+    without an fsync on the writing path: on a local store background threads fsync closed
+    packs while the next ones are written, and :meth:`flush` waits for them and fsyncs their
+    folder once (:meth:`Backend.sync`); only then may a commit refer to them.
 
     ``on_pack`` is told the ids of packs before the first blob of any of them is added (the
     commit pins them): the first pack alone, then 2, 4, ... up to 16 ids ahead, so a big
@@ -251,7 +249,7 @@ class PackWriter:
                 out, self._out = self._out, None
                 out.close()
                 self._closed.append(key)
-                if EAGER_SYNC and self._backend.is_local:
+                if self._backend.is_local:
                     if self._sync_pool is None:
                         self._sync_pool = ThreadPoolExecutor(
                             max_workers=_SYNC_THREADS, thread_name_prefix="pipes-sync"
@@ -287,7 +285,7 @@ class PackWriter:
         syncs, self._syncs = self._syncs, []
         for fut in syncs:
             fut.result()
-        self._backend.sync(keys, files=not EAGER_SYNC)
+        self._backend.sync(keys, files=False)  # each pack was fsynced above
 
     def close(self) -> None:
         """Stop the writer thread (pending writes are finished and made durable first)."""

@@ -85,18 +85,26 @@ class FileReads:
 
     def glob_file(self, ref: Ref, pattern: str) -> list[FileInfo]:
         """Entries matching a Pachyderm glob, in Pachyderm's (lexicographic) order."""
+        return list(self.iter_glob_file(ref, pattern))
+
+    def iter_glob_file(self, ref: Ref, pattern: str) -> Iterator[FileInfo]:
+        """Like :meth:`glob_file`, streamed: the tree is walked in path order below the
+        glob's literal prefix, one node per level in memory, however many files match."""
+        glob = globmod.clean_glob(pattern)
+        match = globmod.Glob.compile(glob, "/").regex.match
         cid, root = self._root(ref)
-        prefix = globmod.literal_prefix(pattern).rstrip("/") or "/"
-        start = self.trees.lookup(root, prefix)
-        if start is None:
-            return []
-        files = (p for p, _ in self.trees.walk(start, prefix)) if start.is_dir else iter([prefix])
-        out = []
-        for p in globmod.glob_entries(files, pattern):
-            e = self.trees.lookup(root, p.rstrip("/") or "/")
-            if e is not None:
-                out.append(self._file_info(p, e, cid))
-        return out
+        if root.count == 0:
+            return
+        if glob == "/":
+            yield self._file_info("/", root.as_entry(), cid)
+            return
+        prefix = globmod.literal_prefix(glob)
+        start = self.trees.lookup(root, prefix.rstrip("/") or "/")
+        if start is None or not start.is_dir:
+            return
+        for p, e in self.trees.walk_sorted(start, prefix):
+            if match(p.rstrip("/")):
+                yield self._file_info(p, e, cid)
 
     def iter_file(self, ref: Ref, path: str) -> tuple[FileInfo, Iterator[bytes]]:
         """A file's info and its verified bytes, chunk by chunk."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Origin = Literal["user", "auto", "revert"]
 CommitState = Literal["open", "finished"]
@@ -140,6 +140,8 @@ class GcReport(_Record):
     bytes_removed: int
     chunks_forgotten: int
     open_commits_removed: int
+    journal_events_folded: int = 0
+    """Journal event files folded into one segment object (#17)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,15 +188,56 @@ class HeadMoveInfo(_Record):
     global_id: str | None = None
 
 
-def move_info(row: Any) -> HeadMoveInfo:
+class LeaseRow(NamedTuple):
+    """A ``leases`` row: a writer's claim, renewed by heartbeat (see docs/guarantees.md)."""
+
+    id: str
+    kind: str
+    holder: str
+    started_at: float
+    expires_at: float
+    state: str
+
+
+class MoveRow(NamedTuple):
+    """A ``head_moves`` row: one move of a branch head (the branch timeline)."""
+
+    id: int
+    time: float
+    repo: str
+    branch: str
+    old: str | None
+    new: str | None
+    cause: str
+    actor: str
+    global_id: str | None
+
+
+class LinkRow(NamedTuple):
+    """A commit's place in history, as fsck checks it."""
+
+    id: str
+    parent: str | None
+    state: str
+    repo: str
+
+
+class RootRow(NamedTuple):
+    """A finished commit's id and root tree (JSON), as gc and fsck walk them."""
+
+    id: str
+    root: str | None
+
+
+def move_info(row: MoveRow) -> HeadMoveInfo:
     """The record of a ``head_moves`` row."""
     return HeadMoveInfo(
         repo=row.repo,
         branch=row.branch,
-        time=utc(row.time),  # type: ignore[arg-type]
+        time=datetime.fromtimestamp(row.time, tz=timezone.utc),
         old=row.old,
         new=row.new,
-        cause=row.cause,
+        cause=row.cause,  # type: ignore[arg-type]  # only the known causes are written
         actor=row.actor,
         global_id=row.global_id,
     )

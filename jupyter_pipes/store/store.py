@@ -38,6 +38,7 @@ from .records import (
     BranchInfo,
     CommitInfo,
     HeadMoveInfo,
+    MoveRow,
     RepoInfo,
     move_info,
     utc,
@@ -195,7 +196,7 @@ class Store(FileReads):
         new: str | None,
         cause: str = "branch",
         global_id: str | None = None,
-    ) -> Row[Any] | None:
+    ) -> MoveRow | None:
         """Record that ``repo@branch`` moved from ``old`` to ``new`` in the branch timeline and
         tell the hooks (in ``conn``'s transaction; a hook that raises rolls the move back); the
         timeline row (``None`` if nothing moved). A move that is not a new commit starts a
@@ -353,6 +354,7 @@ class Store(FileReads):
         if self.meta.get_repo(conn, ref.repo) is None:
             raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
         b = self.meta.get_branch(conn, ref.repo, ref.base)
+        row: Row[Any] | None
         if ref.at is not None:
             row = self._resolve_at(conn, ref)
         elif b is not None:
@@ -377,12 +379,12 @@ class Store(FileReads):
             row = found[0]
         else:
             raise NotFound(f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref))
+        assert row is not None  # a branch head is a commit
         if ref.ancestors:  # ~N / ^N: one recursive query however far back
-            found, depth = self.meta.ancestor(conn, row.id, ref.ancestors)
-            if found is None:
+            older, depth = self.meta.ancestor(conn, row.id, ref.ancestors)
+            if older is None:
                 raise NotFound(f"{ref.repo}@{ref.base} has only {depth} ancestor(s)", ref=str(ref))
-            row = found
-        assert row is not None
+            row = older
         return row
 
     def resolve(self, ref: Ref) -> CommitInfo:

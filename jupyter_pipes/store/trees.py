@@ -15,6 +15,7 @@ concurrent commits to one branch rebase.
 
 from __future__ import annotations
 
+import heapq
 import json
 from bisect import bisect_left
 from collections import OrderedDict
@@ -417,6 +418,27 @@ class TreeStore:
             yield p, child
             if child.is_dir:
                 yield from self.walk_all(child, p)
+
+    def walk_sorted(self, entry: Entry, path: str) -> Iterator[tuple[str, Entry]]:
+        """Every file and directory under a directory, streamed in the order of their paths
+        as strings with directories ending in ``/`` (Pachyderm's glob order): a directory is
+        held back only while names it prefixes, followed by a character below ``/``, come."""
+        base = path.rstrip("/") + "/"
+        pending: list[tuple[str, int, Entry]] = []
+        for i, child in enumerate(self.iter_children(entry)):
+            key = child.name + "/" if child.is_dir else child.name
+            while pending and pending[0][0] < key:
+                k, _, d = heapq.heappop(pending)
+                yield base + k, d
+                yield from self.walk_sorted(d, base + k)
+            if child.is_dir:
+                heapq.heappush(pending, (key, i, child))
+            else:
+                yield base + key, child
+        while pending:
+            k, _, d = heapq.heappop(pending)
+            yield base + k, d
+            yield from self.walk_sorted(d, base + k)
 
     # -- writing -------------------------------------------------------------------------------
 
