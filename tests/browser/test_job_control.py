@@ -198,30 +198,32 @@ FOCUSED = "document.activeElement?.closest('.jp-Pipes-commit')?.dataset.commit ?
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_a_commit_made_elsewhere_keeps_the_keyboard_on_its_row(
+def test_changes_made_elsewhere_keep_the_keyboard_on_its_row(
     page: Any, client: Any, theme: str
 ) -> None:
-    repo = f"notes-{theme}"
-    client.create_repo(repo)
-    client.put_file(f"{repo}@master", "/a.txt", b"a", message="first")
-    head = client.put_file(f"{repo}@master", "/b.txt", b"b", message="second")
     panel = page.locator(PANEL)
-    panel.locator(f".jp-Pipes-repo[data-repo='{repo}']").wait_for()
-    history = select_repo(page, repo)
+    history = select_repo(page, "samples")
+    head = client.inspect_commit("samples@master")
     row = history.locator(f".jp-Pipes-commit[data-commit='{head.id}'] .jp-Pipes-commitMain")
     row.focus()
     assert page.evaluate(FOCUSED) == head.id
-    # another process makes a branch: the repos and the Pipes files panel refresh, and
-    # JupyterLab activates the Launcher (this took the focus from the row before #15's keeper)
-    client.create_branch(f"{repo}@try", head=f"{repo}@master")
-    panel.locator(f".jp-Pipes-repo[data-repo='{repo}'] .jp-Pipes-chip[data-branch=try]").wait_for()
+    # another process makes a repo: the repos and the Pipes files panel refresh, and JupyterLab
+    # activates the Launcher (this took the focus from the row before #15's focus keeper)
+    client.create_repo(f"notes-{theme}")
+    panel.locator(f".jp-Pipes-repo[data-repo='notes-{theme}']").wait_for()
     page.wait_for_timeout(500)  # let the refreshes after the event land (not a timing check)
     assert page.evaluate(FOCUSED) == head.id
-    # another process commits: the history refreshes (a new head on top) while the row is focused
-    new = client.put_file(f"{repo}@master", "/c.txt", b"c", message="third")
+    # ...a branch of the shown repo
+    client.create_branch(f"samples@try-{theme}", head="samples@master")
+    chip = f".jp-Pipes-repo[data-repo=samples] .jp-Pipes-chip[data-branch='try-{theme}']"
+    panel.locator(chip).wait_for()
+    page.wait_for_timeout(500)
+    assert page.evaluate(FOCUSED) == head.id
+    # ...a commit: the history refreshes (a new head on top) while the row is focused
+    new = client.put_file("samples@master", f"/focus-{theme}.csv", b"q\n", message=theme)
     history.locator(f".jp-Pipes-commit[data-commit='{new.id}']").wait_for()
     history.locator(f".jp-Pipes-commit[data-commit='{head.id}'][data-head='0']").wait_for()
-    page.wait_for_timeout(300)  # let any re-render after the refresh land (not a timing check)
+    page.wait_for_timeout(300)
     assert page.evaluate(FOCUSED) == head.id
     assert page.evaluate("document.activeElement.classList.contains('jp-Pipes-commitMain')")
     # ...and the keys still work from there: ↑ reaches the new head
