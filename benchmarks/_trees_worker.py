@@ -73,6 +73,8 @@ def mem(op: str, n: int, root: str) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as d:
             store.get_to(ref, "/big", os.path.join(d, "out"))
             k = n
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the clean-up
+        return {"k": k, "base_kib": base, "peak_kib": peak, "s": time.perf_counter() - t}
     elif op == "fsck":
         from jupyter_pipes.store.maintenance import fsck
 

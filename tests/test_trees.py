@@ -283,3 +283,26 @@ def test_a_shallow_delta_reads_only_the_changed_nodes(tmp_path: Path, n: int) ->
     assert sorted(delta.new) == ["/big/f00100"] and sorted(delta.old) == ["/big/f00100"]
     print(f"delta over {n} files read {len(reads)} blobs, {sum(reads):,} bytes")
     assert sum(reads) < 60_000  # the whole folder is over 250 kB
+
+
+def test_globs_stream_in_pachyderm_order(tmp_path: Path) -> None:
+    """``iter_glob_file`` and the pipeline's matches walk the tree instead of sorting every
+    path: the same entries in the same order as sorting them (a directory ``a/`` sorts after
+    ``a-b`` and ``a.txt``, before ``a0``), in a flat and in a split folder."""
+    from jupyter_pipes.store.datum_io import CommitTrees
+    from jupyter_pipes.store.glob import glob_entries
+
+    files = ["/a/x", "/a-b", "/a.txt", "/a0", "/a/b-c", "/a/b/c", "/b/c/d", "/b/c-e", "/b/c/f/g"]
+    files += [f"/big/{n}" for n in ("d/x", "d-1", "d.2", "d0", "e/f/g")]
+    files += [f"/big/n{i:04d}{'/in' if i % 7 == 0 else ''}" for i in range(400)]
+    store = Store(str(tmp_path / "s"))
+    store.create_repo("data")
+    c = store.start_commit("data", "master")
+    for f in files:
+        c.put_file(f, f.encode())
+    commit = c.finish().id
+    trees = CommitTrees(store)
+    for pattern in ["/**", "/*", "/a*", "/a/**", "/b/*/*", "/**/c", "/big/*", "/big/d*", "/"]:
+        want = glob_entries(files, pattern)
+        assert [f.path for f in store.iter_glob_file(REF, pattern)] == want, pattern
+        assert [m.path for m in trees.matches(commit, pattern)] == want, pattern

@@ -182,7 +182,7 @@ class JobsMixin(ClientBase):
         while True:
             done = self.inspect_job(job.id).done  # read first: a datum then is never missed
             for d in self._pipelines.list_datum(job.id):
-                if d.id in seen or d.state == "skipped":
+                if d.id in seen or d.state in ("skipped", "running"):
                     continue
                 if datum_id and not d.id.startswith(datum_id):
                     continue

@@ -261,7 +261,7 @@ class PipelinesMixin(ClientBase):
             return self._pipelines.datum_blob(job_id, datum_id, "log").decode(errors="replace")
         parts = []
         for d in self._pipelines.list_datum(job_id):
-            if d.state == "skipped":
+            if d.state in ("skipped", "running"):  # no log yet
                 continue
             text = self._pipelines.datum_blob(job_id, d.id, "log").decode(errors="replace")
             parts.append(f"--- datum {d.id} ({d.state})\n{text}")

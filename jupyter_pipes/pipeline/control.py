@@ -142,7 +142,8 @@ class ControlMixin:
     def restart_datum(self, job_id: str, datum_id: str) -> None:
         """Restart a datum of a running job: its current run is stopped and it runs again from
         the start (the restart is not counted as a try). Refused for a job that is not
-        running, or a datum that has finished already."""
+        running, or a datum that has finished already. A running datum (listed ``running``)
+        may be named by a unique prefix of its id."""
         with txnmod.write(self.store) as t:
             conn = t.connection
             row = self._job_row(conn, job_id)
@@ -153,6 +154,9 @@ class ControlMixin:
                     job=row.id,
                 )
             done = state.get_datum(conn, row, datum_id)
+            if done is not None and done.state == state.RUNNING:
+                datum_id = done.id  # a unique prefix names it too
+                done = None
             if done is not None and done.job == row.id:
                 raise Conflict(
                     f"datum {done.id} of job {row.id} has finished ({done.state})",

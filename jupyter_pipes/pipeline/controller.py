@@ -95,6 +95,7 @@ class Controller:
         self.owner = uuid.uuid4().hex
         self.lease_s = lease_s
         self.progress = progress
+        self._runs: dict[str, _Run] = {}  # job id -> its results so far, while it runs
         from .cron import CronTicker
 
         self.cron = CronTicker(self.store, pipelines.cron_specs)
@@ -148,12 +149,18 @@ class Controller:
             writing.release()
             stop.set()
             beat.join()
+            run = self._runs.pop(row.id, None)
+            if run is not None and run.marked:  # the heartbeat marked datums running
+                with txnmod.write(self.store) as t:
+                    state.clear_running(t.connection, row.id)
 
     def _heartbeat(self, job_id: str, stop: threading.Event) -> None:
         """Renew the job's lease every third of it and, every :data:`WATCH_S`, look at the
         job's row: stopped (``stop job``: no longer ours) → cancel its datums on the cluster;
-        a datum restart asked for (``restart datum``) → restart it there."""
+        a datum restart asked for (``restart datum``) → restart it there; the datums running
+        on the cluster → their running marks (what ``list datum`` shows of them)."""
         renewed = time.monotonic()
+        marked: set[str] = set()
         while not stop.wait(WATCH_S):
             with txnmod.read(self.store) as t:
                 held = state.holds_lease(t.connection, job_id, self.owner)
@@ -167,12 +174,18 @@ class Controller:
                     state.clear_restart_requests(t.connection, job_id, restarts)
                 for datum_id in restarts:
                     self.executor.restart_datum(job_id, datum_id)
+            marks = self._running_rows(job_id)
+            if marks is not None and (set(marks) != marked or restarts):
+                with txnmod.write(self.store) as t:
+                    state.mark_running(t.connection, job_id, marks)
+                marked = set(marks)
             if time.monotonic() - renewed >= self.lease_s / 3:
                 renewed = time.monotonic()
                 with txnmod.write(self.store) as t:
-                    if not state.renew_lease(t.connection, job_id, self.owner, self.lease_s):
-                        self.executor.cancel_job(job_id)
-                        return
+                    lost = not state.renew_lease(t.connection, job_id, self.owner, self.lease_s)
+                if lost:
+                    self._cancel_until_done(job_id, stop)
+                    return
 
     def _cancel_until_done(self, job_id: str, stop: threading.Event) -> None:
         """Cancel the job's datums, and again every :data:`WATCH_S` while any of its Dask
@@ -184,6 +197,19 @@ class Controller:
             if self.executor.in_flight().get(job_id):
                 self.executor.cancel_job(job_id)
 
+    def _running_rows(self, job_id: str) -> dict[str, dict[str, Any]] | None:
+        """The running marks of a job's datums running now (None before its datums run)."""
+        run = self._runs.get(job_id)
+        running = getattr(self.executor, "running_datums", None)
+        if run is None or running is None:
+            return None
+        run.marked = True
+        return {
+            d: row
+            for d, (started, worker) in running(job_id).items()
+            if (row := run.running_row(d, started, worker)) is not None
+        }
+
     def _execute(self, row: state.JobRow) -> None:
         spec, notebook = self.pipelines.spec_at(row.pipeline, row.spec_commit)
         pins: dict[str, str | None] = state.loads(row.inputs) or {}
@@ -192,6 +218,7 @@ class Controller:
         reuse = not (row.reprocess or spec.reprocess_spec == "every_job")
         plan = plan_job(self.store, self.pipelines.trees, row, spec, pins, stage, dkey, reuse=reuse)
         run = _Run(self, row, plan, pins, dkey)
+        self._runs[row.id] = run
         totals = run.totals()
         with txnmod.write(self.store) as t:
             state.clear_job_datums(t.connection, row.id)  # a job taken over starts afresh
@@ -401,6 +428,7 @@ class _Run:
         self._written = dict(self._counts)
         self._last = time.monotonic()
         self._lock = threading.Lock()
+        self.marked = False  # whether running marks may have been written
 
     def add(self, res: DatumResult) -> None:
         """Record one datum's result (called as each completes)."""
@@ -430,6 +458,20 @@ class _Run:
                 self.errors[d.id] = res.error
                 self._counts["failed"] += 1
         self.flush_progress()
+
+    def running_row(self, datum_id: str, started: float, worker: str) -> dict[str, Any] | None:
+        """The running mark of a datum of this job (None: not one of its datums)."""
+        d = self._datums.get(datum_id)
+        if d is None:
+            return None
+        return {
+            "job": self._job.id,
+            "id": d.id,
+            "pipeline": self._job.pipeline,
+            "hash": self._plan.hashes[d.id],
+            "inputs": state.dumps(self._items(d)),
+            "outputs": state.dumps({"started": started, "worker": worker}),
+        }
 
     def _items(self, d: Datum) -> list[dict[str, Any]]:
         return [

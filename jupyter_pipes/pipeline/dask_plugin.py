@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,9 @@ from .warm import MAX_USES, KernelPool
 from .worker import DatumResult, DatumTask, run_datums
 
 PLUGIN_NAME = "jupyter-pipes-kernels"
+DATUM_TOPIC = "jupyter-pipes-datum"
+"""The Dask event topic on which each datum's start and end are told (``Executor`` listens,
+so the controller can list the datums running)."""
 
 
 class WarmKernels(WorkerPlugin):  # type: ignore[misc]
@@ -95,7 +99,23 @@ def run_batch(tasks: list[DatumTask]) -> list[DatumResult]:
 def _cancellable(task: DatumTask) -> Iterator[None]:
     with cancel.job(task.job_id, task.datum_id):
         cancel.check()
-        yield
+        worker = _tell(task, None)
+        try:
+            yield
+        finally:
+            _tell(task, worker)
+
+
+def _tell(task: DatumTask, worker: Any) -> Any:
+    """Tell the datum's start (``worker`` None: returns the worker) or end on
+    :data:`DATUM_TOPIC`; nothing outside a Dask task."""
+    try:
+        w = worker or get_worker()
+    except ValueError:
+        return None
+    msg = {"job": task.job_id, "datum": task.datum_id, "worker": w.address, "time": time.time()}
+    w.log_event(DATUM_TOPIC, {**msg, "event": "end" if worker else "start"})
+    return w
 
 
 def kill_job(job_id: str) -> int:

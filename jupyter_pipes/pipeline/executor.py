@@ -79,6 +79,7 @@ class Executor:
         self._lock = threading.Lock()
         self._running: dict[str, list[Any]] = {}  # job id -> its futures, while run() waits
         self._cancelled: dict[str, None] = {}  # job ids cancelled here (newest last, bounded)
+        self._datums: dict[str, dict[str, tuple[float, str]]] = {}  # job -> datums running
 
     @property
     def started(self) -> bool:
@@ -101,9 +102,10 @@ class Executor:
                         self.n_workers, processes=self.processes, host=self.host
                     )
                     self._client = Client(self._cluster, set_as_default=False)
-                from .dask_plugin import WarmKernels
+                from .dask_plugin import DATUM_TOPIC, WarmKernels
 
                 self._client.register_plugin(WarmKernels(self.warm_max_uses))
+                self._client.subscribe_topic(DATUM_TOPIC, self._on_datum_event)
             return self._client
 
     @property
@@ -198,6 +200,7 @@ class Executor:
         finally:
             with self._lock:
                 self._running.pop(job_id, None)
+                self._datums.pop(job_id, None)
         return results
 
     # -- read by pipeline/cluster_info.py (the cluster panel): look, never start ---------------
@@ -217,6 +220,21 @@ class Executor:
         with self._lock:
             running = {job: list(futures) for job, futures in self._running.items()}
         return {job: [f.key for f in fs if not f.done()] for job, fs in running.items()}
+
+    def _on_datum_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        """A worker told a datum's start or end (``dask_plugin.DATUM_TOPIC``)."""
+        msg = event[1]
+        with self._lock:
+            if msg.get("event") == "start" and msg["job"] in self._running:
+                started = self._datums.setdefault(msg["job"], {})
+                started[msg["datum"]] = (float(msg["time"]), str(msg["worker"]))
+            else:
+                self._datums.get(msg["job"], {}).pop(msg["datum"], None)
+
+    def running_datums(self, job_id: str) -> dict[str, tuple[float, str]]:
+        """The datums of job ``job_id`` running now: datum id -> (start time, worker)."""
+        with self._lock:
+            return dict(self._datums.get(job_id, {}))
 
     def cancel_job(self, job_id: str) -> None:
         """Stop every datum of job ``job_id`` on the cluster, from any thread.

@@ -309,6 +309,14 @@ def job_info(r: state.JobRow, waits: dict[str, str]) -> JobInfo:
 
 def datum_info(r: state.DatumRow, job_id: str) -> DatumInfo:
     """A datum row, as seen from job ``job_id`` (a row of another job was reused)."""
+    if r.state == state.RUNNING:  # a running mark: no result yet
+        mark = state.loads(r.outputs) or {}
+        return DatumInfo(
+            id=r.id, job=job_id, state="running",
+            inputs=tuple(DatumItem(**i) for i in state.loads(r.inputs)), outputs=(),
+            tries=0, duration_s=0.0, hash=r.hash, started=utc(mark.get("started")),
+            worker=mark.get("worker"),
+        )  # fmt: skip
     outputs = state.loads(r.outputs) or []
     reused = r.job != job_id
     return DatumInfo(

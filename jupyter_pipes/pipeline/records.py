@@ -9,8 +9,9 @@ from typing import Any, Literal
 from ..store.records import CommitInfo, CommitRef, _Record
 
 JobState = Literal["created", "running", "success", "failure", "killed", "unrunnable"]
-DatumState = Literal["success", "skipped", "failed", "recovered"]
-"""``recovered``: the command failed and its ``err_cmd`` succeeded (Pachyderm's state)."""
+DatumState = Literal["success", "skipped", "failed", "recovered", "running"]
+"""``recovered``: the command failed and its ``err_cmd`` succeeded (Pachyderm's state);
+``running``: a datum of a running job that runs now (``started``, ``worker``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,10 @@ class DatumInfo(_Record):
     has_notebook: bool = False
     reused_from: str | None = None
     """For a skipped datum: the job whose result was reused."""
+    started: datetime | None = None
+    """For a running datum: when its run started."""
+    worker: str | None = None
+    """For a running datum: the address of the Dask worker running it."""
 
 
 @dataclass(frozen=True, slots=True)

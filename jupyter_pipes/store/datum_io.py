@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .backend import Backend
-from .glob import Glob, clean_glob, glob_entries, literal_prefix
+from .glob import Glob, clean_glob, literal_prefix
 from .local import export_entry, ingest_folder
 from .names import join_path, split_path
 from .objects import BlobReader, BlobRef, PackWriter
@@ -324,13 +324,12 @@ class CommitTrees:
                 for p, e in self._at_depth(start, prefix, depth - len(split_path(prefix)))
                 if regex.match(p)
             ]
-        else:  # '**': every file, then the implied directories (O(the repo), as it must be)
-            files = [p for p, _ in self._trees.walk(start, prefix)]
-            out = []
-            for p in glob_entries(files, glob):
-                e = self._trees.lookup(root, p.rstrip("/") or "/")
-                if e is not None:
-                    out.append(_match(p.rstrip("/") or "/", e))
+        else:  # '**': every file and directory below the prefix, streamed in path order
+            out = [
+                _match(p.rstrip("/"), e)
+                for p, e in self._trees.walk_sorted(start, prefix)
+                if regex.match(p.rstrip("/"))
+            ]
         return sorted(out, key=lambda m: m.path)
 
     def _at_depth(self, entry: Entry, path: str, depth: int) -> Iterator[tuple[str, Entry]]:

@@ -285,11 +285,20 @@ export function RevertPlanView({ plan, metrics = false }: { plan: IRevertPlan; m
         <>
           <p>These pipelines will re-run, in this order:</p>
           <ul className="jp-Pipes-revertPipelines" aria-label="Pipelines that will re-run">
-            {plan.pipelines.map(p => (
-              <li key={p} data-pipeline={p}>
-                {p}
-              </li>
-            ))}
+            {plan.pipelines.map(p => {
+              const before = plan.jobs.find(j => j.pipeline === p);
+              return (
+                <li key={p} data-pipeline={p}>
+                  {p}
+                  {before ? (
+                    <span className="jp-Pipes-muted jp-Pipes-small" data-job={before.id}>
+                      {' '}
+                      (from this commit before: job {shortId(before.id)}, {before.state})
+                    </span>
+                  ) : null}
+                </li>
+              );
+            })}
           </ul>
         </>
       ) : (

@@ -9,6 +9,7 @@ import { PipesContext } from './components/context';
 import { DagView } from './components/DagView';
 import { Jobs } from './components/Jobs';
 import { Sidebar } from './components/Sidebar';
+import { FocusKeeper } from './focuskeeper';
 import { PipesModel } from './model';
 
 export class PipesPanel extends ReactWidget {
@@ -22,6 +23,12 @@ export class PipesPanel extends ReactWidget {
     this.title.caption = 'Pipes: versioned data and pipelines';
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Pipes sidebar');
+    this._keeper = new FocusKeeper(this.node);
+  }
+
+  dispose(): void {
+    this._keeper.dispose();
+    super.dispose();
   }
 
   render(): JSX.Element {
@@ -31,6 +38,8 @@ export class PipesPanel extends ReactWidget {
       </PipesContext.Provider>
     );
   }
+
+  private _keeper: FocusKeeper;
 }
 
 /** The DAG at full size, with the selected pipeline's jobs beside it. */

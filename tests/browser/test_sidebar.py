@@ -236,10 +236,19 @@ def test_revert_the_model_end_to_end(page: Any, client: Any, lab: Lab) -> None:
 
     # revert to the older model commit: the dialog names the branch and what re-runs
     row = history.locator(f".jp-Pipes-commit[data-commit='{older.id}']")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/downstream" in r.url else None)
     row.get_by_role("button", name=re.compile("Revert model@master")).click()
     dialog = page.locator(".jp-Dialog")
     dialog.locator(".jp-Pipes-revertBranch", has_text="model@master").wait_for()
-    assert dialog.locator(".jp-Pipes-revertPipelines li").all_inner_texts() == ["predict"]
+    items = dialog.locator(".jp-Pipes-revertPipelines li")
+    assert items.evaluate_all("els => els.map(e => e.dataset.pipeline)") == ["predict"]
+    # what re-runs is the server's answer for that commit (not worked out in the browser)
+    assert any(f"/repos/model/commits/{older.id}/downstream" in u for u in asked), asked
+    earlier = lab.api(f"repos/model/commits/{older.id}/downstream")["jobs"]
+    for j in earlier:  # the jobs that commit caused when it was made, named with their state
+        if j["pipeline"] == "predict":
+            assert f"job {j['id'][:8]}, {j['state']}" in items.first.inner_text()
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
 
     # the revert commit appears on top of the history; the branch moved (checked in the store)

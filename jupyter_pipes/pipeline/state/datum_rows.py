@@ -31,6 +31,7 @@ def insert_datums(conn: Connection, rows: list[dict[str, Any]]) -> None:
     restart request of a datum whose result this is goes (its run ended first)."""
     if rows:
         clear_restart_requests(conn, rows[0]["job"], {r["id"] for r in rows})
+        clear_running(conn, rows[0]["job"], [r["id"] for r in rows])
     for i in range(0, len(rows), 1000):
         conn.execute(sa.insert(datums), [{**_BLANK, **r} for r in rows[i : i + 1000]])
 
@@ -94,9 +95,8 @@ def _job_listing(job: JobRow) -> Any:
     """A query of every datum row of a job (see the module docstring), or None."""
     if job.success_seq is not None:
         return sa.select(datums).where(_live_at(job.pipeline, job.success_seq))
-    own = sa.select(datums).where(
-        datums.c.job == job.id, datums.c.state.not_in(("removed", RESTART))
-    )
+    hidden = ("removed", RESTART) if job.state == "running" else ("removed", RESTART, RUNNING)
+    own = sa.select(datums).where(datums.c.job == job.id, datums.c.state.not_in(hidden))
     if job.base_seq is None:
         return own
     replaced = sa.select(datums.c.id).where(datums.c.job == job.id)
@@ -175,13 +175,15 @@ def make_live(conn: Connection, job_id: str, seq: int) -> None:
     """A successful job's rows become its pipeline's current datums from success ``seq``."""
     conn.execute(
         sa.update(datums)
-        .where(datums.c.job == job_id, datums.c.state != "removed")
+        .where(datums.c.job == job_id, datums.c.state.not_in(("removed", RUNNING)))
         .values(live_from=seq)
     )
 
 
 def request_restart(conn: Connection, job: JobRow, datum_id: str) -> None:
-    """Ask the controller running ``job`` to restart datum ``datum_id``."""
+    """Ask the controller running ``job`` to restart datum ``datum_id`` (the request takes
+    the place of its running mark: the controller marks it again)."""
+    clear_running(conn, job.id, [datum_id])
     conn.execute(
         sa.insert(datums).values(
             **{**_BLANK, "job": job.id, "id": datum_id, "pipeline": job.pipeline, "hash": "",
@@ -206,6 +208,57 @@ def clear_restart_requests(conn: Connection, job_id: str, ids: Iterable[str] | N
         conn.execute(q)
         return
     if not restart_requests(conn, job_id):  # the usual case: one cheap query
+        return
+    id_list = list(ids)
+    for i in range(0, len(id_list), 500):
+        conn.execute(q.where(datums.c.id.in_(id_list[i : i + 500])))
+
+
+RUNNING = "running"
+"""The state of a running mark: the datum runs now. The controller of the job writes the marks
+(:func:`mark_running`) while it runs; a datum's result takes the place of its mark, and the
+job's end removes the rest. ``outputs`` holds ``{"started": epoch, "worker": address}``."""
+
+
+def running_marks(conn: Connection, job_id: str) -> set[str]:
+    """The datums of ``job_id`` marked running."""
+    return set(
+        conn.execute(
+            sa.select(datums.c.id).where(datums.c.job == job_id, datums.c.state == RUNNING)
+        ).scalars()
+    )
+
+
+def mark_running(conn: Connection, job_id: str, rows: dict[str, dict[str, Any]]) -> None:
+    """Make the running marks of ``job_id`` those of ``rows`` (datum id -> its row: ``job``,
+    ``id``, ``pipeline``, ``hash``, ``inputs``, ``outputs``); a datum with a row of the job
+    already (its result, a restart request) is not marked."""
+    marked = running_marks(conn, job_id)
+    gone = marked - set(rows)
+    if gone:
+        clear_running(conn, job_id, gone)
+    new = [i for i in rows if i not in marked]
+    if not new:
+        return
+    have: set[str] = set()
+    for i in range(0, len(new), 500):
+        have.update(
+            conn.execute(
+                sa.select(datums.c.id).where(
+                    datums.c.job == job_id, datums.c.id.in_(new[i : i + 500])
+                )
+            ).scalars()
+        )
+    insert = [{**_BLANK, **rows[i], "state": RUNNING} for i in new if i not in have]
+    if insert:
+        conn.execute(sa.insert(datums), insert)
+
+
+def clear_running(conn: Connection, job_id: str, ids: Iterable[str] | None = None) -> None:
+    """Remove running marks of a job (of these datums, or all)."""
+    q = sa.delete(datums).where(datums.c.job == job_id, datums.c.state == RUNNING)
+    if ids is None:
+        conn.execute(q)
         return
     id_list = list(ids)
     for i in range(0, len(id_list), 500):

@@ -35,6 +35,7 @@ describe('JobsModel', () => {
     expect(datumCalls()).toBe(2);
     m.applyJob(job('other', { pipeline: 'model' })); // another pipeline's job: ignored
     expect(m.jobs.map(j => j.id)).toEqual(['j2', 'j1']);
+    await m.select(null); // no running job selected: its datums are no longer read again
   });
 
   it('stops a job with a POST to its stop route, answers the jobs stopped and reloads', async () => {
@@ -58,6 +59,53 @@ describe('JobsModel', () => {
     expect(killed.map(j => j.id)).toEqual(['j2', 'j3']);
     await settle();
     expect(m.jobs[0].state).toBe('killed');
+  });
+
+  it('reruns a done job with a POST to its rerun route (reprocess or not) and reloads', async () => {
+    const r = router([
+      ['jobs/j1/rerun', (_e: string, init: RequestInit) => (expect(typeof JSON.parse(String(init.body)).reprocess).toBe('boolean'), job('j9', { state: 'created' }))],
+      ['jobs', paginate([job('j1', { state: 'failure' })])]
+    ]);
+    api.mockImplementation(r.impl);
+    const m = new JobsModel();
+    await m.show('predict');
+    const again = await m.rerun('j1', false);
+    expect(again.id).toBe('j9');
+    const posts = r.calls.filter(c => c.endPoint === 'jobs/j1/rerun');
+    expect(posts[0].init.method).toBe('POST');
+    expect(JSON.parse(String(posts[0].init.body))).toEqual({ reprocess: false });
+    await m.rerun('j1', true);
+    expect(JSON.parse(String(r.calls.filter(c => c.endPoint === 'jobs/j1/rerun')[1].init.body))).toEqual({ reprocess: true });
+    expect(r.calls.filter(c => c.endPoint.startsWith('jobs?')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads a running job’s datums again while it runs (running datums have no event)', async () => {
+    jest.useFakeTimers();
+    try {
+      let running = true;
+      const r = router([
+        ['jobs', paginate([job('j2', { state: 'running', done: false })])],
+        ['jobs/j2/datums', () => ({ items: running ? [{ id: 'd1', state: 'running', started: '2024-01-01T00:00:00+00:00', worker: 'tcp://127.0.0.1:1' }] : [{ id: 'd1', state: 'success' }], offset: 0, limit: 50, next_offset: null })]
+      ]);
+      api.mockImplementation(r.impl);
+      const m = new JobsModel();
+      await m.show('predict');
+      await m.select('j2');
+      expect(m.datums[0].state).toBe('running');
+      const datumCalls = () => r.calls.filter(c => c.endPoint.startsWith('jobs/j2/datums')).length;
+      const before = datumCalls();
+      running = false;
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(datumCalls()).toBe(before + 1);
+      expect(m.datums[0].state).toBe('success');
+      m.applyJob(job('j2', { state: 'success', done: true }));
+      await jest.advanceTimersByTimeAsync(5000);
+      const after = datumCalls();
+      await jest.advanceTimersByTimeAsync(5000);
+      expect(datumCalls()).toBe(after); // done: no more polling
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('lists every pipeline’s jobs, filters them by state, and lists failed datums first', async () => {
@@ -88,6 +136,7 @@ describe('JobsModel', () => {
     expect(m.visibleDatums.map(d => d.id)).toEqual(['d2', 'd4']);
     await m.select('j3'); // another selection starts unfiltered
     expect(m.datumFilter).toBe('all');
+    await m.select(null);
   });
 
   it('computes progress shares', () => {

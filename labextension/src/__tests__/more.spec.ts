@@ -88,6 +88,9 @@ describe('search', () => {
     const d = (id: string, state: string) => ({ id, state }) as any;
     const sorted = sortDatums([d('1', 'skipped'), d('2', 'failed'), d('3', 'success'), d('4', 'failed')]);
     expect(sorted.map(x => x.id)).toEqual(['2', '4', '3', '1']);
+    const live = sortDatums([d('1', 'skipped'), d('2', 'success'), d('3', 'running'), d('4', 'failed')]);
+    expect(live.map(x => x.id)).toEqual(['4', '3', '2', '1']); // then the running ones
+    expect(sortDatums([d('1', 'running'), d('2', 'success')], 'running').map(x => x.id)).toEqual(['1']);
   });
 });
 

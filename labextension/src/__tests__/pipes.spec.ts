@@ -136,27 +136,40 @@ describe('PipesModel', () => {
     expect(model.jobs.jobs[0]).toMatchObject({ id: 'j3', state: 'success', processed: 4 });
   });
 
-  it('plans a revert from the DAG and performs it', async () => {
+  it('plans a revert from the server’s downstream answer and performs it', async () => {
+    const downstream = (pipelines: string[], jobs: ReturnType<typeof job>[] = []) => ({
+      repo: 'x', branch: 'master', commit: null, global_id: null, pipelines, jobs
+    });
     const r = router([
       ['settings', { version: FRONTEND_VERSION }],
       ['repos', { items: [repo('model', ['master', 'spec'])] }],
       ['dag', irisDag()],
       ['repos/model/commits', paginate([commit('m2'), commit('m1')])],
+      ['repos/model/commits/m1/downstream', downstream(['predict'], [job('j1', { pipeline: 'predict', state: 'success' })])],
+      ['repos/training/commits/t0/downstream', downstream(['model', 'predict'])],
+      ['repos/model/branches/dev/downstream', downstream(['audit'], [job('jx')])],
       ['repos/model/branches/master/revert', (_: string, init: RequestInit) => commit('m3', { origin: 'revert', restores: JSON.parse(String(init.body)).to })]
     ]);
     api.mockImplementation(r.impl);
     model = new PipesModel({ stream: liveStream().stream });
     await model.refresh();
+    const dagCalls = r.calls.filter(c => c.endPoint === 'dag').length;
     const plan = await model.planRevert(commit('m1'));
     expect(plan).toMatchObject({ repo: 'model', branch: 'master', pipelines: ['predict'] });
+    expect(plan.jobs.map(j => j.id)).toEqual(['j1']);
+    // the plan is the server's: the DAG is not read again for it
+    expect(r.calls.filter(c => c.endPoint === 'dag').length).toBe(dagCalls);
     const created = await model.revert(plan);
     expect(created).toMatchObject({ id: 'm3', origin: 'revert', restores: 'm1' });
     const post = r.calls.find(c => c.endPoint === 'repos/model/branches/master/revert')!;
     expect(post.init.method).toBe('POST');
     expect(JSON.parse(String(post.init.body))).toEqual({ to: 'm1' });
-    // the training repo's plan re-runs both pipelines, in order
+    // the training repo's plan re-runs both pipelines, in the server's order
     const training = await model.planRevert(commit('t0', { repo: 'training', origin: 'user' }));
     expect(training.pipelines).toEqual(['model', 'predict']);
+    // another branch than the commit's: that branch's downstream, and no earlier jobs
+    const dev = await model.planRevert(commit('m1'), 'dev');
+    expect(dev).toMatchObject({ branch: 'dev', pipelines: ['audit'], jobs: [] });
   });
 
   it('reloads everything when events were missed', async () => {

@@ -6,7 +6,7 @@
 import React from 'react';
 
 import { CommandIDs } from '../commandIds';
-import { formatDuration, shortId } from '../format';
+import { exactTime, formatDuration, relativeTime, shortId } from '../format';
 import { datumCounts, DatumStateFilter, IDatum, IJob, IJobError } from '../model';
 import { Empty, FilterSelect, RowMenuButton } from './bits';
 import { onListKeyDown, run, usePipes } from './context';
@@ -49,7 +49,14 @@ function DatumRow({ datum, job }: { datum: IDatum; job: IJob }): JSX.Element {
         <span className="jp-Pipes-mono" title={datum.id}>
           {shortId(datum.id)}
         </span>
-        <span className="jp-Pipes-muted">{formatDuration(datum.duration_s)}</span>
+        {datum.state === 'running' ? (
+          <span className="jp-Pipes-muted jp-Pipes-datumSince" title={exactTime(datum.started)}>
+            since {relativeTime(datum.started)}
+            {datum.worker ? ` on ${datum.worker.replace(/^[a-z]+:\/\//, '')}` : ''}
+          </span>
+        ) : (
+          <span className="jp-Pipes-muted">{formatDuration(datum.duration_s)}</span>
+        )}
         {datum.tries > 1 ? <span className="jp-Pipes-muted">{datum.tries} tries</span> : null}
         <span className="jp-Pipes-spacer" />
         <RowMenuButton kind="datum" args={args} label={`Actions for datum ${shortId(datum.id)}`} />
@@ -76,7 +83,16 @@ function DatumRow({ datum, job }: { datum: IDatum; job: IJob }): JSX.Element {
             Open notebook
           </button>
         ) : null}
-        {datum.state !== 'skipped' ? (
+        {datum.state === 'running' && commands.hasCommand(CommandIDs.restartDatum) ? (
+          <button
+            className="jp-Pipes-button jp-Pipes-restartDatum"
+            aria-label={`Restart datum ${shortId(datum.id)}`}
+            onClick={() => run(commands, CommandIDs.restartDatum, args)}
+          >
+            Restart…
+          </button>
+        ) : null}
+        {datum.state === 'running' ? null : datum.state !== 'skipped' ? (
           <button
             className="jp-Pipes-button"
             aria-label={`Show the log of datum ${shortId(datum.id)}`}
@@ -105,6 +121,7 @@ export function JobDetail(): JSX.Element | null {
   const choices: Array<[DatumStateFilter, string]> = [
     ['all', `every datum (${jobs.datums.length}${jobs.hasMoreDatums ? '+' : ''})`],
     ['failed', `failed (${counts.failed})`],
+    ['running', `running now (${counts.running})`],
     ['success', `processed (${counts.success})`],
     ['skipped', `skipped (${counts.skipped})`]
   ];
@@ -164,6 +181,15 @@ export function JobDetail(): JSX.Element | null {
             Stop job…
           </button>
         ) : null}
+        {commands.hasCommand(CommandIDs.rerunJob) && job.done ? (
+          <button
+            className="jp-Pipes-button jp-Pipes-rerunJob"
+            aria-label={`Rerun job ${shortId(job.id)} of ${job.pipeline}`}
+            onClick={() => run(commands, CommandIDs.rerunJob, { job: job.id, pipeline: job.pipeline, state: job.state })}
+          >
+            Rerun job…
+          </button>
+        ) : null}
       </div>
       <h4 className="jp-Pipes-subheading">Datums</h4>
       {jobs.datums.length > 0 ? (
@@ -177,7 +203,7 @@ export function JobDetail(): JSX.Element | null {
         </div>
       ) : null}
       {jobs.datums.length === 0 ? (
-        <Empty>{job.total === 0 ? 'No datums.' : job.done ? 'Loading…' : 'No datum has finished yet.'}</Empty>
+        <Empty>{job.total === 0 ? 'No datums.' : job.done ? 'Loading…' : 'No datum has started yet.'}</Empty>
       ) : datums.length === 0 ? (
         <Empty>No {jobs.datumFilter} datum among those loaded.</Empty>
       ) : (

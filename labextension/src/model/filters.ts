@@ -52,9 +52,12 @@ export function filterJobs(jobs: IJob[], state: JobStateFilter): IJob[] {
 
 export type DatumStateFilter = IDatum['state'] | 'all';
 
-const DATUM_ORDER: Record<IDatum['state'], number> = { failed: 0, success: 1, skipped: 2 };
+const DATUM_ORDER: Record<IDatum['state'], number> = { failed: 0, running: 1, success: 2, skipped: 3 };
 
-/** Datums in a state, failed ones first, then processed, then skipped (stable otherwise). */
+/**
+ * Datums in a state, failed ones first, then those running now, then processed, then skipped
+ * (stable otherwise).
+ */
 export function sortDatums(datums: IDatum[], state: DatumStateFilter = 'all'): IDatum[] {
   const kept = state === 'all' ? datums : datums.filter(d => d.state === state);
   return kept
@@ -65,7 +68,7 @@ export function sortDatums(datums: IDatum[], state: DatumStateFilter = 'all'): I
 
 /** How many datums are in each state. */
 export function datumCounts(datums: IDatum[]): Record<IDatum['state'], number> {
-  const out = { failed: 0, success: 0, skipped: 0 };
+  const out = { failed: 0, running: 0, success: 0, skipped: 0 };
   datums.forEach(d => (out[d.state] += 1));
   return out;
 }

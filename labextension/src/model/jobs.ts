@@ -12,6 +12,12 @@ import { IDatum, IJob, IPage } from './types';
 
 export const JOB_PAGE = 20;
 export const DATUM_PAGE = 50;
+/**
+ * While the selected job runs, its datums are read again this often: a datum starting has no
+ * event of its own (its job's counts move only when one finishes), and the datums running now
+ * are listed (state `running`) so that they can be restarted.
+ */
+export const DATUM_POLL_MS = 1000;
 /** The `pipeline` of {@link JobsModel.show} that lists the jobs of every pipeline. */
 export const ALL_PIPELINES = '*';
 
@@ -150,6 +156,7 @@ export class JobsModel {
         this._job = await requestAPI<IJob>(apiPath('jobs', jobId));
       }
       await this._fetchDatums(0, false);
+      this._pollDatums();
     } catch (error) {
       this._error = `Could not load job ${jobId}: ${(error as Error).message}`;
       this._changed.emit();
@@ -171,13 +178,26 @@ export class JobsModel {
   /**
    * Restart a datum of a running job (`restart datum`): its controller kills the datum's run
    * and starts it again (not counted as a try). The server refuses it when the job is not
-   * running.
+   * running or the datum has finished.
    */
   async restartDatum(jobId: string, datumId: string): Promise<void> {
     await requestAPI<unknown>(apiPath('jobs', jobId, 'datums', datumId, 'restart'), {
       method: 'POST'
     });
     await this.refresh();
+  }
+
+  /**
+   * Rerun a done job (`rerun job`): a new job of its pipeline on the input commits the job
+   * read, and the jobs downstream of it. Answers the new job (queued); the list reloads.
+   */
+  async rerun(jobId: string, reprocess: boolean): Promise<IJob> {
+    const job = await requestAPI<IJob>(apiPath('jobs', jobId, 'rerun'), {
+      method: 'POST',
+      body: JSON.stringify({ reprocess })
+    });
+    await this.refresh();
+    return job;
   }
 
   async loadMoreDatums(): Promise<void> {
@@ -211,6 +231,7 @@ export class JobsModel {
       if (progressed) {
         void this._datumsRefresher.request();
       }
+      this._pollDatums();
     }
     if (changed) {
       this._changed.emit();
@@ -264,6 +285,20 @@ export class JobsModel {
     this._changed.emit();
   }
 
+  /** While the selected job is not done, read its datums again in {@link DATUM_POLL_MS}. */
+  private _pollDatums(): void {
+    if (this._pollTimer !== null || !this._job || this._job.done) {
+      return;
+    }
+    const id = this._job.id;
+    this._pollTimer = setTimeout(() => {
+      this._pollTimer = null;
+      if (this._job?.id === id && !this._job.done) {
+        void this._datumsRefresher.request().then(() => this._pollDatums());
+      }
+    }, DATUM_POLL_MS);
+  }
+
   private async _reload(): Promise<void> {
     if (this._pipeline) {
       await this._fetch(0, Math.max(JOB_PAGE, this._jobs.length), false);
@@ -283,6 +318,7 @@ export class JobsModel {
   private _job: IJob | null = null;
   private _datums: IDatum[] = [];
   private _datumsNext: number | null = null;
+  private _pollTimer: ReturnType<typeof setTimeout> | null = null;
   private _refresher = new Refresher(() => this._reload());
   private _datumsRefresher = new Refresher(() => this._fetchDatums(0, false).catch(() => undefined));
   private _changed = new Signal<this, void>(this);

@@ -32,8 +32,20 @@ export interface IRevertPlan {
   branch: string;
   /** The commit whose files the new commit restores. */
   to: ICommit;
-  /** The pipelines that will re-run, nearest first. */
+  /** The pipelines that will re-run, upstream first (the server's answer). */
   pipelines: string[];
+  /** The jobs `to` caused when it was made (what those pipelines computed from it then). */
+  jobs: IJob[];
+}
+
+/** `GET .../downstream`: what re-runs when a branch moves (to a commit). */
+export interface IDownstream {
+  repo: string;
+  branch: string | null;
+  commit: string | null;
+  global_id: string | null;
+  pipelines: string[];
+  jobs: IJob[];
 }
 
 export interface IPipesModelOptions {
@@ -175,14 +187,20 @@ export class PipesModel implements IDisposable {
   }
 
   /**
-   * What reverting `repo@branch` to `to` will do: the branch that moves and every pipeline
-   * downstream of it (transitively) that will re-run. Reloads the DAG first, so the plan is
-   * current.
+   * What reverting `repo@branch` to `to` will do, as the server answers it
+   * (`GET .../commits/{to}/downstream`, or `.../branches/{branch}/downstream` for another
+   * branch than `to`'s): the branch that moves, every pipeline downstream of it
+   * (transitively) that will re-run, and the jobs `to` caused when it was made.
    */
   async planRevert(to: ICommit, branch?: string): Promise<IRevertPlan> {
     const target = branch ?? to.branch ?? this.history.branch ?? 'master';
-    await this.dag.refresh();
-    return { repo: to.repo, branch: target, to, pipelines: this.dag.downstream(to.repo, target) };
+    const own = !to.branch || to.branch === target;
+    const info = await requestAPI<IDownstream>(
+      own
+        ? apiPath('repos', to.repo, 'commits', to.id, 'downstream')
+        : apiPath('repos', to.repo, 'branches', target, 'downstream')
+    );
+    return { repo: to.repo, branch: target, to, pipelines: info.pipelines, jobs: own ? info.jobs : [] };
   }
 
   /** Do a planned revert: a new commit on the branch, restoring `to`'s files. */

@@ -128,7 +128,8 @@ export interface IDatumItem {
 export interface IDatum {
   id: string;
   job: string;
-  state: 'success' | 'skipped' | 'failed';
+  /** `running`: a datum of a running job that runs now (`started`, `worker`). */
+  state: 'success' | 'skipped' | 'failed' | 'running';
   inputs: IDatumItem[];
   outputs: string[];
   tries: number;
@@ -137,6 +138,10 @@ export interface IDatum {
   error: IJobError | null;
   has_notebook: boolean;
   reused_from: string | null;
+  /** A running datum's start (ISO 8601). */
+  started?: string | null;
+  /** The address of the Dask worker running it. */
+  worker?: string | null;
 }
 
 export interface IPipeline {
