@@ -164,7 +164,7 @@ def test_every_command_has_help_with_an_example() -> None:
         " upgrade", " serve", " list service", " inspect service",
         " diff lineage", " list branch-log", " list metrics", " inspect metrics", " diff metrics",
         " controller", " list controller", " start commit", " finish commit", " list open-commit",
-        " stop job", " delete job", " restart datum", " subscribe commit",
+        " stop job", " delete job", " restart datum", " subscribe commit", " rerun job",
     }
     assert set(commands) == expected
     for name, cmd in commands.items():
