@@ -44,13 +44,28 @@ from _util import (  # noqa: E402
 from jupyter_pipes import Client  # noqa: E402
 
 SIZES = {
-    "full": dict(small_n=10_000, small_dirs=100, big_n=4, big_size=128 * MiB, many_dirs=100,
-                 many_per_dir=1_000, csv_size=64 * MiB, csv_versions=20),
-    "quick": dict(small_n=2_000, small_dirs=20, big_n=4, big_size=16 * MiB, many_dirs=10,
-                  many_per_dir=1_000, csv_size=8 * MiB, csv_versions=20),
+    "full": dict(
+        small_n=10_000,
+        small_dirs=100,
+        big_n=4,
+        big_size=128 * MiB,
+        many_dirs=100,
+        many_per_dir=1_000,
+        csv_size=64 * MiB,
+        csv_versions=20,
+    ),
+    "quick": dict(
+        small_n=2_000,
+        small_dirs=20,
+        big_n=4,
+        big_size=16 * MiB,
+        many_dirs=10,
+        many_per_dir=1_000,
+        csv_size=8 * MiB,
+        csv_versions=20,
+    ),
 }
-BENCHES = ["put_small", "put_large", "reput", "one_change", "storage_csv", "get_large",
-           "kernels"]
+BENCHES = ["put_small", "put_large", "reput", "one_change", "storage_csv", "get_large", "kernels"]
 DVC_API, DVC_CLI = "dvc add (in-process API)", "dvc add (CLI)"
 
 
@@ -81,8 +96,11 @@ class Suite:
         self.sz = SIZES["quick" if args.quick else "full"]
         self.work = Path(args.workdir).resolve() / f"run-{os.getpid()}"
         self.work.mkdir(parents=True, exist_ok=True)
-        self.opts = Options(repeat=args.repeat or (1 if args.quick else 3), drop=not args.warm,
-                            profile_dir=HERE / "results" if args.profile else None)
+        self.opts = Options(
+            repeat=args.repeat or (1 if args.quick else 3),
+            drop=not args.warm,
+            profile_dir=HERE / "results" if args.profile else None,
+        )
         self.rows: list[Row] = []
         self.notes: list[str] = []
         self.dvc = _dvc_available()
@@ -102,8 +120,12 @@ class Suite:
 
     def small(self) -> Path:
         n, d = self.sz["small_n"], self.sz["small_dirs"]
-        return self._data("small", lambda p: make_small_files(
-            p, n, d, 1024, seed=1, name=lambda i, j: f"d{i:03d}/f{j:04d}.bin"))
+        return self._data(
+            "small",
+            lambda p: make_small_files(
+                p, n, d, 1024, seed=1, name=lambda i, j: f"d{i:03d}/f{j:04d}.bin"
+            ),
+        )
 
     def big(self) -> Path:
         n, size = self.sz["big_n"], self.sz["big_size"]
@@ -111,8 +133,12 @@ class Suite:
 
     def many(self) -> Path:
         d, k = self.sz["many_dirs"], self.sz["many_per_dir"]
-        return self._data("many", lambda p: make_small_files(
-            p, d * k, d, 64, seed=3, name=lambda i, j: f"d{i:03d}/f{j:05d}.txt"))
+        return self._data(
+            "many",
+            lambda p: make_small_files(
+                p, d * k, d, 64, seed=3, name=lambda i, j: f"d{i:03d}/f{j:05d}.txt"
+            ),
+        )
 
     def csvs(self) -> list[Path]:
         size, n = self.sz["csv_size"], self.sz["csv_versions"]
@@ -150,8 +176,10 @@ class Suite:
     def dvc_sides(self, src: Path, cli: bool = True) -> list[Side]:
         if not self.dvc:
             return []
+
         def mk(i: int) -> Path:
             return self.dvc_repo(f"dvc{i}", src)
+
         sides = [Side(DVC_API, lambda r: self.dvc_api(r, "data")[0], mk, rmtree)]
         if cli:
             sides.append(Side(DVC_CLI, dvc_cli_add, mk, rmtree))
@@ -179,8 +207,9 @@ class Suite:
         m = compare("put_small", sides, self.opts)
         self.rows.append(Row(b, m["ours"], "cp -r", m["cp -r"]))
         for name in (DVC_API, DVC_CLI):
-            self.rows.append(Row(b, m["ours"], name, m.get(name), target="≥ 3× faster",
-                                 check=faster3))
+            self.rows.append(
+                Row(b, m["ours"], name, m.get(name), target="≥ 3× faster", check=faster3)
+            )
 
     # -- 2. put 4 large files --------------------------------------------------------------------
 
@@ -188,18 +217,35 @@ class Suite:
         src = self.big()
         b = f"put {self.sz['big_n']} × {self.sz['big_size'] // MiB} MiB files"
         sides = [
-            Side("ours", lambda c: c.put_file("big@master", "/", src) and None,
-                 lambda i: self.store("s2", "big"), Client.close),
+            Side(
+                "ours",
+                lambda c: c.put_file("big@master", "/", src) and None,
+                lambda i: self.store("s2", "big"),
+                Client.close,
+            ),
             Side("cp -r", lambda d: cp(src, d), lambda i: self.scratch("cp2"), rmtree),
-            Side("cp -r && sync", lambda d: cp(src, d, sync=True), lambda i: self.scratch("cp2"),
-                 rmtree),
+            Side(
+                "cp -r && sync",
+                lambda d: cp(src, d, sync=True),
+                lambda i: self.scratch("cp2"),
+                rmtree,
+            ),
             *self.dvc_sides(src, cli=False),
         ]
         m = compare("put_large", sides, self.opts)
-        self.rows.append(Row(b, m["ours"], "cp -r", m["cp -r"], target="≤ 1.5× cp -r",
-                             check=within15))
-        self.rows.append(Row(b, m["ours"], "cp -r && sync (durable, like ours)", m["cp -r && sync"],
-                             target="≤ 1.5× (fair variant)", check=within15))
+        self.rows.append(
+            Row(b, m["ours"], "cp -r", m["cp -r"], target="≤ 1.5× cp -r", check=within15)
+        )
+        self.rows.append(
+            Row(
+                b,
+                m["ours"],
+                "cp -r && sync (durable, like ours)",
+                m["cp -r && sync"],
+                target="≤ 1.5× (fair variant)",
+                check=within15,
+            )
+        )
         if self.dvc:
             self.rows.append(Row(b, m["ours"], DVC_API, m[DVC_API]))
 
@@ -238,16 +284,31 @@ class Suite:
             def dvc_done(r: Path) -> None:
                 dvc_new[-1] += tree_bytes(cache)
 
-            sides += [Side("dvc add again (in-process API)", lambda r: self.dvc_api(r, "data")[0],
-                           dvc_setup, dvc_done),
-                      Side("dvc add again (CLI)", dvc_cli_add, dvc_setup, dvc_done)]
+            sides += [
+                Side(
+                    "dvc add again (in-process API)",
+                    lambda r: self.dvc_api(r, "data")[0],
+                    dvc_setup,
+                    dvc_done,
+                ),
+                Side("dvc add again (CLI)", dvc_cli_add, dvc_setup, dvc_done),
+            ]
         m = compare("reput", sides, self.opts)
         self.info_rows(b, m)
-        self.rows.append(Row(b + ": new bytes", max(new), "dvc: new cache bytes",
-                             max(dvc_new) if dvc_new else None, unit="B",
-                             target="≈ 0 (≤ 64 KiB)", check=lambda o, a: o <= 64 * 1024))
-        self.notes.append(f"reput: new pack bytes per run (ours): {new}; "
-                          f"dvc cache growth: {dvc_new}")
+        self.rows.append(
+            Row(
+                b + ": new bytes",
+                max(new),
+                "dvc: new cache bytes",
+                max(dvc_new) if dvc_new else None,
+                unit="B",
+                target="≈ 0 (≤ 64 KiB)",
+                check=lambda o, a: o <= 64 * 1024,
+            )
+        )
+        self.notes.append(
+            f"reput: new pack bytes per run (ours): {new}; dvc cache growth: {dvc_new}"
+        )
 
     # -- 4. one changed file in a big repo -------------------------------------------------------
 
@@ -260,8 +321,10 @@ class Suite:
         c = self.store("s4", "big")
         c.put_file("big@master", "/", src)
         c.close()
-        self.notes.append(f"one_change: initial put of {nfiles:,} files (untimed) took "
-                          f"{fmt_s(time.perf_counter() - t)}")
+        self.notes.append(
+            f"one_change: initial put of {nfiles:,} files (untimed) took "
+            f"{fmt_s(time.perf_counter() - t)}"
+        )
 
         def ours(ctx: tuple[Client, int]) -> None:
             ctx[0].put_file("big@master", path, b"changed %d" % ctx[1])
@@ -279,8 +342,9 @@ class Suite:
             git("init", "-q", cwd=g)
             git("add", "-A", cwd=g)
             git("commit", "-q", "-m", "init", cwd=g)
-            self.notes.append(f"one_change: git repo setup (untimed) took "
-                              f"{fmt_s(time.perf_counter() - t)}")
+            self.notes.append(
+                f"one_change: git repo setup (untimed) took {fmt_s(time.perf_counter() - t)}"
+            )
 
             def git_setup(i: int) -> Path:
                 (g / path.lstrip("/")).write_bytes(b"changed %d" % i)
@@ -292,8 +356,9 @@ class Suite:
 
             sides.append(Side("git add + git commit", git_commit, git_setup))
         m = compare("one_change", sides, self.opts, repeat=max(5, self.opts.repeat))
-        self.rows.append(Row(b, m["ours"], "(absolute)", None, target="< 100 ms",
-                             check=lambda o, a: o < 0.100))
+        self.rows.append(
+            Row(b, m["ours"], "(absolute)", None, target="< 100 ms", check=lambda o, a: o < 0.100)
+        )
         self.info_rows(b, m)
 
     # -- 5. storage of 20 versions of a growing CSV ----------------------------------------------
@@ -312,8 +377,17 @@ class Suite:
         assert c.inspect_file("csv@master", "/data.csv").size_bytes == final
         c.close()
         packs = tree_bytes(self.work / "s5" / "packs")
-        self.rows.append(Row(b + ": bytes stored", packs, "final file size", final, unit="B",
-                             target="< 1.3×", check=lambda o, a: a is not None and o < 1.3 * a))
+        self.rows.append(
+            Row(
+                b + ": bytes stored",
+                packs,
+                "final file size",
+                final,
+                unit="B",
+                target="< 1.3×",
+                check=lambda o, a: a is not None and o < 1.3 * a,
+            )
+        )
         dvc_cache, dvc_time = None, None
         if self.dvc:
             root = self.dvc_repo("dvc5")
@@ -322,8 +396,10 @@ class Suite:
             rmtree(root)
         self.rows.append(Row(b + ": bytes stored", packs, "dvc cache", dvc_cache, unit="B"))
         self.rows.append(Row(b + ": total put time", put_time, "dvc add × each version", dvc_time))
-        self.notes.append(f"storage_csv: final file {fmt_b(final)}, packs {fmt_b(packs)} (one "
-                          "run; counts packs/ only, not metadata.sqlite)")
+        self.notes.append(
+            f"storage_csv: final file {fmt_b(final)}, packs {fmt_b(packs)} (one "
+            "run; counts packs/ only, not metadata.sqlite)"
+        )
 
     # -- 6. get a large file ---------------------------------------------------------------------
 
@@ -340,8 +416,11 @@ class Suite:
             return out / name
 
         sides = [
-            Side("ours", lambda d: c.get_file("big@master", "/f0.bin", dest=d) and None,
-                 lambda i: fresh("ours.bin")),
+            Side(
+                "ours",
+                lambda d: c.get_file("big@master", "/f0.bin", dest=d) and None,
+                lambda i: fresh("ours.bin"),
+            ),
             Side("cp", lambda d: run(["cp", str(src), str(d)]) and None, lambda i: fresh("cp.bin")),
         ]
         m = compare("get_large", sides, self.opts)
@@ -371,16 +450,23 @@ def _dvc_available() -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes, 1 run (smoke test)")
     ap.add_argument("--repeat", type=int, help="runs per side (median reported); default 3")
     ap.add_argument("--only", help=f"comma-separated subset of: {', '.join(BENCHES)}")
-    ap.add_argument("--workdir", default=os.environ.get("PIPES_BENCH_WORKDIR", str(HERE / ".work")),
-                    help="scratch folder on the disk to measure (default: benchmarks/.work)")
+    ap.add_argument(
+        "--workdir",
+        default=os.environ.get("PIPES_BENCH_WORKDIR", str(HERE / ".work")),
+        help="scratch folder on the disk to measure (default: benchmarks/.work)",
+    )
     ap.add_argument("--warm", action="store_true", help="do not drop the page cache before runs")
-    ap.add_argument("--profile", action="store_true",
-                    help="also profile ours once (pyinstrument) into results/profile-NAME.txt")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile ours once (pyinstrument) into results/profile-NAME.txt",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work folder (data, stores)")
     args = ap.parse_args()
     only = args.only.split(",") if args.only else BENCHES
@@ -401,18 +487,33 @@ def main() -> None:
     cmd = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
-        "# jupyter_pipes benchmarks", "",
+        "# jupyter_pipes benchmarks",
+        "",
         f"Command: `{cmd}`; mode: {'quick (small sizes)' if args.quick else 'full'}; median of "
         f"{suite.opts.repeat} run(s) per side (one_change: {max(5, suite.opts.repeat)}); sides "
-        f"interleaved; total {fmt_s(time.perf_counter() - t0)}", "",
-        *header, f"- load average at end: {load}", "",
-        *table(suite.rows), "",
-        "ours/alt < 1 means ours is faster (or smaller). \"dvc add (CLI)\" includes DVC's ~0.5 s "
-        "interpreter start-up; \"in-process API\" times `Repo.add` alone, as ours times "
+        f"interleaved; total {fmt_s(time.perf_counter() - t0)}",
+        "",
+        *header,
+        f"- load average at end: {load}",
+        "",
+        *table(suite.rows),
+        "",
+        'ours/alt < 1 means ours is faster (or smaller). "dvc add (CLI)" includes DVC\'s ~0.5 s '
+        'interpreter start-up; "in-process API" times `Repo.add` alone, as ours times '
         "`Client.put_file` alone. DVC uses its default cache (a copy, on ext4).",
-        *(["", "**Quick mode: the targets are set for the full sizes; these verdicts are only "
-           "indicative.**"] if args.quick else []),
-        "", "## Details", "", *[f"- {n}" for n in suite.notes + suite.opts.raw],
+        *(
+            [
+                "",
+                "**Quick mode: the targets are set for the full sizes; these verdicts are only "
+                "indicative.**",
+            ]
+            if args.quick
+            else []
+        ),
+        "",
+        "## Details",
+        "",
+        *[f"- {n}" for n in suite.notes + suite.opts.raw],
     ]
     if not suite.dvc:
         lines.append("- dvc is not installed (`pip install -r benchmarks/requirements.txt`): n/a")

@@ -70,8 +70,11 @@ def new_bucket(endpoint: str) -> str:
 
     bucket = f"pipes-{uuid.uuid4().hex[:12]}"
     boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     ).create_bucket(Bucket=bucket)
     return bucket
 

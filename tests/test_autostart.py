@@ -221,7 +221,7 @@ def test_create_pipeline_no_wait_says_a_controller_runs_the_job_and_one_does(
     spec.write_text(
         "pipeline: {name: copy}\n"
         "input: {pfs: {repo: data, glob: /*}}\n"
-        "transform: {cmd: [bash, -c, 'cp \"$PFS/data\"/* \"$out\"/']}\n"
+        'transform: {cmd: [bash, -c, \'cp "$PFS/data"/* "$out"/\']}\n'
     )
     res = store.cli("create", "pipeline", "-f", str(spec), "--no-wait")
     assert "a controller runs it" in res.stdout and "to run it" not in res.stdout, res.stdout

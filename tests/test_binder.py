@@ -54,10 +54,16 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str:
 
 def _copy_tree(dest: Path) -> None:
     """The working tree as git would ship it (tracked and new files; nothing ignored)."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():
@@ -100,41 +106,94 @@ def test_postbuild_seeds_the_store_and_the_tour_runs(tmp_path: Path) -> None:
     _copy_tree(repo)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    venv_site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                           "['purelib'])"], tmp_path, dict(os.environ), 60).strip())
+    venv_site = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            tmp_path,
+            dict(os.environ),
+            60,
+        ).strip()
+    )
     (venv_site / "_parent_env.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("JUPYTER_PIPES_", "JUPYTER_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(HOME=str(home), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-               XDG_CACHE_HOME=str(home / ".cache"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JUPYTER_PIPES_", "JUPYTER_", "PYTHON", "VIRTUAL_ENV"))
+    }
+    env.update(
+        HOME=str(home),
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        XDG_CACHE_HOME=str(home / ".cache"),
+    )
 
-    _run([str(python), "-m", "pip", "install", "--quiet", *_build_isolation(),
-          "-r", "binder/requirements.txt"], repo, env, 900)
-    where = _run([str(python), "-c", "import jupyter_pipes; print(jupyter_pipes.__file__)"],
-                 home, env, 60)
+    _run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            *_build_isolation(),
+            "-r",
+            "binder/requirements.txt",
+        ],
+        repo,
+        env,
+        900,
+    )
+    where = _run(
+        [str(python), "-c", "import jupyter_pipes; print(jupyter_pipes.__file__)"], home, env, 60
+    )
     assert Path(where.strip()).is_relative_to(venv), where  # installed, not this checkout
-    shipped = _run([str(python), "-c", "from jupyter_pipes.demos.common import DEMO_FILES as d; "
-                    "print(sorted(str(p.relative_to(d)) for p in d.rglob('*.*')))"], home, env, 60)
-    for name in ("housing/train.yaml", "housing/evaluate.ipynb", "images/edges.ipynb",
-                 "ml/predict.yaml"):
+    shipped = _run(
+        [
+            str(python),
+            "-c",
+            "from jupyter_pipes.demos.common import DEMO_FILES as d; "
+            "print(sorted(str(p.relative_to(d)) for p in d.rglob('*.*')))",
+        ],
+        home,
+        env,
+        60,
+    )
+    for name in (
+        "housing/train.yaml",
+        "housing/evaluate.ipynb",
+        "images/edges.ipynb",
+        "ml/predict.yaml",
+    ):
         assert name in shipped, shipped  # every example's package data is in the wheel
 
     out = _run(["bash", "binder/postBuild"], repo, env, 900)
     assert f"seeded {repo / '.pipes'}" in out
     assert "(e) reverted model@master" in out and "done in" in out
-    config_dir = _run([str(python), "-c", "from jupyter_core.paths import jupyter_config_dir; "
-                       "print(jupyter_config_dir())"], home, env, 60).strip()
+    config_dir = _run(
+        [
+            str(python),
+            "-c",
+            "from jupyter_core.paths import jupyter_config_dir; print(jupyter_config_dir())",
+        ],
+        home,
+        env,
+        60,
+    ).strip()
     config = (Path(config_dir) / "jupyter_server_config.py").read_text()
     assert 'c.ServerApp.default_url = "/lab/tree/examples/README.ipynb"' in config
     with Client(str(repo / ".pipes")) as c:
         assert {r.name for r in c.list_repo()} == {"training", "samples", "model", "predict"}
         assert {p.name: p.last_job_state for p in c.list_pipeline()} == {
-            "model": "success", "predict": "success"}
+            "model": "success",
+            "predict": "success",
+        }
         assert len(c.list_file("predict@master")) == 5
 
     (repo / "tour.py").write_text(TOUR)
-    _run(["bash", "binder/start", str(python), "tour.py", str(tmp_path / "tour.json")], repo,
-         env, 600)
+    _run(
+        ["bash", "binder/start", str(python), "tour.py", str(tmp_path / "tour.json")],
+        repo,
+        env,
+        600,
+    )
     nb = json.loads((tmp_path / "tour.json").read_text())
     outputs = [o for cell in nb["cells"] for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
@@ -143,7 +202,6 @@ def test_postbuild_seeds_the_store_and_the_tour_runs(tmp_path: Path) -> None:
     assert f"store: {repo / '.pipes'}" in text
     assert f"WHERE {venv}" in text and f" {repo / '.pipes'}" in text
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
-    assert any(h.startswith('<table class="jupyter-pipes">') and ">predict</td>" in h
-               for h in html)
+    assert any(h.startswith('<table class="jupyter-pipes">') and ">predict</td>" in h for h in html)
     assert any(h.startswith("<svg") and 'data-id="pipeline:predict"' in h for h in html)
     assert "datum 0 of 5 of pipeline predict" in text

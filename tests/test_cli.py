@@ -51,7 +51,9 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _start(
-    args: Sequence[str | Path], store: Path | None, cwd: Path | None = None,
+    args: Sequence[str | Path],
+    store: Path | None,
+    cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> tuple[list[str], subprocess.Popen[bytes]]:
     cmd = [sys.executable, "-m", "jupyter_pipes.cli"]
@@ -78,8 +80,12 @@ def _finish(
 
 
 def run_cli(
-    *args: str | Path, store: Path | None = None, rc: int = 0, stdin: bytes | None = None,
-    cwd: Path | None = None, env: dict[str, str] | None = None,
+    *args: str | Path,
+    store: Path | None = None,
+    rc: int = 0,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Result:
     """Run ``python -m jupyter_pipes.cli [--store STORE] ARGS`` and check its exit code."""
     return _finish(_start(args, store, cwd, env), rc, stdin)
@@ -138,7 +144,9 @@ def test_render_helpers() -> None:
     assert render.ago(now - timedelta(days=3), now) == "3 days ago"
     assert render.ago(None) == "-"
     assert render.table(["A", "LONG"], [["xyz", 1], [None, "b"]]).splitlines() == [
-        "A     LONG", "xyz   1", "-     b",
+        "A     LONG",
+        "xyz   1",
+        "-     b",
     ]
 
 
@@ -154,17 +162,63 @@ def test_every_command_has_help_with_an_example() -> None:
 
     commands = dict(walk(cli, ""))
     expected = {
-        " create repo", " list repo", " inspect repo", " delete repo", " put file", " get file",
-        " list file", " glob file", " inspect file", " diff file", " delete file", " copy file",
-        " list commit", " inspect commit", " squash commit", " delete commit", " create branch",
-        " list branch", " inspect branch", " delete branch", " revert branch", " fsck", " gc",
-        " create pipeline", " update pipeline", " list pipeline", " inspect pipeline",
-        " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
-        " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
-        " upgrade", " serve", " list service", " inspect service",
-        " diff lineage", " list branch-log", " list metrics", " inspect metrics", " diff metrics",
-        " controller", " list controller", " start commit", " finish commit", " list open-commit",
-        " stop job", " delete job", " restart datum", " subscribe commit", " rerun job",
+        " create repo",
+        " list repo",
+        " inspect repo",
+        " delete repo",
+        " put file",
+        " get file",
+        " list file",
+        " glob file",
+        " inspect file",
+        " diff file",
+        " delete file",
+        " copy file",
+        " list commit",
+        " inspect commit",
+        " squash commit",
+        " delete commit",
+        " create branch",
+        " list branch",
+        " inspect branch",
+        " delete branch",
+        " revert branch",
+        " fsck",
+        " gc",
+        " create pipeline",
+        " update pipeline",
+        " list pipeline",
+        " inspect pipeline",
+        " delete pipeline",
+        " run pipeline",
+        " list job",
+        " inspect job",
+        " wait job",
+        " wait commit",
+        " list datum",
+        " inspect datum",
+        " get notebook",
+        " logs",
+        " demo",
+        " upgrade",
+        " serve",
+        " list service",
+        " inspect service",
+        " diff lineage",
+        " list branch-log",
+        " list metrics",
+        " inspect metrics",
+        " diff metrics",
+        " controller",
+        " list controller",
+        " start commit",
+        " finish commit",
+        " list open-commit",
+        " stop job",
+        " delete job",
+        " restart datum",
+        " subscribe commit",
+        " rerun job",
     }
     assert set(commands) == expected
     for name, cmd in commands.items():
@@ -177,7 +231,11 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_help_version_and_usage_errors(pipes: Pipes) -> None:
     helped, version, bad, bad_noun, missing = pipes.batch(
-        ["--help"], ["--version"], ["list", "foo"], ["put", "repo", "x"], ["create", "repo"],
+        ["--help"],
+        ["--version"],
+        ["list", "foo"],
+        ["put", "repo", "x"],
+        ["create", "repo"],
         rc=[0, 0, 2, 2, 2],
     )
     assert "VERB NOUN" in helped.out and "create" in helped.out and "revert" in helped.out
@@ -192,9 +250,13 @@ def test_repo_lifecycle(pipes: Pipes) -> None:
     assert pipes("create", "repo", "images", "-d", "raw images").out == ""
     pipes("create", "repo", "labels")
     dup, bad, table, js, info, text, nope = pipes.batch(
-        ["create", "repo", "images"], ["create", "repo", "bad name!"], ["list", "repo"],
-        ["list", "repo", "--json"], ["inspect", "repo", "images", "--json"],
-        ["inspect", "repo", "images"], ["inspect", "repo", "nope"],
+        ["create", "repo", "images"],
+        ["create", "repo", "bad name!"],
+        ["list", "repo"],
+        ["list", "repo", "--json"],
+        ["inspect", "repo", "images", "--json"],
+        ["inspect", "repo", "images"],
+        ["inspect", "repo", "nope"],
         rc=[1, 1, 0, 0, 0, 0, 1],
     )
     _error(dup, "repo 'images' already exists")
@@ -250,11 +312,20 @@ def test_put_and_get_round_trip(pipes: Pipes, tmp_path: Path) -> None:
         rc=[0, 0, 0, 0, 0, 0, 0, 0, 1, 0],
     )
     assert [f["path"] for f in ls.json()] == [
-        "/blob.bin", "/docs/", "/pics/", "/renamed.txt", "/stdin.bin",
+        "/blob.bin",
+        "/docs/",
+        "/pics/",
+        "/renamed.txt",
+        "/stdin.bin",
     ]
     assert {f["path"] for f in walk.json() if f["type"] == "file"} == {
-        "/blob.bin", "/docs/a.txt", "/docs/blob.bin", "/pics/1.png", "/pics/sub/2.png",
-        "/renamed.txt", "/stdin.bin",
+        "/blob.bin",
+        "/docs/a.txt",
+        "/docs/blob.bin",
+        "/pics/1.png",
+        "/pics/sub/2.png",
+        "/renamed.txt",
+        "/stdin.bin",
     }
     # get file: stdout is binary-safe; -o writes a file, or a directory recursively.
     assert b1.raw == blob and b2.raw == blob and prefixed.raw == blob
@@ -291,8 +362,10 @@ def test_put_and_get_errors(pipes: Pipes, tmp_path: Path) -> None:
     _error(empty, "has no commits yet")  # none of the failed puts committed anything
     pipes("put", "file", "data@master", "-f", f)
     unknown, absent, dotdot_ls = pipes.batch(
-        ["get", "file", "data@nope:/a.txt"], ["get", "file", "data@master:/missing"],
-        ["list", "file", "data@master:/x/../y"], rc=[1, 1, 1],
+        ["get", "file", "data@nope:/a.txt"],
+        ["get", "file", "data@master:/missing"],
+        ["list", "file", "data@master:/x/../y"],
+        rc=[1, 1, 1],
     )
     _error(unknown, "no branch or commit 'nope' in repo 'data'")
     _error(absent, "/missing")
@@ -308,17 +381,23 @@ def test_list_inspect_glob_diff_delete_copy_file(pipes: Pipes, tmp_path: Path) -
     head = pipes("put", "file", "data@master", "-f", tmp_path / "c.txt").out.strip()
 
     ls_csv, ls_root, glob_js, glob_txt, info, info_txt, diff = pipes.batch(
-        ["list", "file", "data@master:/csv"], ["list", "file", "data@master"],
-        ["glob", "file", "data@master:/csv/*.csv", "--json"], ["glob", "file", "data@master:/*/b*"],
+        ["list", "file", "data@master:/csv"],
+        ["list", "file", "data@master"],
+        ["glob", "file", "data@master:/csv/*.csv", "--json"],
+        ["glob", "file", "data@master:/*/b*"],
         ["inspect", "file", "data@master:/csv/b.csv", "--json"],
-        ["inspect", "file", "data@master:/csv/b.csv"], ["diff", "file", "data@master"],
+        ["inspect", "file", "data@master:/csv/b.csv"],
+        ["diff", "file", "data@master"],
     )
     assert ls_csv.lines()[0].split() == ["NAME", "TYPE", "SIZE"]
     assert [r.split() for r in ls_csv.lines()[1:]] == [
-        ["/csv/a.csv", "file", "4B"], ["/csv/b.csv", "file", "1.953KiB"],
+        ["/csv/a.csv", "file", "4B"],
+        ["/csv/b.csv", "file", "1.953KiB"],
     ]
-    assert [r.split() for r in ls_root.lines()[1:]] == [["/c.txt", "file", "1B"],
-                                                        ["/csv/", "dir", "1.957KiB"]]
+    assert [r.split() for r in ls_root.lines()[1:]] == [
+        ["/c.txt", "file", "1B"],
+        ["/csv/", "dir", "1.957KiB"],
+    ]
     assert [m["path"] for m in glob_js.json()] == ["/csv/a.csv", "/csv/b.csv"]
     assert [r.split()[0] for r in glob_txt.lines()[1:]] == ["/csv/b.csv"]
     assert info.json()["size_bytes"] == 2000 and info.json()["type"] == "file"
@@ -347,7 +426,8 @@ def test_list_inspect_glob_diff_delete_copy_file(pipes: Pipes, tmp_path: Path) -
     assert pipes.head("data@master") == c
     pipes("copy", "file", "data@master~1:/csv", "archive@master", "-m", "archive")
     kept, archived, a_csv, nothing = pipes.batch(
-        ["get", "file", "data@master:/kept.csv"], ["list", "file", "archive@master:/csv", "--json"],
+        ["get", "file", "data@master:/kept.csv"],
+        ["list", "file", "archive@master:/csv", "--json"],
         ["get", "file", "archive@master:/csv/a.csv"],
         ["copy", "file", "data@master:/nothing", "archive@master:/x"],
         rc=[0, 0, 0, 1],
@@ -360,8 +440,16 @@ def test_list_inspect_glob_diff_delete_copy_file(pipes: Pipes, tmp_path: Path) -
 def test_commits(pipes: Pipes) -> None:
     pipes("create", "repo", "raw")
     ids = [
-        pipes("put", "file", f"raw@master:/f{i}.txt", "-f", "-", "-m", f"commit {i}",
-              stdin=b"x" * (i + 1)).out.strip()
+        pipes(
+            "put",
+            "file",
+            f"raw@master:/f{i}.txt",
+            "-f",
+            "-",
+            "-m",
+            f"commit {i}",
+            stdin=b"x" * (i + 1),
+        ).out.strip()
         for i in range(3)
     ]
     # Provenance and subvenance (a downstream commit written through the Python API).
@@ -379,13 +467,21 @@ def test_commits(pipes: Pipes) -> None:
         ["inspect", "commit", "model@master", "--json"],
         ["inspect", "commit", "model@master"],
         ["inspect", "commit", f"raw@{ids[2][:10]}"],
-        ["delete", "repo", "raw"], ["delete", "commit", "raw@master"],
+        ["delete", "repo", "raw"],
+        ["delete", "commit", "raw@master"],
         ["inspect", "commit", "raw@master~5"],
         rc=[0, 0, 0, 0, 0, 0, 0, 1, 1, 1],
     )
     rows = table.lines()
-    assert rows[0].split() == ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN",
-                               "DESCRIPTION"]
+    assert rows[0].split() == [
+        "REPO",
+        "BRANCH",
+        "COMMIT",
+        "FINISHED",
+        "SIZE",
+        "ORIGIN",
+        "DESCRIPTION",
+    ]
     assert [row.split()[2] for row in rows[1:]] == ids[::-1]  # newest first
     assert "ago" in rows[1] and " 6B " in rows[1] and " user " in rows[1]
     assert rows[1].endswith("commit 2")
@@ -423,14 +519,19 @@ def test_branches_and_revert(pipes: Pipes) -> None:
     pipes("create", "branch", "model@old", "--head", v1[:12])  # a commit-id prefix
     pipes("create", "branch", "model@prev", "--head", "model@master^1")
     js, table, text, dup, unknown, bad = pipes.batch(
-        ["list", "branch", "model", "--json"], ["list", "branch", "model"],
-        ["inspect", "branch", "model@old"], ["create", "branch", "model@old"],
+        ["list", "branch", "model", "--json"],
+        ["list", "branch", "model"],
+        ["inspect", "branch", "model@old"],
+        ["create", "branch", "model@old"],
         ["create", "branch", "model@x", "--head", "nope"],
         ["create", "branch", "model@bad!name"],
         rc=[0, 0, 0, 1, 1, 1],
     )
     assert {b["name"]: b["head"] for b in js.json()} == {
-        "master": v2, "empty": None, "old": v1, "prev": v1,
+        "master": v2,
+        "empty": None,
+        "old": v1,
+        "prev": v1,
     }
     assert table.lines()[0].split() == ["BRANCH", "HEAD"] and f"master   {v2}" in table.lines()
     assert text.out == f"Name: model@old\nHead: {v1}\n"
@@ -445,8 +546,10 @@ def test_branches_and_revert(pipes: Pipes) -> None:
     r = pipes("revert", "branch", "model@master", "--to", "master^1", "-m", "undo").out.strip()
     assert COMMIT_ID.fullmatch(r) and pipes.head("model@master") == r
     m, info, no_to, bad_to = pipes.batch(
-        ["get", "file", "model@master:/m.txt"], ["inspect", "commit", "model@master", "--json"],
-        ["revert", "branch", "model@master"], ["revert", "branch", "model@master", "--to", "zzz"],
+        ["get", "file", "model@master:/m.txt"],
+        ["inspect", "commit", "model@master", "--json"],
+        ["revert", "branch", "model@master"],
+        ["revert", "branch", "model@master", "--to", "zzz"],
         rc=[0, 0, 2, 1],
     )
     assert m.raw == b"v1"
@@ -469,8 +572,11 @@ def test_fsck_and_gc(pipes: Pipes) -> None:
     pipes("put", "file", "data@master:/a.bin", "-f", "-", stdin=os.urandom(100_000))
     pipes("put", "file", "data@master:/b.bin", "-f", "-", stdin=b"b" * 10)
     text, js, young, bad_grace = pipes.batch(
-        ["fsck"], ["fsck", "--no-verify-data", "--json"], ["gc", "--json"],
-        ["gc", "--grace", "-1"], rc=[0, 0, 0, 2],
+        ["fsck"],
+        ["fsck", "--no-verify-data", "--json"],
+        ["gc", "--json"],
+        ["gc", "--grace", "-1"],
+        rc=[0, 0, 0, 2],
     )
     assert text.lines()[0].startswith("checked 2 commits, ") and text.lines()[-1] == "ok"
     report = js.json()
@@ -519,7 +625,14 @@ def test_jupyter_pipes_subcommand(tmp_path: Path) -> None:
         pytest.skip("jupyter is not on PATH")
     if not metadata.entry_points(group="console_scripts", name="jupyter-pipes"):
         pytest.skip("jupyter_pipes is not pip-installed (no jupyter-pipes console script)")
-    proc = subprocess.run([jupyter, "pipes", "--help"], capture_output=True, text=True,
-                          cwd=tmp_path, env=_env(), timeout=120, check=False)
+    proc = subprocess.run(
+        [jupyter, "pipes", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Usage: jupyter pipes" in proc.stdout and "VERB NOUN" in proc.stdout

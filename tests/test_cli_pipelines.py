@@ -72,10 +72,25 @@ def test_every_pipeline_command_has_help_with_an_example() -> None:
 
     commands = walk(cli, "")
     mine = {
-        " create pipeline", " update pipeline", " list pipeline", " inspect pipeline",
-        " delete pipeline", " run pipeline", " list job", " inspect job", " wait job",
-        " wait commit", " list datum", " inspect datum", " get notebook", " logs", " demo",
-        " stop job", " delete job", " restart datum", " subscribe commit",
+        " create pipeline",
+        " update pipeline",
+        " list pipeline",
+        " inspect pipeline",
+        " delete pipeline",
+        " run pipeline",
+        " list job",
+        " inspect job",
+        " wait job",
+        " wait commit",
+        " list datum",
+        " inspect datum",
+        " get notebook",
+        " logs",
+        " demo",
+        " stop job",
+        " delete job",
+        " restart datum",
+        " subscribe commit",
     }
     assert mine <= set(commands)
     for name in mine:
@@ -88,9 +103,21 @@ def test_every_pipeline_command_has_help_with_an_example() -> None:
 def test_summary_and_error_text() -> None:
     now = datetime(2024, 1, 1, tzinfo=timezone.utc)
     job = JobInfo(
-        id="a" * 32, pipeline="p", version=1, state="failure", reason="1 datum(s) failed",
-        created=now, started=now, finished=now.replace(second=2), inputs=(), spec_commit=None,
-        output_commit=None, total=3, processed=1, skipped=1, failed=1,
+        id="a" * 32,
+        pipeline="p",
+        version=1,
+        state="failure",
+        reason="1 datum(s) failed",
+        created=now,
+        started=now,
+        finished=now.replace(second=2),
+        inputs=(),
+        spec_commit=None,
+        output_commit=None,
+        total=3,
+        processed=1,
+        skipped=1,
+        failed=1,
         error={"datum": "d1", "cell_index": 2, "ename": "ValueError", "evalue": "bad row"},
     )
     assert jobs.summary(job) == f"job {'a' * 32} p failure 1 processed, 1 skipped, 1 failed in 2.0s"
@@ -110,28 +137,67 @@ def test_create_list_inspect_update_delete_pipeline(pipes: Pipes, tmp_path: Path
     assert f"job {s['id']} up running" in created.err and f"job {s['id']} up success" in created.err
     job = s["id"]
 
-    (out_a, plist, pjs, ptext, pinfo, jlist, jjs, jinfo, jtext, dlist, djs, dry, dryjs, log,
-     nope) = pipes.batch(
-        ["get", "file", "up@master:/a.txt"], ["list", "pipeline"], ["list", "pipeline", "--json"],
-        ["inspect", "pipeline", "up"], ["inspect", "pipeline", "up", "--json"],
-        ["list", "job"], ["list", "job", "-p", "up", "-n", "1", "--json"],
-        ["inspect", "job", job[:8], "--json"], ["inspect", "job", job],
-        ["list", "datum", job], ["list", "datum", job, "--json"],
+    (
+        out_a,
+        plist,
+        pjs,
+        ptext,
+        pinfo,
+        jlist,
+        jjs,
+        jinfo,
+        jtext,
+        dlist,
+        djs,
+        dry,
+        dryjs,
+        log,
+        nope,
+    ) = pipes.batch(
+        ["get", "file", "up@master:/a.txt"],
+        ["list", "pipeline"],
+        ["list", "pipeline", "--json"],
+        ["inspect", "pipeline", "up"],
+        ["inspect", "pipeline", "up", "--json"],
+        ["list", "job"],
+        ["list", "job", "-p", "up", "-n", "1", "--json"],
+        ["inspect", "job", job[:8], "--json"],
+        ["inspect", "job", job],
+        ["list", "datum", job],
+        ["list", "datum", job, "--json"],
         ["list", "datum", "-f", tmp_path / "up.yaml"],
         ["list", "datum", "-f", tmp_path / "up.yaml", "--json"],
-        ["logs", job], ["inspect", "pipeline", "nope"],
+        ["logs", job],
+        ["inspect", "pipeline", "nope"],
         rc=[0] * 14 + [1],
     )
     assert out_a.out == "AY\n"
     assert plist.lines()[0].split() == [
-        "NAME", "VERSION", "INPUT", "LAST", "JOB", "STATE", "DESCRIPTION"
+        "NAME",
+        "VERSION",
+        "INPUT",
+        "LAST",
+        "JOB",
+        "STATE",
+        "DESCRIPTION",
     ]
     assert plist.lines()[1].split() == [
-        "up", "1", "data:/*", job, "success", "uppercase", "every", "file"
+        "up",
+        "1",
+        "data:/*",
+        job,
+        "success",
+        "uppercase",
+        "every",
+        "file",
     ]
     (p,) = pjs.json()
     assert (p["name"], p["version"], p["inputs"], p["last_job"], p["last_job_state"]) == (
-        "up", 1, ["data@master"], job, "success"
+        "up",
+        1,
+        ["data@master"],
+        job,
+        "success",
     )
     assert p == pinfo.json()
     assert "Name: up\n" in ptext.out and "Input: data:/*\n" in ptext.out
@@ -143,7 +209,11 @@ def test_create_list_inspect_update_delete_pipeline(pipes: Pipes, tmp_path: Path
     (j,) = jjs.json()
     assert j == jinfo.json()
     assert (j["id"], j["state"], j["total"], j["processed"], j["error"]) == (
-        job, "success", 2, 2, None
+        job,
+        "success",
+        2,
+        2,
+        None,
     )
     data_head = pipes.head("data@master")
     assert j["inputs"] == [{"repo": "data", "id": data_head, "branch": "master"}]
@@ -153,7 +223,8 @@ def test_create_list_inspect_update_delete_pipeline(pipes: Pipes, tmp_path: Path
     assert sorted(line.split()[2] for line in dlist.lines()[1:]) == ["data:/a.txt", "data:/b.txt"]
     datums = djs.json()
     assert sorted((d["state"], d["inputs"][0]["path"], d["outputs"][0]) for d in datums) == [
-        ("success", "/a.txt", "/a.txt"), ("success", "/b.txt", "/b.txt")
+        ("success", "/a.txt", "/a.txt"),
+        ("success", "/b.txt", "/b.txt"),
     ]
     assert sorted(dry.lines()) == ["data:/a.txt", "data:/b.txt"]
     assert sorted(d[0]["path"] for d in dryjs.json()) == ["/a.txt", "/b.txt"]
@@ -187,8 +258,9 @@ def test_no_wait_then_wait_and_branch_moves_with_wait(pipes: Pipes, tmp_path: Pa
     (tmp_path / "up.yaml").write_text(UP)
     (tmp_path / "cat.yaml").write_text(CAT)
     queued = pipes("create", "pipeline", "-f", tmp_path / "up.yaml", "--no-wait")
-    m = re.fullmatch(r"queued job ([0-9a-f]{32}); run 'jupyter pipes wait job \1' to run it\n",
-                     queued.out)
+    m = re.fullmatch(
+        r"queued job ([0-9a-f]{32}); run 'jupyter pipes wait job \1' to run it\n", queued.out
+    )
     assert m, queued.out
     job = m.group(1)
     assert pipes("inspect", "job", job, "--json").json()["state"] == "created"
@@ -204,7 +276,8 @@ def test_no_wait_then_wait_and_branch_moves_with_wait(pipes: Pipes, tmp_path: Pa
     # run pipeline waits for the job and the jobs it feeds; --progress: tqdm bars of datums
     ran = pipes("run", "pipeline", "up", "--reprocess", "--progress")
     assert [counts(x) for x in summaries(ran.out)] == [
-        ("up", "success", 1, 0, 0), ("cat", "success", 0, 1, 0)
+        ("up", "success", 1, 0, 0),
+        ("cat", "success", 0, 1, 0),
     ]
     assert "up: 100%" in ran.err and "1/1 [" in ran.err and "datum/s" in ran.err
     assert pipes("run", "pipeline", "up", "--no-wait").out.startswith("queued job ")
@@ -213,12 +286,14 @@ def test_no_wait_then_wait_and_branch_moves_with_wait(pipes: Pipes, tmp_path: Pa
     (tmp_path / "b.txt").write_text("b\n")
     put = pipes("put", "file", "data@master:/b.txt", "-f", tmp_path / "b.txt", "--wait")
     assert [counts(x) for x in summaries(put.out)] == [
-        ("up", "success", 1, 1, 0), ("cat", "success", 1, 0, 0)
+        ("up", "success", 1, 1, 0),
+        ("cat", "success", 1, 0, 0),
     ]
     assert pipes("get", "file", "cat@master:/all.txt").out == "A\nB\n"
     copied = pipes("copy", "file", "data@master:/b.txt", "data@master:/c.txt", "--wait")
     assert [counts(x)[:3] for x in summaries(copied.out)] == [
-        ("up", "success", 1), ("cat", "success", 1)
+        ("up", "success", 1),
+        ("cat", "success", 1),
     ]
     deleted = pipes("delete", "file", "data@master:/c.txt", "--wait")
     assert [x["state"] for x in summaries(deleted.out)] == ["success", "success"]
@@ -244,8 +319,12 @@ def test_no_wait_then_wait_and_branch_moves_with_wait(pipes: Pipes, tmp_path: Pa
 
 def test_failing_pipeline_exits_1_with_its_error(pipes: Pipes, tmp_path: Path) -> None:
     with_data(pipes, tmp_path, **{"a.txt": "a\n"})
-    bad = {"pipeline": {"name": "bad"}, "input": {"pfs": {"repo": "data", "glob": "/"}},
-           "datum_tries": 1, "transform": {"cmd": ["bash", "-c", "echo boom >&2; exit 3"]}}
+    bad = {
+        "pipeline": {"name": "bad"},
+        "input": {"pfs": {"repo": "data", "glob": "/"}},
+        "datum_tries": 1,
+        "transform": {"cmd": ["bash", "-c", "echo boom >&2; exit 3"]},
+    }
     res = pipes("create", "pipeline", "-f", "-", stdin=json.dumps(bad).encode(), rc=1)
     (s,) = summaries(res.out)
     assert counts(s) == ("bad", "failure", 0, 0, 1)
@@ -271,8 +350,11 @@ def test_failing_pipeline_exits_1_with_its_error(pipes: Pipes, tmp_path: Path) -
 
 def write_notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_code_cell("data = ''\nout = ''", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(
@@ -290,8 +372,10 @@ def test_notebook_pipeline_and_its_executed_notebook(pipes: Pipes, tmp_path: Pat
     with_data(pipes, tmp_path, **{"a.txt": "four"})
     (tmp_path / "nb").mkdir()
     write_notebook(tmp_path / "nb" / "measure.ipynb")
-    spec = b"pipeline: {name: measure}\ninput: {pfs: {repo: data, glob: /*}}\n" \
-           b"transform: {notebook: nb/measure.ipynb}\n"
+    spec = (
+        b"pipeline: {name: measure}\ninput: {pfs: {repo: data, glob: /*}}\n"
+        b"transform: {notebook: nb/measure.ipynb}\n"
+    )
     # from stdin, the notebook path is read against the working directory
     res = pipes("create", "pipeline", "-f", "-", stdin=spec, cwd=tmp_path)
     (s,) = summaries(res.out)
@@ -301,7 +385,8 @@ def test_notebook_pipeline_and_its_executed_notebook(pipes: Pipes, tmp_path: Pat
     (d,) = pipes("list", "datum", job, "--json").json()
     assert d["has_notebook"]
     text, stdout_nb, log = pipes.batch(
-        ["inspect", "datum", job, d["id"]], ["get", "notebook", job, d["id"]],
+        ["inspect", "datum", job, d["id"]],
+        ["get", "notebook", job, d["id"]],
         ["logs", job, "--datum", d["id"]],
     )
     assert f"Notebook: jupyter pipes get notebook {job} {d['id']}" in text.out

@@ -65,7 +65,9 @@ def test_every_step_runs_and_every_job_succeeds(demo: Ran) -> None:
     assert "done in" in demo.lines[-5] and r.seconds > 0
     c = demo.client
     assert [f.path for f in c.list_file("model@master")] == [
-        "/metrics.json", "/model.pkl", "/training-data.png"
+        "/metrics.json",
+        "/model.pkl",
+        "/training-data.png",
     ]
     assert c.get_file("model@master", "/training-data.png").startswith(b"\x89PNG")
     assert c.fsck().ok
@@ -95,8 +97,9 @@ def test_model_revert_restores_the_first_predictions(demo: Ran) -> None:
     assert set(r.predictions["e"]) == {*r.predictions["b"], "/batch-05.predictions.csv"}
     for path, data in r.predictions["b"].items():
         assert r.predictions["e"][path] == data
-    assert r.predictions["e"]["/batch-05.predictions.csv"] != (
-        r.predictions["d"]["/batch-05.predictions.csv"]
+    assert (
+        r.predictions["e"]["/batch-05.predictions.csv"]
+        != (r.predictions["d"]["/batch-05.predictions.csv"])
     )
 
 
@@ -106,15 +109,18 @@ def test_lineage_names_the_data_and_notebook_versions(demo: Ran) -> None:
     assert top is not None and r.lineage_file == "/batch-01.predictions.csv"
     assert top.commit.id == c.inspect_commit("predict@master^").id  # (g) re-predicted since
     assert {(p.commit.repo, p.commit.branch) for p in top.parents} == {
-        ("samples", "master"), ("model", "master"), ("predict", "spec")
+        ("samples", "master"),
+        ("model", "master"),
+        ("predict", "spec"),
     }
     (samples,) = top.find("samples")
     assert samples.commit.id == r.steps["d"].commit == c.inspect_commit("samples@master").id
     (predict_spec,) = top.find("predict", "spec")
     assert predict_spec.commit.id == c.inspect_pipeline("predict").spec_commit
-    assert c.get_file(f"predict@{predict_spec.commit.id}", "/notebook.ipynb") == (
-        FILES / "predict.ipynb"
-    ).read_bytes()
+    assert (
+        c.get_file(f"predict@{predict_spec.commit.id}", "/notebook.ipynb")
+        == (FILES / "predict.ipynb").read_bytes()
+    )
     revert, first_model = top.find("model")
     assert revert.commit.id == r.steps["e"].commit and revert.parents == (first_model,)
     assert first_model.commit.id == revert.commit.restores and first_model.commit.origin == "auto"
@@ -122,8 +128,12 @@ def test_lineage_names_the_data_and_notebook_versions(demo: Ran) -> None:
     assert training.commit.id == r.steps["a"].commit
     (model_spec,) = top.find("model", "spec")
     assert model_spec.commit.id == c.inspect_pipeline("model").spec_commit
-    assert json.loads(c.get_file(f"model@{model_spec.commit.id}", "/spec.json"))[
-        "transform"]["notebook"] == "train.ipynb"
+    assert (
+        json.loads(c.get_file(f"model@{model_spec.commit.id}", "/spec.json"))["transform"][
+            "notebook"
+        ]
+        == "train.ipynb"
+    )
     printed = "\n".join(demo.lines)
     for node in (samples, predict_spec, revert, first_model, training, model_spec):
         assert node.commit.id[:8] in printed
@@ -152,8 +162,11 @@ def test_explore_notebook_runs_on_the_demo_store(demo: Ran, tmp_path: Path) -> N
 
     explore = Path(__file__).parents[1] / "examples" / "ml-demo" / "explore.ipynb"
     nb = papermill.execute_notebook(
-        str(explore), str(tmp_path / "explore.ipynb"), parameters={"store": demo.client.store_url},
-        kernel_name="python3", progress_bar=False,
+        str(explore),
+        str(tmp_path / "explore.ipynb"),
+        parameters={"store": demo.client.store_url},
+        kernel_name="python3",
+        progress_bar=False,
     )
     text = json.dumps(nb)
     assert "revert to" in text and "(spec + notebook train.ipynb, as run)" in text
@@ -177,8 +190,13 @@ def test_second_run_refuses_without_changes_and_reset_demo(demo: Ran) -> None:
     assert state() == before and lines == []
 
     # a pipeline of the user's reading a demo repo: reset refuses and deletes nothing
-    c.create_pipeline({"pipeline": {"name": "mine"}, "input": {"pfs": {"repo": "samples"}},
-                       "transform": {"cmd": ["true"]}})
+    c.create_pipeline(
+        {
+            "pipeline": {"name": "mine"},
+            "input": {"pfs": {"repo": "samples"}},
+            "transform": {"cmd": ["true"]},
+        }
+    )
     with pytest.raises(Conflict, match="mine"):
         reset_demo(c)
     c.delete_pipeline("mine")
@@ -195,7 +213,11 @@ def test_shipped_specs_and_notebooks() -> None:
     from jupyter_pipes.pipeline.spec import parse_spec
 
     assert sorted(p.name for p in FILES.iterdir()) == [
-        "model.yaml", "predict.ipynb", "predict.yaml", "serve.ipynb", "train.ipynb"
+        "model.yaml",
+        "predict.ipynb",
+        "predict.yaml",
+        "serve.ipynb",
+        "train.ipynb",
     ]
     for name, inputs in {"model": {"training"}, "predict": {"samples", "model"}}.items():
         spec = parse_spec(FILES / f"{name}.yaml")

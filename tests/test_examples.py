@@ -43,15 +43,21 @@ def test_images_example_runs_datums_in_parallel_and_skips_unchanged_ones(pipes: 
     lines: list[str] = []
     report = run_demo(pipes, out=lines.append, example="images")
     assert list(report.steps) == ["a", "b", "c", "d"]
-    counts = {k: [(j.pipeline, j.state, j.total, j.processed, j.skipped) for j in s.jobs]
-              for k, s in report.steps.items()}
-    assert counts == {"a": [], "b": [("edges", "success", 4, 4, 0)],
-                      "c": [("edges", "success", 5, 1, 4)],
-                      "d": [("edges", "success", 4, 0, 4)]}
+    counts = {
+        k: [(j.pipeline, j.state, j.total, j.processed, j.skipped) for j in s.jobs]
+        for k, s in report.steps.items()
+    }
+    assert counts == {
+        "a": [],
+        "b": [("edges", "success", 4, 4, 0)],
+        "c": [("edges", "success", 5, 1, 4)],
+        "d": [("edges", "success", 4, 0, 4)],
+    }
     (added,) = [d for d in pipes.list_datum(report.steps["c"].jobs[0].id) if d.state == "success"]
     assert [i.path for i in added.inputs] == ["/rings.png"]
     assert sorted(report.predictions["c"]) == [
-        f"/{s}.edges.png" for s in ("circle", "rings", "square", "star", "triangle")]
+        f"/{s}.edges.png" for s in ("circle", "rings", "square", "star", "triangle")
+    ]
     assert "/square.edges.png" not in report.predictions["d"]
     for path, data in report.predictions["d"].items():
         img = Image.open(io.BytesIO(data))
@@ -77,7 +83,11 @@ def test_housing_example_headless_through_the_cli(tmp_path: Path) -> None:
     assert "R² " in res.out and "done in" in res.out
     with Client(str(store)) as c:
         assert [f.path for f in c.list_file("price_model@master")] == [
-            "/cv-errors.png", "/metrics.json", "/model.pkl", "/price-vs-area.png"]
+            "/cv-errors.png",
+            "/metrics.json",
+            "/model.pkl",
+            "/price-vs-area.png",
+        ]
         assert c.get_file("price_model@master", "/price-vs-area.png").startswith(b"\x89PNG")
         metrics = json.loads(c.get_file("price_eval@master", "/metrics.json"))
         assert metrics["rows"] == 150 and metrics["model_rows"] == 700 and metrics["alpha"] == 30
@@ -89,8 +99,12 @@ def test_housing_example_headless_through_the_cli(tmp_path: Path) -> None:
         job = c.list_job("price_model")[0]
         (datum,) = c.list_datum(job.id)
         nb = json.loads(c.get_datum_notebook(job.id, datum.id))
-        images = [o for cell in nb["cells"] for o in cell.get("outputs", [])
-                  if "image/png" in o.get("data", {})]
+        images = [
+            o
+            for cell in nb["cells"]
+            for o in cell.get("outputs", [])
+            if "image/png" in o.get("data", {})
+        ]
         assert len(images) == 2
     again = run_cli("demo", "--example", "housing", store=store, rc=1)
     assert again.err.startswith("error: this store already has the housing example's repos")

@@ -42,10 +42,10 @@ CELLS: dict[str, str] = {
     "load_ext": "%load_ext jupyter_pipes",
     "create": '%pipe create repo data -d "raw rows"',
     "put": "%pipe put file data@master:/a.csv -f a.csv -m 'first rows'\n"
-           "%pipe put file data@master:/b.csv -f b.csv -m 'more rows'",
+    "%pipe put file data@master:/b.csv -f b.csv -m 'more rows'",
     "list": "%pipe list repo",
     "json": "repos = %pipe list repo --json\n"
-            "print(type(repos).__name__, [r['name'] for r in repos])",
+    "print(type(repos).__name__, [r['name'] for r in repos])",
     "commits": "%pipe list commit data",
     "error": "%pipe inspect repo nope\nprint('still running')",
     "usage": "%pipe lst repo",
@@ -54,12 +54,12 @@ CELLS: dict[str, str] = {
     "wait": "%pipe put file data@master:/c.csv -f c.csv\n%pipe wait commit data@master",
     "jobs": "%pipe list job -p upper",
     "datum": "%pipe datum stage 1\n"
-             "import os\n"
-             "print(sorted(os.listdir(data)), os.listdir(out), job_id, scale, len(datum_id))",
+    "import os\n"
+    "print(sorted(os.listdir(data)), os.listdir(out), job_id, scale, len(datum_id))",
     "datum_in_a_job": "job_id = 'a-real-job'\n%pipe datum stage 0\nprint(job_id)",
     "load": "df = %pipe load data@master:/a.csv\n"
-            "path = %pipe load upper@master:/a.csv --path\n"
-            "print(type(df).__name__, df.shape, list(df.columns), open(path).read().strip())",
+    "path = %pipe load upper@master:/a.csv --path\n"
+    "print(type(df).__name__, df.shape, list(df.columns), open(path).read().strip())",
     "dag": "%pipe dag",
     "history": "%pipe history data@master",
     "inspect": "%pipe inspect pipeline upper",
@@ -71,16 +71,18 @@ CELLS: dict[str, str] = {
 def notebook_of(cells: dict[str, str]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = KERNEL
-    nb.cells = [nbformat.v4.new_code_cell(src, metadata={"tags": [name]})
-                for name, src in cells.items()]
+    nb.cells = [
+        nbformat.v4.new_code_cell(src, metadata={"tags": [name]}) for name, src in cells.items()
+    ]
     return nb
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
 
-    NotebookClient(nb, timeout=240, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     return nb
 
 
@@ -100,8 +102,9 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
     stage = notebook_of({"parameters": "data = ''\nout = ''\nscale = 1"})
     stage.cells[0].metadata["tags"] = ["parameters"]
     nbformat.write(stage, cwd / "stage.ipynb")
-    env = {k: os.environ.pop(k) for k in ("JUPYTER_PIPES_STORE", "JUPYTER_PIPES_DB")
-           if k in os.environ}
+    env = {
+        k: os.environ.pop(k) for k in ("JUPYTER_PIPES_STORE", "JUPYTER_PIPES_DB") if k in os.environ
+    }
     cache = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(cwd / "cache")
     try:
@@ -127,8 +130,13 @@ def displays(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_listings_are_html_tables_with_a_plain_text_fallback(ran: Ran) -> None:
     (data,) = displays(ran["list"])
-    assert data["text/plain"].splitlines()[0].split() == ["NAME", "CREATED", "SIZE", "(MASTER)",
-                                                          "DESCRIPTION"]
+    assert data["text/plain"].splitlines()[0].split() == [
+        "NAME",
+        "CREATED",
+        "SIZE",
+        "(MASTER)",
+        "DESCRIPTION",
+    ]
     html = data["text/html"]
     assert html.startswith('<table class="jupyter-pipes">')
     assert "<th" in html and ">SIZE (MASTER)</th>" in html and ">raw rows</td>" in html
@@ -188,8 +196,11 @@ def test_datum_sets_the_stage_variables_and_writes_the_files(ran: Ran) -> None:
     for name in ("data = ", "out = ", "datum_id = ", "job_id = 'dev'", "scale = 3"):
         assert name in text
     assert text.splitlines()[-1] == "['b.csv'] [] dev 3 32"
-    data_dir = next(line.split("= ")[1].strip("'") for line in text.splitlines()
-                    if line.strip().startswith("data = "))
+    data_dir = next(
+        line.split("= ")[1].strip("'")
+        for line in text.splitlines()
+        if line.strip().startswith("data = ")
+    )
     assert Path(data_dir, "b.csv").read_text() == "x,y\n5,6\n"
     assert Path(data_dir).parent.name == "pfs" and Path(data_dir).parent.joinpath("out").is_dir()
 
@@ -197,7 +208,8 @@ def test_datum_sets_the_stage_variables_and_writes_the_files(ran: Ran) -> None:
 def test_datum_does_nothing_in_a_kernel_that_runs_a_job(ran: Ran) -> None:
     assert streams(ran["datum_in_a_job"], "stdout") == (
         "%pipe datum: skipped, this kernel runs job a-real-job (its inputs and parameters are "
-        "set by the run)\na-real-job\n")
+        "set by the run)\na-real-job\n"
+    )
 
 
 def test_load_returns_a_dataframe_or_a_path(ran: Ran) -> None:
@@ -209,8 +221,10 @@ def test_load_returns_a_dataframe_or_a_path(ran: Ran) -> None:
 def test_dag_and_history_widgets_display_with_an_html_fallback(ran: Ran) -> None:
     (dag,) = displays(ran["dag"])
     assert WIDGET in dag and dag["text/html"].startswith("<svg")
-    assert 'data-id="pipeline:upper"' in dag["text/html"] and 'data-state="success"' in (
-        dag["text/html"])
+    assert (
+        'data-id="pipeline:upper"' in dag["text/html"]
+        and 'data-state="success"' in (dag["text/html"])
+    )
     (history,) = displays(ran["history"])
     assert WIDGET in history
 
@@ -264,9 +278,13 @@ def test_dag_widget_and_progress_bars_follow_a_real_job(pipes: Client) -> None:
     pipes.put_file("data@master", "/a.txt", b"a")
     dag = DagWidget(pipes)
     assert 'data-id="repo:data"' in dag.picture.value and "pipeline:" not in dag.picture.value
-    info = pipes.create_pipeline({"pipeline": {"name": "copy"},
-                                  "input": {"pfs": {"repo": "data", "glob": "/*"}},
-                                  "transform": {"cmd": ["bash", "-c", 'cp "$PFS/data"/* "$out"/']}})
+    info = pipes.create_pipeline(
+        {
+            "pipeline": {"name": "copy"},
+            "input": {"pfs": {"repo": "data", "glob": "/*"}},
+            "transform": {"cmd": ["bash", "-c", 'cp "$PFS/data"/* "$out"/']},
+        }
+    )
     shown: list[Any] = []
     bars = JobProgressWidget(show=shown.append)
     job = pipes.wait_job(info.last_job, timeout=120, progress=bars)
@@ -320,18 +338,33 @@ def test_dag_layout_puts_each_pipeline_right_of_its_inputs() -> None:
 
     from jupyter_pipes.pipeline.dag import dag as make_dag
 
-    dag = graph.build(make_dag([r("training"), r("model"), r("samples"), r("predict")],
-                               [p("model", ("training@master",), "success"),
-                                p("predict", ("samples@master", "model@master"), "failure")]))
+    dag = graph.build(
+        make_dag(
+            [r("training"), r("model"), r("samples"), r("predict")],
+            [
+                p("model", ("training@master",), "success"),
+                p("predict", ("samples@master", "model@master"), "failure"),
+            ],
+        )
+    )
     cols = {n.id: n.column for n in dag.nodes}
     # samples sits just left of its reader, under the model repo
-    assert cols == {"repo:training": 0, "pipeline:model": 1, "repo:model": 2, "repo:samples": 2,
-                    "pipeline:predict": 3, "repo:predict": 4}
+    assert cols == {
+        "repo:training": 0,
+        "pipeline:model": 1,
+        "repo:model": 2,
+        "repo:samples": 2,
+        "pipeline:predict": 3,
+        "repo:predict": 4,
+    }
     assert (dag.node("repo:model").row, dag.node("repo:samples").row) == (0, 1)
     assert graph.to_text(dag).splitlines() == [
-        "training -> [model: success]", "[model: success] -> model",
-        "samples -> [predict: failure]", "model -> [predict: failure]",
-        "[predict: failure] -> predict"]
+        "training -> [model: success]",
+        "[model: success] -> model",
+        "samples -> [predict: failure]",
+        "model -> [predict: failure]",
+        "[predict: failure] -> predict",
+    ]
     svg = graph.to_svg(dag)
     assert svg.count("<g class=") == 6 and svg.count("marker-end=") == 5
     assert graph.STATE_COLOURS["failure"] in svg and 'data-state="failure"' in svg

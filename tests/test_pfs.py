@@ -162,7 +162,7 @@ def test_err_cmd_accept_return_code_and_working_dir(pipes: Client) -> None:
     assert [f.path for f in pipes.list_file("picky@master")] == ["/wd"]  # apple's only
     assert pipes.get_file("picky@master", "/wd") == b"/pfs/fruits\n"
     assert "err_cmd recovered the datum" in pipes.get_logs(job.id)
-    job = run(pipes, cmd("tolerant", inp, 'cp $fruits /pfs/out/; exit 7', accept_return_code=[7]))
+    job = run(pipes, cmd("tolerant", inp, "cp $fruits /pfs/out/; exit 7", accept_return_code=[7]))
     assert job.state == "success" and job.processed == 2
 
 

@@ -158,9 +158,7 @@ def _verb(name: str, help_text: str) -> click.Group:
 
 
 create = _verb("create", "Create a repo, a branch or a pipeline.")
-list_ = _verb(
-    "list", "List repos, branches, commits, files, pipelines, jobs, datums or services."
-)
+list_ = _verb("list", "List repos, branches, commits, files, pipelines, jobs, datums or services.")
 inspect = _verb(
     "inspect", "Show one repo, branch, commit, file, pipeline, job, datum or service in detail."
 )

@@ -12,7 +12,8 @@ from .jobs import wait_after_commit, wait_option
 @create.command("branch")
 @click.argument("branch", metavar="REPO@BRANCH")
 @click.option(
-    "--head", metavar="REF",
+    "--head",
+    metavar="REF",
     help="Point the branch at this commit: repo@branch, repo@<id>, or just a branch or commit "
     "id of the same repo. Moves the branch if it exists already.",
 )
@@ -91,7 +92,10 @@ def delete_branch(branch: str) -> None:
 @revert.command("branch")
 @click.argument("branch", metavar="REPO@BRANCH")
 @click.option(
-    "--to", "to", required=True, metavar="REF",
+    "--to",
+    "to",
+    required=True,
+    metavar="REF",
     help="The commit whose files to restore: repo@ref, or a ref of the same repo (master^2, <id>).",
 )
 @message_option

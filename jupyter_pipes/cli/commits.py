@@ -35,9 +35,13 @@ def global_id(ref: str) -> str | None:
 def _commit_rows(commits: list[CommitInfo]) -> list[list[object]]:
     return [
         [
-            c.repo, c.branch, c.id,
+            c.repo,
+            c.branch,
+            c.id,
             render.ago(c.finished) if c.state == "finished" else "open",
-            render.human_size(c.size_bytes), c.origin, render.first_line(c.message),
+            render.human_size(c.size_bytes),
+            c.origin,
+            render.first_line(c.message),
         ]
         for c in commits
     ]
@@ -52,10 +56,16 @@ def _ref_text(repo: str, cid: str, branch: str | None) -> str:
 
 @list_.command("commit")
 @click.argument("ref", metavar="REPO[@BRANCH] | GLOBAL_ID")
-@click.option("-n", "--number", type=click.IntRange(min=0), default=None,
-              help="Show at most N commits.")
-@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Skip the K newest commits.")
+@click.option(
+    "-n", "--number", type=click.IntRange(min=0), default=None, help="Show at most N commits."
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Skip the K newest commits.",
+)
 @json_option
 def list_commit(ref: str, number: int | None, offset: int, as_json: bool) -> None:
     """List commits, newest first.
@@ -131,8 +141,7 @@ def inspect_commit(ref: str, as_json: bool) -> None:
         ("Finished", render.ago(c.finished)),
         ("Size", render.human_size(c.size_bytes)),
         ("Files", c.file_count),
-        ("Provenance", ", ".join(_ref_text(p.repo, p.id, p.branch) for p in c.provenance)
-         or None),
+        ("Provenance", ", ".join(_ref_text(p.repo, p.id, p.branch) for p in c.provenance) or None),
         ("Subvenance", ", ".join(_ref_text(s.repo, s.id, s.branch) for s in sub) or None),
     ]
     click.echo(render.key_values(pairs))
@@ -143,20 +152,36 @@ def _show_global(g: GlobalCommitInfo, as_json: bool) -> None:
         render.echo_json({**g.to_dict(), "done": g.done})
         return
     start = f"{g.repo}@{g.branch}" if g.branch else g.repo
-    click.echo(render.key_values([
-        ("Global ID", g.id), ("Cause", g.cause),
-        ("Started by", f"{start} -> {g.commit}" if g.commit else start),
-        ("Created", render.ago(g.created)), ("Done", "yes" if g.done else "no"),
-    ]))
+    click.echo(
+        render.key_values(
+            [
+                ("Global ID", g.id),
+                ("Cause", g.cause),
+                ("Started by", f"{start} -> {g.commit}" if g.commit else start),
+                ("Created", render.ago(g.created)),
+                ("Done", "yes" if g.done else "no"),
+            ]
+        )
+    )
     click.echo("")
     click.echo(render.table(_COMMIT_HEADER, _commit_rows(list(g.commits))))
     if g.jobs:
         click.echo("")
-        click.echo(render.table(
-            ["JOB", "PIPELINE", "STATE", "DATUMS", "OUTPUT COMMIT"],
-            [[j.id, j.pipeline, j.state, f"{j.processed}/{j.skipped}/{j.failed} of {j.total}",
-              j.output_commit] for j in g.jobs],
-        ))
+        click.echo(
+            render.table(
+                ["JOB", "PIPELINE", "STATE", "DATUMS", "OUTPUT COMMIT"],
+                [
+                    [
+                        j.id,
+                        j.pipeline,
+                        j.state,
+                        f"{j.processed}/{j.skipped}/{j.failed} of {j.total}",
+                        j.output_commit,
+                    ]
+                    for j in g.jobs
+                ],
+            )
+        )
 
 
 @squash.command("commit")
@@ -203,13 +228,24 @@ def delete_commit(ref: str) -> None:
 @subscribe.command("commit")
 @click.argument("branch", metavar="REPO@BRANCH")
 @click.option("--new", is_flag=True, help="Only commits made from now on (not the history).")
-@click.option("-n", "--number", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Exit after N commits.")
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Exit (status 1) when no new commit came for this long.")
+@click.option(
+    "-n",
+    "--number",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Exit after N commits.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Exit (status 1) when no new commit came for this long.",
+)
 @json_option
-def subscribe_commit(branch: str, new: bool, number: int | None, timeout: float | None,
-                     as_json: bool) -> None:
+def subscribe_commit(
+    branch: str, new: bool, number: int | None, timeout: float | None, as_json: bool
+) -> None:
     """Print each finished commit of a branch as it becomes the head, oldest first: the
     branch's history (unless --new), then every new commit, until interrupted. With --json,
     one JSON object per line.

@@ -24,9 +24,15 @@ def input_text(items: Any) -> str:
 
 @list_.command("datum")
 @click.argument("job_id", metavar="[JOB | PIPELINE@JOB]", required=False)
-@click.option("-f", "--file", "spec", type=spec_file, metavar="SPEC",
-              help="Dry run: the datums this spec's input gives on the current heads "
-              "(a YAML/JSON file, or '-' for stdin).")
+@click.option(
+    "-f",
+    "--file",
+    "spec",
+    type=spec_file,
+    metavar="SPEC",
+    help="Dry run: the datums this spec's input gives on the current heads "
+    "(a YAML/JSON file, or '-' for stdin).",
+)
 @json_option
 def list_datum(job_id: str | None, spec: str | None, as_json: bool) -> None:
     """List a job's datums, or (-f SPEC) the datums a spec would give now, without running it.
@@ -54,15 +60,23 @@ def list_datum(job_id: str | None, spec: str | None, as_json: bool) -> None:
     if as_json:
         render.echo_json(rows)
         return
-    click.echo(render.table(
-        ["ID", "STATE", "INPUTS", "TRIES", "TIME"],
-        [[d.id, d.state, input_text(d.inputs), d.tries, seconds(d.duration_s)] for d in rows],
-    ))
+    click.echo(
+        render.table(
+            ["ID", "STATE", "INPUTS", "TRIES", "TIME"],
+            [[d.id, d.state, input_text(d.inputs), d.tries, seconds(d.duration_s)] for d in rows],
+        )
+    )
 
 
 def _item(i: Any) -> dict[str, Any]:
-    return {"name": i.name, "repo": i.repo, "branch": i.branch, "path": i.path, "hash": i.hash,
-            "size_bytes": i.size}
+    return {
+        "name": i.name,
+        "repo": i.repo,
+        "branch": i.branch,
+        "path": i.path,
+        "hash": i.hash,
+        "size_bytes": i.size,
+    }
 
 
 @inspect.command("datum")
@@ -81,21 +95,37 @@ def inspect_datum(job_id: str, datum_id: str, as_json: bool) -> None:
         render.echo_json(d)
         return
     e = d.error or {}
-    click.echo(render.key_values([
-        ("ID", d.id), ("Job", d.job), ("State", d.state),
-        *[(f"Input {i.name}", f"{i.repo}@{i.commit or '-'}:{i.path}") for i in d.inputs],
-        ("Outputs", ", ".join(d.outputs) or None), ("Tries", d.tries),
-        ("Time", seconds(d.duration_s)), ("Reused from", d.reused_from),
-        ("Error", f"{e.get('ename')}: {e.get('evalue')}" if e else None),
-        ("Notebook", f"jupyter pipes get notebook {d.job} {d.id}" if d.has_notebook else None),
-    ]))
+    click.echo(
+        render.key_values(
+            [
+                ("ID", d.id),
+                ("Job", d.job),
+                ("State", d.state),
+                *[(f"Input {i.name}", f"{i.repo}@{i.commit or '-'}:{i.path}") for i in d.inputs],
+                ("Outputs", ", ".join(d.outputs) or None),
+                ("Tries", d.tries),
+                ("Time", seconds(d.duration_s)),
+                ("Reused from", d.reused_from),
+                ("Error", f"{e.get('ename')}: {e.get('evalue')}" if e else None),
+                (
+                    "Notebook",
+                    f"jupyter pipes get notebook {d.job} {d.id}" if d.has_notebook else None,
+                ),
+            ]
+        )
+    )
 
 
 @get.command("notebook")
 @click.argument("job_id", metavar="JOB | PIPELINE@JOB")
 @click.argument("datum_id", metavar="DATUM")
-@click.option("-o", "--output", metavar="OUT.ipynb", type=click.Path(dir_okay=False),
-              help="Write to this file. Default: stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="OUT.ipynb",
+    type=click.Path(dir_okay=False),
+    help="Write to this file. Default: stdout.",
+)
 def get_notebook(job_id: str, datum_id: str, output: str | None) -> None:
     """Get a datum's executed notebook (kept for failed datums too), as .ipynb JSON.
 
@@ -115,13 +145,26 @@ def get_notebook(job_id: str, datum_id: str, output: str | None) -> None:
 @cli.command("logs")
 @click.argument("job_arg", metavar="[JOB | PIPELINE@JOB]", required=False)
 @click.option("-j", "--job", "job_id", metavar="JOB", help="The job (also PIPELINE@JOB).")
-@click.option("-p", "--pipeline", metavar="NAME",
-              help="The pipeline: its newest job, or with --job the job of this pipeline.")
+@click.option(
+    "-p",
+    "--pipeline",
+    metavar="NAME",
+    help="The pipeline: its newest job, or with --job the job of this pipeline.",
+)
 @click.option("--datum", "datum_id", metavar="DATUM", help="Only this datum's log.")
-@click.option("-f", "--follow", is_flag=True,
-              help="Keep printing each datum's log as it finishes, until the job is done.")
-def logs(job_arg: str | None, job_id: str | None, pipeline: str | None, datum_id: str | None,
-         follow: bool) -> None:
+@click.option(
+    "-f",
+    "--follow",
+    is_flag=True,
+    help="Keep printing each datum's log as it finishes, until the job is done.",
+)
+def logs(
+    job_arg: str | None,
+    job_id: str | None,
+    pipeline: str | None,
+    datum_id: str | None,
+    follow: bool,
+) -> None:
     """Print the log of a job's datums (each headed by its id), or of one datum.
 
     \b

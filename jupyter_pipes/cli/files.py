@@ -103,13 +103,17 @@ def inspect_file(target: str, lineage: bool, as_json: bool) -> None:
     if as_json:
         render.echo_json(f)
         return
-    click.echo(render.key_values([
-        ("Path", f.path),
-        ("Type", f.type),
-        ("Size", f"{render.human_size(f.size_bytes)} ({f.size_bytes} bytes)"),
-        ("Hash", f.hash),
-        ("Commit", f.commit),
-    ]))
+    click.echo(
+        render.key_values(
+            [
+                ("Path", f.path),
+                ("Type", f.type),
+                ("Size", f"{render.human_size(f.size_bytes)} ({f.size_bytes} bytes)"),
+                ("Hash", f.hash),
+                ("Commit", f.commit),
+            ]
+        )
+    )
 
 
 @diff.command("file")

@@ -98,8 +98,9 @@ class JobProgress:
             self.close()
             from tqdm import tqdm  # only when a bar is shown: keeps start-up fast
 
-            self._bar = tqdm(total=job.total, desc=job.pipeline, unit="datum", file=sys.stderr,
-                             **_bar_shape())
+            self._bar = tqdm(
+                total=job.total, desc=job.pipeline, unit="datum", file=sys.stderr, **_bar_shape()
+            )
             self._bar_job = job.id
         self._bar.total = job.total
         self._bar.n = job.processed + job.skipped + job.failed
@@ -124,7 +125,9 @@ def _bar_shape() -> dict[str, int]:
 def progress_option(f: F) -> F:
     """``--progress/--no-progress``: a bar of datums, or one line per job state change."""
     return click.option(
-        "--progress/--no-progress", "progress", default=None,
+        "--progress/--no-progress",
+        "progress",
+        default=None,
         help="Show a progress bar of datums on stderr. Default: only when stderr is a terminal; "
         "otherwise one line per job state change.",
     )(f)
@@ -133,7 +136,9 @@ def progress_option(f: F) -> F:
 def timeout_option(f: F) -> F:
     """``--timeout SECONDS`` for a wait."""
     return click.option(
-        "--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+        "--timeout",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
         help="Give up (exit status 1) after this long; the jobs stay queued.",
     )(f)
 
@@ -222,7 +227,10 @@ def wait_option(f: F) -> F:
     """``--wait`` for commands that move a branch: the command gets the epoch time the option
     was parsed (or ``None``) and passes it to :func:`wait_after_commit`."""
     return click.option(
-        "--wait", "wait", is_flag=True, callback=_wait_since,
+        "--wait",
+        "wait",
+        is_flag=True,
+        callback=_wait_since,
         help="Then run the pipeline jobs this triggers (transitively) here, wait for them and "
         "print a summary per job; exit status 1 if one fails.",
     )(f)
@@ -281,15 +289,23 @@ JOB_STATES = ("created", "running", "success", "failure", "killed", "unrunnable"
 
 @list_.command("job")
 @click.option("-p", "--pipeline", metavar="NAME", help="Only this pipeline's jobs.")
-@click.option("--state", "states", multiple=True, type=click.Choice(JOB_STATES),
-              help="Only jobs in this state (repeat for several).")
-@click.option("-n", "--number", "limit", type=click.IntRange(min=0), metavar="N",
-              help="At most N jobs.")
-@click.option("--offset", type=click.IntRange(min=0), default=0, metavar="K",
-              help="Skip the K newest jobs.")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(JOB_STATES),
+    help="Only jobs in this state (repeat for several).",
+)
+@click.option(
+    "-n", "--number", "limit", type=click.IntRange(min=0), metavar="N", help="At most N jobs."
+)
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, metavar="K", help="Skip the K newest jobs."
+)
 @json_option
-def list_job(pipeline: str | None, states: tuple[str, ...], limit: int | None, offset: int,
-             as_json: bool) -> None:
+def list_job(
+    pipeline: str | None, states: tuple[str, ...], limit: int | None, offset: int, as_json: bool
+) -> None:
     """List jobs, newest first. DATUMS is processed/skipped/failed of total.
 
     \b
@@ -302,11 +318,22 @@ def list_job(pipeline: str | None, states: tuple[str, ...], limit: int | None, o
     if as_json:
         render.echo_json(jobs)
         return
-    click.echo(render.table(
-        ["ID", "PIPELINE", "STATE", "STARTED", "DURATION", "DATUMS"],
-        [[j.id, j.pipeline, j.state, render.ago(j.started), seconds(j.duration_s),
-          f"{j.processed}/{j.skipped}/{j.failed} of {j.total}"] for j in jobs],
-    ))
+    click.echo(
+        render.table(
+            ["ID", "PIPELINE", "STATE", "STARTED", "DURATION", "DATUMS"],
+            [
+                [
+                    j.id,
+                    j.pipeline,
+                    j.state,
+                    render.ago(j.started),
+                    seconds(j.duration_s),
+                    f"{j.processed}/{j.skipped}/{j.failed} of {j.total}",
+                ]
+                for j in jobs
+            ],
+        )
+    )
 
 
 @inspect.command("job")
@@ -324,17 +351,29 @@ def inspect_job(job_id: str, as_json: bool) -> None:
     if as_json:
         render.echo_json(j)
         return
-    inputs = [(f"Input {c.repo}@{c.branch}" if c.branch else f"Input {c.repo}", c.id)
-              for c in j.inputs]
-    click.echo(render.key_values([
-        ("ID", j.id), ("Pipeline", f"{j.pipeline} (version {j.version})"), ("State", j.state),
-        ("Reason", j.reason or None), ("Created", render.ago(j.created)),
-        ("Started", render.ago(j.started)), ("Duration", seconds(j.duration_s)),
-        ("Datums", f"{datum_counts(j)} of {j.total}"), *inputs,
-        ("Spec commit", j.spec_commit), ("Output commit", j.output_commit),
-        ("Global ID", j.global_id), ("Waiting on", ", ".join(j.waiting_on) or None),
-        ("Error", error_text(j) if j.error else None),
-    ]))
+    inputs = [
+        (f"Input {c.repo}@{c.branch}" if c.branch else f"Input {c.repo}", c.id) for c in j.inputs
+    ]
+    click.echo(
+        render.key_values(
+            [
+                ("ID", j.id),
+                ("Pipeline", f"{j.pipeline} (version {j.version})"),
+                ("State", j.state),
+                ("Reason", j.reason or None),
+                ("Created", render.ago(j.created)),
+                ("Started", render.ago(j.started)),
+                ("Duration", seconds(j.duration_s)),
+                ("Datums", f"{datum_counts(j)} of {j.total}"),
+                *inputs,
+                ("Spec commit", j.spec_commit),
+                ("Output commit", j.output_commit),
+                ("Global ID", j.global_id),
+                ("Waiting on", ", ".join(j.waiting_on) or None),
+                ("Error", error_text(j) if j.error else None),
+            ]
+        )
+    )
 
 
 @stop.command("job")
@@ -371,13 +410,15 @@ def delete_job(job_id: str) -> None:
 
 @rerun.command("job")
 @click.argument("job_id", metavar="JOB | PIPELINE@JOB")
-@click.option("--reprocess", is_flag=True,
-              help="Run every datum again, even those that succeeded in JOB.")
+@click.option(
+    "--reprocess", is_flag=True, help="Run every datum again, even those that succeeded in JOB."
+)
 @no_wait_option
 @timeout_option
 @progress_option
-def rerun_job(job_id: str, reprocess: bool, no_wait: bool, timeout: float | None,
-              progress: bool | None) -> None:
+def rerun_job(
+    job_id: str, reprocess: bool, no_wait: bool, timeout: float | None, progress: bool | None
+) -> None:
     """Run a done job again: a new job of its pipeline, with the pipeline's current spec, on
     the same input commits JOB read (not the inputs' current heads: that is 'run pipeline'),
     then the jobs downstream of it; run them here and print a summary line per job (exit

@@ -29,14 +29,20 @@ if TYPE_CHECKING:
 def spec_option(f: Any) -> Any:
     """``-f/--file SPEC`` (required): a YAML/JSON spec file, or ``-`` for stdin."""
     return click.option(
-        "-f", "--file", "spec", type=spec_file, required=True, metavar="SPEC",
+        "-f",
+        "--file",
+        "spec",
+        type=spec_file,
+        required=True,
+        metavar="SPEC",
         help="The pipeline spec: a YAML or JSON file, or '-' for stdin (then a relative "
         "notebook path is read from the working directory; otherwise from the spec's folder).",
     )(f)
 
 
-def _queued(info: PipelineInfo, no_wait: bool, progress: bool | None,
-            timeout: float | None) -> None:
+def _queued(
+    info: PipelineInfo, no_wait: bool, progress: bool | None, timeout: float | None
+) -> None:
     """Wait for the jobs rooted at the new spec commit (the first job and what it triggers)."""
     if no_wait:
         _hint(info.last_job)
@@ -44,8 +50,12 @@ def _queued(info: PipelineInfo, no_wait: bool, progress: bool | None,
     wait_commit_jobs(f"{info.name}@{info.spec_commit}", progress, timeout)
 
 
-def _created(infos: PipelineInfo | list[PipelineInfo], no_wait: bool, progress: bool | None,
-             timeout: float | None) -> None:
+def _created(
+    infos: PipelineInfo | list[PipelineInfo],
+    no_wait: bool,
+    progress: bool | None,
+    timeout: float | None,
+) -> None:
     """Name the ignored fields of each spec (once, on stderr), then wait for each in order."""
     infos = infos if isinstance(infos, list) else [infos]
     for info in infos:
@@ -72,8 +82,7 @@ def _hint(job_id: str | None) -> None:
 @no_wait_option
 @timeout_option
 @progress_option
-def create_pipeline(spec: str, no_wait: bool, timeout: float | None,
-                    progress: bool | None) -> None:
+def create_pipeline(spec: str, no_wait: bool, timeout: float | None, progress: bool | None) -> None:
     """Create a pipeline, then run its first job here (on the inputs' current heads) and
     whatever that triggers downstream, printing a summary line per job.
 
@@ -91,13 +100,17 @@ def create_pipeline(spec: str, no_wait: bool, timeout: float | None,
 
 @update.command("pipeline")
 @spec_option
-@click.option("--reprocess", is_flag=True,
-              help="Re-run every datum, even those whose inputs and code are unchanged.")
+@click.option(
+    "--reprocess",
+    is_flag=True,
+    help="Re-run every datum, even those whose inputs and code are unchanged.",
+)
 @no_wait_option
 @timeout_option
 @progress_option
-def update_pipeline(spec: str, reprocess: bool, no_wait: bool, timeout: float | None,
-                    progress: bool | None) -> None:
+def update_pipeline(
+    spec: str, reprocess: bool, no_wait: bool, timeout: float | None, progress: bool | None
+) -> None:
     """Update a pipeline to a new spec (and notebook) version, then run the job it queues.
 
     Datums whose inputs, code and parameters did not change are skipped (their outputs are
@@ -129,8 +142,13 @@ def input_text(node: Any) -> str:
 
 @list_.command("pipeline")
 @click.argument("name", required=False)
-@click.option("--history", type=click.IntRange(min=-1), default=None, metavar="N",
-              help="Also the older versions: up to N versions per pipeline (-1: all).")
+@click.option(
+    "--history",
+    type=click.IntRange(min=-1),
+    default=None,
+    metavar="N",
+    help="Also the older versions: up to N versions per pipeline (-1: all).",
+)
 @json_option
 def list_pipeline(name: str | None, history: int | None, as_json: bool) -> None:
     """List pipelines with their version, input and newest job; with --history, their past
@@ -146,11 +164,22 @@ def list_pipeline(name: str | None, history: int | None, as_json: bool) -> None:
     if as_json:
         render.echo_json(pipelines)
         return
-    click.echo(render.table(
-        ["NAME", "VERSION", "INPUT", "LAST JOB", "STATE", "DESCRIPTION"],
-        [[p.name, p.version, input_text(p.spec.get("input")), p.last_job, p.last_job_state,
-          render.first_line(p.description)] for p in pipelines],
-    ))
+    click.echo(
+        render.table(
+            ["NAME", "VERSION", "INPUT", "LAST JOB", "STATE", "DESCRIPTION"],
+            [
+                [
+                    p.name,
+                    p.version,
+                    input_text(p.spec.get("input")),
+                    p.last_job,
+                    p.last_job_state,
+                    render.first_line(p.description),
+                ]
+                for p in pipelines
+            ],
+        )
+    )
 
 
 @inspect.command("pipeline")
@@ -167,14 +196,22 @@ def inspect_pipeline(name: str, as_json: bool) -> None:
     if as_json:
         render.echo_json(p)
         return
-    click.echo(render.key_values([
-        ("Name", p.name), ("Version", p.version), ("Description", p.description or None),
-        ("Input", input_text(p.spec.get("input"))),
-        ("Output branch", f"{p.name}@{p.output_branch}"),
-        ("Spec commit", f"{p.name}@{p.spec_commit}"), ("Created", render.ago(p.created)),
-        ("Updated", render.ago(p.updated)), ("Last job", p.last_job),
-        ("Last job state", p.last_job_state),
-    ]))
+    click.echo(
+        render.key_values(
+            [
+                ("Name", p.name),
+                ("Version", p.version),
+                ("Description", p.description or None),
+                ("Input", input_text(p.spec.get("input"))),
+                ("Output branch", f"{p.name}@{p.output_branch}"),
+                ("Spec commit", f"{p.name}@{p.spec_commit}"),
+                ("Created", render.ago(p.created)),
+                ("Updated", render.ago(p.updated)),
+                ("Last job", p.last_job),
+                ("Last job state", p.last_job_state),
+            ]
+        )
+    )
     click.echo("Spec:")
     import yaml  # here: the CLI starts without it
 
@@ -204,8 +241,9 @@ def delete_pipeline(name: str, keep_repo: bool) -> None:
 @no_wait_option
 @timeout_option
 @progress_option
-def run_pipeline(name: str, reprocess: bool, no_wait: bool, timeout: float | None,
-                 progress: bool | None) -> None:
+def run_pipeline(
+    name: str, reprocess: bool, no_wait: bool, timeout: float | None, progress: bool | None
+) -> None:
     """Queue a job of NAME on its inputs' current heads, then run it here (and the jobs it
     feeds downstream), printing a summary line per job; exit status 1 if one fails.
 
@@ -222,8 +260,9 @@ def run_pipeline(name: str, reprocess: bool, no_wait: bool, timeout: float | Non
 
 
 @cli.command("demo")
-@click.option("--example", metavar="NAME",
-              help="Which example to run: iris (the default), housing or images.")
+@click.option(
+    "--example", metavar="NAME", help="Which example to run: iris (the default), housing or images."
+)
 @click.option("--fresh", is_flag=True, help="Start over: remove what an earlier demo made.")
 def demo(example: str | None, fresh: bool) -> None:
     """Run the demo in the store: repos of iris data, a training and a prediction notebook

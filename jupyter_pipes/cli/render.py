@@ -109,9 +109,7 @@ def _record(block: Block) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """An aligned text table with a header row, columns separated by at least three spaces."""
-    cells = [[str(h) for h in headers]] + [
-        [NONE if c is None else str(c) for c in r] for r in rows
-    ]
+    cells = [[str(h) for h in headers]] + [[NONE if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for row in cells:

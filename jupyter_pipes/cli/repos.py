@@ -34,13 +34,15 @@ def list_repo(as_json: bool) -> None:
     if as_json:
         render.echo_json(repos)
         return
-    click.echo(render.table(
-        ["NAME", "CREATED", "SIZE (MASTER)", "DESCRIPTION"],
-        [
-            [r.name, render.ago(r.created), render.human_size(r.size_bytes), r.description]
-            for r in repos
-        ],
-    ))
+    click.echo(
+        render.table(
+            ["NAME", "CREATED", "SIZE (MASTER)", "DESCRIPTION"],
+            [
+                [r.name, render.ago(r.created), render.human_size(r.size_bytes), r.description]
+                for r in repos
+            ],
+        )
+    )
 
 
 @inspect.command("repo")
@@ -57,20 +59,25 @@ def inspect_repo(name: str, as_json: bool) -> None:
     if as_json:
         render.echo_json(r)
         return
-    click.echo(render.key_values([
-        ("Name", r.name),
-        ("Description", r.description),
-        ("Created", render.ago(r.created)),
-        ("Branches", ", ".join(r.branches) or None),
-        ("Size of HEAD on master", render.human_size(r.size_bytes)),
-        ("Last commit", r.last_commit),
-    ]))
+    click.echo(
+        render.key_values(
+            [
+                ("Name", r.name),
+                ("Description", r.description),
+                ("Created", render.ago(r.created)),
+                ("Branches", ", ".join(r.branches) or None),
+                ("Size of HEAD on master", render.human_size(r.size_bytes)),
+                ("Last commit", r.last_commit),
+            ]
+        )
+    )
 
 
 @delete.command("repo")
 @click.argument("name")
 @click.option(
-    "--force", is_flag=True,
+    "--force",
+    is_flag=True,
     help="Delete even if other repos hold results computed from this one.",
 )
 def delete_repo(name: str, force: bool) -> None:

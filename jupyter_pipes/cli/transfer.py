@@ -19,7 +19,9 @@ STDIN = "-"
 def progress_option(f: F) -> F:
     """``--progress/--no-progress`` (default: a bar only when stderr is a terminal)."""
     return click.option(
-        "--progress/--no-progress", "progress", default=None,
+        "--progress/--no-progress",
+        "progress",
+        default=None,
         help="Show a progress bar on stderr. Default: only when stderr is a terminal.",
     )(f)
 
@@ -43,8 +45,15 @@ def progress_bar(
         return
     from tqdm import tqdm  # imported only when a bar is shown: keeps start-up fast
 
-    with tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
-              file=sys.stderr, **_bar_shape()) as bar:
+    with tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        **_bar_shape(),
+    ) as bar:
 
         def advance(nbytes: int) -> None:
             bar.update(nbytes)
@@ -83,16 +92,28 @@ def _destination(local: str, path: str | None, recursive: bool, several: bool) -
 
 @put.command("file")
 @click.argument("target", metavar="REPO@BRANCH[:PATH]")
-@click.option("-f", "--file", "sources", metavar="LOCAL", multiple=True, required=True,
-              help="A local file, a folder (with -r), or '-' for stdin. Repeat for several.")
+@click.option(
+    "-f",
+    "--file",
+    "sources",
+    metavar="LOCAL",
+    multiple=True,
+    required=True,
+    help="A local file, a folder (with -r), or '-' for stdin. Repeat for several.",
+)
 @click.option("-r", "--recursive", is_flag=True, help="Upload folders recursively.")
 @click.option("-a", "--append", is_flag=True, help="Append to the file instead of replacing it.")
 @message_option
 @progress_option
 @wait_option
 def put_file(
-    target: str, sources: tuple[str, ...], recursive: bool, append: bool, message: str,
-    progress: bool | None, wait: float | None,
+    target: str,
+    sources: tuple[str, ...],
+    recursive: bool,
+    append: bool,
+    message: str,
+    progress: bool | None,
+    wait: float | None,
 ) -> None:
     """Upload local files into ONE new commit on REPO@BRANCH; print the commit id.
 
@@ -127,9 +148,13 @@ def put_file(
 
 @get.command("file")
 @click.argument("target", metavar="REPO@REF:PATH")
-@click.option("-o", "--output", metavar="LOCAL",
-              help="Write to this local path (a directory is written recursively). "
-              "Default: the file's bytes to stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="LOCAL",
+    help="Write to this local path (a directory is written recursively). "
+    "Default: the file's bytes to stdout.",
+)
 @progress_option
 def get_file(target: str, output: str | None, progress: bool | None) -> None:
     """Download a file (to stdout, or to -o LOCAL) or a directory (to -o LOCAL).

@@ -18,6 +18,7 @@ class SpoolSink(Protocol):
 
     def _write_spool(self, f: PipesWriteFile, spool: Any) -> None: ...
 
+
 SPOOL_BYTES = 16 << 20
 """Bytes of a file being written kept in memory before spilling to a temporary file."""
 

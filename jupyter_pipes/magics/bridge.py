@@ -69,9 +69,10 @@ def invoke(
     """
     out_bytes, err = io.BytesIO(), io.StringIO()
     status, value = 0, None
-    with recording() as blocks, (
-        _swapped_streams(stdin) if capture else _no_swap(out_bytes, err)
-    ) as (out_bytes, err):
+    with (
+        recording() as blocks,
+        _swapped_streams(stdin) if capture else _no_swap(out_bytes, err) as (out_bytes, err),
+    ):
         try:
             rv = group.main(args=args, prog_name=PROG, standalone_mode=False, obj=obj)
             if isinstance(rv, int) and not isinstance(rv, bool):

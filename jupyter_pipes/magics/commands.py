@@ -32,8 +32,13 @@ def _widgets() -> Any:
 @notebook.command("datum")
 @click.argument("pipeline")
 @click.argument("n", type=click.IntRange(min=0), default=0, required=False)
-@click.option("--dir", "folder", type=click.Path(file_okay=False), metavar="FOLDER",
-              help="Materialise here (emptied first). Default: a folder under the temp dir.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False),
+    metavar="FOLDER",
+    help="Materialise here (emptied first). Default: a folder under the temp dir.",
+)
 def datum(pipeline: str, n: int, folder: str | None) -> None:
     """Materialise datum N (default 0) of PIPELINE's current inputs and set the stage's
     variables here: one per input name (its folder), out (an empty folder), datum_id,
@@ -52,8 +57,10 @@ def datum(pipeline: str, n: int, folder: str | None) -> None:
     nb = _nb()
     running = nb.user_ns.get("job_id")
     if running not in (None, develop.DEV_JOB_ID):  # a pipeline run injected its parameters
-        click.echo(f"%pipe datum: skipped, this kernel runs job {running} (its inputs and "
-                   "parameters are set by the run)")
+        click.echo(
+            f"%pipe datum: skipped, this kernel runs job {running} (its inputs and "
+            "parameters are set by the run)"
+        )
         return
     dev = develop.materialise(nb.client, pipeline, n, folder)
     nb.user_ns.update(dev.variables)
@@ -62,8 +69,9 @@ def datum(pipeline: str, n: int, folder: str | None) -> None:
 
 @notebook.command("load")
 @click.argument("file_ref", metavar="REPO@REF:PATH")
-@click.option("--path", "as_path", is_flag=True,
-              help="Return the local path even for a CSV or Parquet file.")
+@click.option(
+    "--path", "as_path", is_flag=True, help="Return the local path even for a CSV or Parquet file."
+)
 def load(file_ref: str, as_path: bool) -> None:
     """Download a file (or folder) of a commit into a local cache and return its path, or for
     .csv and .parquet a pandas DataFrame.
@@ -78,8 +86,12 @@ def load(file_ref: str, as_path: bool) -> None:
 
 
 @notebook.command("dag")
-@click.option("--watch", type=click.FloatRange(min=0.5), metavar="SECONDS",
-              help="Also redraw every SECONDS from a background thread.")
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0.5),
+    metavar="SECONDS",
+    help="Also redraw every SECONDS from a background thread.",
+)
 def dag(watch: float | None) -> None:
     """Show the DAG of repos and pipelines, each pipeline coloured by its newest job's state.
 
@@ -96,10 +108,19 @@ def dag(watch: float | None) -> None:
 
 @notebook.command("history")
 @click.argument("branch", metavar="REPO[@BRANCH]")
-@click.option("-n", "--number", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Show at most N commits.")
-@click.option("--wait", is_flag=True,
-              help="After a revert, run the jobs it triggers here, with progress bars.")
+@click.option(
+    "-n",
+    "--number",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most N commits.",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="After a revert, run the jobs it triggers here, with progress bars.",
+)
 def history(branch: str, number: int, wait: bool) -> None:
     """Show a branch's commits, newest first, each with a button that reverts the branch to it
     (a new commit with origin 'revert'; downstream pipelines re-run on it).
@@ -120,16 +141,28 @@ _ENDPOINTS: dict[str, Any] = {}
 
 @notebook.command("serve")
 @click.argument("ref", metavar="REPO@BRANCH", required=False)
-@click.option("-n", "--notebook", "definition", metavar="FILE",
-              help="The serving notebook (.ipynb or .py) defining load(model_dir) and "
-              "predict(request). Default: the serve: notebook of the pipeline REPO.")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Port (default: any free one).")
+@click.option(
+    "-n",
+    "--notebook",
+    "definition",
+    metavar="FILE",
+    help="The serving notebook (.ipynb or .py) defining load(model_dir) and "
+    "predict(request). Default: the serve: notebook of the pipeline REPO.",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port (default: any free one)."
+)
 @click.option("--name", default=None, help="The service's name (default: the repo's).")
 @click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN'.")
 @click.option("--stop", is_flag=True, help="Stop this kernel's endpoints (of REF, or all).")
-def serve(ref: str | None, definition: str | None, port: int | None, name: str | None,
-          token: str | None, stop: bool) -> None:
+def serve(
+    ref: str | None,
+    definition: str | None,
+    port: int | None,
+    name: str | None,
+    token: str | None,
+    stop: bool,
+) -> None:
     """Serve a model from a branch, from this kernel in the background, following its head
     (a retrain or revert swaps the model atomically). Returns the endpoint (.url, .commit,
     .stop()); 'jupyter pipes list service' and the sidebar show it.
@@ -161,8 +194,11 @@ def serve(ref: str | None, definition: str | None, port: int | None, name: str |
 
 @notebook.command("cluster")
 @click.option("--json", "as_json", is_flag=True, help="Return the data (a dict) instead.")
-@click.option("--here", is_flag=True,
-              help="This kernel's own cluster (where %pipe wait runs jobs), not the server's.")
+@click.option(
+    "--here",
+    is_flag=True,
+    help="This kernel's own cluster (where %pipe wait runs jobs), not the server's.",
+)
 def cluster(as_json: bool, here: bool) -> None:
     """Show the Dask cluster that runs the jobs (the Jupyter server's controller's): its
     workers with their threads, memory, custom resources (GPU=1) and warm kernels, the

@@ -69,8 +69,9 @@ class TextProgress:
         if self.states.get(job.id) != job.state:
             self.states[job.id] = job.state
             done = job.processed + job.skipped + job.failed
-            self.stream.write(f"job {job.id} {job.pipeline} {job.state} ({done}/{job.total} "
-                              "datums)\n")
+            self.stream.write(
+                f"job {job.id} {job.pipeline} {job.state} ({done}/{job.total} datums)\n"
+            )
             self.stream.flush()
 
     def close(self) -> None:
@@ -167,8 +168,10 @@ class PipeMagics(Magics):
             try:
                 text = outcome.stdout.decode("utf-8")
             except UnicodeDecodeError:
-                text = (f"<{len(outcome.stdout)} bytes of binary data: use -o FILE, or "
-                        "%pipe load REPO@REF:PATH for a local copy>")
+                text = (
+                    f"<{len(outcome.stdout)} bytes of binary data: use -o FILE, or "
+                    "%pipe load REPO@REF:PATH for a local copy>"
+                )
             print(text, end="" if text.endswith("\n") else "\n")
         if help:
             print(_NOTEBOOK_HELP)

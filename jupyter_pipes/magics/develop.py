@@ -42,8 +42,10 @@ class DevDatum:
 
     def describe(self) -> str:
         """What was materialised and which variables it sets, one per line."""
-        lines = [f"datum {self.index} of {self.total} of pipeline {self.pipeline} "
-                 f"(id {self.datum_id}) in {self.scratch}:"]
+        lines = [
+            f"datum {self.index} of {self.total} of pipeline {self.pipeline} "
+            f"(id {self.datum_id}) in {self.scratch}:"
+        ]
         lines += [f"  {name}: {source}" for name, source in self.items]
         lines.append("set:")
         lines += [f"  {k} = {v!r}" for k, v in self.variables.items()]
@@ -68,12 +70,17 @@ def materialise(
     info = client.inspect_pipeline(pipeline)
     datums = client.list_datum(input=info.spec["input"])
     if not datums:
-        raise InvalidArgument(f"pipeline {pipeline!r} has no datums on its inputs' current "
-                              "heads (are its input repos empty?)", pipeline=pipeline)
+        raise InvalidArgument(
+            f"pipeline {pipeline!r} has no datums on its inputs' current "
+            "heads (are its input repos empty?)",
+            pipeline=pipeline,
+        )
     if not 0 <= index < len(datums):
         raise InvalidArgument(
-            f"pipeline {pipeline!r} has {len(datums)} datum(s) now: choose 0 to "
-            f"{len(datums) - 1}", pipeline=pipeline, index=index)
+            f"pipeline {pipeline!r} has {len(datums)} datum(s) now: choose 0 to {len(datums) - 1}",
+            pipeline=pipeline,
+            index=index,
+        )
     items = datums[index]
     did = compute_datum_id(items)
     scratch = Path(folder) if folder is not None else scratch_root() / f"{pipeline}-{did[:12]}"
@@ -148,5 +155,7 @@ def load(client: Client, file_ref: str, *, as_path: bool = False) -> Any:
     try:
         return pd.read_parquet(local)
     except ImportError as e:  # pandas needs pyarrow or fastparquet for Parquet
-        raise InvalidArgument(f"cannot read {file_ref} as a DataFrame ({e}); pass --path for "
-                              f"the file: {local}", ref=file_ref) from None
+        raise InvalidArgument(
+            f"cannot read {file_ref} as a DataFrame ({e}); pass --path for the file: {local}",
+            ref=file_ref,
+        ) from None

@@ -36,8 +36,9 @@ def block_html(block: Block) -> str:
     )
     if not block.rows:
         body = f'<tr><td {_CELL} colspan="{len(block.headers)}"><i>none</i></td></tr>'
-    return (f'<table class="jupyter-pipes"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+    return (
+        f'<table class="jupyter-pipes"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def segments(text: str, blocks: Sequence[Block]) -> list[str | Block]:

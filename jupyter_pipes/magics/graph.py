@@ -124,8 +124,9 @@ def to_text(dag: Dag) -> str:
         n = dag.node(node_id)
         return f"[{n.name}: {n.state or 'no job'}]" if n.kind == "pipeline" else n.name
 
-    lines = [f"{name(a)} -> {name(b)}" + (f" (@{label})" if label else "")
-             for a, b, label in dag.edges]
+    lines = [
+        f"{name(a)} -> {name(b)}" + (f" (@{label})" if label else "") for a, b, label in dag.edges
+    ]
     alone = [n.name for n in dag.nodes if not any(n.id in (a, b) for a, b, _ in dag.edges)]
     return "\n".join(lines + [f"{n} (no pipeline reads it)" for n in alone])
 
@@ -137,8 +138,10 @@ def _xy(n: Node) -> tuple[int, int]:
 def to_svg(dag: Dag) -> str:
     """An SVG picture of the DAG (inline-able in HTML), with a ``<title>`` tooltip per node."""
     if not dag.nodes:
-        return '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="30"><text x="5" ' \
-               'y="20" font-family="sans-serif" font-size="13">no repos yet</text></svg>'
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="30"><text x="5" '
+            'y="20" font-family="sans-serif" font-size="13">no repos yet</text></svg>'
+        )
     width = PAD * 2 + (max(n.column for n in dag.nodes) + 1) * (NODE_W + GAP_X) - GAP_X
     height = PAD * 2 + (max(n.row for n in dag.nodes) + 1) * (NODE_H + GAP_Y) - GAP_Y
     parts = [
@@ -153,11 +156,15 @@ def to_svg(dag: Dag) -> str:
         (xa, ya), (xb, yb) = _xy(na), _xy(nb)
         x1, y1, x2, y2 = xa + NODE_W, ya + NODE_H // 2, xb, yb + NODE_H // 2
         mid = (x1 + x2) // 2
-        parts.append(f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" '
-                     f'stroke="#607d8b" stroke-width="1.4" marker-end="url(#jp-arrow)"/>')
+        parts.append(
+            f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" '
+            f'stroke="#607d8b" stroke-width="1.4" marker-end="url(#jp-arrow)"/>'
+        )
         if label:
-            parts.append(f'<text x="{mid}" y="{(y1 + y2) // 2 - 3}" text-anchor="middle" '
-                         f'fill="#455a64">@{html.escape(label)}</text>')
+            parts.append(
+                f'<text x="{mid}" y="{(y1 + y2) // 2 - 3}" text-anchor="middle" '
+                f'fill="#455a64">@{html.escape(label)}</text>'
+            )
     for n in dag.nodes:
         x, y = _xy(n)
         name, detail = html.escape(n.name), html.escape(n.detail)

@@ -79,4 +79,3 @@ def task_inputs(
             )
         )
     return tuple(out)
-
