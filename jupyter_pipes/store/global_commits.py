@@ -11,19 +11,19 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from .records import CommitInfo
+from .records import CommitInfo, CommitRow
 from .txn import Txn
 
 if TYPE_CHECKING:
     from .store import Store
 
 
-def _global_rows(store: Store, conn: Connection, gid: str) -> tuple[str, list[Row[Any]]]:
-    rows = list(store.meta.global_commits(conn, gid, prefix=True))
-    ids = {r.global_id for r in rows}
+def _global_rows(store: Store, conn: Connection, gid: str) -> tuple[str, list[CommitRow]]:
+    rows = store.meta.global_commits(conn, gid, prefix=True)
+    ids = {r.global_id or r.id for r in rows}
     if len(ids) > 1:
         raise InvalidArgument(
             f"global commit prefix {gid!r} is ambiguous: matches " + ", ".join(sorted(ids)[:5]),

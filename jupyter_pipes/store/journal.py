@@ -33,7 +33,7 @@ from sqlalchemy.engine import Row
 
 from ..errors import PipesError
 from .backend import Backend
-from .records import MoveRow
+from .records import CommitRow, MoveRow, ProvenanceRow
 
 PREFIX = "journal"
 FORMAT = 1
@@ -44,7 +44,9 @@ _SNAPSHOT_PART = 2000
 log = logging.getLogger(__name__)
 
 
-def row_dict(row: Row[Any] | MoveRow | None) -> dict[str, Any] | None:
+def row_dict(
+    row: Row[Any] | CommitRow | ProvenanceRow | MoveRow | None,
+) -> dict[str, Any] | None:
     """A metadata row as a plain dict (every column, so columns added later travel too)."""
     return None if row is None else dict(row._asdict())
 
@@ -69,7 +71,9 @@ class Journal:
 
     # -- what the store writes -----------------------------------------------------------------
 
-    def commit(self, row: Row[Any], provenance: Sequence[Row[Any]], move: MoveRow | None) -> None:
+    def commit(
+        self, row: CommitRow, provenance: Sequence[ProvenanceRow], move: MoveRow | None
+    ) -> None:
         """A finished commit and the head move it made."""
         record = row_dict(row)
         assert record is not None

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,7 +31,18 @@ from . import schema
 from .leases import LeaseKeeper
 from .metadata_leases import LeaseQueries
 from .objects import BlobRef
-from .records import CommitInfo, CommitRef, LinkRow, RootRow, SchemaStatus, utc
+from .records import (
+    BranchRow,
+    CommitInfo,
+    CommitRef,
+    CommitRow,
+    LinkRow,
+    ProvenanceRow,
+    RepoRow,
+    RootRow,
+    SchemaStatus,
+    utc,
+)
 from .tables import (
     CHAIN,
     branches,
@@ -203,8 +214,8 @@ class Metadata(LeaseQueries):
     # -- repos and branches --------------------------------------------------------------------
 
     @staticmethod
-    def get_repo(conn: Connection, name: str) -> Row[Any] | None:
-        return conn.execute(sa.select(repos).where(repos.c.name == name)).first()
+    def get_repo(conn: Connection, name: str) -> RepoRow | None:
+        return _one(RepoRow, conn.execute(sa.select(repos).where(repos.c.name == name)).first())
 
     @staticmethod
     def repo_names(conn: Connection) -> list[str]:
@@ -212,9 +223,9 @@ class Metadata(LeaseQueries):
         return list(conn.scalars(sa.select(repos.c.name).order_by(repos.c.name)).all())
 
     @staticmethod
-    def all_repos(conn: Connection) -> Sequence[Row[Any]]:
+    def all_repos(conn: Connection) -> list[RepoRow]:
         """Every repo's row, by name."""
-        return conn.execute(sa.select(repos).order_by(repos.c.name)).all()
+        return _all(RepoRow, conn.execute(sa.select(repos).order_by(repos.c.name)))
 
     @staticmethod
     def insert_repo(conn: Connection, name: str, description: str, now: float) -> None:
@@ -260,22 +271,21 @@ class Metadata(LeaseQueries):
         return bool(res.rowcount)
 
     @staticmethod
-    def branches_at(conn: Connection, cid: str) -> Sequence[Row[Any]]:
+    def branches_at(conn: Connection, cid: str) -> list[BranchRow]:
         """The branches whose head is ``cid``."""
-        return conn.execute(sa.select(branches).where(branches.c.head == cid)).all()
+        return _all(BranchRow, conn.execute(sa.select(branches).where(branches.c.head == cid)))
 
     @staticmethod
-    def get_branch(conn: Connection, repo: str, name: str) -> Row[Any] | None:
-        return conn.execute(
-            sa.select(branches).where(branches.c.repo == repo, branches.c.name == name)
-        ).first()
+    def get_branch(conn: Connection, repo: str, name: str) -> BranchRow | None:
+        q = sa.select(branches).where(branches.c.repo == repo, branches.c.name == name)
+        return _one(BranchRow, conn.execute(q).first())
 
     @staticmethod
-    def list_branches(conn: Connection, repo: str | None = None) -> Sequence[Row[Any]]:
+    def list_branches(conn: Connection, repo: str | None = None) -> list[BranchRow]:
         q = sa.select(branches).order_by(branches.c.repo, branches.c.name)
         if repo is not None:
             q = q.where(branches.c.repo == repo)
-        return conn.execute(q).all()
+        return _all(BranchRow, conn.execute(q))
 
     @staticmethod
     def move_branch(
@@ -293,11 +303,11 @@ class Metadata(LeaseQueries):
     # -- commits -------------------------------------------------------------------------------
 
     @staticmethod
-    def get_commit(conn: Connection, cid: str) -> Row[Any] | None:
-        return conn.execute(sa.select(commits).where(commits.c.id == cid)).first()
+    def get_commit(conn: Connection, cid: str) -> CommitRow | None:
+        return _one(CommitRow, conn.execute(sa.select(commits).where(commits.c.id == cid)).first())
 
     @staticmethod
-    def ancestor(conn: Connection, cid: str, n: int) -> tuple[Row[Any] | None, int]:
+    def ancestor(conn: Connection, cid: str, n: int) -> tuple[CommitRow | None, int]:
         """The ``n``-th first-parent ancestor of commit ``cid``, in one query (a recursive CTE):
         ``(row, n)``, or ``(None, k)`` when only ``k < n`` ancestors exist."""
         anc = (
@@ -315,23 +325,24 @@ class Metadata(LeaseQueries):
             .where(anc.c.depth == n)
         ).first()
         if row is not None:
-            return row, n
+            return CommitRow._make(row), n
         return None, conn.execute(sa.select(sa.func.max(anc.c.depth))).scalar() or 0
 
     @staticmethod
-    def find_commits(
-        conn: Connection, repo: str, prefix: str, limit: int = 2
-    ) -> Sequence[Row[Any]]:
-        return conn.execute(
-            sa.select(commits)
-            .where(commits.c.repo == repo, commits.c.id.startswith(prefix, autoescape=True))
-            .limit(limit)
-        ).all()
+    def find_commits(conn: Connection, repo: str, prefix: str, limit: int = 2) -> list[CommitRow]:
+        return _all(
+            CommitRow,
+            conn.execute(
+                sa.select(commits)
+                .where(commits.c.repo == repo, commits.c.id.startswith(prefix, autoescape=True))
+                .limit(limit)
+            ),
+        )
 
     @staticmethod
     def global_commits(
         conn: Connection, gid: str, repo: str | None = None, *, prefix: bool = False
-    ) -> Sequence[Row[Any]]:
+    ) -> list[CommitRow]:
         """The commits of a global commit, of one repo or all, oldest first; ``prefix``:
         ``gid`` may be the start of the id."""
         col = commits.c.global_id
@@ -340,7 +351,7 @@ class Metadata(LeaseQueries):
         )
         if repo is not None:
             q = q.where(commits.c.repo == repo)
-        return conn.execute(q.order_by(commits.c.started_at, commits.c.id)).all()
+        return _all(CommitRow, conn.execute(q.order_by(commits.c.started_at, commits.c.id)))
 
     @staticmethod
     def commit_sizes(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
@@ -362,7 +373,9 @@ class Metadata(LeaseQueries):
         return (*(r or ()), *(b or ()))
 
     @staticmethod
-    def ancestry(conn: Connection, head: str, limit: int | None, offset: int = 0) -> list[Row[Any]]:
+    def ancestry(
+        conn: Connection, head: str, limit: int | None, offset: int = 0
+    ) -> list[CommitRow]:
         """Commits from ``head`` following parents (newest first), by a recursive CTE."""
         anc = (
             sa.select(commits.c.id, commits.c.parent, sa.literal_column("0").label("depth"))
@@ -385,7 +398,7 @@ class Metadata(LeaseQueries):
         )
         if limit is not None:
             q = q.limit(limit)
-        return list(conn.execute(q).all())
+        return _all(CommitRow, conn.execute(q))
 
     @staticmethod
     def repo_commits(
@@ -394,7 +407,7 @@ class Metadata(LeaseQueries):
         limit: int | None,
         offset: int = 0,
         state: str | None = "finished",
-    ) -> Sequence[Row[Any]]:
+    ) -> list[CommitRow]:
         q = (
             sa.select(commits)
             .where(commits.c.repo == repo)
@@ -405,11 +418,11 @@ class Metadata(LeaseQueries):
             q = q.where(commits.c.state == state)
         if limit is not None:
             q = q.limit(limit)
-        return conn.execute(q).all()
+        return _all(CommitRow, conn.execute(q))
 
     @staticmethod
-    def children(conn: Connection, cid: str) -> Sequence[Row[Any]]:
-        return conn.execute(sa.select(commits).where(commits.c.parent == cid)).all()
+    def children(conn: Connection, cid: str) -> list[CommitRow]:
+        return _all(CommitRow, conn.execute(sa.select(commits).where(commits.c.parent == cid)))
 
     @staticmethod
     def insert_open_commit(
@@ -486,7 +499,7 @@ class Metadata(LeaseQueries):
         """Point the children of ``cid`` at ``parent`` (squashing ``cid`` out of history)."""
         conn.execute(sa.update(commits).where(commits.c.parent == cid).values(parent=parent))
 
-    def commit_infos(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[CommitInfo]:
+    def commit_infos(self, conn: Connection, rows: Sequence[CommitRow]) -> list[CommitInfo]:
         """Records of commit rows, with their provenance (one query for all)."""
         prov = self.provenance_of(conn, [r.id for r in rows])
         return [
@@ -513,25 +526,28 @@ class Metadata(LeaseQueries):
         ]
 
     @staticmethod
-    def provenance_of(conn: Connection, ids: Iterable[str]) -> dict[str, list[Row[Any]]]:
-        out: dict[str, list[Row[Any]]] = {}
+    def provenance_of(conn: Connection, ids: Iterable[str]) -> dict[str, list[ProvenanceRow]]:
+        out: dict[str, list[ProvenanceRow]] = {}
         for batch in _batches(list(ids)):
             for row in conn.execute(
                 sa.select(provenance)
                 .where(provenance.c.commit.in_(batch))
                 .order_by(provenance.c.upstream_repo, provenance.c.upstream)
             ):
-                out.setdefault(row.commit, []).append(row)
+                out.setdefault(row.commit, []).append(ProvenanceRow._make(row))
         return out
 
     @staticmethod
-    def subvenance_of(conn: Connection, cid: str) -> Sequence[Row[Any]]:
-        return conn.execute(
-            sa.select(commits)
-            .join(provenance, provenance.c.commit == commits.c.id)
-            .where(provenance.c.upstream == cid)
-            .order_by(commits.c.started_at)
-        ).all()
+    def subvenance_of(conn: Connection, cid: str) -> list[CommitRow]:
+        return _all(
+            CommitRow,
+            conn.execute(
+                sa.select(commits)
+                .join(provenance, provenance.c.commit == commits.c.id)
+                .where(provenance.c.upstream == cid)
+                .order_by(commits.c.started_at)
+            ),
+        )
 
     # -- chunk index ---------------------------------------------------------------------------
 
@@ -636,8 +652,8 @@ class Metadata(LeaseQueries):
         return [RootRow(i, r) for i, r in conn.execute(q)]
 
     @staticmethod
-    def all_provenance(conn: Connection) -> Sequence[Row[Any]]:
-        return conn.execute(sa.select(provenance)).all()
+    def all_provenance(conn: Connection) -> list[ProvenanceRow]:
+        return _all(ProvenanceRow, conn.execute(sa.select(provenance)))
 
     @staticmethod
     def delete_stale_open_commits(conn: Connection, cutoff: float) -> int:
@@ -697,6 +713,20 @@ def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
 
         return sqlite_insert(table).on_conflict_do_nothing()
     return sa.insert(table).prefix_with("IGNORE")  # MySQL-style; other engines untested
+
+
+_R = TypeVar("_R", RepoRow, BranchRow, CommitRow, ProvenanceRow)
+
+
+def _one(kind: type[_R], row: Row[Any] | None) -> _R | None:
+    """A row of ``select(table)`` as its typed record (``None`` stays ``None``)."""
+    return None if row is None else kind._make(row)
+
+
+def _all(kind: type[_R], rows: Iterable[Row[Any]]) -> list[_R]:
+    """Every row of ``select(table)`` as its typed record."""
+    make = kind._make
+    return [make(r) for r in rows]
 
 
 def _batches(items: list[str], n: int = _BATCH) -> Iterator[list[str]]:

@@ -21,12 +21,11 @@ from .refs import Ref
 from .trees import EMPTY_ROOT, Entry, Root
 
 if TYPE_CHECKING:
-    from typing import Any
-
-    from sqlalchemy.engine import Connection, Row
+    from sqlalchemy.engine import Connection
 
     from .metadata import Metadata
     from .objects import BlobReader
+    from .records import CommitRow
     from .trees import TreeStore
 
 
@@ -41,7 +40,7 @@ class FileReads:
 
         def _root(self, ref: Ref) -> tuple[str, Root]: ...
 
-        def _resolve(self, conn: Connection, ref: Ref) -> Row[Any]: ...
+        def _resolve(self, conn: Connection, ref: Ref) -> CommitRow: ...
 
     @staticmethod
     def _file_info(path: str, e: Entry, commit: str | None) -> FileInfo:

@@ -241,3 +241,48 @@ def move_info(row: MoveRow) -> HeadMoveInfo:
         actor=row.actor,
         global_id=row.global_id,
     )
+
+
+class RepoRow(NamedTuple):
+    """A ``repos`` row (made from ``select(repos)`` by position: the table's column order)."""
+
+    name: str
+    description: str
+    created_at: float
+
+
+class BranchRow(NamedTuple):
+    """A ``branches`` row: a branch and its head commit (``None``: no commit yet)."""
+
+    repo: str
+    name: str
+    head: str | None
+    created_at: float
+
+
+class CommitRow(NamedTuple):
+    """A ``commits`` row (``root``: the commit's root tree as JSON, ``None`` while open)."""
+
+    id: str
+    repo: str
+    branch: str | None
+    parent: str | None
+    origin: Origin
+    message: str
+    state: CommitState
+    started_at: float
+    finished_at: float | None
+    root: str | None
+    size: int
+    file_count: int
+    restores: str | None
+    global_id: str | None
+
+
+class ProvenanceRow(NamedTuple):
+    """A ``provenance`` row: commit ``commit`` was made from commit ``upstream``."""
+
+    commit: str
+    upstream: str
+    upstream_repo: str
+    upstream_branch: str | None

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import make_url as sa_url
 
 from ..errors import (
@@ -36,7 +36,9 @@ from .objects import PACK_PREFIX, BlobReader, BlobRef
 from .reading import FileReads
 from .records import (
     BranchInfo,
+    BranchRow,
     CommitInfo,
+    CommitRow,
     HeadMoveInfo,
     MoveRow,
     RepoInfo,
@@ -220,7 +222,7 @@ class Store(FileReads):
 
     # -- records -------------------------------------------------------------------------------
 
-    def _commit_infos(self, conn: Connection, rows: list[Row[Any]]) -> list[CommitInfo]:
+    def _commit_infos(self, conn: Connection, rows: list[CommitRow]) -> list[CommitInfo]:
         return self.meta.commit_infos(conn, rows)
 
     def inspect_commit_id(self, cid: str) -> CommitInfo:
@@ -277,7 +279,7 @@ class Store(FileReads):
         """Every repo, by name (a few queries however many repos: the DAG lists them all)."""
         with self.meta.read() as conn:
             rows = {r.name: r for r in self.meta.all_repos(conn)}
-            by_repo: dict[str, list[Row[Any]]] = {}
+            by_repo: dict[str, list[BranchRow]] = {}
             for b in self.meta.list_branches(conn):
                 by_repo.setdefault(b.repo, []).append(b)
             heads: dict[str, str | None] = {}
@@ -327,7 +329,7 @@ class Store(FileReads):
 
     # -- refs ----------------------------------------------------------------------------------
 
-    def _resolve_at(self, conn: Connection, ref: Ref) -> Row[Any]:
+    def _resolve_at(self, conn: Connection, ref: Ref) -> CommitRow:
         """The commit that was the head of a branch at ``ref.at`` (from the timeline)."""
         assert ref.at is not None
         when = ref.at.isoformat()
@@ -350,11 +352,11 @@ class Store(FileReads):
             )
         return row
 
-    def _resolve(self, conn: Connection, ref: Ref) -> Row[Any]:
+    def _resolve(self, conn: Connection, ref: Ref) -> CommitRow:
         if self.meta.get_repo(conn, ref.repo) is None:
             raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
         b = self.meta.get_branch(conn, ref.repo, ref.base)
-        row: Row[Any] | None
+        row: CommitRow | None
         if ref.at is not None:
             row = self._resolve_at(conn, ref)
         elif b is not None:
@@ -589,7 +591,7 @@ class Store(FileReads):
             self.meta.delete_commit(conn, row.id)
         self.journal.moves("commit-delete", moves, commit=row.id)
 
-    def _check_removable(self, conn: Connection, row: Row[Any], verb: str) -> None:
+    def _check_removable(self, conn: Connection, row: CommitRow, verb: str) -> None:
         downstream = self.meta.subvenance_of(conn, row.id)
         if downstream:
             raise Conflict(
