@@ -115,7 +115,7 @@ def _umask() -> int:
 
 
 def _signals() -> dict[int, Any]:
-    handlers = {}
+    handlers: dict[int, Any] = {}
     for sig in signal.valid_signals():
         if sig in _UNCATCHABLE:
             continue
@@ -331,7 +331,8 @@ def _threads(why: list[str]) -> None:
 
 
 def _import_hooks(why: list[str], user: set[str]) -> None:
-    for hooks, start in zip((sys.meta_path, sys.path_hooks), _state["hooks"]):  # noqa: B905
+    live: tuple[list[Any], list[Any]] = (sys.meta_path, sys.path_hooks)
+    for hooks, start in zip(live, _state["hooks"]):  # noqa: B905
         for hook in [h for h in hooks if not any(h is s for s in start)]:
             if _by_user(hook, user) or _by_user(type(hook), user):
                 why.append(f"import hook {hook!r} was installed")
@@ -431,7 +432,8 @@ def _environment() -> None:
         time.tzset()
     sys.stdin, sys.stdout, sys.stderr = s["streams"]
     sys.argv[:] = s["argv"]
-    warnings.filters[:] = s["filters"]
+    filters: list[Any] = warnings.filters  # type: ignore[assignment]  # typeshed: Sequence
+    filters[:] = s["filters"]
     getattr(warnings, "_filters_mutated", lambda: None)()  # drop cached filter decisions
 
 

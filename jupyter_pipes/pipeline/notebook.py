@@ -178,8 +178,11 @@ def _client_class() -> type:
         async def _async_handle_timeout(self, timeout: float, cell: Any = None) -> None:
             # The kernel is busy: a graceful shutdown would wait seconds for it; kill it.
             self.shutdown_kernel = "immediate"
+            # nbclient types the timeout as int, but formats it (it may be a float here)
             raise CellTimeoutError.error_from_timeout_and_cell(
-                "Cell execution timed out", timeout, cell
+                "Cell execution timed out",
+                timeout,  # type: ignore[arg-type]
+                cell,
             )
 
     return _Client
@@ -202,7 +205,11 @@ def _read(path: str) -> Any:
     if nb.nbformat != 4:
         nb = nbformat.convert(nb, 4)
     nb = nbformat.v4.upgrade(nb)
-    slots = {"default_parameters": {}, "parameters": {}, "environment_variables": {}}
+    slots: dict[str, dict[str, Any]] = {
+        "default_parameters": {},
+        "parameters": {},
+        "environment_variables": {},
+    }
     nb.metadata.setdefault("papermill", {**slots, "version": __version__})
     for cell in nb.cells:
         cell.setdefault("id", uuid.uuid4().hex[:8])  # missing ids warn on write
