@@ -15,9 +15,9 @@ It refuses to remove more than ``max_share`` of the store's pack bytes unless ``
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
 from ..errors import Conflict, CorruptObject, PipesError
@@ -117,26 +117,36 @@ def _metadata_problems(store: Store) -> tuple[list[str], int]:
     return problems, sum(1 for r in links.values() if r.state == "finished")
 
 
-_RECENT = 4096
-"""Blob hashes fsck remembers as verified (a file met again within this many is not re-read;
-the walk's memory does not grow with the number of files)."""
+_VERIFIED_SLOTS = 1 << 18
+"""Slots of fsck's record of verified blobs (8 bytes each: 2 MiB, allocated once)."""
 
 
-class _Recent:
-    """A bounded set of recently seen keys (oldest forgotten first)."""
+class _Verified:
+    """A fixed-size, direct-mapped record of the blobs fsck has verified.
 
-    def __init__(self, size: int) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
+    Memory does not grow with the store (one 8-byte tag per slot, allocated at the start), and
+    a blob met again is not re-read unless another blob has taken its slot since. (A small
+    recently-used set made fsck re-read most blobs of a long history: with bounded directory
+    nodes, each commit's changed node lists about 32 files again, which cycled through it.)
+    """
+
+    def __init__(self, slots: int = _VERIFIED_SLOTS) -> None:
+        self._tags = bytearray(8 * slots)
+        self._mask = slots - 1
 
     def add(self, key: str) -> bool:
-        """Remember ``key``; False if it was remembered already."""
-        if key in self._keys:
-            self._keys.move_to_end(key)
+        """Remember ``key`` (a blob's hash); False if it was remembered already."""
+        try:
+            digest = bytes.fromhex(key)
+        except ValueError:
+            digest = b""
+        if len(digest) < 12:
+            digest = hashlib.blake2b(key.encode(), digest_size=12).digest()
+        at = (int.from_bytes(digest[:4], "little") & self._mask) * 8
+        tag = digest[4:12]
+        if self._tags[at : at + 8] == tag:
             return False
-        self._keys[key] = None
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
+        self._tags[at : at + 8] = tag
         return True
 
 
@@ -148,7 +158,8 @@ def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
 
     The walk streams: each distinct directory node is read once, and ``files`` counts the
     files of those nodes (a file in two different directories counts twice); a blob met again
-    within the last few thousand is not re-read (``chunks`` counts the blobs read)."""
+    is not re-read unless another took its slot in a fixed-size record (``chunks`` counts the
+    blobs read)."""
     problems, ncommits = _metadata_problems(store)
     if problems and ncommits == 0 and problems[0].startswith("metadata database"):
         return FsckReport(0, 0, 0, 0, 0, tuple(problems))
@@ -156,7 +167,7 @@ def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
         roots = _commit_roots(store.meta.finished_roots(conn), problems)
     pack_sizes = {s.key.rsplit("/", 1)[-1]: s.size for s in store.backend.list(PACK_PREFIX)}
     trees = files = nchunks = nbytes = 0
-    verified = _Recent(_RECENT)
+    verified = _Verified()
     for owner, e in _walk(store, roots, problems):
         if e.is_dir:
             trees += 1
