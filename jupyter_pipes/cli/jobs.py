@@ -202,6 +202,17 @@ def wait_jobs(
     return run_and_report(waiter, progress, "job " + ", ".join(job_ids))
 
 
+def print_queued_job(job_id: str | None) -> None:
+    """Say where a queued job will run: the background controller (auto-start on), or a
+    waiting command (auto-start off, or no controller could be started)."""
+    cl = client()
+    if cl.autostart or cl.list_controller():
+        click.echo(f"queued job {job_id}; a controller runs it "
+                   f"('jupyter pipes wait job {job_id}' waits for it)")  # fmt: skip
+    else:
+        click.echo(f"queued job {job_id}; run 'jupyter pipes wait job {job_id}' to run it")
+
+
 def wait_commit_jobs(
     ref: str, progress: bool | None, timeout: float | None = None, since: float | None = None
 ) -> list[JobInfo]:
@@ -437,8 +448,6 @@ def rerun_job(
     """
     job = client().rerun_job(job_id, reprocess=reprocess)
     if no_wait:
-        from .pipelines import _hint
-
-        _hint(job.id)
+        print_queued_job(job.id)
         return
     wait_commit_jobs(job.global_id or job.id, progress, timeout)

@@ -14,6 +14,7 @@ from . import render
 from .base import CliError, cli, client, create, delete, inspect, json_option, list_, run, update
 from .jobs import (
     no_wait_option,
+    print_queued_job,
     progress_option,
     quiet_dask,
     spec_file,
@@ -45,7 +46,7 @@ def _queued(
 ) -> None:
     """Wait for the jobs rooted at the new spec commit (the first job and what it triggers)."""
     if no_wait:
-        _hint(info.last_job)
+        print_queued_job(info.last_job)
         return
     wait_commit_jobs(f"{info.name}@{info.spec_commit}", progress, timeout)
 
@@ -64,17 +65,6 @@ def _created(
                        "applicable here; see docs/pipeline-spec.md)", err=True)  # fmt: skip
     for info in infos:
         _queued(info, no_wait, progress, timeout)
-
-
-def _hint(job_id: str | None) -> None:
-    """Say where a queued job will run: the background controller (auto-start on), or a
-    waiting command (auto-start off, or no controller could be started)."""
-    cl = client()
-    if cl.autostart or cl.list_controller():
-        click.echo(f"queued job {job_id}; a controller runs it "
-                   f"('jupyter pipes wait job {job_id}' waits for it)")  # fmt: skip
-    else:
-        click.echo(f"queued job {job_id}; run 'jupyter pipes wait job {job_id}' to run it")
 
 
 @create.command("pipeline")
@@ -254,7 +244,7 @@ def run_pipeline(
     """
     job = client().run_pipeline(name, reprocess=reprocess)
     if no_wait:
-        _hint(job.id)
+        print_queued_job(job.id)
         return
     wait_commit_jobs(job.global_id or job.id, progress, timeout)
 
