@@ -23,18 +23,32 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
 from .objects import BlobRef, hash_bytes
-
-if TYPE_CHECKING:
-    from .trees import Entry
 
 FLAT_MAX = 256
 """A directory with at most this many entries is one flat blob."""
 DIGIT_BITS = 5
 """Nodes hold 2**DIGIT_BITS = 32 items on average."""
 _MAX_LEVEL = 64 // DIGIT_BITS
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A file or directory inside a tree."""
+
+    name: str
+    is_dir: bool
+    size: int
+    hash: str
+    refs: tuple[BlobRef, ...]
+    count: int = 1
+    """Number of files at or under this entry."""
+
+    def renamed(self, name: str) -> Entry:
+        """The same content under another name."""
+        return Entry(name, self.is_dir, self.size, self.hash, self.refs, self.count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from ..errors import Conflict, CorruptObject, InvalidArgument, NotFound
 from .names import join_path, split_path
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 from .treenodes import (
+    Entry,
     Item,
     Node,
     decode_inner,
@@ -38,23 +39,6 @@ from .treenodes import (
 )
 
 EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A file or directory inside a tree."""
-
-    name: str
-    is_dir: bool
-    size: int
-    hash: str
-    refs: tuple[BlobRef, ...]
-    count: int = 1
-    """Number of files at or under this entry."""
-
-    def renamed(self, name: str) -> Entry:
-        """The same content under another name."""
-        return Entry(name, self.is_dir, self.size, self.hash, self.refs, self.count)
 
 
 def file_entry(name: str, refs: list[BlobRef] | tuple[BlobRef, ...]) -> Entry:
