@@ -1,11 +1,13 @@
 """Merkle directory trees: entries, serialisation, patching, walking and diff.
 
-A directory is a JSON list of its entries sorted by name, in one blob or, past 256 entries, in
-bounded nodes of a Merkle search tree (:mod:`.treenodes`). An entry names a file or a
-subdirectory with its size, its content hash, and the :class:`BlobRef` s to read it (a file's
-chunks, or a subdirectory's top node). A directory's content hash covers only names, kinds,
-sizes and content hashes (not where blobs happen to live), and its node shape depends on its
-names only, so equal trees have equal hashes and diff skips them without reading.
+A directory is a list of its entries sorted by name, in one blob or, past 256 entries, in
+bounded nodes of a Merkle search tree (:mod:`.treenodes`), serialised by :mod:`.nodecodec`
+(binary since #17's compact store; JSON nodes of older stores still read). An entry names a
+file or a subdirectory with its size, its content hash, and the :class:`BlobRef` s to read it
+(a file's chunks, or a subdirectory's top node). A directory's content hash covers only
+names, kinds, sizes and content hashes (not where blobs happen to live, nor how nodes are
+encoded), and its node shape depends on its names only, so equal trees have equal hashes
+and diff skips them without reading.
 
 A commit changing one file in a 100,000-file repo rewrites only one small node per level of
 the directories on that file's path. Changes are staged as a :class:`Patch` (a tree of puts
@@ -26,17 +28,10 @@ import blake3
 
 from ..errors import Conflict, CorruptObject, InvalidArgument, NotFound
 from .names import join_path, split_path
+from .nodecodec import decode_node, encode_inner
+from .nodecodec import encode_leaf as encode_tree
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
-from .treenodes import (
-    Entry,
-    Item,
-    Node,
-    decode_inner,
-    encode_inner,
-    find_child,
-    inner_node,
-    splice,
-)
+from .treenodes import Entry, Item, Node, find_child, inner_node, splice
 
 EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
 
@@ -58,40 +53,6 @@ def _content_hash(entries: list[Entry]) -> str:
         ensure_ascii=False,
     )
     return hash_bytes(canon.encode())
-
-
-def encode_tree(entries: list[Entry]) -> bytes:
-    """Serialise a directory's entries (sorted by name), compactly.
-
-    Rows: a file of one chunk ``[name, 0, size, hash, [pack, offset, length]]`` (the chunk's
-    hash is the file's); a file of many chunks ``[name, 0, size, hash, [[hash, pack, offset,
-    length], ...]]``; a directory ``[name, 1, size, hash, count, [hash, pack, offset, length]]``.
-    """
-    rows: list[list[object]] = []
-    for e in entries:
-        if e.is_dir:
-            rows.append([e.name, 1, e.size, e.hash, e.count, e.refs[0].to_list()])
-        elif len(e.refs) == 1:
-            r = e.refs[0]
-            rows.append([e.name, 0, e.size, e.hash, [r.pack, r.offset, r.length]])
-        else:
-            rows.append([e.name, 0, e.size, e.hash, [r.to_list() for r in e.refs]])
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def decode_tree(data: bytes) -> dict[str, Entry]:
-    """Inverse of :func:`encode_tree`: entries by name, in name order."""
-    out: dict[str, Entry] = {}
-    for row in json.loads(data):
-        name, is_dir, size, h = row[0], row[1], row[2], row[3]
-        if is_dir:
-            out[name] = Entry(name, True, size, h, (BlobRef.from_list(row[5]),), row[4])
-        elif isinstance(row[4][0], str):
-            pack, off, length = row[4]
-            out[name] = Entry(name, False, size, h, (BlobRef(h, pack, off, length),))
-        else:
-            out[name] = Entry(name, False, size, h, tuple(BlobRef.from_list(r) for r in row[4]))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,11 +275,7 @@ class TreeStore:
         """A node's level, items and their last names (not cached)."""
         data = self._reader.read(ref)
         try:
-            if data[:1] == b"{":
-                level, nodes = decode_inner(json.loads(data))
-                items: list[Item] = list(nodes)
-            else:
-                level, items = 0, list(decode_tree(data).values())
+            level, items = decode_node(data)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise CorruptObject(
                 f"directory node {ref.hash} in pack {ref.pack} is damaged; "
