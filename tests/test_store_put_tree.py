@@ -70,7 +70,7 @@ def test_an_unchanged_folder_put_again_stages_and_writes_nothing(tmp_path: Path)
     c.put_file("/d", str(folder))
     # One staged change for the whole folder (before: one per file), and not a byte written.
     assert c.patch.changes == 1
-    assert c.writer.new_blobs == {} and c.writer.bytes_written == 0
+    assert len(c.writer.new_blobs) == 0 and c.writer.bytes_written == 0
     info = c.finish()
     assert sorted(os.listdir(tmp_path / "store" / "packs")) == packs  # no node written either
     assert store.diff_file(REF, parse_ref(f"r@{info.parent}")) == []

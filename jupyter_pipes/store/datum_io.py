@@ -426,7 +426,7 @@ def build_output(
         writer.flush()
     finally:
         writer.close()
-    return OutputTree(root, WrittenBlobs(dict(writer.new_blobs), dict(writer.new_packs)))
+    return OutputTree(root, WrittenBlobs(dict(writer.new_blobs.items()), dict(writer.new_packs)))
 
 
 def commit_output(

@@ -14,6 +14,7 @@ transaction that makes a commit visible.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from ..errors import Conflict, PipesError, StorageError
 from . import schema
+from .bloblog import BlobLog
 from .leases import LeaseKeeper
 from .metadata_leases import LeaseQueries
 from .objects import BlobRef
@@ -567,9 +569,10 @@ class Metadata(LeaseQueries):
 
     @staticmethod
     def record_blobs(
-        conn: Connection, blobs: dict[str, BlobRef], new_packs: dict[str, int]
+        conn: Connection, blobs: dict[str, BlobRef] | BlobLog, new_packs: dict[str, int]
     ) -> None:
-        """Add blobs and packs to the index (hashes already there keep their first location)."""
+        """Add blobs and packs to the index (hashes already there keep their first location;
+        ``blobs`` is read once, in slices)."""
         now = time.time()
         if new_packs:
             conn.execute(
@@ -578,9 +581,9 @@ class Metadata(LeaseQueries):
             )
         # In slices: SQLAlchemy processes every row's binary parameters before executing, so
         # one statement for 300,000 blobs held about 230 MiB more than the blobs themselves.
-        refs = list(blobs.values())
+        refs = iter(blobs.values())
         stmt = _insert_ignore(conn, chunks)
-        for i in range(0, len(refs), _INSERT_SLICE):
+        while part := list(itertools.islice(refs, _INSERT_SLICE)):
             conn.execute(
                 stmt,
                 [
@@ -590,7 +593,7 @@ class Metadata(LeaseQueries):
                         "offset": r.offset,
                         "length": r.length,
                     }
-                    for r in refs[i : i + _INSERT_SLICE]
+                    for r in part
                 ],
             )
 

@@ -18,6 +18,7 @@ Storage format (see ``docs/storage-format.md``):
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import time
@@ -41,6 +42,8 @@ MAX_PENDING_BYTES = 32 << 20
 (plus, on a remote store, the pack being gathered for upload: at most ``PACK_TARGET``)."""
 _HAND_OVER = 8 << 20
 """Bytes gathered before they are handed to the writer thread."""
+DEDUP_WINDOW = 4096
+"""Refs of the blobs a writer stored or found most recently, kept to deduplicate its next ones."""
 _PIN_AHEAD = 16
 _SYNC_THREADS = 2
 """Closed packs fsynced at once, on background threads (the writer does not wait for them)."""
@@ -161,8 +164,10 @@ class PackWriter:
         """Keys of closed packs whose folder is not yet fsynced."""
         self._syncs: list[Future[None]] = []
         self._sync_pool: ThreadPoolExecutor | None = None
-        self.new_blobs: dict[str, BlobRef] = {}
-        """Every blob this writer stored (for the chunk index)."""
+        from .bloblog import BlobLog  # (it imports BlobRef from here)
+
+        self.new_blobs = BlobLog()
+        """Every blob this writer stored (for the chunk index; in bounded memory)."""
         self.new_packs: dict[str, int] = {}
         self.bytes_written = 0
 
@@ -181,6 +186,7 @@ class PackWriter:
         unknown = [h for h, _ in items if h not in self._pending and h not in self._known]
         if unknown:
             self._known.update(self._lookup(unknown))
+            _trim(self._known)
         refs = [self._add(h, b) for h, b in items]
         self._hand_over()
         return refs
@@ -215,6 +221,10 @@ class PackWriter:
         self._pos += n
         self._pending[h] = ref
         self.new_blobs[h] = ref
+        if len(self._pending) > DEDUP_WINDOW:  # a pack of many small blobs
+            self._known.update(self._pending)
+            self._pending = {}
+            _trim(self._known)
         if self._pos >= self._target:
             self._seal()
         elif self._parts_bytes >= _HAND_OVER:
@@ -232,6 +242,8 @@ class PackWriter:
         self._in_flight += n
         # Backpressure: a slow store stalls the producer instead of queueing bytes.
         while self._in_flight > self._max_pending and len(self._writes) > 1:
+            self._wait_oldest()
+        while len(self._writes) > 1 and self._writes[0][0].done():  # (errors raised early)
             self._wait_oldest()
 
     def _wait_oldest(self) -> None:
@@ -274,6 +286,7 @@ class PackWriter:
         # Only blobs of the open pack can still be appended to; keep refs of sealed ones for dedup.
         self._known.update(self._pending)
         self._pending = {}
+        _trim(self._known)
 
     def flush(self) -> None:
         """Write the open pack and wait until every pack is durable."""
@@ -298,6 +311,15 @@ class PackWriter:
             if self._out is not None:  # a write failed half-way
                 self._out.abort()
                 self._out = None
+
+
+def _trim(known: dict[str, BlobRef]) -> None:
+    """Forget the oldest refs past :data:`DEDUP_WINDOW` (#19: memory independent of the number
+    of blobs; a blob repeated further apart than that in one write is stored twice)."""
+    extra = len(known) - DEDUP_WINDOW
+    if extra > 0:
+        for h in list(itertools.islice(known, extra)):
+            del known[h]
 
 
 def _immutable(data: bytes | memoryview) -> bool:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .statcache import StatCache
     from .trees import Over, TreeStore
 
-CHANGES_IN_MEMORY = 4096
+CHANGES_IN_MEMORY = 1024
 """Changed entries of one directory kept (and then spliced into its nodes) before the directory
 is rebuilt as a stream instead."""
 
@@ -55,6 +55,7 @@ class DirBuilder:
         """The entries until there are more than FLAT_MAX (then ``None``: streaming)."""
         self._runs: list[list[Item]] = []
         """``_runs[k]``: the items of level ``k - 1`` of the node of level ``k`` being filled."""
+        self._written: list[str] = []
 
     def add(self, entry: Entry) -> None:
         """The next entry (names strictly increasing)."""
@@ -68,9 +69,19 @@ class DirBuilder:
                 self._push(0, e)
 
     def _make(self, k: int, run: list[Item]) -> Node:
+        written = self._written
         if k == 0:
-            return self._trees.write_leaf(run, self._writer)  # type: ignore[arg-type]
-        return self._trees.write_inner(k, run, self._writer)  # type: ignore[arg-type]
+            node = self._trees.write_leaf(run, self._writer, written)  # type: ignore[arg-type]
+        else:
+            node = self._trees.write_inner(k, run, self._writer, written)  # type: ignore[arg-type]
+        self._forget()
+        return node
+
+    def _forget(self) -> None:
+        """Drop what was written from the tree cache (nothing reads it back; memory bounded)."""
+        for h in self._written:
+            self._trees._forget(h)
+        self._written.clear()
 
     def _push(self, k: int, item: Item) -> None:
         while len(self._runs) <= k:
@@ -87,7 +98,8 @@ class DirBuilder:
         if self._first is not None:
             if not self._first:
                 return None
-            node = self._trees.write_leaf(self._first, self._writer)
+            node = self._trees.write_leaf(self._first, self._writer, self._written)
+            self._forget()
         else:
             runs, k = self._runs, 0
             while True:
@@ -166,7 +178,7 @@ class DirMerge:
         if not self._changes:
             return self.base
         changes: dict[str, Entry | None] = dict(self._changes)
-        return self._trees.splice_dir(self.base, changes, self._writer)
+        return self._trees.splice_dir(self.base, changes, self._writer, keep=False)
 
 
 def build_folder(
@@ -233,6 +245,7 @@ def overlay(trees: TreeStore, old: Entry | None, over: Over, writer: PackWriter)
 
     if _same(old, over.base):
         return old if over.merged is over.base else over.merged
+    writer.flush()  # ``merged``'s nodes are read back below (they are not kept in memory)
     theirs = Patch()
     for p, b, h in trees.diff(over.base, old, "/"):
         mine = _lookup(trees, over.merged, p)

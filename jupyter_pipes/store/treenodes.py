@@ -72,7 +72,7 @@ Reader = Callable[[BlobRef], "tuple[int, Sequence[Item]]"]
 Writer = Callable[[int, "list[Node]"], Node]
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)  # bounded memory: a put of 300,000 names streams (#19)
 def name_level(name: str) -> int:
     """The level of a name: trailing zero base-32 digits of its 64-bit BLAKE2b (capped)."""
     h = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")

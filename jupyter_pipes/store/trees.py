@@ -157,6 +157,7 @@ class Patch:
 
     def __init__(self) -> None:
         self._root = _Dir()
+        self._overlays: list[_Dir] = []
         self.changes = 0
         self.reads_staged = False
         """True once an append extends a file put in this same patch: applying the patch then
@@ -241,6 +242,13 @@ class Patch:
             node = child
         node.over = over
         self.changes += 1
+        self._overlays.append(node)
+
+    @property
+    def overlaid_then_changed(self) -> bool:
+        """Whether changes were staged under a folder put built ahead (its nodes are then read
+        when the patch is applied)."""
+        return any(node.children or node.replace for node in self._overlays)
 
     def delete(self, path: str) -> None:
         """Stage deleting the file or directory at ``path`` (``/`` deletes everything)."""
@@ -429,6 +437,8 @@ class TreeStore:
         """Apply ``patch`` to ``root``, writing the new directory nodes; the new root."""
         old = None if patch._root.replace or not root.count else root.as_entry()
         start = old if patch._root.over is None else self._overlay(old, patch._root.over, writer)
+        if patch.overlaid_then_changed:
+            writer.flush()  # folder puts' nodes are read back below (they are not kept in memory)
         new = self._apply_dir(start, patch._root, "/", writer)
         if new is None:
             return EMPTY_ROOT
@@ -477,32 +487,48 @@ class TreeStore:
         return self.splice_dir(old_dir, changes, writer)
 
     def _overlay(self, old: Entry | None, over: Over, writer: PackWriter) -> Entry | None:
+        """A folder put's tree laid over ``old`` (see :func:`.treebuild.overlay`)."""
         from .treebuild import overlay
 
         return overlay(self, old, over, writer)
 
     def splice_dir(
-        self, old_dir: Entry | None, changes: dict[str, Entry | None], writer: PackWriter
+        self,
+        old_dir: Entry | None,
+        changes: dict[str, Entry | None],
+        writer: PackWriter,
+        *,
+        keep: bool = True,
     ) -> Entry | None:
         """The directory ``old_dir`` with some entries replaced, added or (``None``) deleted,
-        writing only the nodes whose range holds a change; ``None`` if it ends up empty."""
+        writing only the nodes whose range holds a change; ``None`` if it ends up empty.
+        ``keep=False``: the nodes written are not kept in the cache afterwards."""
         top = self.top(old_dir) if old_dir is not None else None
+        written: list[str] = []
         result = splice(
             top,
             changes,
             self._read_items,
-            lambda level, kids: self.write_inner(level, kids, writer),
-            lambda entries: self.write_leaf(entries, writer),
+            lambda level, kids: self.write_inner(level, kids, writer, written),
+            lambda entries: self.write_leaf(entries, writer, written),
         )
+        if not keep:
+            for h in written:
+                self._forget(h)
         if result is None:
             return None  # Pachyderm has no empty directories
         return Entry("", True, result.size, result.hash, (result.ref,), result.count)
 
-    def write_leaf(self, entries: list[Entry], writer: PackWriter) -> Node:
-        """Write a leaf (or a whole flat directory) of entries in name order."""
+    def write_leaf(
+        self, entries: list[Entry], writer: PackWriter, written: list[str] | None = None
+    ) -> Node:
+        """Write a leaf (or a whole flat directory) of entries in name order (kept in the
+        cache, so that it reads before it is flushed, unless ``written`` collects its hash)."""
         ref = writer.add(encode_tree(entries))
         names = [e.name for e in entries]
         self._remember(ref.hash, (0, list(entries), names))
+        if written is not None:
+            written.append(ref.hash)
         return Node(
             0,
             names[-1],
@@ -513,11 +539,20 @@ class TreeStore:
             ref,
         )
 
-    def write_inner(self, level: int, kids: list[Node], writer: PackWriter) -> Node:
-        """Write an inner node of a level over its children."""
+    def write_inner(
+        self, level: int, kids: list[Node], writer: PackWriter, written: list[str] | None = None
+    ) -> Node:
+        """Write an inner node of a level over its children (see :meth:`write_leaf`)."""
         ref = writer.add(encode_inner(level, kids))
         self._remember(ref.hash, (level, list(kids), [k.last for k in kids]))
+        if written is not None:
+            written.append(ref.hash)
         return inner_node(level, kids, ref)
+
+    def _forget(self, key: str) -> None:
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._cache_items -= len(old[1])
 
     def _appended(
         self, name: str, base: Entry | None, data: bytes | bytearray, writer: PackWriter
