@@ -10,6 +10,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from . import state
+from .dag import topological_order
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -99,22 +100,7 @@ def _closure(
             nxt += readers[name]
         frontier = nxt
     inputs = state.inputs_of(conn, rows)
-    indegree = {n: 0 for n in rows}
-    for name, down in readers.items():
-        for d in set(down):
-            if d in indegree and d != name:
-                indegree[d] += 1
-    ready = sorted(n for n, k in indegree.items() if k == 0)
-    order: list[str] = []
-    while ready:
-        name = ready.pop(0)
-        order.append(name)
-        for d in sorted(set(readers[name])):
-            if d in indegree and d != name:
-                indegree[d] -= 1
-                if indegree[d] == 0:
-                    ready.append(d)
-        ready.sort()
+    order = topological_order({n: set(down) for n, down in readers.items()})
     return order, rows, inputs
 
 
