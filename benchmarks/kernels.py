@@ -210,7 +210,7 @@ class Kernels:
                 rmtree(store)
                 old = os.environ.get("JUPYTER_PIPES_DASK_PROCESSES")
                 os.environ["JUPYTER_PIPES_DASK_PROCESSES"] = "1" if processes else "0"
-                c = Client(store, n_workers=workers)
+                c = Client(store, n_workers=workers, autostart=False)  # this cluster runs it
                 try:
                     dask = c.controller().executor.client  # start the Dask cluster (untimed)
                     dask.wait_for_workers(workers, timeout=300)

@@ -50,6 +50,7 @@ class Service:
             **os.environ,
             "JUPYTER_PIPES_STORE": str(store),
             "JUPYTER_PIPES_DASK_PROCESSES": "0",
+            "PYTHONFAULTHANDLER": "1",  # SIGABRT prints every thread's stack (terminate())
         }
         self.proc = subprocess.Popen(
             [*CLI, "controller", *args], env=env, text=True,
@@ -66,6 +67,19 @@ class Service:
 
     def saw(self, text: str) -> bool:
         return any(text in line for line in self.lines)
+
+    def terminate(self, timeout: float) -> int:
+        """SIGTERM, then the exit code; past ``timeout`` the test fails with the service's
+        log and every thread's stack (SIGABRT), so a hang says where it hangs."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            time.sleep(3)
+            self.stop()
+            log = "\n".join(self.lines[-200:])
+            pytest.fail(f"the service did not stop {timeout:g} s after SIGTERM; its log:\n{log}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -109,12 +123,11 @@ def test_the_service_runs_jobs_committed_elsewhere_and_stops_cleanly_on_sigterm(
         eventually(lambda: service.saw("health: store ok; jobs run"), what="a health line")
 
         head = pipes.inspect_commit("copy@master").id
-        slow = pipes.put_file("data@master", "/a.txt", b"30")  # a datum that sleeps 30 s
+        slow = pipes.put_file("data@master", "/a.txt", b"120")  # a datum that sleeps 120 s
         [job2] = pipes.inspect_global_commit(f"data@{slow.id}").jobs
         eventually(lambda: pipes.inspect_job(job2.id).state == "running", what="job 2 to run")
         eventually(lambda: service.saw(f"job {job2.id} (copy) running"), what="job 2's log")
-        service.proc.send_signal(signal.SIGTERM)
-        assert service.proc.wait(timeout=30) == 0  # well before the datum's 30 s
+        assert service.terminate(timeout=60) == 0  # well before the datum's 120 s
         service._reader.join(timeout=10)  # the pipe is drained
         assert service.saw(f"job {job2.id} handed back to the queue")
         assert service.saw("stopped")
@@ -164,8 +177,7 @@ def test_the_service_keeps_declared_endpoints_running(pipes: Client, tmp_path: P
         )
         answer = pipes.predict("model", {"x": 2})
         assert (answer.commit, answer.result) == (head, {"y": 6.0})
-        service.proc.send_signal(signal.SIGTERM)
-        assert service.proc.wait(timeout=60) == 0
+        assert service.terminate(timeout=60) == 0
         assert live() == []  # the endpoint was stopped with the service
     finally:
         service.stop()

@@ -16,10 +16,11 @@ import pytest
 
 from jupyter_pipes.store import treenodes
 from jupyter_pipes.store.maintenance import fsck, gc
+from jupyter_pipes.store.nodecodec import encode_leaf_json
 from jupyter_pipes.store.objects import BlobReader, PackWriter
 from jupyter_pipes.store.refs import parse_ref
 from jupyter_pipes.store.store import Store
-from jupyter_pipes.store.trees import EMPTY_ROOT, Patch, Root, TreeStore, encode_tree, file_entry
+from jupyter_pipes.store.trees import EMPTY_ROOT, Patch, Root, TreeStore, file_entry
 
 REF = parse_ref("data@master")
 
@@ -204,11 +205,11 @@ def test_a_folder_written_as_one_blob_by_older_versions_is_read_and_then_split(
     writer = PackWriter(store.backend, lambda hashes: {})
     blobs = writer.add_many([b"one", b"two"])
     entries = [file_entry(f"f{i:05d}", [blobs[i % 2]]).renamed(f"f{i:05d}") for i in range(5000)]
-    legacy = writer.add(encode_tree(entries))  # exactly what the old code wrote
+    legacy = writer.add(encode_leaf_json(entries))  # exactly what the old code wrote
     from jupyter_pipes.store.trees import Entry, _content_hash
 
     old_dir = Entry("big", True, 15000, _content_hash(entries), (legacy,), 5000)
-    outer = writer.add(encode_tree([old_dir]))
+    outer = writer.add(encode_leaf_json([old_dir]))
     root = Root(_content_hash([old_dir]), 15000, 5000, outer)
     writer.flush()
     assert trees.lookup(root, "/big/f04321") == entries[4321]

@@ -1,10 +1,10 @@
 """Bounded directory nodes: how a large directory is split into small content-addressed blobs.
 
-A directory of at most :data:`FLAT_MAX` entries is one blob, a JSON list of its entries (the
-format every store has always written). A larger directory is a *Merkle search tree* over its
-entries sorted by name: leaves are lists of entries in that same format, inner nodes are JSON
-objects ``{"v": 2, "level": L, "items": [[last name, hash, files, bytes, entries, ref], ...]}``
-(the ``"v"`` marker tells the two kinds apart).
+A directory of at most :data:`FLAT_MAX` entries is one blob, a list of its entries. A larger
+directory is a *Merkle search tree* over its entries sorted by name: leaves are lists of
+entries in that same format, inner nodes lists of ``(last name, hash, files, bytes, entries,
+ref)`` of their children. How nodes are serialised (a binary format since #17's compact
+store, JSON before) is :mod:`.nodecodec`'s business.
 
 Where nodes split depends only on the names, never on the order of edits: a name's *level* is
 the number of trailing zero base-32 digits of the 64-bit BLAKE2b of its name (little-endian);
@@ -101,29 +101,6 @@ def inner_hash(level: int, items: Sequence[Node]) -> str:
         ensure_ascii=False,
     )
     return hash_bytes(b"tree2:" + canon.encode())
-
-
-def encode_inner(level: int, items: Sequence[Node]) -> bytes:
-    """Serialise an inner node."""
-    rows = [[c.last, c.hash, c.count, c.size, c.n, c.ref.to_list()] for c in items]
-    return json.dumps(
-        {"v": 2, "level": level, "items": rows}, separators=(",", ":"), ensure_ascii=False
-    ).encode()
-
-
-def decode_inner(obj: dict) -> tuple[int, list[Node]]:  # type: ignore[type-arg]
-    """Inverse of :func:`encode_inner` (given the parsed JSON object)."""
-    if obj.get("v") != 2:
-        raise ValueError(f"unknown directory node format {obj.get('v')!r}")
-    level = int(obj["level"])
-    return level, [
-        Node(level - 1, str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), _ref(r[5]))
-        for r in obj["items"]
-    ]
-
-
-def _ref(v: list) -> BlobRef:  # type: ignore[type-arg]
-    return BlobRef.from_list(v)
 
 
 def find_child(items: Sequence[Node], lasts: Sequence[str], name: str) -> Node:

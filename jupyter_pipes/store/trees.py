@@ -1,11 +1,13 @@
 """Merkle directory trees: entries, serialisation, patching, walking and diff.
 
-A directory is a JSON list of its entries sorted by name, in one blob or, past 256 entries, in
-bounded nodes of a Merkle search tree (:mod:`.treenodes`). An entry names a file or a
-subdirectory with its size, its content hash, and the :class:`BlobRef` s to read it (a file's
-chunks, or a subdirectory's top node). A directory's content hash covers only names, kinds,
-sizes and content hashes (not where blobs happen to live), and its node shape depends on its
-names only, so equal trees have equal hashes and diff skips them without reading.
+A directory is a list of its entries sorted by name, in one blob or, past 256 entries, in
+bounded nodes of a Merkle search tree (:mod:`.treenodes`), serialised by :mod:`.nodecodec`
+(binary since #17's compact store; JSON nodes of older stores still read). An entry names a
+file or a subdirectory with its size, its content hash, and the :class:`BlobRef` s to read it
+(a file's chunks, or a subdirectory's top node). A directory's content hash covers only
+names, kinds, sizes and content hashes (not where blobs happen to live, nor how nodes are
+encoded), and its node shape depends on its names only, so equal trees have equal hashes
+and diff skips them without reading.
 
 A commit changing one file in a 100,000-file repo rewrites only one small node per level of
 the directories on that file's path. Changes are staged as a :class:`Patch` (a tree of puts
@@ -26,17 +28,10 @@ import blake3
 
 from ..errors import Conflict, CorruptObject, InvalidArgument, NotFound
 from .names import join_path, split_path
+from .nodecodec import decode_node, encode_inner
+from .nodecodec import encode_leaf as encode_tree
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
-from .treenodes import (
-    Entry,
-    Item,
-    Node,
-    decode_inner,
-    encode_inner,
-    find_child,
-    inner_node,
-    splice,
-)
+from .treenodes import Entry, Item, Node, find_child, inner_node, splice
 
 EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
 
@@ -58,40 +53,6 @@ def _content_hash(entries: list[Entry]) -> str:
         ensure_ascii=False,
     )
     return hash_bytes(canon.encode())
-
-
-def encode_tree(entries: list[Entry]) -> bytes:
-    """Serialise a directory's entries (sorted by name), compactly.
-
-    Rows: a file of one chunk ``[name, 0, size, hash, [pack, offset, length]]`` (the chunk's
-    hash is the file's); a file of many chunks ``[name, 0, size, hash, [[hash, pack, offset,
-    length], ...]]``; a directory ``[name, 1, size, hash, count, [hash, pack, offset, length]]``.
-    """
-    rows: list[list[object]] = []
-    for e in entries:
-        if e.is_dir:
-            rows.append([e.name, 1, e.size, e.hash, e.count, e.refs[0].to_list()])
-        elif len(e.refs) == 1:
-            r = e.refs[0]
-            rows.append([e.name, 0, e.size, e.hash, [r.pack, r.offset, r.length]])
-        else:
-            rows.append([e.name, 0, e.size, e.hash, [r.to_list() for r in e.refs]])
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def decode_tree(data: bytes) -> dict[str, Entry]:
-    """Inverse of :func:`encode_tree`: entries by name, in name order."""
-    out: dict[str, Entry] = {}
-    for row in json.loads(data):
-        name, is_dir, size, h = row[0], row[1], row[2], row[3]
-        if is_dir:
-            out[name] = Entry(name, True, size, h, (BlobRef.from_list(row[5]),), row[4])
-        elif isinstance(row[4][0], str):
-            pack, off, length = row[4]
-            out[name] = Entry(name, False, size, h, (BlobRef(h, pack, off, length),))
-        else:
-            out[name] = Entry(name, False, size, h, tuple(BlobRef.from_list(r) for r in row[4]))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +136,20 @@ class _Dir:
     children: dict[str, _Put | _Append | _Delete | _Dir] = field(default_factory=dict)
     replace: bool = False
     """The base directory was deleted before these children were written."""
+    over: Over | None = None
+    """A folder put built ahead (:mod:`.treebuild`), laid over the base before the children."""
+
+
+@dataclass(frozen=True, slots=True)
+class Over:
+    """A local folder put at one path, built as a tree against the branch's tree then: the
+    directory ``base`` found there (``None``: none), ``merged`` (``base`` with the folder's
+    files written over it; ``base`` itself if they were all there already), and the local
+    ``folder`` (to tell which changed paths it holds when the head has moved since)."""
+
+    base: Entry | None
+    merged: Entry | None
+    folder: str
 
 
 class Patch:
@@ -239,6 +214,34 @@ class Patch:
             raise Conflict(f"{path} is a directory; cannot append to it", path=path)
         self.changes += 1
 
+    def can_overlay(self, path: str) -> bool:
+        """Whether nothing is staged at, under or over ``path`` yet (a folder put there may
+        then be built ahead and staged with :meth:`overlay`)."""
+        node = self._root
+        for part in split_path(path):
+            if node.replace or node.over is not None:
+                return False
+            child = node.children.get(part)
+            if child is None:
+                return True
+            if not isinstance(child, _Dir):
+                return False
+            node = child
+        return not (node.children or node.replace or node.over is not None)
+
+    def overlay(self, path: str, over: Over) -> None:
+        """Stage a folder put built ahead at ``path`` (where :meth:`can_overlay`)."""
+        assert self.can_overlay(path)
+        node = self._root
+        for part in split_path(path):
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _Dir()
+            assert isinstance(child, _Dir)
+            node = child
+        node.over = over
+        self.changes += 1
+
     def delete(self, path: str) -> None:
         """Stage deleting the file or directory at ``path`` (``/`` deletes everything)."""
         if path == "/":
@@ -272,11 +275,7 @@ class TreeStore:
         """A node's level, items and their last names (not cached)."""
         data = self._reader.read(ref)
         try:
-            if data[:1] == b"{":
-                level, nodes = decode_inner(json.loads(data))
-                items: list[Item] = list(nodes)
-            else:
-                level, items = 0, list(decode_tree(data).values())
+            level, items = decode_node(data)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise CorruptObject(
                 f"directory node {ref.hash} in pack {ref.pack} is damaged; "
@@ -429,7 +428,8 @@ class TreeStore:
     def apply(self, root: Root, patch: Patch, writer: PackWriter) -> Root:
         """Apply ``patch`` to ``root``, writing the new directory nodes; the new root."""
         old = None if patch._root.replace or not root.count else root.as_entry()
-        new = self._apply_dir(old, patch._root, "/", writer)
+        start = old if patch._root.over is None else self._overlay(old, patch._root.over, writer)
+        new = self._apply_dir(start, patch._root, "/", writer)
         if new is None:
             return EMPTY_ROOT
         if new is old:
@@ -466,37 +466,58 @@ class TreeStore:
                 if old is not None and not old.is_dir and not change.replace:
                     raise Conflict(f"{p} is a file, not a directory", path=p)
                 sub_old = None if change.replace or old is None or not old.is_dir else old
+                if change.over is not None:
+                    sub_old = self._overlay(sub_old, change.over, writer)
                 sub = self._apply_dir(sub_old, change, p, writer)
                 new = None if sub is None else sub if sub is old else sub.renamed(name)
             if new != old:
                 changes[name] = new
         if not changes:
             return old_dir
+        return self.splice_dir(old_dir, changes, writer)
+
+    def _overlay(self, old: Entry | None, over: Over, writer: PackWriter) -> Entry | None:
+        from .treebuild import overlay
+
+        return overlay(self, old, over, writer)
+
+    def splice_dir(
+        self, old_dir: Entry | None, changes: dict[str, Entry | None], writer: PackWriter
+    ) -> Entry | None:
+        """The directory ``old_dir`` with some entries replaced, added or (``None``) deleted,
+        writing only the nodes whose range holds a change; ``None`` if it ends up empty."""
         top = self.top(old_dir) if old_dir is not None else None
-
-        def leaf(entries: list[Entry]) -> Node:
-            ref = writer.add(encode_tree(entries))
-            names = [e.name for e in entries]
-            self._remember(ref.hash, (0, list(entries), names))
-            return Node(
-                0,
-                names[-1],
-                _content_hash(entries),
-                sum(e.count for e in entries),
-                sum(e.size for e in entries),
-                len(entries),
-                ref,
-            )
-
-        def inner(level: int, kids: list[Node]) -> Node:
-            ref = writer.add(encode_inner(level, kids))
-            self._remember(ref.hash, (level, list(kids), [k.last for k in kids]))
-            return inner_node(level, kids, ref)
-
-        result = splice(top, changes, self._read_items, inner, leaf)
+        result = splice(
+            top,
+            changes,
+            self._read_items,
+            lambda level, kids: self.write_inner(level, kids, writer),
+            lambda entries: self.write_leaf(entries, writer),
+        )
         if result is None:
             return None  # Pachyderm has no empty directories
         return Entry("", True, result.size, result.hash, (result.ref,), result.count)
+
+    def write_leaf(self, entries: list[Entry], writer: PackWriter) -> Node:
+        """Write a leaf (or a whole flat directory) of entries in name order."""
+        ref = writer.add(encode_tree(entries))
+        names = [e.name for e in entries]
+        self._remember(ref.hash, (0, list(entries), names))
+        return Node(
+            0,
+            names[-1],
+            _content_hash(entries),
+            sum(e.count for e in entries),
+            sum(e.size for e in entries),
+            len(entries),
+            ref,
+        )
+
+    def write_inner(self, level: int, kids: list[Node], writer: PackWriter) -> Node:
+        """Write an inner node of a level over its children."""
+        ref = writer.add(encode_inner(level, kids))
+        self._remember(ref.hash, (level, list(kids), [k.last for k in kids]))
+        return inner_node(level, kids, ref)
 
     def _appended(
         self, name: str, base: Entry | None, data: bytes | bytearray, writer: PackWriter

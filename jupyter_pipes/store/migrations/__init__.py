@@ -4,4 +4,4 @@
 without importing Alembic. A test keeps it equal to Alembic's own head. See docs/migrations.md.
 """
 
-HEAD = "0004"
+HEAD = "0005"
