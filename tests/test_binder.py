@@ -185,7 +185,7 @@ def test_postbuild_seeds_the_store_and_the_tour_runs(tmp_path: Path) -> None:
             "model": "success",
             "predict": "success",
         }
-        assert len(c.list_file("predict@master")) == 5
+        assert len(list(c.list_file("predict@master"))) == 5
 
     (repo / "tour.py").write_text(TOUR)
     _run(

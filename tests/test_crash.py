@@ -74,7 +74,7 @@ def check_store(store: Path) -> int:
             assert c.get_file("data@master", f"/big/{name}.bin") == expected(
                 name, 6_000_000 + i * 1000
             )
-            smalls = c.list_file("data@master", f"/small/{name}")
+            smalls = list(c.list_file("data@master", f"/small/{name}"))
             assert len(smalls) == 200  # never half a commit
             assert c.get_file("data@master", f"/small/{name}/7.txt") == expected(f"{name}/7", 300)
         return len(names)

@@ -196,7 +196,7 @@ def test_glob_is_fsspecs_not_pachyderms(fs: PipesFileSystem) -> None:
     assert fs.glob("*@master/d/*.csv") == ["r@master/d/b.csv"]
     # Pachyderm (the Client, pipeline inputs): directories end in '/', '**' crosses '/'
     assert [i.path for i in fs.client.glob_file("r@master", "/*")] == ["/a.csv", "/d/"]
-    assert len(fs.client.glob_file("r@master", "/**.csv")) == 3
+    assert len(list(fs.client.glob_file("r@master", "/**.csv"))) == 3
 
 
 def test_checksum_and_ukey_follow_the_content_hash(fs: PipesFileSystem) -> None:

@@ -65,7 +65,7 @@ def test_revert_of_an_output_branch_stays_allowed(pipes: Client) -> None:
     first = pipes.inspect_commit("copy@master").id
     pipes.put_file("data@master", "/b.txt", b"b")
     pipes.wait_commit("data@master", timeout=120)
-    assert len(pipes.list_file("copy@master")) == 2
+    assert len(list(pipes.list_file("copy@master"))) == 2
     reverted = pipes.revert("copy@master", first)
     assert reverted.origin == "revert"
     assert [f.path for f in pipes.list_file("copy@master")] == ["/a.txt"]

@@ -286,7 +286,7 @@ def test_every_input_type_with_commands(pipes: Client) -> None:
         s["transform"]["env"] = {"NAMES": names}
         job = pipes.wait_job(pipes.create_pipeline(s).last_job, timeout=180)
         assert (name, job.state, job.total) == (name, "success", expected), job.error
-        assert len(pipes.list_file(f"{name}@master")) == expected
+        assert len(list(pipes.list_file(f"{name}@master"))) == expected
     joined = sorted(
         pipes.get_file("join@master", f.path).decode() for f in pipes.list_file("join@master")
     )

@@ -215,13 +215,13 @@ def test_listing_walk_glob_and_inspect(client: Client) -> None:
         oc.put_file("/b.csv", b"bb")
         oc.put_file("/dir/x.txt", b"xxx")
         oc.put_file("/dir/sub/y.txt", b"yyyy")
-    root = client.list_file("d@master")
+    root = list(client.list_file("d@master"))
     assert [(f.path, f.type, f.size_bytes) for f in root] == [
         ("/a.txt", "file", 1),
         ("/b.csv", "file", 2),
         ("/dir/", "dir", 7),
     ]
-    assert client.list_file("d@master", "/dir/x.txt")[0].path == "/dir/x.txt"
+    assert next(client.list_file("d@master", "/dir/x.txt")).path == "/dir/x.txt"
     assert [f.path for f in client.glob_file("d@master", "/*")] == ["/a.txt", "/b.csv", "/dir/"]
     assert [f.path for f in client.glob_file("d@master", "/**.txt")] == [
         "/a.txt",

@@ -23,15 +23,24 @@ from .jobs import wait_after_commit, wait_option
 from .shell_commits import stage_into_open_commit
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..store.records import FileInfo
 
 DIFF_MARKS = {"added": "+", "removed": "-", "modified": "~"}
 
 
-def _file_table(files: list[FileInfo]) -> str:
-    return render.table(
-        ["NAME", "TYPE", "SIZE"], [[f.path, f.type, render.human_size(f.size_bytes)] for f in files]
-    )
+FILE_WIDTHS = (40, 4)
+"""NAME and TYPE column widths: rows print as they are read, before the longest is known."""
+
+
+def _echo_files(files: Iterator[FileInfo], as_json: bool) -> None:
+    """Print a listing as it streams: one row (or one JSON record) at a time."""
+    if as_json:
+        render.echo_json_stream(files)
+        return
+    rows = ([f.path, f.type, render.human_size(f.size_bytes)] for f in files)
+    render.stream_table(["NAME", "TYPE", "SIZE"], rows, FILE_WIDTHS)
 
 
 @list_.command("file")
@@ -46,11 +55,7 @@ def list_file(target: str, as_json: bool) -> None:
       jupyter pipes list file images@master^1:/raw
     """
     ref, path = split_file_ref(target)
-    files = client().list_file(ref, path or "/")
-    if as_json:
-        render.echo_json(files)
-        return
-    click.echo(_file_table(files))
+    _echo_files(client().list_file(ref, path or "/"), as_json)
 
 
 @glob.command("file")
@@ -69,11 +74,7 @@ def glob_file(target: str, as_json: bool) -> None:
     ref, pattern = split_file_ref(target)
     if pattern is None:
         raise click.UsageError("give a pattern after ':', for example repo@master:/*")
-    files = client().glob_file(ref, pattern)
-    if as_json:
-        render.echo_json(files)
-        return
-    click.echo(_file_table(files))
+    _echo_files(client().glob_file(ref, pattern), as_json)
 
 
 @inspect.command("file")

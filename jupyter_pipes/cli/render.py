@@ -8,6 +8,7 @@ text), so that an embedder (the ``%pipe`` magic) can show the same listing as an
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -119,6 +120,36 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return _record(Block("table", tuple(cells[0]), tuple(map(tuple, cells[1:])), text))
 
 
+def stream_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[int]
+) -> None:
+    """Print a table row by row as ``rows`` yields them (pachctl prints its listings as it
+    goes), each column but the last padded to a fixed width (a longer cell pushes the rest of
+    its row right): memory holds one row, however many there are.
+
+    Inside :func:`recording` (the ``%pipe`` magic) the rows are also kept, for its HTML table.
+    """
+    recorded = _recorded.get()
+    kept: list[tuple[str, ...]] | None = [] if recorded is not None else None
+    lines: list[str] = []
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths, strict=False)]
+        return "   ".join([*padded, cells[-1]]).rstrip()
+
+    head = tuple(str(h) for h in headers)
+    click.echo(line(head))
+    for r in rows:
+        cells = tuple(NONE if c is None else str(c) for c in r)
+        text = line(cells)
+        click.echo(text)
+        if kept is not None:
+            kept.append(cells)
+            lines.append(text)
+    if kept is not None:
+        _record(Block("table", head, tuple(kept), "\n".join([line(head), *lines])))
+
+
 def key_values(pairs: Iterable[tuple[str, object]]) -> str:
     """``Key: value`` lines (pachctl's ``inspect`` layout); ``None`` values print as ``-``."""
     rows = tuple((str(k), NONE if v is None else str(v)) for k, v in pairs)
@@ -138,3 +169,13 @@ def to_plain(value: Any) -> Any:
 def echo_json(value: Any) -> None:
     """Print a record, a list of records or a plain value as indented JSON on stdout."""
     click.echo(json.dumps(to_plain(value), indent=2, sort_keys=False))
+
+
+def echo_json_stream(records: Iterable[Any]) -> None:
+    """Print records as one indented JSON list, each as it comes (the same text as
+    :func:`echo_json` of the whole list): memory holds one record."""
+    sep = "[\n"
+    for r in records:
+        click.echo(sep + textwrap.indent(json.dumps(to_plain(r), indent=2), "  "), nl=False)
+        sep = ",\n"
+    click.echo("[]" if sep == "[\n" else "\n]")

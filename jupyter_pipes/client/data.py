@@ -165,17 +165,26 @@ class DataMixin(ClientBase):
         """The file or directory at ``path``."""
         return self._store.inspect_file(parse_ref(ref), path)
 
-    def list_file(self, ref: str, path: str = "/") -> list[FileInfo]:
-        """A directory's entries (directories end in ``/``), or the file itself."""
-        return self._store.list_file(parse_ref(ref), path)
+    def list_file(self, ref: str, path: str = "/") -> Iterator[FileInfo]:
+        """A directory's entries (directories end in ``/``), or the file itself, streamed.
 
-    def walk_file(self, ref: str, path: str = "/") -> list[FileInfo]:
-        """Every file and directory under ``path``, recursively, in path order."""
-        return list(self._store.walk_file(parse_ref(ref), path))
+        Returns an iterator (wrap it in ``list()`` to keep the entries): the ref and path are
+        resolved at the call, so a bad ref or a missing path raises here, and the entries are
+        then read from that one commit's tree as they are consumed, in memory that does not
+        grow with the size of the directory.
+        """
+        return self._store.iter_list_file(parse_ref(ref), path)
 
-    def glob_file(self, ref: str, pattern: str) -> list[FileInfo]:
-        """Entries matching a Pachyderm glob (``/*``, ``/**.csv``, ``/{a,b}/*`` ...)."""
-        return self._store.glob_file(parse_ref(ref), pattern)
+    def walk_file(self, ref: str, path: str = "/") -> Iterator[FileInfo]:
+        """Every file and directory under ``path``, recursively, in path order, streamed
+        (an iterator, resolved at the call like :meth:`list_file`)."""
+        return self._store.walk_file(parse_ref(ref), path)
+
+    def glob_file(self, ref: str, pattern: str) -> Iterator[FileInfo]:
+        """Entries matching a Pachyderm glob (``/*``, ``/**.csv``, ``/{a,b}/*`` ...), in
+        Pachyderm's order, streamed (an iterator, resolved at the call like
+        :meth:`list_file`)."""
+        return self._store.iter_glob_file(parse_ref(ref), pattern)
 
     def diff_file(self, new: str, path: str = "/", *, old: str | None = None) -> list[DiffEntry]:
         """Files added, removed or modified from ``old`` (default: the parent) to ``new``."""

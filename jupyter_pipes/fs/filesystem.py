@@ -194,7 +194,7 @@ class PipesFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return super().find(path, maxdepth, withdirs, detail, **kwargs)
         try:
             with mapped_errors(p.text):
-                infos = self.client.walk_file(p.ref_text, p.path)
+                infos = list(self.client.walk_file(p.ref_text, p.path))
         except PathNotFound:
             infos = []
         out: dict[str, Any] = {}

@@ -41,7 +41,8 @@ from .names import clean_path, join_path
 from .objects import PackWriter
 from .records import CommitInfo, CommitRef, MoveRow, Origin
 from .statcache import StatCache
-from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
+from .treebuild import build_folder
+from .trees import EMPTY_ROOT, Entry, Over, Patch, Root, TreeStore
 from .txn import Txn
 
 Progress = Callable[[int], None]
@@ -186,9 +187,40 @@ class OpenCommit:
         self.patch.put(path, ingest_source(self.writer, source, progress))
 
     def _put_folder(self, dest: str, folder: str, progress: Progress | None) -> None:
+        """Stage a folder: built as a tree against the branch's (#17, #19: an unchanged file
+        costs a ``stat``, memory does not grow with the files), or, if something is staged on
+        its path already, file by file."""
         cache = self._parts.stat_cache
+        if self.patch.can_overlay(dest):
+            found, base = self._folder_base(dest)
+            if found:
+                folder = os.path.abspath(folder)
+                trees = self._parts.trees
+                merged = build_folder(trees, self.writer, folder, dest, base, progress, cache)
+                self.patch.overlay(dest, Over(base, merged, folder))
+                return
         for rel, entry in ingest_folder(self.writer, folder, progress, cache):
             self.patch.put(clean_path(join_path(dest, rel)), entry)
+
+    def _folder_base(self, dest: str) -> tuple[bool, Entry | None]:
+        """The directory at ``dest`` in the branch's head (pinned: gc keeps it until this
+        commit ends), or ``None``; ``(False, None)`` if there is a file there (staging file by
+        file then reports the conflict when the commit finishes) or the head went away."""
+        with self._meta.read() as conn:
+            b = self._meta.get_branch(conn, self.repo, self.branch)
+            head = self._meta.get_commit(conn, b.head) if b is not None and b.head else None
+        if head is None:
+            return True, None
+        base = self._parts.trees.lookup(Root.from_json(head.root, head.id), dest)
+        if base is None:
+            return True, None
+        if not base.is_dir:
+            return False, None
+        try:
+            self.lease.pin_entry(base, head.id)
+        except NotFound:
+            return False, None
+        return True, base
 
     def delete_file(self, path: str) -> None:
         """Stage deleting a file or a directory (``/`` empties the repo)."""

@@ -12,6 +12,7 @@ import contextlib
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -19,7 +20,7 @@ from typing import Any, BinaryIO
 from ..errors import InvalidArgument, NotFound
 from .names import MAX_DEPTH
 from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
-from .statcache import Key, StatCache, stat_key
+from .statcache import Key, StatCache, content_hash, parse_refs, stat_key
 from .trees import Entry, TreeStore, file_entry
 
 Progress = Callable[[int], None]
@@ -35,6 +36,8 @@ waiting and the one being stored are in memory at once."""
 _FILES_AHEAD = 2
 """Large files of a folder cut and hashed at once (one thread each)."""
 _Hashed = tuple[str, bytes | memoryview]
+Unchanged = Callable[[str, str], bool]
+"""``(relative path, content hash) -> whether the destination holds that content there``."""
 
 
 def ingest_source(writer: PackWriter, source: Source, progress: Progress | None = None) -> Entry:
@@ -143,34 +146,67 @@ def ingest_folder(
     progress: Progress | None = None,
     cache: StatCache | None = None,
 ) -> Iterator[tuple[str, Entry]]:
-    """Store every file under ``folder``; yields (relative path, file entry).
+    """Store every file under ``folder``; yields (relative path, file entry): see
+    :func:`ingest_folder_against`."""
+    for rel, e in ingest_folder_against(writer, folder, progress, cache):
+        assert e is not None  # no ``unchanged``: every file has its entry
+        yield rel, e
+
+
+def ingest_folder_against(
+    writer: PackWriter,
+    folder: str | os.PathLike[str],
+    progress: Progress | None = None,
+    cache: StatCache | None = None,
+    unchanged: Unchanged | None = None,
+) -> Iterator[tuple[str, Entry | None]]:
+    """Store every file under ``folder``; yields (relative path, file entry), in the order of
+    :func:`walk_folder_stat`.
 
     Small files are read by a few threads at once (reads release the GIL, and a cold read is
     mostly waiting), then hashed in batches (one index lookup per batch) and packed together.
     With a :class:`~.statcache.StatCache`, a file whose stat is unchanged since a put recorded
     it is not read at all: its chunk hashes are reused if the index still has them (pinned
-    like any dedup hit), one cache and one index lookup per batch of files.
+    like any dedup hit), one cache and one index lookup per batch of files; and if
+    ``unchanged(relative path, content hash)`` says the destination holds that content already,
+    the entry yielded is ``None`` (nothing stored, nothing pinned).
     """
     folder = os.path.abspath(os.fspath(folder)) if cache is not None else os.fspath(folder)
     with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="pipes-read") as pool:
-        ing = _FolderIngest(writer, pool, progress, cache)
+        ing = _FolderIngest(writer, pool, progress, cache, unchanged)
+        order: deque[str] = deque()
+        done: dict[str, Entry | None] = {}
+
+        def in_order(
+            stored: Iterable[tuple[str, Entry | None]],
+        ) -> Iterator[tuple[str, Entry | None]]:
+            # Small files wait for their batch while larger ones are stored at once: hand
+            # them on in the walk's order (a window of about one batch).
+            for rel, e in stored:
+                done[rel] = e
+            while order and order[0] in done:
+                rel = order.popleft()
+                yield rel, done.pop(rel)
+
         try:
             batch: list[tuple[str, str, os.stat_result]] = []
             for item in walk_folder_stat(folder):
+                order.append(item[1])
                 if cache is None:
-                    yield from ing.add(*item)
+                    yield from in_order(ing.add(*item))
                     continue
                 batch.append(item)
                 if len(batch) >= _SMALL_BATCH:
-                    yield from ing.add_cached(batch)
+                    yield from in_order(ing.add_cached(batch))
                     batch = []
+                    ing.remember()
             if batch:
-                yield from ing.add_cached(batch)
-            yield from ing.flush()
+                yield from in_order(ing.add_cached(batch))
+            yield from in_order(ing.flush())
+            assert not order and not done
         finally:
             ing.close()
-    if cache is not None:
-        cache.put_many(ing.record)
+    ing.remember()
 
 
 class _FolderIngest:
@@ -182,12 +218,22 @@ class _FolderIngest:
         pool: ThreadPoolExecutor,
         progress: Progress | None,
         cache: StatCache | None,
+        unchanged: Unchanged | None = None,
     ) -> None:
         self.writer, self.pool, self.progress, self.cache = writer, pool, progress, cache
+        self.unchanged = unchanged
         self.small: list[tuple[str, str, os.stat_result]] = []
         self.large: list[tuple[str, str, os.stat_result, _Ahead]] = []
         self.record: list[tuple[str, Key, list[BlobRef]]] = []
         """(path, stat key, chunk refs) of every file read and stored (for the cache)."""
+
+    def remember(self) -> None:
+        """Write what was read so far to the stat cache (a bounded list, not one per file of
+        the folder: the refs point into this commit's packs, which count only once indexed,
+        so a commit that never finishes leaves nothing the cache trusts)."""
+        if self.cache is not None and self.record:
+            self.cache.put_many(self.record)
+        self.record = []
 
     def _done(self, local: str, st: os.stat_result, e: Entry) -> Entry:
         if self.cache is not None:
@@ -239,18 +285,31 @@ class _FolderIngest:
 
     def add_cached(
         self, batch: list[tuple[str, str, os.stat_result]]
-    ) -> Iterator[tuple[str, Entry]]:
-        """Files whose stat matches the cache, from their recorded hashes; the rest read."""
+    ) -> Iterator[tuple[str, Entry | None]]:
+        """Files whose stat matches the cache, from their recorded hashes (``None``: the same
+        content as ``unchanged`` says the destination has, so nothing to store or pin); the
+        rest read."""
         assert self.cache is not None
         known = self.cache.get_many([local for local, _, _ in batch])
-        same = {
-            local: known[local][1]
-            for local, _, st in batch
-            if local in known and known[local][0] == stat_key(st)
-        }
-        alive = self.writer.reuse([r for refs in same.values() for r in refs])
+        same: dict[str, str] = {}
         for local, rel, st in batch:
-            refs = same.get(local)
+            hit = known.get(local)
+            if hit is None or hit[0] != stat_key(st):
+                continue
+            if self.unchanged is not None and self.unchanged(rel, content_hash(hit[1])):
+                same[local] = ""
+            else:
+                same[local] = hit[1]
+        refs_of = {local: parse_refs(text) for local, text in same.items() if text}
+        alive = self.writer.reuse([r for refs in refs_of.values() for r in refs])
+        for local, rel, st in batch:
+            text = same.get(local)
+            if text == "":
+                if self.progress:
+                    self.progress(st.st_size)
+                yield rel, None
+                continue
+            refs = refs_of.get(local)
             if refs and all(r.pack in alive for r in refs):
                 if self.progress:
                     self.progress(st.st_size)

@@ -56,31 +56,39 @@ class FileReads:
 
     def list_file(self, ref: Ref, path: str = "/") -> list[FileInfo]:
         """A directory's entries (or the file itself), directories ending in ``/``."""
+        return list(self.iter_list_file(ref, path))
+
+    def iter_list_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:
+        """Like :meth:`list_file`, streamed: one node of the directory in memory at a time.
+
+        The ref and path are resolved now (a bad ref or a missing path raises here, not at the
+        first ``next``); the iterator then reads that one commit's tree.
+        """
         path = clean_path(path)
         cid, root = self._root(ref)
         if path == "/" and root.count == 0:
-            return []
+            return iter(())
         e = self.trees.require(root, path)
         if not e.is_dir:
-            return [self._file_info(path, e, cid)]
-        return [
-            self._file_info(join_path(path, c.name), c, cid) for c in self.trees.iter_children(e)
-        ]
+            return iter([self._file_info(path, e, cid)])
+        children = self.trees.iter_children(e)
+        return (self._file_info(join_path(path, c.name), c, cid) for c in children)
 
     def walk_file(self, ref: Ref, path: str = "/") -> Iterator[FileInfo]:
-        """Every file and directory under ``path``, depth first, in path order."""
+        """Every file and directory under ``path``, depth first, in path order, streamed.
+
+        Resolved now, like :meth:`iter_list_file`; the walk holds one node per level.
+        """
         path = clean_path(path)
         cid, root = self._root(ref)
         e = self.trees.lookup(root, path)
         if e is None:
             if path == "/":
-                return
+                return iter(())
             raise NotFound(f"no file or directory at {path}", path=path)
         if not e.is_dir:
-            yield self._file_info(path, e, cid)
-            return
-        for p, c in self.trees.walk_all(e, path):
-            yield self._file_info(p, c, cid)
+            return iter([self._file_info(path, e, cid)])
+        return (self._file_info(p, c, cid) for p, c in self.trees.walk_all(e, path))
 
     def glob_file(self, ref: Ref, pattern: str) -> list[FileInfo]:
         """Entries matching a Pachyderm glob, in Pachyderm's (lexicographic) order."""
@@ -88,22 +96,23 @@ class FileReads:
 
     def iter_glob_file(self, ref: Ref, pattern: str) -> Iterator[FileInfo]:
         """Like :meth:`glob_file`, streamed: the tree is walked in path order below the
-        glob's literal prefix, one node per level in memory, however many files match."""
+        glob's literal prefix, one node per level in memory, however many files match.
+
+        The pattern and ref are checked and resolved now, like :meth:`iter_list_file`.
+        """
         glob = globmod.clean_glob(pattern)
         match = globmod.Glob.compile(glob, "/").regex.match
         cid, root = self._root(ref)
         if root.count == 0:
-            return
+            return iter(())
         if glob == "/":
-            yield self._file_info("/", root.as_entry(), cid)
-            return
+            return iter([self._file_info("/", root.as_entry(), cid)])
         prefix = globmod.literal_prefix(glob)
         start = self.trees.lookup(root, prefix.rstrip("/") or "/")
         if start is None or not start.is_dir:
-            return
-        for p, e in self.trees.walk_sorted(start, prefix):
-            if match(p.rstrip("/")):
-                yield self._file_info(p, e, cid)
+            return iter(())
+        walk = self.trees.walk_sorted(start, prefix)
+        return (self._file_info(p, e, cid) for p, e in walk if match(p.rstrip("/")))
 
     def iter_file(self, ref: Ref, path: str) -> tuple[FileInfo, Iterator[bytes]]:
         """A file's info and its verified bytes, chunk by chunk."""

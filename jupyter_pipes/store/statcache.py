@@ -38,6 +38,22 @@ Key = tuple[int, int, int, int]
 """(size, mtime_ns, inode, ctime_ns)"""
 
 
+def content_hash(text: str) -> str:
+    """The content hash of a file from its recorded refs (as :func:`~.trees.file_entry` gives
+    it), without building the refs."""
+    if "," not in text:
+        return text.split(":", 1)[0]
+    import blake3
+
+    hashes = ",".join(part.split(":", 1)[0] for part in text.split(","))
+    return blake3.blake3(("cdc:" + hashes).encode()).hexdigest()
+
+
+def parse_refs(text: str) -> list[BlobRef]:
+    """The chunk refs recorded for a file."""
+    return _refs(text)
+
+
 def _refs(text: str) -> list[BlobRef]:
     if "," not in text:  # one chunk: most files
         h, pack, offset, length = text.split(":")
@@ -99,9 +115,10 @@ class StatCache:
             self._broken = True
         return self._db
 
-    def get_many(self, paths: list[str]) -> dict[str, tuple[Key, list[BlobRef]]]:
-        """The recorded stat key and chunk refs of each of ``paths`` that has an entry."""
-        out: dict[str, tuple[Key, list[BlobRef]]] = {}
+    def get_many(self, paths: list[str]) -> dict[str, tuple[Key, str]]:
+        """The recorded stat key and chunk refs (as text: see :func:`parse_refs` and
+        :func:`content_hash`) of each of ``paths`` that has an entry."""
+        out: dict[str, tuple[Key, str]] = {}
         with self._lock:
             db = self._conn()
             if db is None or not paths:
@@ -115,7 +132,7 @@ class StatCache:
                         f"WHERE path IN ({marks})",
                         part,
                     ):
-                        out[p] = ((size, mtime, ino, ctime), _refs(refs))
+                        out[p] = ((size, mtime, ino, ctime), refs)
             except (sqlite3.Error, ValueError):
                 self._broken = True
         return out

@@ -136,6 +136,20 @@ class _Dir:
     children: dict[str, _Put | _Append | _Delete | _Dir] = field(default_factory=dict)
     replace: bool = False
     """The base directory was deleted before these children were written."""
+    over: Over | None = None
+    """A folder put built ahead (:mod:`.treebuild`), laid over the base before the children."""
+
+
+@dataclass(frozen=True, slots=True)
+class Over:
+    """A local folder put at one path, built as a tree against the branch's tree then: the
+    directory ``base`` found there (``None``: none), ``merged`` (``base`` with the folder's
+    files written over it; ``base`` itself if they were all there already), and the local
+    ``folder`` (to tell which changed paths it holds when the head has moved since)."""
+
+    base: Entry | None
+    merged: Entry | None
+    folder: str
 
 
 class Patch:
@@ -198,6 +212,34 @@ class Patch:
             node.children[name] = _Append(bytearray(data))
         else:
             raise Conflict(f"{path} is a directory; cannot append to it", path=path)
+        self.changes += 1
+
+    def can_overlay(self, path: str) -> bool:
+        """Whether nothing is staged at, under or over ``path`` yet (a folder put there may
+        then be built ahead and staged with :meth:`overlay`)."""
+        node = self._root
+        for part in split_path(path):
+            if node.replace or node.over is not None:
+                return False
+            child = node.children.get(part)
+            if child is None:
+                return True
+            if not isinstance(child, _Dir):
+                return False
+            node = child
+        return not (node.children or node.replace or node.over is not None)
+
+    def overlay(self, path: str, over: Over) -> None:
+        """Stage a folder put built ahead at ``path`` (where :meth:`can_overlay`)."""
+        assert self.can_overlay(path)
+        node = self._root
+        for part in split_path(path):
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _Dir()
+            assert isinstance(child, _Dir)
+            node = child
+        node.over = over
         self.changes += 1
 
     def delete(self, path: str) -> None:
@@ -386,7 +428,8 @@ class TreeStore:
     def apply(self, root: Root, patch: Patch, writer: PackWriter) -> Root:
         """Apply ``patch`` to ``root``, writing the new directory nodes; the new root."""
         old = None if patch._root.replace or not root.count else root.as_entry()
-        new = self._apply_dir(old, patch._root, "/", writer)
+        start = old if patch._root.over is None else self._overlay(old, patch._root.over, writer)
+        new = self._apply_dir(start, patch._root, "/", writer)
         if new is None:
             return EMPTY_ROOT
         if new is old:
@@ -423,37 +466,58 @@ class TreeStore:
                 if old is not None and not old.is_dir and not change.replace:
                     raise Conflict(f"{p} is a file, not a directory", path=p)
                 sub_old = None if change.replace or old is None or not old.is_dir else old
+                if change.over is not None:
+                    sub_old = self._overlay(sub_old, change.over, writer)
                 sub = self._apply_dir(sub_old, change, p, writer)
                 new = None if sub is None else sub if sub is old else sub.renamed(name)
             if new != old:
                 changes[name] = new
         if not changes:
             return old_dir
+        return self.splice_dir(old_dir, changes, writer)
+
+    def _overlay(self, old: Entry | None, over: Over, writer: PackWriter) -> Entry | None:
+        from .treebuild import overlay
+
+        return overlay(self, old, over, writer)
+
+    def splice_dir(
+        self, old_dir: Entry | None, changes: dict[str, Entry | None], writer: PackWriter
+    ) -> Entry | None:
+        """The directory ``old_dir`` with some entries replaced, added or (``None``) deleted,
+        writing only the nodes whose range holds a change; ``None`` if it ends up empty."""
         top = self.top(old_dir) if old_dir is not None else None
-
-        def leaf(entries: list[Entry]) -> Node:
-            ref = writer.add(encode_tree(entries))
-            names = [e.name for e in entries]
-            self._remember(ref.hash, (0, list(entries), names))
-            return Node(
-                0,
-                names[-1],
-                _content_hash(entries),
-                sum(e.count for e in entries),
-                sum(e.size for e in entries),
-                len(entries),
-                ref,
-            )
-
-        def inner(level: int, kids: list[Node]) -> Node:
-            ref = writer.add(encode_inner(level, kids))
-            self._remember(ref.hash, (level, list(kids), [k.last for k in kids]))
-            return inner_node(level, kids, ref)
-
-        result = splice(top, changes, self._read_items, inner, leaf)
+        result = splice(
+            top,
+            changes,
+            self._read_items,
+            lambda level, kids: self.write_inner(level, kids, writer),
+            lambda entries: self.write_leaf(entries, writer),
+        )
         if result is None:
             return None  # Pachyderm has no empty directories
         return Entry("", True, result.size, result.hash, (result.ref,), result.count)
+
+    def write_leaf(self, entries: list[Entry], writer: PackWriter) -> Node:
+        """Write a leaf (or a whole flat directory) of entries in name order."""
+        ref = writer.add(encode_tree(entries))
+        names = [e.name for e in entries]
+        self._remember(ref.hash, (0, list(entries), names))
+        return Node(
+            0,
+            names[-1],
+            _content_hash(entries),
+            sum(e.count for e in entries),
+            sum(e.size for e in entries),
+            len(entries),
+            ref,
+        )
+
+    def write_inner(self, level: int, kids: list[Node], writer: PackWriter) -> Node:
+        """Write an inner node of a level over its children."""
+        ref = writer.add(encode_inner(level, kids))
+        self._remember(ref.hash, (level, list(kids), [k.last for k in kids]))
+        return inner_node(level, kids, ref)
 
     def _appended(
         self, name: str, base: Entry | None, data: bytes | bytearray, writer: PackWriter

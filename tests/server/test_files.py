@@ -147,7 +147,7 @@ async def test_upload_and_delete_files(api: Fetch, client: Client) -> None:
         method="DELETE",
         params={"path": "/in"},
     )
-    assert client.list_file(f"data@{gone['id']}") == []
+    assert list(client.list_file(f"data@{gone['id']}")) == []
     await error(
         api,
         "repos",

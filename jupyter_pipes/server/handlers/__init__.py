@@ -9,12 +9,12 @@ from .commits import (
     CommitHandler,
     CommitsHandler,
     DiffHandler,
-    FilesHandler,
     GlobalCommitHandler,
     SquashGlobalCommitHandler,
 )
 from .events import EventsMarkerHandler
 from .files import (
+    FilesHandler,
     RawFileHandler,
     UploadHandler,
     WorkspaceCommitHandler,

@@ -8,12 +8,14 @@ Every :class:`~jupyter_pipes.errors.PipesError` becomes its ``http_status`` with
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado.iostream import StreamClosedError
 
 from ...client import Client
 from ...errors import InvalidArgument, PipesError
@@ -26,6 +28,8 @@ RESOURCE = "pipes"
 """The authorization resource of every route (``read`` for GET, ``write`` otherwise)."""
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+STREAM_BATCH = 1000
+"""Records read and written at a time by :meth:`PipesHandler.reply_items_streamed`."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -140,6 +144,36 @@ class PipesHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
             }
         )
 
+    async def reply_items_streamed(
+        self,
+        items: Iterator[Any],
+        render: Callable[[Any], Any] = lambda record: record.to_dict(),
+    ) -> None:
+        """Finish with ``{"items": [...]}``, reading ``items`` on the thread pool and writing
+        them STREAM_BATCH at a time: memory holds one batch, however long the list.
+
+        A list that fits in one batch is sent whole (with a Content-Length, as :meth:`reply`
+        sends it); a longer one goes out in chunks as it is read. An error after the first
+        chunk cannot change the status any more: the body then stops short of its closing
+        ``]}``, so it never parses as a complete (silently truncated) list.
+        """
+        batch = await self.call(_take, items, STREAM_BATCH)
+        if len(batch) < STREAM_BATCH:
+            self.reply({"items": [render(i) for i in batch]})
+            return
+        self.set_header("Content-Type", "application/json")
+        self.write('{"items": [')
+        sep = ""
+        while batch:
+            self.write(sep + ", ".join(dumps(render(i)) for i in batch))
+            sep = ", "
+            try:
+                await self.flush()
+            except StreamClosedError:  # the client went away: stop reading
+                return
+            batch = await self.call(_take, items, STREAM_BATCH)
+        self.finish("]}")
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """A PipesError answers its own status with its structured fields."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -156,3 +190,8 @@ class PipesHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
             self.log.info("%s %s: %s", self.request.method, self.request.path, value.message)
             return
         super().log_exception(typ, value, tb)
+
+
+def _take(items: Iterator[T], n: int) -> list[T]:
+    """The next ``n`` items (fewer at the end)."""
+    return list(itertools.islice(items, n))

@@ -1,4 +1,5 @@
-"""Routes of commits: history (paginated), detail with lineage, file listings and diffs.
+"""Routes of commits: history (paginated), detail with lineage, and diffs (file listings
+live in :mod:`.files`).
 
 ``{ref}`` in a path is anything the Client reads after ``repo@``: a commit id or unique
 prefix, a global commit id (the repo's commit of that global commit), a branch, or an ancestor
@@ -44,20 +45,6 @@ class CommitHandler(PipesHandler):
         commit = await self.call(self.client.inspect_commit, f"{repo}@{ref}")
         downstream = await self.call(self.client.list_subvenance, f"{repo}@{commit.id}")
         self.reply({**commit.to_dict(), "subvenance": [c.to_dict() for c in downstream]})
-
-
-class FilesHandler(PipesHandler):
-    """``/repos/{repo}/commits/{ref}/files?path=/dir``: a directory's entries (or the file)."""
-
-    @web.authenticated
-    @authorized
-    async def get(self, repo: str, ref: str) -> None:
-        path = self.arg("path", "/")
-        if self.flag("recursive"):
-            files = await self.call(self.client.walk_file, f"{repo}@{ref}", path)
-        else:
-            files = await self.call(self.client.list_file, f"{repo}@{ref}", path)
-        self.reply({"items": [f.to_dict() for f in files]})
 
 
 class DiffHandler(PipesHandler):

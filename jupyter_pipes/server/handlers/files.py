@@ -33,6 +33,24 @@ SPOOL_BYTES = 8 << 20
 """Uploads up to this size stay in memory; bigger ones go to a temporary file."""
 
 
+class FilesHandler(PipesHandler):
+    """``/repos/{repo}/commits/{ref}/files?path=/dir[&recursive=1]``: a directory's entries
+    (or the file), or with ``recursive`` every entry below it, as ``{"items": [...]}``.
+
+    The listing streams: the ref and path are resolved first (errors answer their status as
+    usual), then the entries are read from the tree and written in batches, so the server's
+    memory does not grow with the size of the directory (#19).
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self, repo: str, ref: str) -> None:
+        path = self.arg("path", "/")
+        listing = self.client.walk_file if self.flag("recursive") else self.client.list_file
+        files = await self.call(listing, f"{repo}@{ref}", path)
+        await self.reply_items_streamed(files)
+
+
 class RawContentMixin:
     """Headers for responses that carry stored, untrusted bytes."""
 
