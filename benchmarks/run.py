@@ -16,6 +16,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -108,14 +110,21 @@ class Suite:
         os.environ["DVC_NO_ANALYTICS"] = "1"
         os.environ["DVC_SITE_CACHE_DIR"] = str(self.work / "dvc-site")  # state DB not in /var/tmp
 
+    @contextmanager
+    def untimed(self, note: str) -> Iterator[None]:
+        """Time a setup step the results leave out; note it (``note`` with ``{}`` for the
+        time) in the report's details."""
+        t = time.perf_counter()
+        yield
+        self.notes.append(note.format(fmt_s(time.perf_counter() - t)))
+
     # -- data, generated on first use (untimed) ------------------------------------------------
 
     def _data(self, name: str, make) -> Path:  # type: ignore[no-untyped-def]
         p = self.work / "data" / name
         if not p.exists():
-            t = time.perf_counter()
-            make(p)
-            self.notes.append(f"generated {name} in {fmt_s(time.perf_counter() - t)} (untimed)")
+            with self.untimed(f"generated {name} in {{}} (untimed)"):
+                make(p)
         return p
 
     def small(self) -> Path:
@@ -317,14 +326,10 @@ class Suite:
         nfiles = self.sz["many_dirs"] * self.sz["many_per_dir"]
         path = f"/d{min(42, self.sz['many_dirs'] - 1):03d}/f00123.txt"
         b = f"commit 1 changed file in {nfiles:,}-file repo"
-        t = time.perf_counter()
-        c = self.store("s4", "big")
-        c.put_file("big@master", "/", src)
-        c.close()
-        self.notes.append(
-            f"one_change: initial put of {nfiles:,} files (untimed) took "
-            f"{fmt_s(time.perf_counter() - t)}"
-        )
+        with self.untimed(f"one_change: initial put of {nfiles:,} files (untimed) took {{}}"):
+            c = self.store("s4", "big")
+            c.put_file("big@master", "/", src)
+            c.close()
 
         def ours(ctx: tuple[Client, int]) -> None:
             ctx[0].put_file("big@master", path, b"changed %d" % ctx[1])
@@ -336,15 +341,12 @@ class Suite:
         # a fresh Client per run: no tree cache carried over (like git's fresh process)
         sides = [Side("ours", ours, lambda i: (Client(self.work / "s4"), i), ours_done)]
         if self.git:
-            t = time.perf_counter()
             g = self.work / "git4"
-            cp(src, g)
-            git("init", "-q", cwd=g)
-            git("add", "-A", cwd=g)
-            git("commit", "-q", "-m", "init", cwd=g)
-            self.notes.append(
-                f"one_change: git repo setup (untimed) took {fmt_s(time.perf_counter() - t)}"
-            )
+            with self.untimed("one_change: git repo setup (untimed) took {}"):
+                cp(src, g)
+                git("init", "-q", cwd=g)
+                git("add", "-A", cwd=g)
+                git("commit", "-q", "-m", "init", cwd=g)
 
             def git_setup(i: int) -> Path:
                 (g / path.lstrip("/")).write_bytes(b"changed %d" % i)

@@ -1,6 +1,5 @@
 """jupyter_pipes: notebook-native, Pachyderm-style data versioning and pipelines."""
 
-from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -13,19 +12,25 @@ from .errors import (
     StorageError,
 )
 
-__version__: str = _version("jupyter_pipes")
-"""The installed package's version (set once, in ``labextension/package.json``)."""
-
 if TYPE_CHECKING:
     from .client import Client
 
+    __version__: str
+    """The installed package's version (set once, in ``labextension/package.json``)."""
+
 
 def __getattr__(name: str) -> Any:
-    """``jupyter_pipes.Client``, imported on first use (the CLI's ``--version`` never needs it)."""
+    """``jupyter_pipes.Client`` and ``__version__``, computed on first use: the CLI needs
+    neither the client for ``--version`` nor ``importlib.metadata`` for ``list repo`` (#17)."""
     if name == "Client":
         from .client import Client
 
         return Client
+    if name == "__version__":
+        from importlib.metadata import version
+
+        globals()["__version__"] = value = version("jupyter_pipes")
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -127,3 +127,39 @@ def test_gc_from_a_fresh_client_keeps_what_the_pipeline_layer_needs(tmp_path: Pa
         assert fresh._pipelines_layer is not None
         assert fresh.get_file("copy@master", "/one") == b"1"
         assert fresh.fsck().ok
+
+
+def test_the_lazy_command_table_is_what_the_modules_register() -> None:
+    """:data:`jupyter_pipes.cli.base.COMMANDS` names exactly the commands each module
+    registers (a command missing from it would be unreachable; one too many would fail)."""
+    import click
+
+    from jupyter_pipes.cli import base
+    from jupyter_pipes.cli import cli as root
+
+    registered: dict[str, set[str]] = {}
+    for name, cmd in root.commands.items():  # every module loaded by ``cli``
+        if isinstance(cmd, base.LazyGroup) and cmd.callback is None:  # a verb group
+            for noun, sub in cmd.commands.items():
+                module = sub.callback.__module__.rsplit(".", 1)[1]  # type: ignore[union-attr]
+                registered.setdefault(module, set()).add(f"{name} {noun}")
+        else:
+            assert isinstance(cmd, click.Command)
+            module = cmd.callback.__module__.rsplit(".", 1)[1]  # type: ignore[union-attr]
+            registered.setdefault(module, set()).add(name)
+    assert registered == {m: set(names) for m, names in base.COMMANDS.items()}
+
+
+def test_list_repo_imports_only_the_module_of_its_command(tmp_path: Path) -> None:
+    _, modules = _modules_after(["--version"], tmp_path)
+    assert not [
+        m for m in modules if m.startswith("jupyter_pipes.cli.") and m != "jupyter_pipes.cli.base"
+    ]
+    Client(str(tmp_path / ".pipes")).close()
+    _, modules = _modules_after(["list", "repo"], tmp_path)
+    commands = {m for m in modules if m.startswith("jupyter_pipes.cli.")}
+    assert commands == {
+        "jupyter_pipes.cli.base",
+        "jupyter_pipes.cli.repos",
+        "jupyter_pipes.cli.render",
+    }

@@ -7,13 +7,15 @@ real subprocesses reading the same store.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jupyter_pipes import Client, Conflict, NotFound
+from tests.jobs_util import client, store
 from tests.test_cli import Pipes, _error
+
+__all__ = ["client", "store"]  # fixtures
 
 # a datum of content "one" fails on its first run only (a flaky failure worth a rerun)
 FLAKY = (
@@ -29,19 +31,6 @@ def spec(name: str, script: str, repo: str = "data") -> dict[str, object]:
         "transform": {"cmd": ["bash", "-c", script]},
         "datum_tries": 1,
     }
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Path:
-    return tmp_path / "store"
-
-
-@pytest.fixture
-def client(store: Path) -> Iterator[Client]:
-    c = Client(str(store), n_workers=1)
-    c.create_repo("data")
-    yield c
-    c.close()
 
 
 def test_rerun_job_runs_on_the_jobs_input_commits_not_the_current_heads(

@@ -3,7 +3,7 @@ now (state ``running``, its start and its Dask worker), so ``restart datum`` has
 on; a datum's result takes the place of its mark and the job's end leaves none.
 
 Real parts: a local store, a real local Dask cluster (one worker process) running real
-commands in a controller thread of this process (see tests/test_job_control.py).
+commands in a controller thread of this process (see tests/jobs_util.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from jupyter_pipes import Client, Conflict, NotFound
 from jupyter_pipes.pipeline.records import DatumInfo
-from tests.test_job_control import Runner, client, runner, sleepers, spec, store, until
+from tests.jobs_util import Runner, client, runner, sleepers, spec, store, until
 
 __all__ = ["client", "runner", "store"]  # fixtures
 

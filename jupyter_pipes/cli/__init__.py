@@ -8,28 +8,32 @@ as aligned tables or JSON. Every :class:`~jupyter_pipes.errors.PipesError` becom
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from . import (  # noqa: F401  (register commands)
-    admin,
-    branches,
-    commits,
-    controller,
-    datums,
-    files,
-    jobs,
-    lineage,
-    pipelines,
-    repos,
-    serve,
-    shell_commits,
-    transfer,
-)
-from .base import PROG, cli
+from .base import PROG
+
+if TYPE_CHECKING:
+    from .base import cli
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the CLI (the ``jupyter-pipes`` console script; ``jupyter pipes`` via jupyter_core)."""
+    """Run the CLI (the ``jupyter-pipes`` console script; ``jupyter pipes`` via jupyter_core).
+
+    Command modules are imported as their commands are used (see :data:`.base.COMMANDS`)."""
+    from .base import cli
+
     cli.main(args=list(argv) if argv is not None else None, prog_name=PROG)
+
+
+def __getattr__(name: str) -> Any:
+    """``jupyter_pipes.cli.cli``: the root group with every command registered (for embedders
+    and tests that walk ``Group.commands``; :func:`main` loads commands lazily instead)."""
+    if name == "cli":
+        from .base import cli, load_all
+
+        load_all()
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["cli", "main"]

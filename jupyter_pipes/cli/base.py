@@ -1,19 +1,23 @@
 """The root command, the verb groups (pachctl's grammar: ``VERB NOUN``) and shared helpers.
 
-Noun modules (``repos``, ``branches``, ``commits``, ``files``, ``transfer``, ``admin``) register
-their commands on the verb groups defined here; :mod:`jupyter_pipes.cli` imports them all.
+Noun modules (``repos``, ``branches``, ``commits``, ``files``, ``transfer``, ``admin`` ...)
+register their commands on the groups defined here. They are imported lazily (#17): a group
+imports the module of a command only when that command runs (or its help is shown), as
+:data:`COMMANDS` says, so ``list repo`` never loads the pipeline or serving commands and
+``--version`` loads none. :func:`load_all` imports every module (for embedders and for tests
+that walk ``Group.commands``).
 """
 
 from __future__ import annotations
 
 import errno
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .. import __version__
 from ..errors import PipesError
 
 if TYPE_CHECKING:
@@ -52,8 +56,119 @@ class Settings:
         return self._client
 
 
-class PipesGroup(click.Group):
-    """The root group: turns every :class:`PipesError` into ``error: <message>`` and exit 1."""
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "admin": ("fsck", "gc", "upgrade"),
+    "branches": (
+        "create branch",
+        "list branch",
+        "inspect branch",
+        "delete branch",
+        "revert branch",
+    ),
+    "commits": (
+        "list commit",
+        "inspect commit",
+        "squash commit",
+        "delete commit",
+        "subscribe commit",
+    ),
+    "controller": ("list controller", "controller"),
+    "datums": ("list datum", "inspect datum", "get notebook", "logs", "restart datum"),
+    "files": (
+        "list file",
+        "glob file",
+        "inspect file",
+        "diff file",
+        "delete file",
+        "copy file",
+    ),
+    "jobs": (
+        "wait job",
+        "wait commit",
+        "list job",
+        "inspect job",
+        "stop job",
+        "delete job",
+        "rerun job",
+    ),
+    "lineage": (
+        "diff lineage",
+        "list metrics",
+        "inspect metrics",
+        "diff metrics",
+        "list branch-log",
+    ),
+    "pipelines": (
+        "create pipeline",
+        "update pipeline",
+        "list pipeline",
+        "inspect pipeline",
+        "delete pipeline",
+        "run pipeline",
+        "demo",
+    ),
+    "repos": ("create repo", "list repo", "inspect repo", "delete repo"),
+    "serve": ("serve", "list service", "inspect service"),
+    "shell_commits": ("start commit", "finish commit", "list open-commit"),
+    "transfer": ("put file", "get file"),
+}
+"""Which module of this package registers which command (``"VERB NOUN"``, or a root command's
+name): the lazy groups import a module from here when one of its commands is asked for. A test
+imports every module and checks that this table is exactly what they register."""
+
+
+def _lazy_table(verb: str) -> dict[str, str]:
+    """Command name -> module, for the root group (``""``) or one verb group."""
+    out: dict[str, str] = {}
+    for module, names in COMMANDS.items():
+        for full in names:
+            head, _, noun = full.partition(" ")
+            if not verb and not noun:
+                out[head] = module
+            elif verb and noun and head == verb:
+                out[noun] = module
+    return out
+
+
+def load_all() -> None:
+    """Import every command module (all commands registered, as before lazy loading)."""
+    for module in COMMANDS:
+        importlib.import_module(f"{__package__}.{module}")
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are registered by modules imported on first use (:data:`COMMANDS`).
+
+    Listing the group (``--help``) names every command; a command's module is imported only
+    when the command is looked up (to run it or to show its one-line help).
+    """
+
+    def __init__(self, *args: Any, lazy_verb: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy_verb = lazy_verb
+        self._lazy: dict[str, str] | None = None
+
+    def _lazy_commands(self) -> dict[str, str]:
+        if self._lazy is None:
+            self._lazy = _lazy_table(self._lazy_verb) if self._lazy_verb is not None else {}
+        return self._lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self._lazy_commands()})
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, importing the module that registers it if needed."""
+        if cmd_name not in self.commands and cmd_name in self._lazy_commands():
+            importlib.import_module(f"{__package__}.{self._lazy_commands()[cmd_name]}")
+        return self.commands.get(cmd_name)
+
+
+class PipesGroup(LazyGroup):
+    """The root group: turns every :class:`PipesError` into ``error: <message>`` and exit 1.
+
+    The CLI's root passes ``lazy_verb=""`` (root commands of :data:`COMMANDS`); an embedder's
+    own group (the ``%pipe`` magic's) has no lazy commands.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -69,7 +184,7 @@ class PipesGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=PipesGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=PipesGroup, context_settings=CONTEXT_SETTINGS, lazy_verb="")
 @click.option(
     "--store",
     metavar="PATH_OR_URL",
@@ -82,7 +197,7 @@ class PipesGroup(click.Group):
     help="SQLAlchemy URL of the metadata database. "
     "Default: $JUPYTER_PIPES_DB, else a SQLite file inside a local store.",
 )
-@click.version_option(__version__, "--version", prog_name=PROG)
+@click.version_option(None, "--version", prog_name=PROG, package_name="jupyter_pipes")
 @click.pass_context
 def cli(ctx: click.Context, store: str | None, db: str | None) -> None:
     """Versioned data repos, with pachctl's grammar: jupyter pipes VERB NOUN ...
@@ -152,7 +267,7 @@ def commit_ref(ref: str, commit_id: str | None) -> str:
 
 
 def _verb(name: str, help_text: str) -> click.Group:
-    group = click.Group(name, help=help_text, context_settings=CONTEXT_SETTINGS)
+    group = LazyGroup(name, help=help_text, context_settings=CONTEXT_SETTINGS, lazy_verb=name)
     cli.add_command(group)
     return group
 

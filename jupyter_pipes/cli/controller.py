@@ -52,7 +52,7 @@ def print_queued(ref: str) -> None:
 
 def _logs_can_follow() -> bool:
     """Whether ``logs`` takes ``-f`` (follow a running job)."""
-    cmd = cli.commands.get("logs")
+    cmd = cli.get_command(None, "logs")  # imports cli.datums lazily
     return cmd is not None and any("-f" in getattr(p, "opts", ()) for p in cmd.params)
 
 

@@ -18,13 +18,13 @@ from ..store import txn as txnmod
 from ..store.refs import Ref
 from ..store.txn import new_global_id
 from . import state
+from .propagate import propagate
 from .records import JobInfo, PipelineInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from ..store.store import Store
-    from ..store.txn import Txn
     from .state import JobRow
 
 
@@ -41,18 +41,6 @@ class ControlMixin:
         def inspect_job(self, job_id: str) -> JobInfo: ...
 
         def inspect_pipeline(self, name: str) -> PipelineInfo: ...
-
-        def _propagate(
-            self,
-            txn: Txn,
-            gid: str,
-            start: list[str],
-            *,
-            pinned: dict[str, str | None],
-            root: tuple[str | None, str | None, str | None],
-            cause: str,
-            reprocess: set[str] | frozenset[str] = frozenset(),
-        ) -> dict[str, str]: ...
 
     def stop_job(self, job_id: str) -> list[JobInfo]:
         """Stop a job that is not done: it becomes ``killed``, its running datums are cancelled
@@ -128,7 +116,7 @@ class ControlMixin:
                     f"{row.pipeline})",
                     job=row.id,
                 )
-            made = self._propagate(
+            made = propagate(
                 t,
                 new_global_id(),
                 [row.pipeline],

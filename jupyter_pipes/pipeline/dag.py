@@ -80,10 +80,17 @@ def downstream(pipelines: list[PipelineInfo], repo: str, branch: str) -> list[st
             continue
         found.add(name)
         frontier += readers.get((name, by_name[name].output_branch), [])
-    indegree = dict.fromkeys(found, 0)
-    edges = {
-        n: sorted(set(readers.get((n, by_name[n].output_branch), [])) & found - {n}) for n in found
-    }
+    return topological_order(
+        {n: set(readers.get((n, by_name[n].output_branch), [])) for n in found}
+    )
+
+
+def topological_order(readers: dict[str, set[str]]) -> list[str]:
+    """The pipelines of ``readers`` (pipeline -> the pipelines reading its output), upstream
+    first, then by name (Kahn's algorithm); readers outside the keys and self-reads are
+    ignored. The one order of a global commit's jobs (:func:`downstream`, propagation)."""
+    edges = {n: sorted(down & readers.keys() - {n}) for n, down in readers.items()}
+    indegree = dict.fromkeys(edges, 0)
     for down in edges.values():
         for d in down:
             indegree[d] += 1

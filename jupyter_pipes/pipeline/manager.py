@@ -25,12 +25,9 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy.engine import Connection
 
 from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from ..store import txn as txnmod
@@ -41,6 +38,7 @@ from ..store.store import Store
 from ..store.txn import NEW_COMMIT, HeadMove, Txn, new_global_id
 from . import ownership, state
 from .control import ControlMixin
+from .propagate import propagate
 from .queries import QueriesMixin
 from .records import JobInfo, JobState, PipelineInfo
 from .spec import PipelineSpec, iter_pfs, parse_spec, spec_to_dict
@@ -157,7 +155,7 @@ class Pipelines(QueriesMixin, ControlMixin):
                 },
                 spec.input_repos(),
             )
-            self._propagate(
+            propagate(
                 t,
                 commit_id,
                 [name],
@@ -385,7 +383,7 @@ class Pipelines(QueriesMixin, ControlMixin):
         with txnmod.write(self.store) as t:
             if state.get_pipeline(t.connection, name) is None:
                 raise NotFound(f"pipeline {name!r} not found", pipeline=name)
-            made = self._propagate(
+            made = propagate(
                 t,
                 gid,
                 [name],
@@ -412,7 +410,7 @@ class Pipelines(QueriesMixin, ControlMixin):
             return  # everything downstream of the deleted change goes back with it
         subscribers = state.subscribers(conn, move.repo, move.branch)
         if subscribers:
-            self._propagate(
+            propagate(
                 txn,
                 move.global_id or new_global_id(),
                 subscribers,
@@ -420,115 +418,6 @@ class Pipelines(QueriesMixin, ControlMixin):
                 root=(move.repo, move.branch, move.new),
                 cause=move.cause,
             )
-
-    def _propagate(
-        self,
-        txn: Txn,
-        gid: str,
-        start: list[str],
-        *,
-        pinned: dict[str, str | None],
-        root: tuple[str | None, str | None, str | None],
-        cause: str,
-        reprocess: set[str] | frozenset[str] = frozenset(),
-    ) -> dict[str, str]:
-        """One job for every pipeline downstream of ``start`` (inclusive), in global commit
-        ``gid``; pipeline -> job id."""
-        conn = txn.connection
-        order, rows, inputs = _closure(conn, start)
-        made = {r.pipeline: r.id for r in state.jobs_of_global(conn, gid)}
-        produced = {f"{n}@{rows[n].output_branch}": n for n in order}
-        outputs: dict[str, state.PipelineRow | None] = {}
-        created = False
-        for name in order:
-            if name in made:
-                continue
-            pins: dict[str, str | None] = {}
-            waits: dict[str, str] = {}
-            for repo, branch in inputs[name]:
-                key = f"{repo}@{branch}"
-                upstream = produced.get(key)
-                if key in pinned:
-                    pins[key] = pinned[key]
-                elif upstream is not None and upstream in made:
-                    waits[key], pins[key] = made[upstream], None
-                elif (pending := _pending_output(conn, outputs, repo, branch)) is not None:
-                    waits[key], pins[key] = pending, None
-                else:
-                    pins[key] = txn.branch_head(repo, branch)
-            job_id = uuid.uuid4().hex
-            state.insert_job(
-                conn,
-                waits=waits,
-                id=job_id,
-                pipeline=name,
-                version=rows[name].version,
-                spec_commit=rows[name].spec_commit,
-                inputs=state.dumps(pins),
-                global_id=gid,
-                reprocess=name in reprocess,
-            )
-            made[name] = job_id
-            created = True
-        if created and state.get_global_commit(conn, gid) is None:
-            root_repo, root_branch, root_commit = root
-            state.insert_global_commit(
-                conn, id=gid, repo=root_repo, branch=root_branch, commit=root_commit, cause=cause
-            )
-        return made
-
-
-def _closure(
-    conn: Connection, start: list[str]
-) -> tuple[list[str], dict[str, state.PipelineRow], dict[str, list[tuple[str, str]]]]:
-    """The pipelines downstream of ``start`` (inclusive) in topological order (upstream first,
-    then by name), their rows and their input branches."""
-    rows: dict[str, state.PipelineRow] = {}
-    readers: dict[str, list[str]] = {}
-    frontier = list(dict.fromkeys(start))
-    while frontier:
-        nxt = []
-        for name in frontier:
-            if name in rows:
-                continue
-            row = state.get_pipeline(conn, name)
-            if row is None:
-                continue
-            rows[name] = row
-            readers[name] = state.subscribers(conn, name, row.output_branch)
-            nxt += readers[name]
-        frontier = nxt
-    inputs = state.inputs_of(conn, rows)
-    indegree = {n: 0 for n in rows}
-    for name, down in readers.items():
-        for d in set(down):
-            if d in indegree and d != name:
-                indegree[d] += 1
-    ready = sorted(n for n, k in indegree.items() if k == 0)
-    order: list[str] = []
-    while ready:
-        name = ready.pop(0)
-        order.append(name)
-        for d in sorted(set(readers[name])):
-            if d in indegree and d != name:
-                indegree[d] -= 1
-                if indegree[d] == 0:
-                    ready.append(d)
-        ready.sort()
-    return order, rows, inputs
-
-
-def _pending_output(
-    conn: Connection, cache: dict[str, state.PipelineRow | None], repo: str, branch: str
-) -> str | None:
-    """The newest pending job whose output will be the next head of ``repo@branch``."""
-    if repo not in cache:
-        cache[repo] = state.get_pipeline(conn, repo)
-    row = cache[repo]
-    if row is None or row.output_branch != branch:
-        return None
-    job = state.newest_pending(conn, repo)
-    return job.id if job is not None else None
 
 
 def _find_cycle(graph: dict[str, list[str]], start: str) -> list[str] | None:

@@ -107,24 +107,8 @@ def parse_specs(source: Source) -> list[PipelineSpec]:
 
 
 def parse_spec(source: Source) -> PipelineSpec:
-    """Parse and validate one pipeline spec.
-
-    Parameters
-    ----------
-    source : str, bytes, Mapping or os.PathLike
-        As for :func:`load_specs`, holding exactly one spec.
-
-    Returns
-    -------
-    PipelineSpec
-
-    Raises
-    ------
-    InvalidArgument
-        If the text does not parse, holds several specs, or the spec is invalid: the message
-        starts with the field's path, ``fields["field"]`` holds it and ``fields["problems"]``
-        lists every problem.
-    """
+    """Parse and validate one pipeline spec: :func:`load_spec`'s ``spec``, without the
+    report of fields accepted and ignored (the same sources, the same errors)."""
     return load_spec(source).spec
 
 
@@ -143,7 +127,9 @@ def load_spec(source: Source) -> LoadedSpec:
     Raises
     ------
     InvalidArgument
-        As :func:`parse_spec`.
+        If the text does not parse, holds several specs, or the spec is invalid: the message
+        starts with the field's path, ``fields["field"]`` holds it and ``fields["problems"]``
+        lists every problem.
     """
     docs = _documents(source)
     if len(docs) != 1:
