@@ -168,3 +168,30 @@ def test_a_store_written_with_json_nodes_reads_diffs_fscks_and_rebuilds(
     with Client(str(old)) as c:
         assert manifest(c) == before
         assert c.fsck().ok
+
+
+def test_the_fixture_store_diffs_old_against_new_nodes(tmp_path: Path) -> None:
+    """The committed fixture store (JSON nodes, written at dc2dfd8) diffs between its own
+    commits as it did, and against a commit written now in the binary format; fsck is clean."""
+    from .test_store_upgrade import unpack
+
+    root, manifest = unpack(tmp_path, "sqlite")
+    with Client(str(root)) as c:
+        outputs = {p["name"] for p in manifest["pipelines"]}
+        repo = next(r["name"] for r in manifest["repos"] if r["name"] not in outputs)
+        branch = next(b["name"] for b in manifest["branches"] if b["repo"] == repo)
+        ids = [ci.id for ci in c.list_commit(f"{repo}@{branch}")]
+        old_files = {f.path for f in c.walk_file(f"{repo}@{ids[0]}") if f.type == "file"}
+        if len(ids) > 1:  # between two JSON-node commits: what the fixture's files say
+            want = set(manifest["files"][ids[0]]) ^ set(manifest["files"][ids[1]])
+            got = {d.path for d in c.diff_file(f"{repo}@{ids[0]}", old=f"{repo}@{ids[1]}")}
+            assert want <= got
+        c.put_file(f"{repo}@{branch}", "/written-now.txt", b"binary nodes")
+        s = c._store
+        _, now = s._root(parse_ref(f"{repo}@{branch}"))
+        assert now.ref is not None and s.reader.read(now.ref)[:1] == b"\x03"
+        diff = c.diff_file(f"{repo}@{branch}", old=f"{repo}@{ids[0]}")
+        assert [(d.path, d.change) for d in diff] == [("/written-now.txt", "added")]
+        after = {f.path for f in c.walk_file(f"{repo}@{branch}") if f.type == "file"}
+        assert after == old_files | {"/written-now.txt"}
+        assert c.fsck().ok

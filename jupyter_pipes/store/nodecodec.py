@@ -85,11 +85,11 @@ class _Packs:
 
     def __init__(self, packs: Sequence[bytes | str]) -> None:
         self.packs = [_hx(p) for p in packs]
-        self._end = [0] * len(self.packs)
+        self.ends = [0] * len(self.packs)
 
     def ref(self, h: bytes | str, p: int, delta: int, length: int) -> BlobRef:
-        offset = self._end[p] + delta
-        self._end[p] = offset + length
+        offset = self.ends[p] + delta
+        self.ends[p] = offset + length
         return BlobRef(_hx(h), self.packs[p], offset, length)
 
 
@@ -150,10 +150,15 @@ def _decode_rows(level: int, packs: _Packs, rows: list[list[Any]]) -> list[Item]
         for last, h, count, size, n, rh, p, d, length in rows:
             out.append(Node(level - 1, last, _hx(h), count, size, n, packs.ref(rh, p, d, length)))
         return out
+    names, ends = packs.packs, packs.ends
     for row in rows:
-        name, size, h = row[0], row[1], _hx(row[2])
-        if len(row) == 5:
-            out.append(Entry(name, False, size, h, (packs.ref(h, row[3], row[4], size),)))
+        name, size, h = row[0], row[1], row[2]
+        h = h.hex() if type(h) is bytes else str(h)
+        if len(row) == 5:  # the common case, inlined: a file of one chunk
+            p = row[3]
+            offset = ends[p] + row[4]
+            ends[p] = offset + size
+            out.append(Entry(name, False, size, h, (BlobRef(h, names[p], offset, size),)))
         elif len(row) == 8:
             ref = packs.ref(row[4], row[5], row[6], row[7])
             out.append(Entry(name, True, size, h, (ref,), row[3]))

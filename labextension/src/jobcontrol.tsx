@@ -122,24 +122,35 @@ export async function stopJobDialog(
   return stopped;
 }
 
-export function addJobControlCommands(app: JupyterFrontEnd, model: PipesModel): void {
-  app.commands.addCommand(CommandIDs.stopJob, {
-    label: 'Stop Job…',
-    caption: 'Kill a queued or running job (and its downstream jobs of the same change); asks first',
-    isEnabled: args => STOPPABLE.includes(argsOf(app, args, 'job').state ?? ''),
+/** A command on a job (from a row's menu or the job's detail), enabled in `states`, that
+ * opens `dialog` for the job and its pipeline. */
+function addJobCommand(
+  app: JupyterFrontEnd,
+  id: string,
+  states: string[],
+  dialog: (job: string, pipeline: string) => Promise<unknown>,
+  text: { label: string; caption: string }
+): void {
+  app.commands.addCommand(id, {
+    ...text,
+    isEnabled: args => states.includes(argsOf(app, args, 'job').state ?? ''),
     execute: args => {
       const a = argsOf(app, args, 'job');
-      return a.job ? stopJobDialog(model, a.job, a.pipeline || 'its pipeline') : undefined;
+      return a.job ? dialog(a.job, a.pipeline || 'its pipeline') : undefined;
     }
   });
-  app.commands.addCommand(CommandIDs.rerunJob, {
+}
+
+export function addJobControlCommands(app: JupyterFrontEnd, model: PipesModel): void {
+  const stop = (job: string, pipeline: string) => stopJobDialog(model, job, pipeline);
+  const rerun = (job: string, pipeline: string) => rerunJobDialog(model, job, pipeline);
+  addJobCommand(app, CommandIDs.stopJob, STOPPABLE, stop, {
+    label: 'Stop Job…',
+    caption: 'Kill a queued or running job (and its downstream jobs of the same change); asks first'
+  });
+  addJobCommand(app, CommandIDs.rerunJob, RERUNNABLE, rerun, {
     label: 'Rerun Job…',
-    caption: 'Run a done job again on the same input commits (and the jobs downstream); asks first',
-    isEnabled: args => RERUNNABLE.includes(argsOf(app, args, 'job').state ?? ''),
-    execute: args => {
-      const a = argsOf(app, args, 'job');
-      return a.job ? rerunJobDialog(model, a.job, a.pipeline || 'its pipeline') : undefined;
-    }
+    caption: 'Run a done job again on the same input commits (and the jobs downstream); asks first'
   });
   app.commands.addCommand(CommandIDs.restartDatum, {
     label: 'Restart Datum…',
