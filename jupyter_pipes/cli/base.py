@@ -44,6 +44,7 @@ class Settings:
     db: str | None
     _client: Client | None = field(default=None, repr=False)
     progress: Callable[[bool | None], Any] | None = field(default=None, repr=False)
+    _reader: Any = field(default=None, repr=False)
 
     def client(self) -> Client:
         """The client for this invocation (opened once, closed when the command ends; an
@@ -54,6 +55,26 @@ class Settings:
             self._client = Client(self.store, db_url=self.db)
             click.get_current_context().find_root().call_on_close(self._client.close)
         return self._client
+
+    def reader(self) -> Any:
+        """What the read-only commands (``list|inspect repo``, ``list|inspect commit``) ask:
+        the store's metadata read with ``sqlite3`` when :mod:`~jupyter_pipes.store.fastread`
+        is sure that answers as the client would, else the client itself (#17)."""
+        if self._reader is None:
+            self._reader = self._client
+            if self._reader is None:
+                from ..pipeline import migrations as pipeline_chain
+                from ..store import migrations as store_chain
+                from ..store.fastread import open_reader
+
+                chains = [(m.VERSION_TABLE, m.HEAD) for m in (store_chain, pipeline_chain)]
+                fast = open_reader(self.store, self.db, chains)
+                if fast is not None:
+                    click.get_current_context().find_root().call_on_close(fast.close)
+                    self._reader = _FastOrClient(fast, self.client)
+                else:
+                    self._reader = self.client()
+        return self._reader
 
 
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -163,6 +184,30 @@ class LazyGroup(click.Group):
         return self.commands.get(cmd_name)
 
 
+class _FastOrClient:
+    """The fast reader's methods, each falling back to the client's when it is unsure; the
+    client's for every other method."""
+
+    def __init__(self, fast: Any, client: Callable[[], Client]) -> None:
+        self._fast = fast
+        self._client = client
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        from ..store.fastread import Unsure
+
+        fast = getattr(self._fast, name, None)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if fast is not None:
+                try:
+                    return fast(*args, **kwargs)
+                except Unsure:
+                    pass
+            return getattr(self._client(), name)(*args, **kwargs)
+
+        return call
+
+
 class PipesGroup(LazyGroup):
     """The root group: turns every :class:`PipesError` into ``error: <message>`` and exit 1.
 
@@ -235,6 +280,14 @@ def client() -> Client:
     settings = click.get_current_context().find_root().obj
     assert isinstance(settings, Settings)
     return settings.client()
+
+
+def reader() -> Any:
+    """The source of the running read-only command (see :meth:`Settings.reader`): it has the
+    :class:`Client`'s methods, with the same results."""
+    settings = click.get_current_context().find_root().obj
+    assert isinstance(settings, Settings)
+    return settings.reader()
 
 
 def json_option(f: F) -> F:

@@ -12,7 +12,7 @@ import click
 
 from ..errors import PipesError
 from . import render
-from .base import client, delete, inspect, json_option, list_, squash, subscribe
+from .base import client, delete, inspect, json_option, list_, reader, squash, subscribe
 
 if TYPE_CHECKING:
     from ..pipeline.records import GlobalCommitInfo
@@ -23,7 +23,7 @@ def global_id(ref: str) -> str | None:
     """``ref`` if it names a global commit (no ``@`` and no repo of that name), else None."""
     if "@" in ref:
         return None
-    cl = client()
+    cl = reader()
     try:
         cl.inspect_repo(ref)
         return None
@@ -85,7 +85,7 @@ def list_commit(ref: str, number: int | None, offset: int, as_json: bool) -> Non
         commits = list(client().inspect_global_commit(gid).commits)
         commits = commits[offset:][:number] if number is not None else commits[offset:]
     else:
-        commits = client().list_commit(ref, limit=number, offset=offset)
+        commits = reader().list_commit(ref, limit=number, offset=offset)
     if as_json:
         render.echo_json(commits)
         return
@@ -115,7 +115,7 @@ def inspect_commit(ref: str, as_json: bool) -> None:
       jupyter pipes inspect commit images@3f2a9c --json
       jupyter pipes inspect commit 3f2a9c1e0b7d4c55a1e2f3a4b5c6d7e8
     """
-    cl = client()
+    cl = reader()
     gid = global_id(ref)
     if gid is not None:
         _show_global(cl.inspect_global_commit(gid), as_json)

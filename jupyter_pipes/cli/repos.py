@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import render
-from .base import client, create, delete, inspect, json_option, list_
+from .base import client, create, delete, inspect, json_option, list_, reader
 
 
 @create.command("repo")
@@ -30,7 +30,7 @@ def list_repo(as_json: bool) -> None:
     Example:
       jupyter pipes list repo
     """
-    repos = client().list_repo()
+    repos = reader().list_repo()
     if as_json:
         render.echo_json(repos)
         return
@@ -55,7 +55,7 @@ def inspect_repo(name: str, as_json: bool) -> None:
     Example:
       jupyter pipes inspect repo images --json
     """
-    r = client().inspect_repo(name)
+    r = reader().inspect_repo(name)
     if as_json:
         render.echo_json(r)
         return

@@ -31,6 +31,7 @@ from . import schema
 from .leases import LeaseKeeper
 from .metadata_leases import LeaseQueries
 from .objects import BlobRef
+from .readsql import Reads, Run
 from .records import (
     BranchRow,
     CommitInfo,
@@ -41,7 +42,6 @@ from .records import (
     RepoRow,
     RootRow,
     SchemaStatus,
-    utc,
 )
 from .tables import (
     CHAIN,
@@ -211,11 +211,16 @@ class Metadata(LeaseQueries):
         except sa.exc.DBAPIError as exc:
             return [_message(exc)]
 
+    @staticmethod
+    def reads(conn: Connection) -> Reads:
+        """The shared read queries and rules (:mod:`.readsql`) in ``conn``'s transaction."""
+        return Reads(_run(conn))
+
     # -- repos and branches --------------------------------------------------------------------
 
     @staticmethod
     def get_repo(conn: Connection, name: str) -> RepoRow | None:
-        return _one(RepoRow, conn.execute(sa.select(repos).where(repos.c.name == name)).first())
+        return Reads(_run(conn)).get_repo(name)
 
     @staticmethod
     def repo_names(conn: Connection) -> list[str]:
@@ -225,7 +230,7 @@ class Metadata(LeaseQueries):
     @staticmethod
     def all_repos(conn: Connection) -> list[RepoRow]:
         """Every repo's row, by name."""
-        return _all(RepoRow, conn.execute(sa.select(repos).order_by(repos.c.name)))
+        return Reads(_run(conn)).all_repos()
 
     @staticmethod
     def insert_repo(conn: Connection, name: str, description: str, now: float) -> None:
@@ -277,15 +282,11 @@ class Metadata(LeaseQueries):
 
     @staticmethod
     def get_branch(conn: Connection, repo: str, name: str) -> BranchRow | None:
-        q = sa.select(branches).where(branches.c.repo == repo, branches.c.name == name)
-        return _one(BranchRow, conn.execute(q).first())
+        return Reads(_run(conn)).get_branch(repo, name)
 
     @staticmethod
     def list_branches(conn: Connection, repo: str | None = None) -> list[BranchRow]:
-        q = sa.select(branches).order_by(branches.c.repo, branches.c.name)
-        if repo is not None:
-            q = q.where(branches.c.repo == repo)
-        return _all(BranchRow, conn.execute(q))
+        return Reads(_run(conn)).list_branches(repo)
 
     @staticmethod
     def move_branch(
@@ -304,40 +305,17 @@ class Metadata(LeaseQueries):
 
     @staticmethod
     def get_commit(conn: Connection, cid: str) -> CommitRow | None:
-        return _one(CommitRow, conn.execute(sa.select(commits).where(commits.c.id == cid)).first())
+        return Reads(_run(conn)).get_commit(cid)
 
     @staticmethod
     def ancestor(conn: Connection, cid: str, n: int) -> tuple[CommitRow | None, int]:
         """The ``n``-th first-parent ancestor of commit ``cid``, in one query (a recursive CTE):
         ``(row, n)``, or ``(None, k)`` when only ``k < n`` ancestors exist."""
-        anc = (
-            sa.select(commits.c.id, commits.c.parent, sa.literal_column("0").label("depth"))
-            .where(commits.c.id == cid)
-            .cte("anc", recursive=True)
-        )
-        step = sa.select(commits.c.id, commits.c.parent, (anc.c.depth + 1).label("depth")).where(
-            commits.c.id == anc.c.parent, anc.c.depth < n
-        )
-        anc = anc.union_all(step)
-        row = conn.execute(
-            sa.select(commits)
-            .join_from(anc, commits, commits.c.id == anc.c.id)
-            .where(anc.c.depth == n)
-        ).first()
-        if row is not None:
-            return CommitRow._make(row), n
-        return None, conn.execute(sa.select(sa.func.max(anc.c.depth))).scalar() or 0
+        return Reads(_run(conn)).ancestor(cid, n)
 
     @staticmethod
     def find_commits(conn: Connection, repo: str, prefix: str, limit: int = 2) -> list[CommitRow]:
-        return _all(
-            CommitRow,
-            conn.execute(
-                sa.select(commits)
-                .where(commits.c.repo == repo, commits.c.id.startswith(prefix, autoescape=True))
-                .limit(limit)
-            ),
-        )
+        return Reads(_run(conn)).find_commits(repo, prefix, limit)
 
     @staticmethod
     def global_commits(
@@ -345,24 +323,12 @@ class Metadata(LeaseQueries):
     ) -> list[CommitRow]:
         """The commits of a global commit, of one repo or all, oldest first; ``prefix``:
         ``gid`` may be the start of the id."""
-        col = commits.c.global_id
-        q = sa.select(commits).where(
-            col.startswith(gid, autoescape=True) if prefix and len(gid) < 32 else col == gid
-        )
-        if repo is not None:
-            q = q.where(commits.c.repo == repo)
-        return _all(CommitRow, conn.execute(q.order_by(commits.c.started_at, commits.c.id)))
+        return Reads(_run(conn)).global_commits(gid, repo, prefix=prefix)
 
     @staticmethod
     def commit_sizes(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
         """The size of each of these commits (one query per 500)."""
-        out: dict[str, int] = {}
-        for batch in _batches(list(ids)):
-            for cid, size in conn.execute(
-                sa.select(commits.c.id, commits.c.size).where(commits.c.id.in_(batch))
-            ):
-                out[cid] = size
-        return out
+        return Reads(_run(conn)).commit_sizes(ids)
 
     @staticmethod
     def change_marker(conn: Connection) -> tuple[Any, ...]:
@@ -377,28 +343,7 @@ class Metadata(LeaseQueries):
         conn: Connection, head: str, limit: int | None, offset: int = 0
     ) -> list[CommitRow]:
         """Commits from ``head`` following parents (newest first), by a recursive CTE."""
-        anc = (
-            sa.select(commits.c.id, commits.c.parent, sa.literal_column("0").label("depth"))
-            .where(commits.c.id == head)
-            .cte("anc", recursive=True)
-        )
-        c2 = commits.alias("c2")
-        stop = None if limit is None else offset + limit
-        step = sa.select(c2.c.id, c2.c.parent, (anc.c.depth + 1).label("depth")).where(
-            c2.c.id == anc.c.parent
-        )
-        if stop is not None:
-            step = step.where(anc.c.depth + 1 < stop)
-        anc = anc.union_all(step)
-        q = (
-            sa.select(commits)
-            .join(anc, anc.c.id == commits.c.id)
-            .order_by(anc.c.depth)
-            .offset(offset)
-        )
-        if limit is not None:
-            q = q.limit(limit)
-        return _all(CommitRow, conn.execute(q))
+        return Reads(_run(conn)).ancestry(head, limit, offset)
 
     @staticmethod
     def repo_commits(
@@ -408,17 +353,7 @@ class Metadata(LeaseQueries):
         offset: int = 0,
         state: str | None = "finished",
     ) -> list[CommitRow]:
-        q = (
-            sa.select(commits)
-            .where(commits.c.repo == repo)
-            .order_by(commits.c.started_at.desc(), commits.c.id.desc())
-            .offset(offset)
-        )
-        if state:
-            q = q.where(commits.c.state == state)
-        if limit is not None:
-            q = q.limit(limit)
-        return _all(CommitRow, conn.execute(q))
+        return Reads(_run(conn)).repo_commits(repo, limit, offset, state)
 
     @staticmethod
     def children(conn: Connection, cid: str) -> list[CommitRow]:
@@ -501,53 +436,15 @@ class Metadata(LeaseQueries):
 
     def commit_infos(self, conn: Connection, rows: Sequence[CommitRow]) -> list[CommitInfo]:
         """Records of commit rows, with their provenance (one query for all)."""
-        prov = self.provenance_of(conn, [r.id for r in rows])
-        return [
-            CommitInfo(
-                id=r.id,
-                repo=r.repo,
-                branch=r.branch,
-                parent=r.parent,
-                origin=r.origin,
-                message=r.message,
-                state=r.state,
-                started=utc(r.started_at),  # type: ignore[arg-type]
-                finished=utc(r.finished_at),
-                size_bytes=r.size,
-                file_count=r.file_count,
-                provenance=tuple(
-                    CommitRef(p.upstream_repo, p.upstream, p.upstream_branch)
-                    for p in prov.get(r.id, [])
-                ),
-                restores=r.restores,
-                global_id=r.global_id or r.id,
-            )
-            for r in rows
-        ]
+        return Reads(_run(conn)).commit_infos(rows)
 
     @staticmethod
     def provenance_of(conn: Connection, ids: Iterable[str]) -> dict[str, list[ProvenanceRow]]:
-        out: dict[str, list[ProvenanceRow]] = {}
-        for batch in _batches(list(ids)):
-            for row in conn.execute(
-                sa.select(provenance)
-                .where(provenance.c.commit.in_(batch))
-                .order_by(provenance.c.upstream_repo, provenance.c.upstream)
-            ):
-                out.setdefault(row.commit, []).append(ProvenanceRow._make(row))
-        return out
+        return Reads(_run(conn)).provenance_of(ids)
 
     @staticmethod
     def subvenance_of(conn: Connection, cid: str) -> list[CommitRow]:
-        return _all(
-            CommitRow,
-            conn.execute(
-                sa.select(commits)
-                .join(provenance, provenance.c.commit == commits.c.id)
-                .where(provenance.c.upstream == cid)
-                .order_by(commits.c.started_at)
-            ),
-        )
+        return Reads(_run(conn)).subvenance_of(cid)
 
     # -- chunk index ---------------------------------------------------------------------------
 
@@ -682,6 +579,15 @@ class Metadata(LeaseQueries):
         n = Metadata.forget_chunks_of(conn, [pack])
         conn.execute(sa.delete(packs).where(packs.c.id == pack))
         return n
+
+
+def _run(conn: Connection) -> Run:
+    """The :data:`~.readsql.Run` of a SQLAlchemy connection (the shared read queries' text)."""
+
+    def run(sql: str, params: dict[str, Any]) -> Sequence[Row[Any]]:
+        return conn.execute(sa.text(sql), params).all()
+
+    return run
 
 
 def _message(exc: sa.exc.DBAPIError) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .readsql import Reads
 from .records import LeaseRow, MoveRow, RootRow
 
 
@@ -260,17 +261,9 @@ class LeaseQueries:
         limit: int | None = None,
     ) -> list[MoveRow]:
         """Head moves of a repo (or one branch), newest first."""
-        t = self.head_moves
-        q = sa.select(t).where(t.c.repo == repo).order_by(t.c.time.desc(), t.c.id.desc())
-        if branch is not None:
-            q = q.where(t.c.branch == branch)
-        if until is not None:
-            q = q.where(t.c.time <= until)
-        if since is not None:
-            q = q.where(t.c.time >= since)
-        if limit is not None:
-            q = q.limit(limit)
-        return [MoveRow(*r) for r in conn.execute(q)]
+        from .metadata import _run  # the one definition: readsql's
+
+        return Reads(_run(conn)).moves(repo, branch, until=until, since=since, limit=limit)
 
 
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -36,27 +35,21 @@ from .objects import PACK_PREFIX, BlobReader, BlobRef
 from .reading import FileReads
 from .records import (
     BranchInfo,
-    BranchRow,
     CommitInfo,
     CommitRow,
     HeadMoveInfo,
     MoveRow,
     RepoInfo,
     move_info,
-    utc,
 )
 from .refs import Ref
 from .schema import REBUILD_HINT
 from .statcache import StatCache, cache_path
 from .trees import Root, TreeStore
 from .txn import HeadHook, HeadMove, Txn, new_global_id
+from .where import ENV_DB, ENV_STORE, default_store_url, local_sqlite_path
 
-__all__ = ["HeadHook", "HeadMove", "Store"]
-
-ENV_STORE = "JUPYTER_PIPES_STORE"
-ENV_DB = "JUPYTER_PIPES_DB"
-DEFAULT_STORE = ".pipes"
-_HEX = set("0123456789abcdef")
+__all__ = ["ENV_DB", "ENV_STORE", "HeadHook", "HeadMove", "Store", "default_store_url"]
 
 
 def os_user() -> str:
@@ -67,21 +60,12 @@ def os_user() -> str:
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def default_store_url(base: str | os.PathLike[str] | None = None) -> str:
-    """The store to use when none is named: ``$JUPYTER_PIPES_STORE``, else ``.pipes`` in
-    ``base`` (default: the working directory; the server passes its root dir).
-
-    The one place that reads ``$JUPYTER_PIPES_STORE`` and picks the default: the Client, the
-    CLI, the magics and the server all come here."""
-    return os.environ.get(ENV_STORE) or str(Path(base or Path.cwd()) / DEFAULT_STORE)
-
-
 def default_db_url(backend: Backend) -> str:
     """SQLite inside a local store; an in-memory SQLite for ``memory://``; else required."""
     if os.environ.get(ENV_DB):
         return os.environ[ENV_DB]
     if backend.is_local:
-        return f"sqlite:///{backend.root}/metadata.sqlite"
+        return f"sqlite:///{local_sqlite_path(backend.root)}"
     if backend.url.startswith("memory://"):
         return "sqlite://"
     raise InvalidArgument(
@@ -250,57 +234,17 @@ class Store(FileReads):
         return info
 
     def _repo_info(self, conn: Connection, name: str) -> RepoInfo:
-        r = self.meta.get_repo(conn, name)
-        if r is None:
-            raise NotFound(f"repo {name!r} not found", repo=name)
-        bs = self.meta.list_branches(conn, name)
-        heads = {b.name: b.head for b in bs}
-        head = heads.get("master")
-        if head is None:
-            newest = self.meta.repo_commits(conn, name, limit=1)
-            head = newest[0].id if newest else None
-        row = self.meta.get_commit(conn, head) if head else None
-        return RepoInfo(
-            name=r.name,
-            description=r.description,
-            created=utc(r.created_at),  # type: ignore[arg-type]
-            branches=tuple(b.name for b in bs),
-            size_bytes=row.size if row else 0,
-            last_commit=head,
-        )
+        return self.meta.reads(conn).repo_info(name)
 
     def inspect_repo(self, name: str) -> RepoInfo:
         """One repo."""
-        check_repo_name(name)
         with self.meta.read() as conn:
-            return self._repo_info(conn, name)
+            return self.meta.reads(conn).inspect_repo(name)
 
     def list_repo(self) -> list[RepoInfo]:
         """Every repo, by name (a few queries however many repos: the DAG lists them all)."""
         with self.meta.read() as conn:
-            rows = {r.name: r for r in self.meta.all_repos(conn)}
-            by_repo: dict[str, list[BranchRow]] = {}
-            for b in self.meta.list_branches(conn):
-                by_repo.setdefault(b.repo, []).append(b)
-            heads: dict[str, str | None] = {}
-            for name in rows:
-                head = next((b.head for b in by_repo.get(name, []) if b.name == "master"), None)
-                if head is None:  # no master head: the newest commit, as _repo_info does
-                    newest = self.meta.repo_commits(conn, name, limit=1)
-                    head = newest[0].id if newest else None
-                heads[name] = head
-            sizes = self.meta.commit_sizes(conn, [h for h in heads.values() if h])
-            return [
-                RepoInfo(
-                    name=name,
-                    description=r.description,
-                    created=utc(r.created_at),  # type: ignore[arg-type]
-                    branches=tuple(b.name for b in by_repo.get(name, [])),
-                    size_bytes=sizes.get(heads[name] or "", 0),
-                    last_commit=heads[name],
-                )
-                for name, r in rows.items()
-            ]
+            return self.meta.reads(conn).list_repo()
 
     def delete_repo(self, name: str, *, force: bool = False) -> None:
         """Delete a repo, its branches and commits (objects go at the next ``gc``).
@@ -329,70 +273,13 @@ class Store(FileReads):
 
     # -- refs ----------------------------------------------------------------------------------
 
-    def _resolve_at(self, conn: Connection, ref: Ref) -> CommitRow:
-        """The commit that was the head of a branch at ``ref.at`` (from the timeline)."""
-        assert ref.at is not None
-        when = ref.at.isoformat()
-        moves = self.meta.moves(conn, ref.repo, ref.base, until=ref.at.timestamp(), limit=1)
-        if not moves:
-            if set(ref.base) <= _HEX and len(ref.base) >= 4:
-                raise InvalidArgument(
-                    f"{ref}: a time applies to a branch, not to a commit", ref=str(ref)
-                )
-            raise NotFound(f"{ref.repo}@{ref.base} had no commit at {when}", ref=str(ref))
-        head = moves[0].new
-        if head is None:
-            raise NotFound(f"{ref.repo}@{ref.base} was deleted at {when}", ref=str(ref))
-        row = self.meta.get_commit(conn, head)
-        if row is None:
-            raise NotFound(
-                f"commit {head}, the head of {ref.repo}@{ref.base} at {when}, was deleted since",
-                ref=str(ref),
-                commit=head,
-            )
-        return row
-
     def _resolve(self, conn: Connection, ref: Ref) -> CommitRow:
-        if self.meta.get_repo(conn, ref.repo) is None:
-            raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
-        b = self.meta.get_branch(conn, ref.repo, ref.base)
-        row: CommitRow | None
-        if ref.at is not None:
-            row = self._resolve_at(conn, ref)
-        elif b is not None:
-            if b.head is None:
-                raise NotFound(f"branch {ref.repo}@{ref.base} has no commits yet", ref=str(ref))
-            row = self.meta.get_commit(conn, b.head)
-        elif set(ref.base) <= _HEX and len(ref.base) >= 4:
-            found = self.meta.find_commits(conn, ref.repo, ref.base, limit=6)
-            if not found:  # repo@<global id>: the repo's commit of that global commit
-                found = self.meta.global_commits(conn, ref.base, ref.repo, prefix=True)[:6]
-            found = [r for r in found if r.state == "finished"] or found
-            if not found:
-                raise NotFound(
-                    f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref)
-                )
-            if len(found) > 1:
-                raise InvalidArgument(
-                    f"commit prefix {ref.base!r} is ambiguous in {ref.repo!r}: matches "
-                    + ", ".join(r.id for r in found[:5]),
-                    ref=str(ref),
-                )
-            row = found[0]
-        else:
-            raise NotFound(f"no branch or commit {ref.base!r} in repo {ref.repo!r}", ref=str(ref))
-        assert row is not None  # a branch head is a commit
-        if ref.ancestors:  # ~N / ^N: one recursive query however far back
-            older, depth = self.meta.ancestor(conn, row.id, ref.ancestors)
-            if older is None:
-                raise NotFound(f"{ref.repo}@{ref.base} has only {depth} ancestor(s)", ref=str(ref))
-            row = older
-        return row
+        return self.meta.reads(conn).resolve(ref)
 
     def resolve(self, ref: Ref) -> CommitInfo:
         """The commit a ref names."""
         with self.meta.read() as conn:
-            return self._commit_infos(conn, [self._resolve(conn, ref)])[0]
+            return self.meta.reads(conn).inspect_commit(ref)
 
     def _root(self, ref: Ref) -> tuple[str, Root]:
         with self.meta.read() as conn:
@@ -516,23 +403,12 @@ class Store(FileReads):
     ) -> list[CommitInfo]:
         """History newest first: a branch's (or commit's) ancestry, or every commit of a repo."""
         with self.meta.read() as conn:
-            if not ref.explicit:
-                if self.meta.get_repo(conn, ref.repo) is None:
-                    raise NotFound(f"repo {ref.repo!r} not found", repo=ref.repo)
-                rows = list(self.meta.repo_commits(conn, ref.repo, limit, offset))
-            else:
-                b = self.meta.get_branch(conn, ref.repo, ref.base)
-                if b is not None and b.head is None and not ref.ancestors and ref.at is None:
-                    return []
-                head = self._resolve(conn, ref).id
-                rows = self.meta.ancestry(conn, head, limit, offset)
-            return self._commit_infos(conn, rows)
+            return self.meta.reads(conn).list_commit(ref, limit, offset)
 
     def list_subvenance(self, ref: Ref) -> list[CommitInfo]:
         """Commits whose provenance names this commit (downstream results)."""
         with self.meta.read() as conn:
-            row = self._resolve(conn, ref)
-            return self._commit_infos(conn, list(self.meta.subvenance_of(conn, row.id)))
+            return self.meta.reads(conn).list_subvenance(ref)
 
     def revert(self, repo: str, branch: str, to: Ref, message: str | None = None) -> CommitInfo:
         """A new commit on ``branch`` whose tree equals ``to``'s (origin ``revert``).

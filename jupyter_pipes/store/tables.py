@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from . import schema
+from . import migrations, schema
 
 md = sa.MetaData()
-CHAIN = schema.Chain("store", "jupyter_pipes.store.migrations", "pipes_store_version", "repos")
+CHAIN = schema.Chain("store", migrations.__name__, migrations.VERSION_TABLE, "repos")
 """The store's migration chain."""
 
 repos = sa.Table(

@@ -6,3 +6,5 @@ without importing Alembic. A test keeps it equal to Alembic's own head. See docs
 """
 
 HEAD = "0006"
+VERSION_TABLE = "pipes_pipeline_version"
+"""This chain's Alembic version table (the CLI's fast read path checks it without Alembic)."""

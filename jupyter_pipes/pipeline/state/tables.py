@@ -9,11 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ...store.schema import Chain
+from .. import migrations
 
 md = sa.MetaData()
-CHAIN = Chain(
-    "pipeline", "jupyter_pipes.pipeline.migrations", "pipes_pipeline_version", "pipelines"
-)
+CHAIN = Chain("pipeline", migrations.__name__, migrations.VERSION_TABLE, "pipelines")
 """The pipeline layer's migration chain (``Metadata.ensure_schema`` runs it)."""
 
 pipelines = sa.Table(

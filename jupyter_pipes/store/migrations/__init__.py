@@ -5,3 +5,5 @@ without importing Alembic. A test keeps it equal to Alembic's own head. See docs
 """
 
 HEAD = "0005"
+VERSION_TABLE = "pipes_store_version"
+"""This chain's Alembic version table (the CLI's fast read path checks it without Alembic)."""
