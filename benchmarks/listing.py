@@ -22,26 +22,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
-from jupyter_pipes.store.store import Store  # noqa: E402
-from jupyter_pipes.store.trees import file_entry  # noqa: E402
+from jupyter_pipes import Client  # noqa: E402
 
 CLI = [sys.executable, "-m", "jupyter_pipes.cli"]
 
 
 def make(base: Path, n: int) -> tuple[Path, Path]:
-    """A store whose ``data@master:/big`` holds ``n`` small files, and a plain folder of the
-    same ``n`` files."""
+    """A plain folder of ``n`` small files, and a store whose ``data@master:/big`` holds the
+    same files (put from the folder, as a user would)."""
     store_dir, plain = base / f"store{n}", base / f"plain{n}"
-    store = Store(str(store_dir))
-    store.create_repo("data")
-    c = store.start_commit("data", "master")
-    refs = c.writer.add_many([b"content %d\n" % k for k in range(n)])
-    for i in range(n):
-        c.patch.put(f"/big/f{i:07d}.csv", file_entry("", [refs[i]]))
-    c.finish()
     plain.mkdir()
     for i in range(n):
         (plain / f"f{i:07d}.csv").write_bytes(b"content %d\n" % i)
+    with Client(str(store_dir)) as c:
+        c.create_repo("data")
+        c.put_file("data@master", "/big", plain)
     return store_dir, plain
 
 

@@ -1,7 +1,7 @@
 """The CLI starts without the code it does not need (#17), and a lazily loaded pipeline layer
 still sees every head move.
 
-Start-up *time* is measured in ``benchmarks/cli_startup.py``; these tests assert what is imported,
+Start-up *time* is measured in ``benchmarks/cli_latency.py``; these tests assert what is imported,
 which is what makes the time (no timed assertions here).
 """
 

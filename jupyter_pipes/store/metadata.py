@@ -1,4 +1,6 @@
-"""Metadata in SQL through SQLAlchemy Core: the one place that talks SQL.
+"""Metadata in SQL through SQLAlchemy Core: with :mod:`.readsql` (the read queries, as portable
+SQL text that these methods run, and that the CLI's fast path runs through ``sqlite3``), the
+one place that talks SQL.
 
 Tables: repos, branches, commits, provenance, chunks (the dedup index: blob hash -> pack,
 offset, length) and packs. They are made and changed only by the migrations in
