@@ -15,7 +15,9 @@ a ``pip install``.
 
 ``reput``: putting an unchanged folder of ``--files`` 1 KiB files again, with the stat cache and
 without it (``JUPYTER_PIPES_STAT_CACHE=off``: every file read, hashed and found in the index),
-beside a bare ``os.walk`` + ``os.stat`` of the same files.
+beside a bare ``os.walk`` + ``os.stat`` of the same files, ``find -newer`` and ``git status`` of
+the same folder (committed to a git repository first), what a user would run to ask whether
+anything changed.
 
 ``large``: 4 x 128 MiB random files put into a fresh store, beside ``cp -r && sync`` (page cache
 not dropped: both sides read warm sources; at most 3 runs); with the benchmark process's peak RSS
@@ -208,6 +210,23 @@ def bench_reput(n: int, runs: int) -> list[tuple[str, float, float]]:
         out.append(
             (f"os.walk + os.stat of the {n:,} files (the floor)", statistics.median(times), 0)
         )
+        # What a user would run to ask "did anything change?" of the same folder.
+        stamp = Path(tmp) / "stamp"
+        stamp.touch()
+        find = ["find", str(data), "-newer", str(stamp)]
+        yardsticks = [(f"find -newer of the {n:,} files", find)]
+        if shutil.which("git"):
+            git = ["git", "-C", str(data), "-c", "user.name=b", "-c", "user.email=b@b"]
+            for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "all"], ["status"]):
+                subprocess.run([*git, *cmd], check=True, capture_output=True)
+            yardsticks.append((f"git status of the {n:,} files (committed)", [*git, "status"]))
+        for label, cmd in yardsticks:
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                times.append(time.perf_counter() - t)
+            out.append((label, statistics.median(times), 0))
     return out
 
 
