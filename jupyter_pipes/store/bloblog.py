@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Iterator
 from typing import IO
 
-from .objects import BlobRef
+from .blobref import BlobRef
 
 IN_MEMORY = 4096
 """Refs kept in memory before they are written to the temporary file."""

@@ -26,7 +26,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import BinaryIO
 
 import blake3
@@ -34,6 +33,8 @@ import pyfastcdc
 
 from ..errors import CorruptObject
 from .backend import Backend, ObjectWriter
+from .bloblog import BlobLog
+from .blobref import BlobRef, Lookup
 
 PACK_PREFIX = "packs"
 PACK_TARGET = 32 << 20
@@ -55,28 +56,6 @@ _CHUNKER = pyfastcdc.FastCDC(avg_size=CDC_AVG, min_size=CDC_MIN, max_size=CDC_MA
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     """The BLAKE3 hex digest that names ``data``."""
     return blake3.blake3(data).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class BlobRef:
-    """Where one blob lives and what it must hash to."""
-
-    hash: str
-    pack: str
-    offset: int
-    length: int
-
-    def to_list(self) -> list[object]:
-        """Compact JSON form: ``[hash, pack, offset, length]``."""
-        return [self.hash, self.pack, self.offset, self.length]
-
-    @classmethod
-    def from_list(cls, v: list) -> BlobRef:  # type: ignore[type-arg]
-        """Inverse of :meth:`to_list`."""
-        return cls(str(v[0]), str(v[1]), int(v[2]), int(v[3]))
-
-
-Lookup = Callable[[list[str]], dict[str, BlobRef]]
 
 
 def new_pack_id() -> str:
@@ -164,8 +143,6 @@ class PackWriter:
         """Keys of closed packs whose folder is not yet fsynced."""
         self._syncs: list[Future[None]] = []
         self._sync_pool: ThreadPoolExecutor | None = None
-        from .bloblog import BlobLog  # (it imports BlobRef from here)
-
         self.new_blobs = BlobLog()
         """Every blob this writer stored (for the chunk index; in bounded memory)."""
         self.new_packs: dict[str, int] = {}
