@@ -41,7 +41,7 @@ WRITER = textwrap.dedent(
             c.create_repo(scratch)
             c.put_file(f"{scratch}@master", "/s.bin", shared + content(f"s{i % 3}", 90_000))
             c.delete_repo(scratch)
-        size = 1_000 + (i * 7919) % 2_500_000
+        size = 1_000 + (i * 7919) % 700_000  # bounded: the soak is about faults, not volume
         data = content(f"{k}-{i}", size) + (shared if i % 5 == 0 else b"")
         with c.start_commit(f"w{k}@master", message=f"{k}-{i}") as oc:
             oc.put_file(f"/f{i}.bin", data)
