@@ -278,6 +278,9 @@ def bench_large(n: int, size_mib: int, runs: int) -> list[tuple[str, float, floa
             shutil.rmtree(copy)
             os.sync()
     label = f"{n} x {size_mib} MiB"
+    # every run, in order: on a shared VM the disk's writeback makes runs bimodal (see RESULTS.md)
+    print(f"large put, each run (ms): ours {[round(x * 1000) for x in ours]}, "
+          f"cp -r && sync {[round(x * 1000) for x in cp]}", file=sys.stderr)  # fmt: skip
     return [
         (f"put {label} (ours)", statistics.median(ours), max(rss)),
         (f"cp -r && sync {label}", statistics.median(cp), 0),
