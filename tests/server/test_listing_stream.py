@@ -12,8 +12,12 @@ import json
 import tracemalloc
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from jupyter_pipes import Client
 from jupyter_pipes.server.handlers.base import STREAM_BATCH
+from jupyter_pipes.store.objects import pack_key
+from jupyter_pipes.store.refs import Ref
 
 from ..test_memory_listing import fill
 from ..test_memory_trees import BUDGET, LARGE, SMALL
@@ -78,3 +82,34 @@ async def test_listing_a_big_folder_over_rest_holds_memory_flat(api: Fetch, clie
     growth = peaks[LARGE] - peaks[SMALL]
     print(f"REST list: {growth / (LARGE - SMALL):.0f} B per file of peak growth")
     assert growth < BUDGET
+
+
+async def test_an_error_after_the_first_chunk_leaves_a_body_that_never_parses(
+    api: Fetch, client: Client
+) -> None:
+    """A listing that fails part-way (here a tree node damaged on disk, found when the stream
+    reaches it) cannot change its 200 any more; its body must then stop short of ``]}`` rather
+    than close the list, which would read as a complete, shorter listing."""
+    store = client._store
+    n = 2 * STREAM_BATCH + 7
+    fill(store, "data", n)
+    _, root = store._root(Ref("data", "master"))
+    node = store.trees.top(store.trees.require(root, "/big"))
+    assert node is not None and node.level >= 1  # /big is split into nodes
+    while node.level >= 1:  # down to the leaf holding the greatest names: the last chunk's
+        node = max(store.trees._load(node.ref)[1], key=lambda it: it.last)  # type: ignore[union-attr]
+    pack = store.backend._path(pack_key(node.ref.pack))
+    with open(pack, "r+b") as f:  # flip the leaf's first bytes in place
+        f.seek(node.ref.offset)
+        head = f.read(16)
+        f.seek(node.ref.offset)
+        f.write(bytes(b ^ 0xFF for b in head))
+    store.trees._cache.clear()  # the server reads the tree from disk again
+
+    resp = await api("repos", "data", "commits", "master", "files", params={"path": "/big"})
+    assert resp.code == 200  # sent before the damage was reached
+    body = resp.body.decode()
+    assert body.startswith('{"items": [') and body.count('"path"') >= STREAM_BATCH
+    assert not body.rstrip().endswith("]}")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
