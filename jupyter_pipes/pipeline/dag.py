@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..store import txn as txnmod
 from ..store.records import RepoInfo
 from ..store.refs import parse_ref
+from .order import topological_order
 from .records import DownstreamInfo, JobInfo, PipelineInfo
 
 if TYPE_CHECKING:
@@ -83,28 +84,6 @@ def downstream(pipelines: list[PipelineInfo], repo: str, branch: str) -> list[st
     return topological_order(
         {n: set(readers.get((n, by_name[n].output_branch), [])) for n in found}
     )
-
-
-def topological_order(readers: dict[str, set[str]]) -> list[str]:
-    """The pipelines of ``readers`` (pipeline -> the pipelines reading its output), upstream
-    first, then by name (Kahn's algorithm); readers outside the keys and self-reads are
-    ignored. The one order of a global commit's jobs (:func:`downstream`, propagation)."""
-    edges = {n: sorted(down & readers.keys() - {n}) for n, down in readers.items()}
-    indegree = dict.fromkeys(edges, 0)
-    for down in edges.values():
-        for d in down:
-            indegree[d] += 1
-    ready = sorted(n for n, k in indegree.items() if k == 0)
-    order: list[str] = []
-    while ready:
-        name = ready.pop(0)
-        order.append(name)
-        for d in edges[name]:
-            indegree[d] -= 1
-            if indegree[d] == 0:
-                ready.append(d)
-        ready.sort()
-    return order
 
 
 def downstream_of(pipes: Pipelines, ref: str) -> DownstreamInfo:

@@ -10,7 +10,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from . import state
-from .dag import topological_order
+from .order import topological_order
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

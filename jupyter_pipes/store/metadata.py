@@ -35,7 +35,7 @@ from .bloblog import BlobLog
 from .leases import LeaseKeeper
 from .metadata_leases import LeaseQueries
 from .objects import BlobRef
-from .readsql import Reads, Run
+from .readsql import Reads
 from .records import (
     BranchRow,
     CommitInfo,
@@ -47,6 +47,8 @@ from .records import (
     RootRow,
     SchemaStatus,
 )
+from .sqlexec import insert_ignore as _insert_ignore
+from .sqlexec import runner as _run
 from .tables import (
     CHAIN,
     branches,
@@ -586,15 +588,6 @@ class Metadata(LeaseQueries):
         return n
 
 
-def _run(conn: Connection) -> Run:
-    """The :data:`~.readsql.Run` of a SQLAlchemy connection (the shared read queries' text)."""
-
-    def run(sql: str, params: dict[str, Any]) -> Sequence[Row[Any]]:
-        return conn.execute(sa.text(sql), params).all()
-
-    return run
-
-
 def _message(exc: sa.exc.DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
 
@@ -611,19 +604,6 @@ def database_error(exc: sa.exc.DBAPIError) -> PipesError:
             damaged=True,
         )
     return StorageError(f"the metadata database failed: {_message(exc)}")
-
-
-def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing()
-    return sa.insert(table).prefix_with("IGNORE")  # MySQL-style; other engines untested
 
 
 _R = TypeVar("_R", RepoRow, BranchRow, CommitRow, ProvenanceRow)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .readsql import Reads
 from .records import LeaseRow, MoveRow, RootRow
+from .sqlexec import insert_ignore as _insert_ignore
+from .sqlexec import runner as _run
 
 
 class LeaseQueries:
@@ -261,15 +262,7 @@ class LeaseQueries:
         limit: int | None = None,
     ) -> list[MoveRow]:
         """Head moves of a repo (or one branch), newest first."""
-        from .metadata import _run  # the one definition: readsql's
-
         return Reads(_run(conn)).moves(repo, branch, until=until, since=since, limit=limit)
-
-
-def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
-    from .metadata import _insert_ignore as impl
-
-    return impl(conn, table)
 
 
 def _batches(items: list[str], n: int = 500) -> Iterable[list[str]]:
