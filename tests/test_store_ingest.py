@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -26,14 +27,28 @@ def test_large_files_of_a_folder_are_cut_on_threads_and_stored_whole(tmp_path: P
     for name, data in files.items():
         (src / name).write_bytes(data)
     most = 0
+    putting = threading.Event()
 
     def progress(_n: int) -> None:
         nonlocal most
         most = max(most, _cutters())
 
+    def watch() -> None:  # a cutter may finish between two progress calls: also poll
+        nonlocal most
+        while putting.is_set():
+            most = max(most, _cutters())
+            time.sleep(0.0002)
+
     with Client(str(tmp_path / "store")) as c:
         c.create_repo("d")
-        c.put_file("d@master", "/", str(src), progress=progress)
+        putting.set()
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            c.put_file("d@master", "/", str(src), progress=progress)
+        finally:
+            putting.clear()
+            watcher.join()
         for name, data in files.items():
             assert c.get_file("d@master", "/" + name) == data
         # one stream (a stream has no size: always cut on a thread) and bytes
