@@ -41,8 +41,8 @@ from .names import clean_path, join_path
 from .objects import PackWriter
 from .records import CommitInfo, CommitRef, MoveRow, Origin
 from .statcache import StatCache
-from .treebuild import build_folder
-from .trees import EMPTY_ROOT, Entry, Over, Patch, Root, TreeStore
+from .treebuild import FolderOver, build_folder
+from .trees import EMPTY_ROOT, Entry, Patch, Root, TreeStore
 from .txn import Txn
 
 Progress = Callable[[int], None]
@@ -197,7 +197,7 @@ class OpenCommit:
                 folder = os.path.abspath(folder)
                 trees = self._parts.trees
                 merged = build_folder(trees, self.writer, folder, dest, base, progress, cache)
-                self.patch.overlay(dest, Over(base, merged, folder))
+                self.patch.overlay(dest, FolderOver(base, merged, folder))
                 return
         for rel, entry in ingest_folder(self.writer, folder, progress, cache):
             self.patch.put(clean_path(join_path(dest, rel)), entry)

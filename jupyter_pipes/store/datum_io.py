@@ -131,7 +131,7 @@ class DatumIO:
             os.makedirs(base, exist_ok=True)
             path = path.rstrip("/") or "/"
             dest = base if path == "/" else base + path
-            export_entry(self._trees, self._reader, _entry(tok), path, dest)
+            export_entry(self._trees.walk, self._reader, _entry(tok), path, dest)
         return folders
 
     def files(self, tok: Token) -> list[tuple[str, Token]]:

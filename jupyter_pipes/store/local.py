@@ -21,7 +21,7 @@ from ..errors import InvalidArgument, NotFound
 from .names import MAX_DEPTH
 from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 from .statcache import Key, StatCache, content_hash, parse_refs, stat_key
-from .trees import Entry, TreeStore, file_entry
+from .treenodes import Entry, file_entry
 
 Progress = Callable[[int], None]
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
@@ -378,14 +378,15 @@ def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
 
 
 def export_entry(
-    trees: TreeStore,
+    walk: Callable[[Entry, str], Iterable[tuple[str, Entry]]],
     reader: BlobReader,
     entry: Entry,
     path: str,
     dest: str | os.PathLike[str],
     progress: Progress | None = None,
 ) -> str:
-    """Write the file or directory ``entry`` (found at store ``path``) to ``dest``.
+    """Write the file or directory ``entry`` (found at store ``path``) to ``dest``; ``walk``
+    lists a directory's files with their paths (:meth:`.trees.TreeStore.walk`).
 
     A file lands at ``dest`` (or inside it, if ``dest`` is an existing folder); a directory's
     files land under ``dest``. Each file is written to a temporary name and renamed.
@@ -400,7 +401,7 @@ def export_entry(
         raise InvalidArgument(f"{path} is a directory but {dest} is an existing file", path=dest)
     made: set[str] = set()
     skip = len(path.rstrip("/"))
-    for p, child in trees.walk(entry, path):
+    for p, child in walk(entry, path):
         local = dest + p[skip:]
         folder = os.path.dirname(local)
         if folder not in made:

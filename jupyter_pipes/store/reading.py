@@ -154,7 +154,7 @@ class FileReads:
         path = clean_path(path)
         _, root = self._root(ref)
         e = self.trees.require(root, path)
-        return Path(export_entry(self.trees, self.reader, e, path, dest, progress))
+        return Path(export_entry(self.trees.walk, self.reader, e, path, dest, progress))
 
     def entry(self, ref: Ref, path: str) -> Entry:
         """The raw tree entry at ``path`` (for copy)."""

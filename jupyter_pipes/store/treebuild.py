@@ -9,7 +9,7 @@ times :data:`CHANGES_IN_MEMORY` (a directory with more changes than that is rebu
 of its merged entries by :class:`DirBuilder`), never by the number of files; an unchanged folder
 writes nothing at all.
 
-The result is staged as one :class:`~.trees.Over` (``base``, ``merged``, the local folder). When
+The result is staged as one :class:`FolderOver` (``base``, ``merged``, the local folder). When
 the commit finishes on the head it was built against (the usual case) the tree at the path is
 ``merged`` as is; when another writer changed the path meanwhile, :func:`overlay` keeps their
 changes except where the folder has a file (as staging file by file would have).
@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import Conflict
@@ -30,7 +31,24 @@ from .treenodes import FLAT_MAX, Entry, Item, Node, name_level
 if TYPE_CHECKING:
     from .local import Progress
     from .statcache import StatCache
-    from .trees import Over, TreeStore
+    from .trees import TreeStore
+
+
+@dataclass(frozen=True, slots=True)
+class FolderOver:
+    """A local folder put at one path, built as a tree against the branch's tree then: the
+    directory ``base`` found there (``None``: none), ``merged`` (``base`` with the folder's
+    files written over it; ``base`` itself if they were all there already), and the local
+    ``folder`` (to tell which changed paths it holds when the head has moved since)."""
+
+    base: Entry | None
+    merged: Entry | None
+    folder: str
+
+    def lay_over(self, trees: TreeStore, old: Entry | None, writer: PackWriter) -> Entry | None:
+        """The directory at the put's path once it is applied to ``old`` (:func:`overlay`)."""
+        return overlay(trees, old, self, writer)
+
 
 CHANGES_IN_MEMORY = 1024
 """Changed entries of one directory kept (and then spliced into its nodes) before the directory
@@ -236,7 +254,9 @@ def build_folder(
     return stack[0][1].finish()
 
 
-def overlay(trees: TreeStore, old: Entry | None, over: Over, writer: PackWriter) -> Entry | None:
+def overlay(
+    trees: TreeStore, old: Entry | None, over: FolderOver, writer: PackWriter
+) -> Entry | None:
     """The directory at a folder put's path once the put is applied to ``old`` (what the head
     being committed onto holds there): ``over.merged`` if ``old`` is still ``over.base``;
     otherwise ``merged`` with every path the other writer changed taken from ``old``, unless

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
 
+import blake3
+
 from .objects import BlobRef, hash_bytes
 
 FLAT_MAX = 256
@@ -49,6 +51,16 @@ class Entry:
     def renamed(self, name: str) -> Entry:
         """The same content under another name."""
         return Entry(name, self.is_dir, self.size, self.hash, self.refs, self.count)
+
+
+def file_entry(name: str, refs: list[BlobRef] | tuple[BlobRef, ...]) -> Entry:
+    """A file entry from its chunk refs. A one-chunk file's hash is the BLAKE3 of its bytes."""
+    refs = tuple(refs)
+    if len(refs) == 1:
+        h = refs[0].hash
+    else:
+        h = blake3.blake3(("cdc:" + ",".join(r.hash for r in refs)).encode()).hexdigest()
+    return Entry(name, False, sum(r.length for r in refs), h, refs)
 
 
 @dataclass(frozen=True, slots=True)

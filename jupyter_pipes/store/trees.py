@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import blake3
 
@@ -31,19 +32,9 @@ from .names import join_path, split_path
 from .nodecodec import decode_node, encode_inner
 from .nodecodec import encode_leaf as encode_tree
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
-from .treenodes import Entry, Item, Node, find_child, inner_node, splice
+from .treenodes import Entry, Item, Node, file_entry, find_child, inner_node, splice
 
 EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
-
-
-def file_entry(name: str, refs: list[BlobRef] | tuple[BlobRef, ...]) -> Entry:
-    """A file entry from its chunk refs. A one-chunk file's hash is the BLAKE3 of its bytes."""
-    refs = tuple(refs)
-    if len(refs) == 1:
-        h = refs[0].hash
-    else:
-        h = blake3.blake3(("cdc:" + ",".join(r.hash for r in refs)).encode()).hexdigest()
-    return Entry(name, False, sum(r.length for r in refs), h, refs)
 
 
 def _content_hash(entries: list[Entry]) -> str:
@@ -140,16 +131,13 @@ class _Dir:
     """A folder put built ahead (:mod:`.treebuild`), laid over the base before the children."""
 
 
-@dataclass(frozen=True, slots=True)
-class Over:
-    """A local folder put at one path, built as a tree against the branch's tree then: the
-    directory ``base`` found there (``None``: none), ``merged`` (``base`` with the folder's
-    files written over it; ``base`` itself if they were all there already), and the local
-    ``folder`` (to tell which changed paths it holds when the head has moved since)."""
+class Over(Protocol):
+    """A folder put built ahead (:class:`.treebuild.FolderOver`), staged at one path and laid
+    over what the path holds when the patch is applied."""
 
-    base: Entry | None
-    merged: Entry | None
-    folder: str
+    def lay_over(self, trees: TreeStore, old: Entry | None, writer: PackWriter) -> Entry | None:
+        """The directory at the path once the put is applied to ``old``."""
+        ...
 
 
 class Patch:
@@ -488,9 +476,7 @@ class TreeStore:
 
     def _overlay(self, old: Entry | None, over: Over, writer: PackWriter) -> Entry | None:
         """A folder put's tree laid over ``old`` (see :func:`.treebuild.overlay`)."""
-        from .treebuild import overlay
-
-        return overlay(self, old, over, writer)
+        return over.lay_over(self, old, writer)
 
     def splice_dir(
         self,
