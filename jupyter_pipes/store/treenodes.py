@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
 
-import blake3
-
 from .objects import BlobRef, hash_bytes
 
 FLAT_MAX = 256
@@ -59,7 +57,7 @@ def file_entry(name: str, refs: list[BlobRef] | tuple[BlobRef, ...]) -> Entry:
     if len(refs) == 1:
         h = refs[0].hash
     else:
-        h = blake3.blake3(("cdc:" + ",".join(r.hash for r in refs)).encode()).hexdigest()
+        h = hash_bytes(("cdc:" + ",".join(r.hash for r in refs)).encode())
     return Entry(name, False, sum(r.length for r in refs), h, refs)
 
 

@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import blake3
-
 from ..errors import Conflict, CorruptObject, InvalidArgument, NotFound
 from .names import join_path, split_path
 from .nodecodec import decode_node, encode_inner
@@ -34,7 +32,7 @@ from .nodecodec import encode_leaf as encode_tree
 from .objects import BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
 from .treenodes import Entry, Item, Node, file_entry, find_child, inner_node, splice
 
-EMPTY_HASH = blake3.blake3(b"[]").hexdigest()
+EMPTY_HASH = hash_bytes(b"[]")
 
 
 def _content_hash(entries: list[Entry]) -> str:
@@ -424,7 +422,7 @@ class TreeStore:
     def apply(self, root: Root, patch: Patch, writer: PackWriter) -> Root:
         """Apply ``patch`` to ``root``, writing the new directory nodes; the new root."""
         old = None if patch._root.replace or not root.count else root.as_entry()
-        start = old if patch._root.over is None else self._overlay(old, patch._root.over, writer)
+        start = old if patch._root.over is None else patch._root.over.lay_over(self, old, writer)
         if patch.overlaid_then_changed:
             writer.flush()  # folder puts' nodes are read back below (they are not kept in memory)
         new = self._apply_dir(start, patch._root, "/", writer)
@@ -465,7 +463,7 @@ class TreeStore:
                     raise Conflict(f"{p} is a file, not a directory", path=p)
                 sub_old = None if change.replace or old is None or not old.is_dir else old
                 if change.over is not None:
-                    sub_old = self._overlay(sub_old, change.over, writer)
+                    sub_old = change.over.lay_over(self, sub_old, writer)
                 sub = self._apply_dir(sub_old, change, p, writer)
                 new = None if sub is None else sub if sub is old else sub.renamed(name)
             if new != old:
@@ -473,10 +471,6 @@ class TreeStore:
         if not changes:
             return old_dir
         return self.splice_dir(old_dir, changes, writer)
-
-    def _overlay(self, old: Entry | None, over: Over, writer: PackWriter) -> Entry | None:
-        """A folder put's tree laid over ``old`` (see :func:`.treebuild.overlay`)."""
-        return over.lay_over(self, old, writer)
 
     def splice_dir(
         self,
