@@ -104,7 +104,7 @@ def test_open_seek_read_and_cat_ranges(fs: PipesFileSystem) -> None:
 
 
 def test_reads_are_verified(tmp_path: Path, fs: PipesFileSystem) -> None:
-    fs.pipe("r@master/x.txt", b"hello, verified world")
+    fs.pipe("r@master/x.txt", b"hello, verified world" * 20)  # (past INLINE_MAX: in a pack)
     ref = fs.client.store.entry(parse_ref("r@master"), "/x.txt").refs[0]
     pack = tmp_path / "store" / pack_key(ref.pack)
     raw = bytearray(pack.read_bytes())

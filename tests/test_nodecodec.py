@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_pipes import Client
-from jupyter_pipes.store import nodecodec, trees
+from jupyter_pipes.store import nodecodec, objects, trees
 from jupyter_pipes.store.objects import BlobRef
 from jupyter_pipes.store.refs import Ref, parse_ref
 from jupyter_pipes.store.treenodes import Entry, Node
@@ -43,6 +43,10 @@ def _entries() -> list[Entry]:
     ]
 
 
+def _inline(name: str, data: bytes) -> Entry:
+    return Entry(name, False, len(data), objects.hash_bytes(data), (objects.inline_ref(data),))
+
+
 def test_a_leaf_round_trips_and_is_compact() -> None:
     entries = _entries()
     data = nodecodec.encode_leaf(entries)
@@ -51,6 +55,23 @@ def test_a_leaf_round_trips_and_is_compact() -> None:
     old = nodecodec.encode_leaf_json(entries)
     assert nodecodec.decode_node(old) == (0, entries)  # the JSON form still reads
     assert len(data) < 0.5 * len(old)
+
+
+def test_small_files_kept_inline_round_trip_and_cost_their_bytes_plus_their_name() -> None:
+    """#17: a small file's row is ``[name, bytes]``: no hash (computed when read: the node's
+    own hash covers the bytes), no pack, no offset; the JSON form cannot hold one."""
+    entries = [_inline(f"f{i:07}.bin", bytes([i % 256]) * 100) for i in range(200)]
+    entries.insert(0, _inline("", b""))
+    entries.append(Entry("zz", False, 10, HX[0], (BlobRef(HX[0], PACK, 0, 10),)))
+    data = nodecodec.encode_leaf(entries)
+    level, back = nodecodec.decode_node(data)
+    assert (level, back) == (0, entries)
+    assert back[1].refs[0].data == bytes([0]) * 100 and not back[1].refs[0].in_pack
+    assert back[1].hash == objects.hash_bytes(bytes([0]) * 100)
+    per_row = (len(data) - 60) / 201  # (less the last, ordinary row and the node's header)
+    assert per_row < 100 + 16, per_row  # the bytes, the name (13) and 3 bytes of framing
+    with pytest.raises(ValueError, match="inline"):
+        nodecodec.encode_leaf_json(entries)
 
 
 def test_an_inner_node_round_trips() -> None:
@@ -77,7 +98,14 @@ def test_a_small_files_row_takes_about_fifty_bytes() -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"\x03\x93\x00", b"\x03\xc1", b"\x07[]", b"\x03\x93\x00\x90\x91\x92\xa1a\x01"]
+    "data",
+    [
+        b"\x03\x93\x00",
+        b"\x03\xc1",
+        b"\x07[]",
+        b"\x03\x93\x00\x90\x91\x92\xa1a\x01",  # a row of two, the second not bytes
+        b"\x03\x93\x00\x90\x91\x92\xa1a\xa1b",  # (text is not bytes either)
+    ],
 )
 def test_damaged_or_unknown_nodes_are_refused(data: bytes) -> None:
     with pytest.raises(ValueError):
@@ -85,7 +113,9 @@ def test_damaged_or_unknown_nodes_are_refused(data: bytes) -> None:
 
 
 def _json_writer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make this process write directory nodes as the code before format 3 did."""
+    """Make this process write directory nodes as the code before format 3 did (which kept
+    no file inline)."""
+    monkeypatch.setattr(objects, "INLINE_MAX", -1)
     monkeypatch.setattr(trees, "encode_tree", nodecodec.encode_leaf_json)
     monkeypatch.setattr(trees, "encode_inner", nodecodec.encode_inner_json)
 

@@ -465,9 +465,13 @@ def test_many_small_files_become_few_objects(client: Client, tmp_path: Path) -> 
     client.put_file("d@master", "/", src)
     assert pack_count(client) <= 2
     before = blob_count(client)
-    client.put_file("d@master", "/d3/3.txt", b"changed")
+    client.put_file("d@master", "/d3/3.txt", b"changed" * 100)
     # Merkle trees: one new file blob, the rewritten /d3 directory and the new root; nothing else
     assert blob_count(client) - before == 3
+    # a file of at most INLINE_MAX bytes lives in its directory node: no blob of its own (#17)
+    client.put_file("d@master", "/d3/3.txt", b"changed")
+    assert blob_count(client) - before == 5
+    assert client.get_file("d@master", "/d3/3.txt") == b"changed"
 
 
 # -- integrity, fsck, gc ----------------------------------------------------------------------

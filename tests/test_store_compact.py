@@ -86,7 +86,7 @@ def test_the_chunk_index_is_compact_on_sqlite(tmp_path: Path) -> None:
         c.create_repo("r")
         with c.start_commit("r@master") as oc:
             for i in range(2000):
-                oc.put_file(f"/d{i % 20}/f{i}", f"file {i}".encode())
+                oc.put_file(f"/d{i % 20}/f{i}", f"file {i}".encode().ljust(300, b"."))
     db = sqlite3.connect(tmp_path / "s" / "metadata.sqlite")
     try:
         (ddl,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'chunks'").fetchone()
@@ -105,10 +105,11 @@ def test_the_chunk_index_is_compact_on_sqlite(tmp_path: Path) -> None:
 def test_gc_forgets_the_binary_rows_of_the_packs_it_deletes(tmp_path: Path) -> None:
     with Client(str(tmp_path / "s")) as c:
         c.create_repo("r")
-        c.put_file("r@master", "/gone", b"bytes only this commit has")
+        gone = b"bytes only this commit has" * 20  # (past INLINE_MAX: a blob of a pack)
+        c.put_file("r@master", "/gone", gone)
         c.delete_repo("r", force=True)
         meta = c._store.meta
-        h = blake3.blake3(b"bytes only this commit has").hexdigest()
+        h = blake3.blake3(gone).hexdigest()
         assert meta.lookup_chunks([h])
         c.gc(grace_seconds=0, force=True)
         assert meta.lookup_chunks([h]) == {}

@@ -178,7 +178,7 @@ class Lease:
                 root = Root(entry.hash, entry.size, entry.count, ref)
                 self.meta.pin_tree(conn, self.id, entry.hash, root.to_json())
             else:
-                packs = {r.pack for r in entry.refs} - self._packs
+                packs = {r.pack for r in entry.refs if r.in_pack} - self._packs
                 self.meta.pin_new_packs(conn, self.id, packs)
                 self._packs.update(packs)
 

@@ -61,11 +61,12 @@ def _ingest_batches(
 ) -> Entry:
     refs: list[BlobRef] = []
     for items in batches:
-        refs += writer.add_hashed(items)
+        # A chunk of at most INLINE_MAX bytes is a file's last; first as well, it is the file.
+        refs += writer.add_hashed(items, files=not refs and len(items) == 1)
         if progress:
             progress(sum(len(b) for _, b in items))
     if not refs:
-        refs = writer.add_many([b""])
+        refs = writer.add_many([b""], files=True)
     return file_entry("", refs)
 
 
@@ -277,7 +278,7 @@ class _FolderIngest:
         """Read, hash and store the waiting small files."""
         small, self.small = self.small, []
         datas = list(self.pool.map(_read_file, [local for local, _, _ in small]))
-        refs = self.writer.add_many(datas)
+        refs = self.writer.add_many(datas, files=True)
         for (local, rel, st), d, r in zip(small, datas, refs, strict=True):
             if self.progress:
                 self.progress(len(d))
@@ -310,7 +311,7 @@ class _FolderIngest:
                 yield rel, None
                 continue
             refs = refs_of.get(local)
-            if refs and all(r.pack in alive for r in refs):
+            if refs and all(not r.in_pack or r.pack in alive for r in refs):
                 if self.progress:
                     self.progress(st.st_size)
                 yield rel, file_entry("", refs)

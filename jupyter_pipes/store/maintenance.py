@@ -176,6 +176,8 @@ def fsck(store: Store, *, verify_data: bool = True) -> FsckReport:
             files += 1
             refs = e.refs
         for r in refs:
+            if not r.in_pack:  # inline: read and verified with its directory node
+                continue
             if not verified.add(r.hash):
                 continue
             nchunks += 1
@@ -264,6 +266,8 @@ def _gc(store: Store, grace_seconds: float, force: bool, max_share: float) -> Gc
     listing = {s.key.rsplit("/", 1)[-1]: s for s in store.backend.list(PACK_PREFIX)}
     for owner, e in _walk(store, roots, problems):
         for r in e.refs:
+            if not r.in_pack:
+                continue
             live.add(r.pack)
             if r.pack not in listing:
                 problems.append(f"{owner}: pack {r.pack} (blob {r.hash}) is missing")

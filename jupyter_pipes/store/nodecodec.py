@@ -12,6 +12,9 @@ Every directory node (a flat directory, a leaf or an inner node of a split one, 
   ref costs about three bytes besides its hash;
 * hashes are their 32 bytes (BLAKE3), not 64 hex characters;
 * a leaf (``level`` 0) has one row per entry, told apart by length:
+  ``[name, bytes]`` a small file kept inline (at most ``objects.INLINE_MAX`` bytes, no pack
+  and no chunk-index row: its hash is computed when the node is read, and the node's own hash
+  covers its bytes; store revision 0006 onwards);
   ``[name, size, hash, pack, delta]`` a file of one chunk (the chunk's hash and length are the
   file's); ``[name, size, hash, [hash, pack, delta, length, ...]]`` a file of several chunks
   (four items per chunk, flat); ``[name, size, hash, files, hash, pack, delta, length]`` a
@@ -37,7 +40,7 @@ from typing import Any
 
 import msgpack
 
-from .objects import BlobRef
+from .objects import INLINE, BlobRef, hash_bytes
 from .treenodes import Entry, Item, Node
 
 FORMAT = 3
@@ -103,12 +106,16 @@ def encode_leaf(entries: Sequence[Entry]) -> bytes:
             r = e.refs[0]
             p, d = refs.ref(r)
             rows.append([e.name, e.size, h, e.count, _hb(r.hash), p, d, r.length])
+        elif len(e.refs) == 1 and e.refs[0].data is not None and e.refs[0].hash == e.hash:
+            rows.append([e.name, e.refs[0].data])
         elif len(e.refs) == 1 and e.refs[0].hash == e.hash and e.refs[0].length == e.size:
             p, d = refs.ref(e.refs[0])
             rows.append([e.name, e.size, h, p, d])
         else:
             flat: list[Any] = []
             for r in e.refs:
+                if r.data is not None:
+                    raise ValueError(f"{e.name!r}: only a whole file's content can be inline")
                 p, d = refs.ref(r)
                 flat += [_hb(r.hash), p, d, r.length]
             rows.append([e.name, e.size, h, flat])
@@ -152,6 +159,13 @@ def _decode_rows(level: int, packs: _Packs, rows: list[list[Any]]) -> list[Item]
         return out
     names, ends = packs.packs, packs.ends
     for row in rows:
+        if len(row) == 2:  # a small file kept inline: its bytes (the node's hash covers them)
+            name, data = row
+            if type(data) is not bytes:
+                raise ValueError(f"damaged directory node: an inline file of {type(data)}")
+            h = hash_bytes(data)
+            out.append(Entry(name, False, len(data), h, (BlobRef(h, INLINE, 0, len(data), data),)))
+            continue
         name, size, h = row[0], row[1], row[2]
         h = h.hex() if type(h) is bytes else str(h)
         if len(row) == 5:  # the common case, inlined: a file of one chunk
@@ -187,6 +201,8 @@ def encode_leaf_json(entries: Sequence[Entry]) -> bytes:
     """
     rows: list[list[object]] = []
     for e in entries:
+        if any(r.data is not None for r in e.refs):
+            raise ValueError(f"{e.name!r}: the JSON form cannot hold an inline file")
         if e.is_dir:
             rows.append([e.name, 1, e.size, e.hash, e.count, e.refs[0].to_list()])
         elif len(e.refs) == 1:

@@ -14,6 +14,9 @@ Storage format (see ``docs/storage-format.md``):
   stores about 1% new bytes plus one chunk.
 * Dedup: before appending, the writer asks ``lookup`` (the metadata chunk index) which hashes are
   stored already, in batches.
+* A file of at most ``INLINE_MAX`` bytes is not a blob of a pack: its bytes are kept *inline*
+  in its directory node (an inline :class:`BlobRef` carries them), so it costs no pack bytes
+  and no chunk-index row (#17's compact store, ``docs/compact-store.md``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import pyfastcdc
 from ..errors import CorruptObject
 from .backend import Backend, ObjectWriter
 from .bloblog import BlobLog
-from .blobref import BlobRef, Lookup
+from .blobref import INLINE, BlobRef, Lookup
 
 PACK_PREFIX = "packs"
 PACK_TARGET = 32 << 20
@@ -50,12 +53,26 @@ _SYNC_THREADS = 2
 """Closed packs fsynced at once, on background threads (the writer does not wait for them)."""
 CDC_MIN, CDC_AVG, CDC_MAX = 64 << 10, 256 << 10, 1 << 20
 SMALL_FILE = CDC_MIN
+INLINE_MAX = 256
+"""Files of at most this many bytes are kept inline in their directory node, not in a pack: such
+a file's own row plus its chunk-index row would cost about as much as its bytes, and deduplicating
+it would save less than its ref. A leaf node of 32 such files stays under 10 KB."""
 _CHUNKER = pyfastcdc.FastCDC(avg_size=CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
 
 
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     """The BLAKE3 hex digest that names ``data``."""
     return blake3.blake3(data).hexdigest()
+
+
+def inline_ref(data: bytes | memoryview, h: str | None = None) -> BlobRef:
+    """The inline ref of a small file's whole content (``h``: its hash, if known).
+
+    An empty blob (an empty log, say) is always inline, whatever asked for it: in a pack it
+    would take no byte, so a pack holding nothing else would never be written, and its ref
+    would name a pack that does not exist."""
+    data = bytes(data)
+    return BlobRef(hash_bytes(data) if h is None else h, INLINE, 0, len(data), data)
 
 
 def new_pack_id() -> str:
@@ -153,13 +170,26 @@ class PackWriter:
         """The id of the pack being filled."""
         return self._pack
 
-    def add_many(self, blobs: Iterable[bytes | memoryview]) -> list[BlobRef]:
-        """Store several blobs (deduplicated); their refs in the same order."""
-        return self.add_hashed([(hash_bytes(b), b) for b in blobs])
+    def add_many(
+        self, blobs: Iterable[bytes | memoryview], *, files: bool = False
+    ) -> list[BlobRef]:
+        """Store several blobs (deduplicated); their refs in the same order. ``files``: each
+        blob is a whole file's content, so one of at most :data:`INLINE_MAX` bytes gets an
+        inline ref and is not written."""
+        return self.add_hashed([(hash_bytes(b), b) for b in blobs], files=files)
 
-    def add_hashed(self, items: list[tuple[str, bytes | memoryview]]) -> list[BlobRef]:
+    def add_hashed(
+        self, items: list[tuple[str, bytes | memoryview]], *, files: bool = False
+    ) -> list[BlobRef]:
         """:meth:`add_many` for blobs already hashed (``(hash_bytes(blob), blob)`` pairs: the
         caller vouches for the hashes, e.g. computed on another thread)."""
+        limit = INLINE_MAX if files else 0  # an empty blob is always inline: see inline_ref
+        if any(len(b) <= limit for _, b in items):
+            out: list[BlobRef | None] = [
+                inline_ref(b, h) if len(b) <= limit else None for h, b in items
+            ]
+            stored = iter(self.add_hashed([(h, b) for h, b in items if len(b) > limit]))
+            return [r if r is not None else next(stored) for r in out]
         unknown = [h for h, _ in items if h not in self._pending and h not in self._known]
         if unknown:
             self._known.update(self._lookup(unknown))
@@ -172,7 +202,7 @@ class PackWriter:
         """Of the packs of ``refs`` (blobs stored by earlier commits), those still indexed,
         now pinned by this writer's commit: a ref into one of them may be used as is; the
         others' bytes must be stored again. Without a ``pin_reused`` callback: none."""
-        packs = {r.pack for r in refs}
+        packs = {r.pack for r in refs if r.in_pack}
         if self._pin_reused is None or not packs:
             return set()
         return self._pin_reused(packs)
@@ -317,15 +347,19 @@ class BlobReader:
 
     def read(self, ref: BlobRef) -> bytes:
         """The verified bytes of one blob."""
+        if ref.data is not None:
+            return self._verify(ref, ref.data)
         data = self._backend.get(pack_key(ref.pack), ref.offset, ref.length)
         return self._verify(ref, data)
 
     @staticmethod
     def _verify(ref: BlobRef, data: bytes) -> bytes:
         if len(data) != ref.length or hash_bytes(data) != ref.hash:
+            where = (
+                "inline" if ref.data is not None else f"in pack {ref.pack} (offset {ref.offset})"
+            )
             raise CorruptObject(
-                f"blob {ref.hash} in pack {ref.pack} (offset {ref.offset}) is corrupt: "
-                "its bytes do not match its hash",
+                f"blob {ref.hash} {where} is corrupt: its bytes do not match its hash",
                 blob=ref.hash,
                 pack=ref.pack,
             )
@@ -339,6 +373,7 @@ class BlobReader:
             j = i + 1
             while (
                 j < len(refs)
+                and refs[i].in_pack
                 and refs[j].pack == refs[i].pack
                 and refs[j].offset == refs[j - 1].offset + refs[j - 1].length
                 and refs[j].offset + refs[j].length - refs[i].offset <= 64 << 20

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterable
 
-from .objects import BlobRef
+from .blobref import INLINE, BlobRef
 
 ENV = "JUPYTER_PIPES_STAT_CACHE"
 RACY_SECONDS = 2.0
@@ -55,14 +55,23 @@ def parse_refs(text: str) -> list[BlobRef]:
 
 
 def _refs(text: str) -> list[BlobRef]:
-    if "," not in text:  # one chunk: most files
-        h, pack, offset, length = text.split(":")
-        return [BlobRef(h, pack, int(offset), int(length))]
-    out = []
-    for part in text.split(","):
-        h, pack, offset, length = part.split(":")
-        out.append(BlobRef(h, pack, int(offset), int(length)))
-    return out
+    return [_ref(part) for part in text.split(",")]
+
+
+def _ref(text: str) -> BlobRef:
+    """One ref from ``hash:pack:offset:length``, or ``hash::0:length:hex`` for an inline one."""
+    parts = text.split(":")
+    if len(parts) == 5:
+        return BlobRef(parts[0], INLINE, 0, int(parts[3]), bytes.fromhex(parts[4]))
+    h, pack, offset, length = parts
+    return BlobRef(h, pack, int(offset), int(length))
+
+
+def _text(r: BlobRef) -> str:
+    """Inverse of :func:`_ref`."""
+    if r.data is not None:
+        return f"{r.hash}:{INLINE}:0:{r.length}:{r.data.hex()}"
+    return f"{r.hash}:{r.pack}:{r.offset}:{r.length}"
 
 
 def stat_key(st: os.stat_result) -> Key:
@@ -141,7 +150,7 @@ class StatCache:
         """Record files just ingested (racily fresh ones are left out)."""
         now_ns = time.time_ns()
         rows = [
-            (p, *key, ",".join(f"{r.hash}:{r.pack}:{r.offset}:{r.length}" for r in refs))
+            (p, *key, ",".join(_text(r) for r in refs))
             for p, key, refs in entries
             if now_ns - key[1] > RACY_SECONDS * 1e9 and now_ns - key[3] > RACY_SECONDS * 1e9
         ]

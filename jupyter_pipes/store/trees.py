@@ -541,7 +541,8 @@ class TreeStore:
         tail = b""
         if base is not None and base.refs:
             keep, tail = base.refs[:-1], self._reader.read(base.refs[-1])
-        new = writer.add_many(list(iter_chunks(tail + bytes(data))))
+        chunks = list(iter_chunks(tail + bytes(data)))
+        new = writer.add_many(chunks, files=not keep and len(chunks) == 1)
         return file_entry(name, [*keep, *new])
 
     # -- diff ----------------------------------------------------------------------------------

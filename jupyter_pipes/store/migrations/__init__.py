@@ -4,6 +4,6 @@
 without importing Alembic. A test keeps it equal to Alembic's own head. See docs/migrations.md.
 """
 
-HEAD = "0005"
+HEAD = "0006"
 VERSION_TABLE = "pipes_store_version"
 """This chain's Alembic version table (the CLI's fast read path checks it without Alembic)."""
