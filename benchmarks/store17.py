@@ -310,7 +310,7 @@ def main() -> None:
         for name, t, _ in bench_reput(args.files, args.runs):
             print(f"| {name} | {t * 1000:.0f} ms |")
     if "large" in only:
-        rows = bench_large(4, 128, max(1, min(args.runs, 3)))
+        rows = bench_large(4, 128, max(1, args.runs))
         print("\n| put | median | peak RSS of the process |\n|---|---|---|")
         for name, t, peak in rows:
             print(f"| {name} | {t * 1000:.0f} ms | {f'{peak:.0f} MiB' if peak else '-'} |")

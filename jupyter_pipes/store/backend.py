@@ -17,6 +17,7 @@ object stores (S3) give atomic, durable puts natively: there ``sync`` has nothin
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 import uuid
@@ -272,6 +273,43 @@ class Backend:
                 yield ObjectStat(f"{prefix}/{entry.name}", st.st_size, st.st_mtime)
 
 
+class OpenFile:
+    """A local file open for reading, closed when the last :class:`FileSpan` of it is gone."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+class FileSpan:
+    """A range of a local file to store as is (a large file's chunk).
+
+    A local writer copies it in the kernel (``copy_file_range``: no pass through this process's
+    memory); any other writer takes :attr:`view`, the same bytes as the chunker saw them. Writing
+    a large file's chunks from views of its memory map instead made the write calls of a put
+    bimodal on this project's VMs (about 130 ms or 600-900 ms of system time per 512 MiB; see
+    benchmarks/RESULTS.md, #17), where the kernel copy is steady.
+    """
+
+    __slots__ = ("length", "offset", "source", "view")
+
+    def __init__(self, source: OpenFile, offset: int, view: memoryview) -> None:
+        self.source, self.offset, self.view = source, offset, view
+        self.length = len(view)
+
+    def __len__(self) -> int:
+        return self.length
+
+
+Part = bytes | bytearray | memoryview | FileSpan
+"""What an :class:`ObjectWriter` appends."""
+
+
 class ObjectWriter:
     """One object being written piecewise (see :meth:`Backend.open_object`)."""
 
@@ -280,7 +318,7 @@ class ObjectWriter:
         self.key = key
         self.size = 0
 
-    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+    def write(self, parts: Sequence[Part]) -> None:
         """Append ``parts`` in order."""
         raise NotImplementedError
 
@@ -311,28 +349,67 @@ class _LocalWriter(ObjectWriter):
         except OSError as exc:
             raise StorageError(f"could not write object {key}: {_reason(exc)}", key=key) from exc
 
-    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+    def write(self, parts: Sequence[Part]) -> None:
         try:
-            for i in range(0, len(parts), _IOV_MAX):
-                batch = parts[i : i + _IOV_MAX]
-                want = sum(len(p) for p in batch)
-                done = os.writev(self.fd, batch)
-                if done < want:  # a short write: finish piece by piece
-                    for part in batch:
-                        view = memoryview(part)
-                        if done >= len(view):
-                            done -= len(view)
-                            continue
-                        view = view[done:]
-                        done = 0
-                        while view:
-                            view = view[os.write(self.fd, view) :]
-                self.size += want
+            i = 0
+            while i < len(parts):
+                j = i
+                while j < len(parts) and not isinstance(parts[j], FileSpan):
+                    j += 1
+                if j > i:
+                    self._writev(parts[i:j])  # type: ignore[arg-type]
+                    i = j
+                else:
+                    while j < len(parts) and _follows(parts[j], parts[j - 1], i == j):
+                        j += 1
+                    first: FileSpan = parts[i]  # type: ignore[assignment]
+                    self._copy(first, sum(len(p) for p in parts[i:j]))
+                    i = j
         except OSError as exc:
             self.abort()
             raise StorageError(
                 f"could not write object {self.key}: {_reason(exc)}", key=self.key
             ) from exc
+
+    def _writev(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        for i in range(0, len(parts), _IOV_MAX):
+            batch = parts[i : i + _IOV_MAX]
+            want = sum(len(p) for p in batch)
+            done = os.writev(self.fd, batch)
+            if done < want:  # a short write: finish piece by piece
+                for part in batch:
+                    view = memoryview(part)
+                    if done >= len(view):
+                        done -= len(view)
+                        continue
+                    view = view[done:]
+                    done = 0
+                    while view:
+                        view = view[os.write(self.fd, view) :]
+            self.size += want
+
+    def _copy(self, span: FileSpan, length: int) -> None:
+        """``length`` bytes of ``span``'s file from its offset (spans that follow each other,
+        copied at once), in the kernel; read and written here where the kernel cannot."""
+        offset, left = span.offset, length
+        try:
+            while left:
+                n = os.copy_file_range(span.source.fd, self.fd, left, offset)
+                if n == 0:
+                    raise _truncated()
+                offset, left = offset + n, left - n
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            while left:  # (copy_file_range moved this file's position past what it copied)
+                data = os.pread(span.source.fd, min(left, 8 << 20), offset)
+                if not data:
+                    raise _truncated() from exc
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self.fd, view) :]
+                offset, left = offset + len(data), left - len(data)
+        self.size += length
 
     def close(self) -> None:
         try:
@@ -361,9 +438,9 @@ class _BufferedWriter(ObjectWriter):
         super().__init__(backend, key)
         self.buf = bytearray()
 
-    def write(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+    def write(self, parts: Sequence[Part]) -> None:
         for part in parts:
-            self.buf += part
+            self.buf += part.view if isinstance(part, FileSpan) else part
         self.size = len(self.buf)
 
     def close(self) -> None:
@@ -372,6 +449,22 @@ class _BufferedWriter(ObjectWriter):
 
     def abort(self) -> None:
         self.buf = bytearray()
+
+
+def _follows(part: Part, prev: Part, first: bool) -> bool:
+    """Whether ``part`` continues the run of file spans ending with ``prev``."""
+    if first:
+        return True
+    return (
+        isinstance(part, FileSpan)
+        and isinstance(prev, FileSpan)
+        and part.source is prev.source
+        and part.offset == prev.offset + prev.length
+    )
+
+
+def _truncated() -> OSError:
+    return OSError(errno.EIO, "a file being stored was truncated meanwhile")
 
 
 def _fsync_path(path: str) -> None:

@@ -18,8 +18,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from ..errors import InvalidArgument, NotFound
+from .backend import Part
 from .names import MAX_DEPTH
-from .objects import SMALL_FILE, BlobReader, BlobRef, PackWriter, hash_bytes, iter_chunks
+from .objects import (
+    SMALL_FILE,
+    BlobReader,
+    BlobRef,
+    PackWriter,
+    blob_bytes,
+    hash_bytes,
+    iter_chunks,
+    iter_spans,
+)
 from .statcache import Key, StatCache, content_hash, parse_refs, stat_key
 from .treenodes import Entry, file_entry
 
@@ -35,7 +45,7 @@ _THREAD_BATCH = 32
 waiting and the one being stored are in memory at once."""
 _FILES_AHEAD = 2
 """Large files of a folder cut and hashed at once (one thread each)."""
-_Hashed = tuple[str, bytes | memoryview]
+_Hashed = tuple[str, Part]
 Unchanged = Callable[[str, str], bool]
 """``(relative path, content hash) -> whether the destination holds that content there``."""
 
@@ -48,9 +58,9 @@ def ingest_source(writer: PackWriter, source: Source, progress: Progress | None 
     """
     if _small(source):
         return _ingest_batches(writer, _batches(source, hashed=True), progress)
-    ahead = _Ahead(_batches(source, hashed=False))
+    ahead = _Ahead(_batches(source, hashed=False, spans=True))
     try:
-        hashed = ([(hash_bytes(b), b) for b in batch] for batch in ahead)
+        hashed = ([(hash_bytes(blob_bytes(b)), b) for b in batch] for batch in ahead)
         return _ingest_batches(writer, hashed, progress)
     finally:
         ahead.close()
@@ -82,16 +92,20 @@ def _small(source: Source) -> bool:
     return False
 
 
-def _batches(source: Source, *, hashed: bool) -> Iterator[list[Any]]:
-    """The chunks of ``source`` in batches of about 8 MiB (hashed: ``(hash, chunk)`` pairs)."""
-    batch: list[memoryview] = []
-    for c in iter_chunks(source):
+def _batches(source: Source, *, hashed: bool, spans: bool = False) -> Iterator[list[Any]]:
+    """The chunks of ``source`` in batches of about 8 MiB (hashed: ``(hash, chunk)`` pairs).
+    ``spans``: a local file's chunks as :class:`~.backend.FileSpan` s (large files only: each
+    holds the file open until it is written)."""
+    local = spans and isinstance(source, str | os.PathLike)
+    chunks: Iterable[Part] = iter_spans(source) if local else iter_chunks(source)  # type: ignore[arg-type]
+    batch: list[Part] = []
+    for c in chunks:
         batch.append(c)
         if len(batch) >= _THREAD_BATCH:
-            yield [(hash_bytes(b), b) for b in batch] if hashed else batch
+            yield [(hash_bytes(blob_bytes(b)), b) for b in batch] if hashed else batch
             batch = []
     if batch:
-        yield [(hash_bytes(b), b) for b in batch] if hashed else batch
+        yield [(hash_bytes(blob_bytes(b)), b) for b in batch] if hashed else batch
 
 
 class _Ahead:
@@ -251,7 +265,7 @@ class _FolderIngest:
         elif st.st_size <= _THREADED:
             yield rel, self._done(local, st, ingest_source(self.writer, local, self.progress))
         else:
-            self.large.append((local, rel, st, _Ahead(_batches(local, hashed=True))))
+            self.large.append((local, rel, st, _Ahead(_batches(local, hashed=True, spans=True))))
             if len(self.large) >= _FILES_AHEAD:
                 yield self._store_large()
 

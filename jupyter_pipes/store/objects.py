@@ -35,7 +35,7 @@ import blake3
 import pyfastcdc
 
 from ..errors import CorruptObject
-from .backend import Backend, ObjectWriter
+from .backend import Backend, FileSpan, ObjectWriter, OpenFile, Part
 from .bloblog import BlobLog
 from .blobref import INLINE, BlobRef, Lookup
 
@@ -65,14 +65,14 @@ def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     return blake3.blake3(data).hexdigest()
 
 
-def inline_ref(data: bytes | memoryview, h: str | None = None) -> BlobRef:
+def inline_ref(data: Part, h: str | None = None) -> BlobRef:
     """The inline ref of a small file's whole content (``h``: its hash, if known).
 
     An empty blob (an empty log, say) is always inline, whatever asked for it: in a pack it
     would take no byte, so a pack holding nothing else would never be written, and its ref
     would name a pack that does not exist."""
-    data = bytes(data)
-    return BlobRef(hash_bytes(data) if h is None else h, INLINE, 0, len(data), data)
+    raw = bytes(blob_bytes(data))
+    return BlobRef(hash_bytes(raw) if h is None else h, INLINE, 0, len(raw), raw)
 
 
 def new_pack_id() -> str:
@@ -107,6 +107,28 @@ def iter_chunks(
         # since callers hold several chunks at once (hashing them in batches).
         for c in _CHUNKER.cut_stream(source):
             yield memoryview(bytes(c.data))
+
+
+def iter_spans(path: str | os.PathLike[str]) -> Iterator[FileSpan]:
+    """A local file's content-defined chunks (the same as :func:`iter_chunks`'s) as spans of the
+    file, opened once: a local pack writer copies them in the kernel (see :class:`FileSpan`)."""
+    source = OpenFile(path)
+    size = os.fstat(source.fd).st_size
+    if size == 0:
+        yield FileSpan(source, 0, memoryview(b""))
+        return
+    # (unmapped when the last span's view is gone: the writer thread may hold spans still)
+    view = memoryview(mmap.mmap(source.fd, 0, access=mmap.ACCESS_READ))
+    if size <= SMALL_FILE:
+        yield FileSpan(source, 0, view)
+        return
+    for c in _CHUNKER.cut_buf(view):
+        yield FileSpan(source, c.offset, view[c.offset : c.offset + c.length])
+
+
+def blob_bytes(data: Part) -> bytes | bytearray | memoryview:
+    """The bytes of a blob handed to the writer (a span's view)."""
+    return data.view if isinstance(data, FileSpan) else data
 
 
 class PackWriter:
@@ -149,7 +171,7 @@ class PackWriter:
         self._pinned: set[str] = set()
         self._ahead: list[str] = []
         self._ahead_n = 1
-        self._parts: list[bytes | memoryview] = []
+        self._parts: list[Part] = []
         self._parts_bytes = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipes-pack")
         self._writes: deque[tuple[Future[None], int]] = deque()
@@ -178,9 +200,7 @@ class PackWriter:
         inline ref and is not written."""
         return self.add_hashed([(hash_bytes(b), b) for b in blobs], files=files)
 
-    def add_hashed(
-        self, items: list[tuple[str, bytes | memoryview]], *, files: bool = False
-    ) -> list[BlobRef]:
+    def add_hashed(self, items: list[tuple[str, Part]], *, files: bool = False) -> list[BlobRef]:
         """:meth:`add_many` for blobs already hashed (``(hash_bytes(blob), blob)`` pairs: the
         caller vouches for the hashes, e.g. computed on another thread)."""
         limit = INLINE_MAX if files else 0  # an empty blob is always inline: see inline_ref
@@ -211,7 +231,7 @@ class PackWriter:
         """Store one blob (deduplicated) and return its ref."""
         return self.add_many([data])[0]
 
-    def _add(self, h: str, data: bytes | memoryview) -> BlobRef:
+    def _add(self, h: str, data: Part) -> BlobRef:
         ref = self._pending.get(h) or self._known.get(h)
         if ref is not None:
             return ref
@@ -223,7 +243,7 @@ class PackWriter:
             self._ahead = ids[1:]
             self._ahead_n = min(self._ahead_n * 2, _PIN_AHEAD)
         ref = BlobRef(h, self._pack, self._pos, n)
-        self._parts.append(data if _immutable(data) else bytes(data))
+        self._parts.append(data if _immutable(data) else bytes(blob_bytes(data)))
         self._parts_bytes += n
         self._pos += n
         self._pending[h] = ref
@@ -258,7 +278,7 @@ class PackWriter:
         self._in_flight -= n
         fut.result()
 
-    def _write(self, key: str, parts: list[bytes | memoryview], close: bool) -> None:
+    def _write(self, key: str, parts: list[Part], close: bool) -> None:
         """On the writer thread: append ``parts`` to pack ``key`` (opened on first use)."""
         try:
             if self._out is None:
@@ -329,10 +349,10 @@ def _trim(known: dict[str, BlobRef]) -> None:
             del known[h]
 
 
-def _immutable(data: bytes | memoryview) -> bool:
-    """Whether ``data`` cannot change before the writer thread writes it (bytes, or a view of
-    bytes or of a read-only file mapping); other buffers are copied first."""
-    if isinstance(data, bytes):
+def _immutable(data: Part) -> bool:
+    """Whether ``data`` cannot change before the writer thread writes it (bytes, a view of
+    bytes or of a read-only file mapping, or a span of a file); other buffers are copied first."""
+    if isinstance(data, bytes | FileSpan):
         return True
     return (
         isinstance(data, memoryview) and isinstance(data.obj, bytes | mmap.mmap) and data.readonly
