@@ -360,7 +360,8 @@ class _LocalWriter(ObjectWriter):
                     self._writev(parts[i:j])  # type: ignore[arg-type]
                     i = j
                 else:
-                    while j < len(parts) and _follows(parts[j], parts[j - 1], i == j):
+                    j += 1
+                    while j < len(parts) and _follows(parts[j], parts[j - 1]):
                         j += 1
                     first: FileSpan = parts[i]  # type: ignore[assignment]
                     self._copy(first, sum(len(p) for p in parts[i:j]))
@@ -397,7 +398,7 @@ class _LocalWriter(ObjectWriter):
                 n = os.copy_file_range(span.source.fd, self.fd, left, offset)
                 if n == 0:
                     raise _truncated()
-                offset, left = offset + n, left - n
+                offset, left, self.size = offset + n, left - n, self.size + n
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
                 raise
@@ -405,11 +406,8 @@ class _LocalWriter(ObjectWriter):
                 data = os.pread(span.source.fd, min(left, 8 << 20), offset)
                 if not data:
                     raise _truncated() from exc
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self.fd, view) :]
+                self._writev([data])
                 offset, left = offset + len(data), left - len(data)
-        self.size += length
 
     def close(self) -> None:
         try:
@@ -451,10 +449,8 @@ class _BufferedWriter(ObjectWriter):
         self.buf = bytearray()
 
 
-def _follows(part: Part, prev: Part, first: bool) -> bool:
+def _follows(part: Part, prev: Part) -> bool:
     """Whether ``part`` continues the run of file spans ending with ``prev``."""
-    if first:
-        return True
     return (
         isinstance(part, FileSpan)
         and isinstance(prev, FileSpan)
